@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "webhook-worker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "webhook-worker", targets: ["webhook-worker"]),
+        .library(name: "WebhookCore", targets: ["WebhookCore"]),
+        .library(name: "WebhookRedis", targets: ["WebhookRedis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+    ],
+    targets: [
+        // C libraries, linked from the system (Debian: libhiredis-dev, libcurl4-openssl-dev).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Typed wrappers for libcurl's variadic functions, which Swift cannot call.
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+
+        // Pure core: events, signing, retry arithmetic, configuration. No I/O.
+        .target(name: "WebhookCore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The only module that knows Redis keys, commands and Lua scripts.
+        .target(name: "WebhookRedis", dependencies: [
+            "CHiredis", "WebhookCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The only module that knows libcurl.
+        .target(name: "WebhookHTTP", dependencies: [
+            "CCurl", "CCurlShim",
+        ]),
+        // The worker runtime: composes queue and HTTP delivery.
+        .target(name: "WebhookWorker", dependencies: [
+            "WebhookCore", "WebhookRedis", "WebhookHTTP",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // HTTP servers: the Marzban bridge (ingest) and /metrics + /healthz.
+        .target(name: "WebhookServer", dependencies: [
+            "WebhookCore", "WebhookRedis",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "webhook-worker", dependencies: [
+            "WebhookCore", "WebhookRedis", "WebhookWorker", "WebhookServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: [
+            "WebhookCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
+        .testTarget(name: "WebhookIntegrationTests", dependencies: [
+            "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "TestSupport",
+        ]),
+    ]
+)
