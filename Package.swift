@@ -61,12 +61,13 @@ let package = Package(
         ]),
 
         .target(name: "TestSupport", dependencies: [
-            "WebhookCore",
+            "WebhookCore", "WebhookRedis",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
         .testTarget(name: "WebhookIntegrationTests", dependencies: [
             "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]
 )

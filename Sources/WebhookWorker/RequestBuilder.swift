@@ -1,0 +1,91 @@
+import Foundation
+import WebhookCore
+import WebhookHTTP
+
+/// Turns delivery units into HTTP requests: the wire format of each target kind and mode.
+///
+/// - Standard mode: one event object per request; `x-webhook-secret` is the hex HMAC of the body
+///   (what the seed's Flask receiver verifies) and the Standard Webhooks headers are added.
+/// - Marzban mode: the due events for one endpoint batched into one JSON array, with the raw
+///   secret in `x-webhook-secret`, exactly as Marzban 0.8.4 sends.
+/// - Discord: one embed message per event, and never the secret.
+///
+/// Owned by the taker thread (it allocates request tokens and lanes).
+struct RequestBuilder {
+    let secret: String?
+    let signer: WebhookSigner
+    let compat: CompatMode
+    let timeout: Double
+    private var lanes: [Target: Int] = [:]
+    private var nextToken: UInt64 = 0
+
+    init(secret: String?, compat: CompatMode, timeout: Double) {
+        self.secret = (secret?.isEmpty ?? true) ? nil : secret
+        self.signer = WebhookSigner(secret: self.secret)
+        self.compat = compat
+        self.timeout = timeout
+    }
+
+    /// Builds the requests for `units` (each with its parsed event) and the units each carries.
+    mutating func requests(for units: [(DeliveryUnit, Event)], now: Double) -> [(HTTPRequest, [DeliveryUnit])] {
+        var out: [(HTTPRequest, [DeliveryUnit])] = []
+        out.reserveCapacity(units.count)
+        var batches: [Target: [(DeliveryUnit, Event)]] = [:]
+        let timestamp = Int(now)
+        for (unit, event) in units {
+            switch unit.target.kind {
+            case .discord:
+                out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
+                                    headers: ["Content-Type: application/json"]), [unit]))
+            case .webhook where compat == .marzban:
+                batches[unit.target, default: []].append((unit, event))
+            case .webhook:
+                out.append((standardRequest(unit, event, timestamp: timestamp), [unit]))
+            }
+        }
+        for (target, batch) in batches {
+            out.append((marzbanRequest(to: target, batch), batch.map(\.0)))
+        }
+        return out
+    }
+
+    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event, timestamp: Int) -> HTTPRequest {
+        let body = event.body(tries: unit.tries)
+        var headers = [
+            "Content-Type: application/json",
+            "webhook-id: \(unit.webhookID)",
+            "webhook-timestamp: \(timestamp)",
+        ]
+        if let hex = signer.hexSignature(body),
+           let signature = signer.standardSignature(id: unit.webhookID, timestamp: timestamp, body: body) {
+            headers.append("x-webhook-secret: \(hex)")
+            headers.append("webhook-signature: \(signature)")
+        }
+        return request(to: unit.target, body: body, headers: headers)
+    }
+
+    private mutating func marzbanRequest(to target: Target, _ batch: [(DeliveryUnit, Event)]) -> HTTPRequest {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        for (index, (unit, event)) in batch.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: event.body(tries: unit.tries))
+        }
+        body.append(UInt8(ascii: "]"))
+        var headers = ["Content-Type: application/json"]
+        if let secret { headers.append("x-webhook-secret: \(secret)") }
+        return request(to: target, body: body, headers: headers)
+    }
+
+    private mutating func request(to target: Target, body: [UInt8], headers: [String]) -> HTTPRequest {
+        nextToken &+= 1
+        return HTTPRequest(token: nextToken, url: target.url, headers: headers, body: body,
+                           lane: lane(for: target), timeout: timeout)
+    }
+
+    private mutating func lane(for target: Target) -> Int {
+        if let lane = lanes[target] { return lane }
+        let lane = lanes.count
+        lanes[target] = lane
+        return lane
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// A dedicated OS thread for a loop that makes blocking C calls (hiredis), which must not run on
+/// Swift's cooperative pool. `join()` waits for the loop to return.
+final class WorkerThread: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private let thread: Thread
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        let done = finished
+        thread = Thread {
+            body()
+            done.signal()
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+    }
+
+    func start() { thread.start() }
+
+    func join() { finished.wait() }
+}

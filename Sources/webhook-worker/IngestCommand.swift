@@ -1,0 +1,34 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WebhookCore
+import WebhookServer
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Serve the Marzban bridge: POST /events enqueues what a Marzban panel sends.",
+        discussion: """
+            Point Marzban's WEBHOOK_ADDRESS at http://<host>:<port>/events and set its \
+            WEBHOOK_SECRET to INGEST_SECRET. Also serves GET /healthz and GET /metrics.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "HOST:PORT to listen on (INGEST_LISTEN, default 0.0.0.0:8080).")
+    var listen: String?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        extra["INGEST_LISTEN"] = listen
+        let configuration = try options.load(extra: extra)
+        let logger = makeLogger(configuration, label: "webhook-ingest")
+        let registry = Telemetry.bootstrap()
+        let server = IngestServer(configuration: configuration, registry: registry, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

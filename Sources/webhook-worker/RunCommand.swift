@@ -1,0 +1,64 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WebhookCore
+import WebhookServer
+import WebhookWorker
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one worker: take events from Redis and deliver them to every endpoint.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Endpoints, comma-separated (WEBHOOK_ADDRESS).")
+    var address: String?
+
+    @Option(help: "Seconds between polls of the delayed set (JOB_SEND_NOTIFICATIONS_INTERVAL).")
+    var interval: String?
+
+    @Option(help: "Seconds per request (WEBHOOK_TIMEOUT).")
+    var timeout: String?
+
+    @Option(help: "Concurrent requests (WEBHOOK_CONCURRENCY).")
+    var concurrency: String?
+
+    @Option(help: "Wire format: standard or marzban (WEBHOOK_COMPAT).")
+    var compat: String?
+
+    @Option(help: "Serve /metrics and /healthz on HOST:PORT (WEBHOOK_METRICS_LISTEN).")
+    var metricsListen: String?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        extra["WEBHOOK_ADDRESS"] = address
+        extra["JOB_SEND_NOTIFICATIONS_INTERVAL"] = interval
+        extra["WEBHOOK_TIMEOUT"] = timeout
+        extra["WEBHOOK_CONCURRENCY"] = concurrency
+        extra["WEBHOOK_COMPAT"] = compat
+        extra["WEBHOOK_METRICS_LISTEN"] = metricsListen
+        let configuration = try options.load(extra: extra)
+        let logger = makeLogger(configuration)
+
+        var services: [any Service] = []
+        if let listen = configuration.metricsListen {
+            let registry = Telemetry.bootstrap()
+            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
+                                     leaseSeconds: configuration.lease, logger: logger)
+            services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
+        }
+        let runtime: WorkerRuntime
+        do {
+            runtime = try WorkerRuntime(configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError {
+            throw ValidationError("configuration: \(error)")
+        }
+        services.append(WorkerService(runtime: runtime))
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

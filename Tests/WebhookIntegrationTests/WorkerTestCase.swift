@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+import TestSupport
+import WebhookCore
+import WebhookRedis
+import XCTest
+
+/// Base for end-to-end tests: a real redis-server per test, `webhook-worker` processes started
+/// as a user starts them, and helpers to read what receivers got.
+class WorkerTestCase: XCTestCase {
+    var redis: RedisServer!
+    var prefix = "webhooks"
+    private var workers: [WorkerProcess] = []
+    private var receivers: [HTTPReceiver] = []
+
+    override func setUp() async throws {
+        redis = try RedisServer()
+        prefix = "t\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    override func tearDown() async throws {
+        for worker in workers where worker.isRunning { worker.kill() }
+        for receiver in receivers { await receiver.stop() }
+        workers = []
+        receivers = []
+        redis = nil
+    }
+
+    var redisURLString: String { "redis://127.0.0.1:\(redis.port)/0" }
+
+    /// The environment of a worker in these tests: fast polls, short lease, debug logs.
+    func environment(_ extra: [String: String]) -> [String: String] {
+        var env = [
+            "REDIS_URL": redisURLString,
+            "REDIS_KEY_PREFIX": prefix,
+            "JOB_SEND_NOTIFICATIONS_INTERVAL": "1",
+            "LOG_LEVEL": "debug",
+        ]
+        env.merge(extra) { $1 }
+        return env
+    }
+
+    func startWorker(_ extra: [String: String]) throws -> WorkerProcess {
+        let worker = try WorkerProcess.run(environment(extra))
+        workers.append(worker)
+        return worker
+    }
+
+    func receiver(_ behaviour: ReceiverBehaviour = .status(200)) async throws -> HTTPReceiver {
+        let receiver = try await HTTPReceiver.start(behaviour: behaviour)
+        receivers.append(receiver)
+        return receiver
+    }
+
+    func producer() throws -> EventProducer {
+        try EventProducer(url: redis.url, prefix: prefix)
+    }
+
+    /// Pushes `count` events `user-0` ... with `action`, in batches of 100 LPUSHes.
+    func push(_ count: Int, action: String = "user_created") throws {
+        let producer = try producer()
+        let now = Date().timeIntervalSince1970
+        var batch: [[UInt8]] = []
+        for i in 0..<count {
+            batch.append(try EventProducer.event(action: action, username: "user-\(i)", now: now))
+            if batch.count == 100 { try producer.enqueue(batch); batch = [] }
+        }
+        if !batch.isEmpty { try producer.enqueue(batch) }
+    }
+
+    /// Runs `redis-cli` against this test's server; returns its output.
+    func redisCLI(_ args: [String]) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["redis-cli", "-p", String(redis.port)] + args
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func redisInt(_ args: [String]) throws -> Int {
+        Int(try redisCLI(args).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    func llen(_ key: String) throws -> Int {
+        try redisInt(["LLEN", "\(prefix):\(key)"])
+    }
+
+    func zcard(_ key: String) throws -> Int {
+        try redisInt(["ZCARD", "\(prefix):\(key)"])
+    }
+
+    /// Total of every worker's processing list.
+    func processingTotal() throws -> Int {
+        let keys = try redisCLI(["KEYS", "\(prefix):processing:*"])
+            .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        return try keys.reduce(0) { total, key in total + max(0, try redisInt(["LLEN", key])) }
+    }
+
+    /// Runs a CLI subcommand against this test's Redis and prefix.
+    func cli(_ arguments: [String], _ extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        try WorkerProcess.command(arguments, environment: environment(extra))
+    }
+
+    // MARK: - Reading deliveries
+
+    func json(_ request: RecordedRequest) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(request.body))
+        return try XCTUnwrap(object as? [String: Any], "body is not a JSON object: \(request.text)")
+    }
+
+    func usernames(_ requests: [RecordedRequest]) throws -> [String] {
+        try requests.map { try XCTUnwrap(json($0)["username"] as? String) }
+    }
+
+    /// Lowercase hex HMAC-SHA256, computed here with swift-crypto directly.
+    func hexHMAC(_ body: [UInt8], secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Standard Webhooks `v1,<base64>` for a plain (non-whsec) secret.
+    func standardSignature(id: String, timestamp: String, body: [UInt8], secret: String) -> String {
+        let signed = Array("\(id).\(timestamp).".utf8) + body
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(secret.utf8)))
+        return "v1," + Data(mac).base64EncodedString()
+    }
+
+    /// Stops a worker with SIGTERM and asserts a clean exit.
+    func stopCleanly(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) {
+        worker.terminate()
+        let status = worker.waitForExit(timeout: 15)
+        XCTAssertEqual(status, 0, "worker exit status; log:\n\(worker.log.suffix(3000))", file: file, line: line)
+    }
+}

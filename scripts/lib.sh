@@ -1,0 +1,42 @@
+# Shared by scripts/run, scripts/test and scripts/bench: install what is missing, find ports.
+# shellcheck shell=bash
+
+# Installs Debian packages that are not installed yet (apt-get update first, once).
+ensure_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Installs Python modules that are missing (import name = pip name here).
+ensure_python_modules() {
+    local missing=()
+    for mod in "$@"; do
+        python3 -c "import $mod" 2>/dev/null || missing+=("$mod")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing python modules: ${missing[*]}" >&2
+    python3 -m pip install -q "${missing[@]}"
+}
+
+# Prints a TCP port that is free on 127.0.0.1 now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Fails with a clear message when the Swift toolchain is missing: it cannot come from apt.
+require_swift() {
+    command -v swift >/dev/null 2>&1 || {
+        echo "swift is not on PATH: install a Swift 6 toolchain (swift.org) first" >&2
+        exit 1
+    }
+}
+
+BASE_PACKAGES=(redis-server redis-tools libhiredis-dev libcurl4-openssl-dev pkg-config python3-pip ca-certificates)
