@@ -1,0 +1,107 @@
+import Foundation
+
+/// Reads typed values out of the variable map for ``Configuration/load(_:)``; every failure
+/// names its variable. An empty (or all-whitespace) value counts as unset.
+struct ConfigurationReader {
+    let variables: [String: String]
+
+    /// The trimmed value, nil when unset or empty.
+    func string(_ name: String) -> String? {
+        guard let value = variables[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// The untrimmed value of a secret, nil when unset or blank.
+    func secret(_ name: String) -> String? {
+        guard let value = variables[name], !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return value
+    }
+
+    /// A duration in seconds: "30", "0.5", or with a unit ("250ms", "5s", "5m", "2h").
+    func seconds(_ name: String, default fallback: Double, allowZero: Bool = false) throws(ConfigurationError) -> Double {
+        guard let text = string(name) else { return fallback }
+        guard let value = Self.duration(text), allowZero ? value >= 0 : value > 0 else {
+            let kind = allowZero ? "a number of seconds >= 0" : "a positive number of seconds"
+            throw ConfigurationError(variable: name, message: "expected \(kind), got '\(text)'")
+        }
+        return value
+    }
+
+    func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            let bounds = range.upperBound == Int.max ? "an integer >= \(range.lowerBound)"
+                : "an integer from \(range.lowerBound) to \(range.upperBound)"
+            throw ConfigurationError(variable: name, message: "expected \(bounds), got '\(text)'")
+        }
+        return value
+    }
+
+    /// A comma-separated list of durations, e.g. "5s,5m,30m,2h".
+    func schedule(_ name: String) throws(ConfigurationError) -> [Double]? {
+        guard let text = string(name) else { return nil }
+        var delays: [Double] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            guard let value = Self.duration(item), value >= 0 else {
+                throw ConfigurationError(variable: name,
+                                         message: "expected comma-separated durations like '5s,5m,30m,2h', got '\(item)' in '\(text)'")
+            }
+            delays.append(value)
+        }
+        return delays
+    }
+
+    /// A word usable in Redis key names: no whitespace or control characters.
+    func name(_ name: String) throws(ConfigurationError) -> String? {
+        guard let text = string(name) else { return nil }
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            throw ConfigurationError(variable: name, message: "must not contain spaces or control characters, got '\(text)'")
+        }
+        return text
+    }
+
+    /// An http(s) URL with a host and no whitespace. Credentials in it are never echoed.
+    static func httpURL(_ text: String, variable: String) throws(ConfigurationError) -> String {
+        let lowered = text.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
+            throw ConfigurationError(variable: variable, message: "expected an http:// or https:// URL, got '\(redacted(text))'")
+        }
+        guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ConfigurationError(variable: variable, message: "URL contains whitespace or control characters: '\(redacted(text))'")
+        }
+        let afterScheme = text[text.range(of: "://")!.upperBound...]
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
+        guard !hostPort.isEmpty, !hostPort.hasPrefix(":") else {
+            throw ConfigurationError(variable: variable, message: "URL has no host: '\(redacted(text))'")
+        }
+        return text
+    }
+
+    /// `text` with any `user:password@` part of a URL replaced by `***@`.
+    static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let afterScheme = text[scheme.upperBound...]
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return text }
+        return String(text[..<scheme.upperBound]) + "***" + String(text[at...])
+    }
+
+    /// Parses "30", "0.5", "250ms", "5s", "5m", "2h" into seconds.
+    static func duration(_ text: String) -> Double? {
+        let units: [(suffix: String, factor: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = Substring(text.lowercased())
+        var factor = 1.0
+        for unit in units where number.hasSuffix(unit.suffix) {
+            number = number.dropLast(unit.suffix.count)
+            factor = unit.factor
+            break
+        }
+        guard !number.isEmpty, number.contains(where: \.isNumber),
+              number.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "." }),
+              let value = Double(number), value.isFinite
+        else { return nil }
+        return value * factor
+    }
+}

@@ -1,0 +1,102 @@
+/// A validated producer event, and the body sent for each attempt.
+///
+/// Parsing checks the event once; afterwards `body(tries:)` is two appends and an integer
+/// render, because the bytes before and after the `tries` value are cut out at parse time.
+/// Every byte of the producer's object is kept (whitespace, key order, unknown fields),
+/// except that `enqueued_at` is appended when missing and `tries` is set per attempt.
+public struct Event: Sendable {
+    /// The event object: the producer's bytes, plus `enqueued_at` when it was missing.
+    public let bytes: [UInt8]
+    /// The non-empty `action` (e.g. `user_created`).
+    public let action: String
+    /// The `username` the event is about (may be empty).
+    public let username: String
+    /// The top-level members of `bytes` (ranges index `bytes`).
+    public let members: [JSONMember]
+
+    /// `bytes` up to and including the `"tries":` that precedes the per-attempt value.
+    private let head: [UInt8]
+    /// `bytes` after the replaced `tries` value (or from the closing brace when appended).
+    private let tail: [UInt8]
+
+    /// Validates `raw` as an event. `now` (Unix seconds) fills a missing `enqueued_at`.
+    public static func parse(_ raw: [UInt8], maxBytes: Int, now: Double) throws(EventError) -> Event {
+        guard raw.count <= maxBytes else { throw .tooLarge(size: raw.count, limit: maxBytes) }
+        let document: JSONDocument
+        do {
+            document = try JSONScanner.scan(raw)
+        } catch {
+            // Report bad encoding in preference to the syntax error it may have caused.
+            if !JSONScanner.isValidUTF8(raw) { throw .invalidUTF8 }
+            throw .notJSON(error.description)
+        }
+        guard document.kind == .object else { throw .notAnObject(document.kind) }
+        // The last duplicate wins, as in Python's json and most parsers.
+        guard let actionMember = document.member("action"), actionMember.kind == .string,
+              let action = JSONScanner.decodeString(raw, actionMember.valueRange), !action.isEmpty
+        else { throw .missingAction }
+        guard let userMember = document.member("username"), userMember.kind == .string,
+              let username = JSONScanner.decodeString(raw, userMember.valueRange)
+        else { throw .missingUsername }
+
+        var bytes = raw
+        var members = document.members
+        var closingBrace = document.range.upperBound - 1
+        if document.member("enqueued_at") == nil {
+            var insertion: [UInt8] = members.isEmpty ? [] : [UInt8(ascii: ",")]
+            insertion.append(contentsOf: #""enqueued_at":"#.utf8)
+            let keyStart = closingBrace + (members.isEmpty ? 0 : 1)
+            let valueStart = closingBrace + insertion.count
+            JSONWriter.appendSeconds(now, to: &insertion)
+            bytes.insert(contentsOf: insertion, at: closingBrace)
+            members.append(JSONMember(key: "enqueued_at", keyRange: keyStart..<(keyStart + 13),
+                                      valueRange: valueStart..<(closingBrace + insertion.count), kind: .number))
+            closingBrace += insertion.count
+        }
+
+        let head: [UInt8], tail: [UInt8]
+        if let tries = members.last(where: { $0.key == "tries" }) {
+            head = Array(bytes[..<tries.valueRange.lowerBound])
+            tail = Array(bytes[tries.valueRange.upperBound...])
+        } else {
+            var prefix = Array(bytes[..<closingBrace])
+            if !members.isEmpty { prefix.append(UInt8(ascii: ",")) }
+            prefix.append(contentsOf: #""tries":"#.utf8)
+            head = prefix
+            tail = Array(bytes[closingBrace...])
+        }
+        return Event(bytes: bytes, action: action, username: username, members: members, head: head, tail: tail)
+    }
+
+    private init(bytes: [UInt8], action: String, username: String, members: [JSONMember], head: [UInt8], tail: [UInt8]) {
+        self.bytes = bytes
+        self.action = action
+        self.username = username
+        self.members = members
+        self.head = head
+        self.tail = tail
+    }
+
+    /// The body for one attempt: `bytes` with `"tries": n` (an existing top-level `tries`
+    /// value of any type replaced in place, else appended before the closing brace).
+    public func body(tries: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.count + tail.count + 20)
+        out.append(contentsOf: head)
+        JSONWriter.appendInt(tries, to: &out)
+        out.append(contentsOf: tail)
+        return out
+    }
+
+    /// The raw bytes of the last top-level member named `key`, if any.
+    public func member(_ key: String) -> ArraySlice<UInt8>? {
+        guard let member = members.last(where: { $0.key == key }) else { return nil }
+        return bytes[member.valueRange]
+    }
+
+    /// The decoded value of the top-level member `key` when it is a JSON string.
+    public func string(_ key: String) -> String? {
+        guard let member = members.last(where: { $0.key == key }), member.kind == .string else { return nil }
+        return JSONScanner.decodeString(bytes, member.valueRange)
+    }
+}

@@ -1,0 +1,62 @@
+/// Small helpers that append JSON tokens to a byte buffer, for the few places that build JSON
+/// by hand (event bodies, dead letters, Discord embeds) where byte-exact output matters.
+public enum JSONWriter {
+    /// Appends `string` as a JSON string literal, escaping quotes, backslashes and control
+    /// characters; everything else is copied as UTF-8.
+    public static func appendString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0x00..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                        hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` in decimal, without going through `String`.
+    public static func appendInt(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        var divisor: UInt = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8((magnitude / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
+    /// Appends Unix seconds with exactly six decimals, like Marzban's `enqueued_at`
+    /// (`1680506457.636369`). Non-finite values are written as `0`.
+    public static func appendSeconds(_ seconds: Double, to out: inout [UInt8]) {
+        guard seconds.isFinite, abs(seconds) < 9e12 else {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        let micros = Int((seconds * 1_000_000).rounded())
+        if micros < 0 { out.append(UInt8(ascii: "-")) }
+        let whole = micros.magnitude / 1_000_000, fraction = micros.magnitude % 1_000_000
+        appendInt(Int(whole), to: &out)
+        out.append(UInt8(ascii: "."))
+        var divisor: UInt = 100_000
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8((fraction / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
+    /// `appendSeconds` as a `String`.
+    public static func seconds(_ seconds: Double) -> String {
+        var out: [UInt8] = []
+        appendSeconds(seconds, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

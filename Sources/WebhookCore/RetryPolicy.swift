@@ -1,0 +1,89 @@
+import Foundation
+
+/// The retry arithmetic, with Marzban's counting: `retries` failed attempts are retried, so an
+/// event gets `retries + 1` attempts with `tries` 0...retries in the bodies.
+public struct RetryPolicy: Sendable, Equatable {
+    /// NUMBER_OF_RECURRENT_NOTIFICATIONS (3 => 4 attempts). Ignored when `schedule` is set.
+    public var retries: Int
+    /// RECURRENT_NOTIFICATIONS_TIMEOUT: seconds before each retry (180).
+    public var delay: Double
+    /// WEBHOOK_RETRY_SCHEDULE: the delay before each retry; its length is the number of
+    /// retries. Each delay gets ±20 % jitter so failed bursts do not retry in lockstep.
+    public var schedule: [Double]?
+    /// WEBHOOK_RETRY_AFTER_MAX: the longest Retry-After honoured (3600).
+    public var retryAfterCap: Double
+
+    /// Delay before a Discord rate-limit retry when Discord names none.
+    public static let discordFallbackDelay = 5.0
+
+    public init(retries: Int = 3, delay: Double = 180, schedule: [Double]? = nil, retryAfterCap: Double = 3600) {
+        self.retries = retries
+        self.delay = delay
+        self.schedule = schedule
+        self.retryAfterCap = retryAfterCap
+    }
+
+    /// The number of retries in force (the schedule's length when there is one).
+    public var effectiveRetries: Int { schedule?.count ?? retries }
+
+    /// Decides after an attempt. `tries`: failed attempts before this one.
+    ///
+    /// 2xx is delivered; 410 is dead at once; a 3xx is a failure (redirects are not followed);
+    /// a 429/503 with Retry-After waits min(Retry-After, cap); Discord's 429 (its rate limit)
+    /// waits Discord's `retry_after` and does not count as a failure; any other failure is
+    /// retried with `tries + 1` while that stays within the retries, else the delivery is dead.
+    /// A cancelled attempt is retried at once, uncounted.
+    public func decide(tries: Int, result: AttemptResult, isDiscord: Bool,
+                       random: inout some RandomNumberGenerator) -> RetryDecision {
+        let failure: String
+        var requestedDelay: Double?
+        switch result {
+        case .cancelled:
+            return .retry(after: 0, tries: tries)
+        case .transportError(let message):
+            failure = "last error: \(message)"
+        case .status(let status, let retryAfter, let body):
+            switch status {
+            case 200..<300:
+                return .delivered
+            case 410:
+                return .dead(reason: "endpoint answered HTTP 410 Gone after \(tries + 1) attempt\(tries == 0 ? "" : "s")")
+            case 429 where isDiscord:
+                let wait = Self.discordRetryAfter(body) ?? retryAfter ?? Self.discordFallbackDelay
+                return .retry(after: clamp(wait), tries: tries)
+            case 300..<400:
+                failure = "last answer HTTP \(status) (redirect not followed)"
+            case 429, 503:
+                failure = "last answer HTTP \(status)"
+                requestedDelay = retryAfter.map(clamp)
+            default:
+                failure = "last answer HTTP \(status)"
+            }
+        }
+        guard tries + 1 <= effectiveRetries else {
+            return .dead(reason: "gave up after \(tries + 1) attempt\(tries == 0 ? "" : "s"): \(failure)")
+        }
+        return .retry(after: requestedDelay ?? scheduledDelay(afterTries: tries, random: &random), tries: tries + 1)
+    }
+
+    /// The planned delay before retry number `tries + 1`.
+    public func scheduledDelay(afterTries tries: Int, random: inout some RandomNumberGenerator) -> Double {
+        guard let schedule, !schedule.isEmpty else { return delay }
+        let base = schedule[min(max(tries, 0), schedule.count - 1)]
+        return base * Double.random(in: 0.8...1.2, using: &random)
+    }
+
+    private func clamp(_ seconds: Double) -> Double {
+        guard seconds.isFinite else { return retryAfterCap }
+        return min(max(seconds, 0), retryAfterCap)
+    }
+
+    /// `retry_after` (seconds) from a Discord rate-limit body, when present.
+    static func discordRetryAfter(_ body: [UInt8]) -> Double? {
+        guard !body.isEmpty,
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let value = object["retry_after"] as? NSNumber
+        else { return nil }
+        return value.doubleValue
+    }
+}

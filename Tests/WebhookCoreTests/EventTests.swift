@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+@testable import WebhookCore
+
+final class EventTests: XCTestCase {
+    private let now = 1_680_506_457.636369
+
+    private func parse(_ text: String, maxBytes: Int = 1 << 20) throws(EventError) -> Event {
+        try Event.parse(Array(text.utf8), maxBytes: maxBytes, now: now)
+    }
+
+    private func parseError(_ bytes: [UInt8], maxBytes: Int = 1 << 20) -> EventError? {
+        do throws(EventError) { _ = try Event.parse(bytes, maxBytes: maxBytes, now: now); return nil } catch { return error }
+    }
+
+    func testKeepsProducerBytesAndReplacesTriesInPlace() throws {
+        let text = #"{ "username" : "alice", "action":"user_created", "enqueued_at": 1.5, "tries": 0 , "x":[1] }"#
+        let event = try parse(text)
+        XCTAssertEqual(event.bytes, Array(text.utf8))
+        XCTAssertEqual(event.action, "user_created")
+        XCTAssertEqual(event.username, "alice")
+        XCTAssertEqual(String(decoding: event.body(tries: 12), as: UTF8.self),
+                       #"{ "username" : "alice", "action":"user_created", "enqueued_at": 1.5, "tries": 12 , "x":[1] }"#)
+    }
+
+    func testReplacesTriesOfAnyType() throws {
+        for value in [#""three""#, "null", "[1,[2]]", #"{"a":{"b":1}}"#, "true", "-1.5e3"] {
+            let event = try parse(#"{"action":"a","username":"u","enqueued_at":1,"tries":"# + value + "}")
+            XCTAssertEqual(String(decoding: event.body(tries: 3), as: UTF8.self),
+                           #"{"action":"a","username":"u","enqueued_at":1,"tries":3}"#, value)
+        }
+    }
+
+    func testAppendsTriesAndEnqueuedAtWhenMissing() throws {
+        let event = try parse(#"{"username":"bob","action":"user_deleted"}"#)
+        XCTAssertEqual(String(decoding: event.bytes, as: UTF8.self),
+                       #"{"username":"bob","action":"user_deleted","enqueued_at":1680506457.636369}"#)
+        XCTAssertEqual(String(decoding: event.body(tries: 0), as: UTF8.self),
+                       #"{"username":"bob","action":"user_deleted","enqueued_at":1680506457.636369,"tries":0}"#)
+        XCTAssertEqual(event.string("username"), "bob")
+        XCTAssertEqual(event.member("enqueued_at").map { String(decoding: $0, as: UTF8.self) }, "1680506457.636369")
+    }
+
+    func testSeedPayloadIsSentUnchanged() throws {
+        let seed = #"{"username": "example_user", "action": "user_created", "enqueued_at": 1680506457.636369, "tries": 0}"#
+        let event = try parse(seed)
+        XCTAssertEqual(event.body(tries: 0), Array(seed.utf8))
+    }
+
+    func testWhitespaceBeforeClosingBraceAndAroundValue() throws {
+        let event = try parse("\n {\"action\":\"a\",\"username\":\"u\",\"enqueued_at\":2 \n} \n")
+        XCTAssertEqual(String(decoding: event.body(tries: 1), as: UTF8.self),
+                       "\n {\"action\":\"a\",\"username\":\"u\",\"enqueued_at\":2 \n,\"tries\":1} \n")
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(event.body(tries: 1))))
+    }
+
+    func testLastDuplicateWins() throws {
+        let event = try parse(#"{"action":"first","username":"u","action":"second","enqueued_at":1,"tries":1,"tries":2}"#)
+        XCTAssertEqual(event.action, "second")
+        XCTAssertEqual(String(decoding: event.body(tries: 5), as: UTF8.self),
+                       #"{"action":"first","username":"u","action":"second","enqueued_at":1,"tries":1,"tries":5}"#)
+    }
+
+    func testEscapedFieldsAreDecoded() throws {
+        let event = try parse(#"{"\u0061ction":"user_\u0063reated","username":"\u00e9ric \"e\"","enqueued_at":1}"#)
+        XCTAssertEqual(event.action, "user_created")
+        XCTAssertEqual(event.username, "éric \"e\"")
+    }
+
+    func testRejections() {
+        XCTAssertEqual(parseError(Array(repeating: 0x20, count: 11), maxBytes: 10), .tooLarge(size: 11, limit: 10))
+        XCTAssertEqual(parseError([0x7B, 0xFF, 0x7D]), .invalidUTF8)
+        XCTAssertEqual(parseError(Array(#"{"action":"a","username":"\#u{FFFD}"}"#.utf8).map { $0 == 0xBD ? 0xFF : $0 }), .invalidUTF8)
+        XCTAssertEqual(parseError(Array("{x".utf8)), .notJSON("unexpected byte 'x' where a key was expected at offset 1"))
+        XCTAssertEqual(parseError(Array("[1]".utf8)), .notAnObject(.array))
+        XCTAssertEqual(parseError(Array("\"s\"".utf8)), .notAnObject(.string))
+        XCTAssertEqual(parseError(Array(#"{"username":"u"}"#.utf8)), .missingAction)
+        XCTAssertEqual(parseError(Array(#"{"username":"u","action":""}"#.utf8)), .missingAction)
+        XCTAssertEqual(parseError(Array(#"{"username":"u","action":1}"#.utf8)), .missingAction)
+        XCTAssertEqual(parseError(Array(#"{"action":"a"}"#.utf8)), .missingUsername)
+        XCTAssertEqual(parseError(Array(#"{"action":"a","username":null}"#.utf8)), .missingUsername)
+        XCTAssertNil(parseError(Array(#"{"action":"a","username":""}"#.utf8)))
+    }
+
+    func testReasonsAreReadable() {
+        XCTAssertEqual(EventError.notJSON("unexpected byte 'x' at offset 3").reason, "not JSON: unexpected byte 'x' at offset 3")
+        XCTAssertEqual(EventError.notAnObject(.array).reason, "not a JSON object: the payload is an array")
+        XCTAssertTrue(EventError.tooLarge(size: 11, limit: 10).reason.contains("11"))
+        XCTAssertTrue(EventError.missingAction.reason.contains("action"))
+        XCTAssertTrue(EventError.missingUsername.reason.contains("username"))
+        XCTAssertTrue(EventError.invalidUTF8.reason.contains("UTF-8"))
+    }
+
+    func testJSONWriterRendering() {
+        var out: [UInt8] = []
+        JSONWriter.appendInt(0, to: &out)
+        out.append(0x20)
+        JSONWriter.appendInt(-1234567890123, to: &out)
+        out.append(0x20)
+        JSONWriter.appendInt(Int.min, to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "0 -1234567890123 -9223372036854775808")
+        XCTAssertEqual(JSONWriter.seconds(1_680_506_457.636369), "1680506457.636369")
+        XCTAssertEqual(JSONWriter.seconds(2), "2.000000")
+        XCTAssertEqual(JSONWriter.seconds(0.0000004), "0.000000")
+        XCTAssertEqual(JSONWriter.seconds(.nan), "0")
+        var string: [UInt8] = []
+        JSONWriter.appendString("a\"\\\n\u{01}é", to: &string)
+        XCTAssertEqual(String(decoding: string, as: UTF8.self), #""a\"\\\n\u0001é""#)
+    }
+}

@@ -1,0 +1,86 @@
+import XCTest
+@testable import WebhookCore
+
+final class RetryPolicyTests: XCTestCase {
+    private var random = SplitMix64(seed: 42)
+
+    private func decide(_ policy: RetryPolicy, tries: Int, _ result: AttemptResult, discord: Bool = false) -> RetryDecision {
+        policy.decide(tries: tries, result: result, isDiscord: discord, random: &random)
+    }
+
+    private func status(_ code: Int, retryAfter: Double? = nil, body: String = "") -> AttemptResult {
+        .status(code, retryAfter: retryAfter, body: Array(body.utf8))
+    }
+
+    func testMarzbanCountingGivesFourAttempts() {
+        let policy = RetryPolicy()  // 3 retries, 180 s
+        XCTAssertEqual(decide(policy, tries: 0, status(500)), .retry(after: 180, tries: 1))
+        XCTAssertEqual(decide(policy, tries: 1, status(500)), .retry(after: 180, tries: 2))
+        XCTAssertEqual(decide(policy, tries: 2, .transportError("timeout")), .retry(after: 180, tries: 3))
+        XCTAssertEqual(decide(policy, tries: 3, status(500)), .dead(reason: "gave up after 4 attempts: last answer HTTP 500"))
+        XCTAssertEqual(decide(policy, tries: 3, .transportError("connection refused")),
+                       .dead(reason: "gave up after 4 attempts: last error: connection refused"))
+        XCTAssertEqual(decide(RetryPolicy(retries: 0), tries: 0, status(404)),
+                       .dead(reason: "gave up after 1 attempt: last answer HTTP 404"))
+    }
+
+    func testSuccessIsAny2xx() {
+        for code in [200, 201, 204, 299] { XCTAssertEqual(decide(RetryPolicy(), tries: 3, status(code)), .delivered) }
+        XCTAssertNotEqual(decide(RetryPolicy(), tries: 0, status(199)), .delivered)
+    }
+
+    func testGoneIsDeadAtOnce() {
+        guard case .dead(let reason) = decide(RetryPolicy(), tries: 0, status(410)) else { return XCTFail("not dead") }
+        XCTAssertTrue(reason.contains("410"))
+    }
+
+    func testRedirectIsAFailure() {
+        XCTAssertEqual(decide(RetryPolicy(), tries: 0, status(301)), .retry(after: 180, tries: 1))
+        XCTAssertEqual(decide(RetryPolicy(), tries: 3, status(302)),
+                       .dead(reason: "gave up after 4 attempts: last answer HTTP 302 (redirect not followed)"))
+    }
+
+    func testRetryAfterIsHonouredUpToTheCap() {
+        let policy = RetryPolicy(retryAfterCap: 600)
+        XCTAssertEqual(decide(policy, tries: 0, status(429, retryAfter: 30)), .retry(after: 30, tries: 1))
+        XCTAssertEqual(decide(policy, tries: 1, status(503, retryAfter: 7200)), .retry(after: 600, tries: 2))
+        XCTAssertEqual(decide(policy, tries: 0, status(503)), .retry(after: 180, tries: 1))
+        XCTAssertEqual(decide(policy, tries: 0, status(500, retryAfter: 5)), .retry(after: 180, tries: 1))
+        // Retry-After does not buy extra attempts.
+        guard case .dead = decide(policy, tries: 3, status(429, retryAfter: 1)) else { return XCTFail("not dead") }
+    }
+
+    func testDiscordRateLimitIsNotCounted() {
+        let policy = RetryPolicy()
+        XCTAssertEqual(decide(policy, tries: 3, status(429, retryAfter: 9, body: #"{"message":"rate limited","retry_after":1.5,"global":false}"#),
+                              discord: true), .retry(after: 1.5, tries: 3))
+        XCTAssertEqual(decide(policy, tries: 0, status(429, retryAfter: 2), discord: true), .retry(after: 2, tries: 0))
+        XCTAssertEqual(decide(policy, tries: 0, status(429, body: "not json"), discord: true),
+                       .retry(after: RetryPolicy.discordFallbackDelay, tries: 0))
+        XCTAssertEqual(decide(RetryPolicy(retryAfterCap: 60), tries: 0, status(429, body: #"{"retry_after":99999}"#), discord: true),
+                       .retry(after: 60, tries: 0))
+        // A 429 from an ordinary endpoint counts.
+        XCTAssertEqual(decide(policy, tries: 0, status(429)), .retry(after: 180, tries: 1))
+    }
+
+    func testScheduleWithJitter() {
+        let policy = RetryPolicy(retries: 10, delay: 180, schedule: [5, 300, 1800, 7200])
+        XCTAssertEqual(policy.effectiveRetries, 4)
+        for _ in 0..<500 {
+            for (tries, base) in [5.0, 300, 1800, 7200].enumerated() {
+                guard case .retry(let after, let next) = decide(policy, tries: tries, status(500)) else { return XCTFail("not retried") }
+                XCTAssertEqual(next, tries + 1)
+                XCTAssertGreaterThanOrEqual(after, base * 0.8)
+                XCTAssertLessThanOrEqual(after, base * 1.2)
+            }
+        }
+        XCTAssertEqual(decide(policy, tries: 4, status(500)), .dead(reason: "gave up after 5 attempts: last answer HTTP 500"))
+        // Jitter actually varies.
+        let delays = Set((0..<20).map { _ in policy.scheduledDelay(afterTries: 0, random: &random) })
+        XCTAssertGreaterThan(delays.count, 10)
+    }
+
+    func testCancelledAttemptIsNotCounted() {
+        XCTAssertEqual(decide(RetryPolicy(), tries: 3, .cancelled), .retry(after: 0, tries: 3))
+    }
+}
