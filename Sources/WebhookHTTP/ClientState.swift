@@ -1,0 +1,111 @@
+import CCurl
+import Glibc
+import Synchronization
+
+/// What callers and the curl thread share: the inbox of new requests, the cancel and stop
+/// requests, and counters. The lock is never held across a network call; the only curl call made
+/// under it is `curl_multi_wakeup`, which just writes to a socket pair, and holding the lock there
+/// guarantees no wake-up can race with the multi handle's clean-up.
+final class ClientState: Sendable {
+    struct Shared {
+        var inbox: [HTTPRequest] = []
+        /// Requests submitted before `cancelAll()` that the curl thread has not yet seen.
+        var toCancel: [HTTPRequest] = []
+        var cancelRequested = false
+        var stopping = false
+        /// A wake-up was sent and the curl thread has not drained the inbox since: no need for more.
+        var wakePending = false
+        var inFlight = 0
+    }
+
+    /// One drain of the inbox by the curl thread.
+    struct Work {
+        var requests: [HTTPRequest]
+        var toCancel: [HTTPRequest]
+        var cancel: Bool
+        var stop: Bool
+    }
+
+    let multi: MultiHandle
+    private let shared = Mutex(Shared())
+    private let opened = Atomic<Int>(0)
+    private let loopThread = Mutex<pthread_t?>(nil)
+
+    init(multi: MultiHandle) {
+        self.multi = multi
+    }
+
+    var inFlight: Int { shared.withLock { $0.inFlight } }
+    var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+    var isStopping: Bool { shared.withLock { $0.stopping } }
+
+    /// Queues requests for the curl thread; false (nothing queued) once the client is stopping.
+    func submit(_ requests: [HTTPRequest]) -> Bool {
+        shared.withLock { state in
+            guard !state.stopping else { return false }
+            state.inbox.append(contentsOf: requests)
+            state.inFlight += requests.count
+            wakeIfNeeded(&state)
+            return true
+        }
+    }
+
+    func requestCancel() {
+        shared.withLock { state in
+            guard !state.stopping else { return }
+            state.toCancel.append(contentsOf: state.inbox)
+            state.inbox.removeAll()
+            state.cancelRequested = true
+            wakeIfNeeded(&state)
+        }
+    }
+
+    /// Asks the loop to stop; true for the first call only.
+    func requestStop() -> Bool {
+        shared.withLock { state in
+            guard !state.stopping else { return false }
+            state.stopping = true
+            curl_multi_wakeup(multi.raw)
+            return true
+        }
+    }
+
+    /// Called by the curl thread at the top of each iteration.
+    func takeWork() -> Work {
+        shared.withLock { state in
+            state.wakePending = false
+            let work = Work(requests: state.inbox, toCancel: state.toCancel, cancel: state.cancelRequested, stop: state.stopping)
+            state.inbox = []
+            state.toCancel = []
+            state.cancelRequested = false
+            return work
+        }
+    }
+
+    /// Called by the curl thread before it hands completions to the caller.
+    func completed(_ count: Int, connectionsOpened: Int) {
+        shared.withLock { $0.inFlight -= count }
+        if connectionsOpened > 0 { opened.add(connectionsOpened, ordering: .relaxed) }
+    }
+
+    func setLoopThread() {
+        let me = pthread_self()
+        loopThread.withLock { $0 = me }
+    }
+
+    var isOnLoopThread: Bool {
+        let me = pthread_self()
+        return loopThread.withLock { thread in thread.map { pthread_equal($0, me) != 0 } ?? false }
+    }
+
+    private func wakeIfNeeded(_ state: inout Shared) {
+        guard !state.wakePending else { return }
+        state.wakePending = true
+        curl_multi_wakeup(multi.raw)
+    }
+}
+
+/// A CURLM pointer that may cross threads: only `curl_multi_wakeup` is called off the curl thread.
+struct MultiHandle: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+}

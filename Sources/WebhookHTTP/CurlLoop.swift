@@ -1,0 +1,177 @@
+import CCurl
+import CCurlShim
+import Foundation
+
+/// The body of the curl thread: owns the multi handle's transfers, the lane scheduler and the pool
+/// of easy handles. Every curl handle is touched only here (the one exception, the wake-up, lives
+/// in `ClientState`). Unchecked Sendable because it is handed to the thread once and then used
+/// only there.
+final class CurlLoop: @unchecked Sendable {
+    private let state: ClientState
+    private let maxConcurrent: Int
+    private let onComplete: @Sendable ([HTTPResponse]) -> Void
+    private var scheduler: LaneScheduler
+    private var idle: [Transfer] = []
+    private var running: [Transfer] = []
+    private var created = 0
+    private var completions: [HTTPResponse] = []
+    private var connectsThisRound = 0
+    private let userAgent = "webhook-worker/1.0"
+
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
+        self.state = state
+        self.maxConcurrent = maxConcurrent
+        self.onComplete = onComplete
+        self.scheduler = LaneScheduler(maxPerLane: maxPerLane)
+    }
+
+    private var multi: UnsafeMutableRawPointer { state.multi.raw }
+
+    /// Runs until the client stops; then cancels what is left and frees every handle.
+    func run() {
+        state.setLoopThread()
+        while true {
+            let work = state.takeWork()
+            if work.cancel || work.stop {
+                cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
+            }
+            if work.stop {
+                deliver()
+                break
+            }
+            for request in work.requests { scheduler.enqueue(request) }
+            startTransfers()
+            perform()
+            collectFinished()
+            let finishedAny = !completions.isEmpty
+            deliver()
+            // After completions, slots may have freed up: go round again before sleeping.
+            if !finishedAny || scheduler.waitingCount == 0 { poll() }
+        }
+        idle.removeAll()  // curl_easy_cleanup in Transfer.deinit
+        curl_multi_cleanup(multi)
+    }
+
+    /// Starts waiting requests while a handle is free and the lanes' caps allow.
+    private func startTransfers() {
+        while running.count < maxConcurrent, scheduler.waitingCount > 0 {
+            guard let transfer = freeTransfer() else {
+                failNextWaiting("curl_easy_init failed")
+                continue
+            }
+            guard let request = scheduler.next() else {
+                idle.append(transfer)
+                return
+            }
+            if let problem = transfer.prepare(request) {
+                finishWithoutRunning(transfer, request: request, error: problem)
+                continue
+            }
+            let code = curl_multi_add_handle(multi, transfer.easy)
+            guard code == CURLM_OK else {
+                _ = transfer.abandon()
+                finishWithoutRunning(transfer, request: request, error: HTTPClientError(call: "curl_multi_add_handle", code: code).description)
+                continue
+            }
+            transfer.slot = running.count
+            running.append(transfer)
+        }
+    }
+
+    private func freeTransfer() -> Transfer? {
+        if let transfer = idle.popLast() { return transfer }
+        guard created < maxConcurrent, let transfer = Transfer(userAgent: userAgent) else { return nil }
+        created += 1
+        return transfer
+    }
+
+    private func failNextWaiting(_ error: String) {
+        guard let request = scheduler.next() else { return }
+        scheduler.finished(lane: request.lane)
+        completions.append(HTTPResponse(token: request.token, status: 0, error: error))
+    }
+
+    private func finishWithoutRunning(_ transfer: Transfer, request: HTTPRequest, error: String) {
+        idle.append(transfer)
+        scheduler.finished(lane: request.lane)
+        completions.append(HTTPResponse(token: request.token, status: 0, error: error))
+    }
+
+    private func perform() {
+        var stillRunning: Int32 = 0
+        let code = curl_multi_perform(multi, &stillRunning)
+        if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_perform", code: code)) }
+    }
+
+    /// Reads every "done" message and turns it into a completion.
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = Transfer.of(easy) else { continue }
+            let result = message.pointee.data.result  // read before remove: the message is freed by it
+            let code = curl_multi_remove_handle(multi, easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            let (response, connects) = transfer.finish(result: result)
+            connectsThisRound += connects
+            release(transfer)
+            completions.append(response)
+        }
+    }
+
+    /// Ends every running and waiting request (plus `extra`) as cancelled.
+    private func cancelEverything(alsoCancel extra: [HTTPRequest]) {
+        for transfer in running {
+            let code = curl_multi_remove_handle(multi, transfer.easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            completions.append(transfer.abandon())
+            scheduler.finished(lane: transfer.lane)
+            transfer.slot = -1
+            idle.append(transfer)
+        }
+        running.removeAll(keepingCapacity: true)
+        for request in scheduler.removeAllWaiting() + extra {
+            completions.append(.cancelled(request.token))
+        }
+    }
+
+    /// Takes a finished transfer out of the running list (swap-remove) and back into the pool.
+    private func release(_ transfer: Transfer) {
+        let slot = transfer.slot
+        if slot >= 0, slot < running.count, running[slot] === transfer {
+            let last = running.removeLast()
+            if slot < running.count {
+                running[slot] = last
+                last.slot = slot
+            }
+        }
+        transfer.slot = -1
+        scheduler.finished(lane: transfer.lane)
+        idle.append(transfer)
+    }
+
+    /// Hands this round's completions to the caller in one call.
+    private func deliver() {
+        guard !completions.isEmpty else { return }
+        let batch = completions
+        completions = []
+        state.completed(batch.count, connectionsOpened: connectsThisRound)
+        connectsThisRound = 0
+        onComplete(batch)
+    }
+
+    /// Sleeps until a socket is ready, curl's next timeout, a wake-up, or one second.
+    private func poll() {
+        let code = curl_multi_poll(multi, nil, 0, 1000, nil)
+        guard code == CURLM_OK else {
+            report(HTTPClientError(call: "curl_multi_poll", code: code))
+            usleep(10_000)  // do not spin if polling keeps failing
+            return
+        }
+    }
+
+    /// No logger in this module: problems outside any one request go to standard error.
+    private func report(_ error: HTTPClientError) {
+        FileHandle.standardError.write(Data("webhook-http: \(error.description)\n".utf8))
+    }
+}

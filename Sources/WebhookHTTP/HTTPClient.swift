@@ -1,0 +1,89 @@
+import CCurl
+import CCurlShim
+import Foundation
+
+/// A libcurl multi loop on its own thread. Long-lived easy handles and connections (keep-alive),
+/// at most `maxConcurrent` requests at once and `maxPerLane` per lane (lane = endpoint index).
+///
+/// Every request is a POST; redirects are not followed (a 3xx is reported as the status), TLS
+/// certificates are verified, `Expect: 100-continue` is never sent, and the first 64 KiB of each
+/// answer's body are kept.
+public final class HTTPClient: Sendable {
+    private let state: ClientState
+    private let stopped = DispatchSemaphore(value: 0)
+    private let onComplete: @Sendable ([HTTPResponse]) -> Void
+
+    /// Starts the curl thread.
+    /// - Parameters:
+    ///   - maxConcurrent: requests (and connections) in flight at once, all lanes together.
+    ///   - maxPerLane: requests in flight at once for one lane.
+    ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
+    ///     (hand the batch to another thread), and do not call `shutdown()` from it.
+    public init(maxConcurrent: Int, maxPerLane: Int, onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
+        guard CurlGlobal.initResult == CURLE_OK else {
+            throw HTTPClientError(call: "curl_global_init", message: String(cString: curl_easy_strerror(CurlGlobal.initResult)))
+        }
+        guard let multi = curl_multi_init() else {
+            throw HTTPClientError(call: "curl_multi_init", message: "returned NULL")
+        }
+        let concurrent = max(1, maxConcurrent)
+        // Every connection may be busy at once; idle ones beyond that are closed oldest first.
+        var code = wh_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrent)
+        if code == CURLM_OK { code = wh_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(2 * concurrent, 16)) }
+        guard code == CURLM_OK else {
+            curl_multi_cleanup(multi)
+            throw HTTPClientError(call: "curl_multi_setopt", code: code)
+        }
+
+        state = ClientState(multi: MultiHandle(raw: multi))
+        self.onComplete = onComplete
+        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, onComplete: onComplete)
+        let stopped = self.stopped
+        let thread = Thread {
+            loop.run()
+            stopped.signal()
+        }
+        thread.name = "webhook-http"
+        thread.start()
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Queues requests; thread-safe and never blocks on the network. After `shutdown()` the
+    /// requests complete at once, cancelled, on the calling thread.
+    public func submit(_ requests: [HTTPRequest]) {
+        guard !requests.isEmpty else { return }
+        if !state.submit(requests) {
+            onComplete(requests.map { .cancelled($0.token, reason: "HTTP client is shut down") })
+        }
+    }
+
+    /// Requests submitted and not yet completed (waiting or running).
+    public var inFlight: Int { state.inFlight }
+
+    /// New connections opened so far (CURLINFO_NUM_CONNECTS summed): with keep-alive this stays
+    /// far below the number of requests.
+    public var connectionsOpened: Int { state.connectionsOpened }
+
+    /// Every waiting and running request completes with `cancelled = true`; requests submitted
+    /// afterwards run normally.
+    public func cancelAll() {
+        state.requestCancel()
+    }
+
+    /// Cancels what is left (completions still reach `onComplete`), stops the curl thread and
+    /// waits for it, then frees every curl handle. Idempotent.
+    public func shutdown() {
+        guard state.requestStop() else { return }
+        // On the curl thread itself (from onComplete) waiting would deadlock; the loop ends on its own.
+        if !state.isOnLoopThread { stopped.wait() }
+    }
+}
+
+/// `curl_global_init`, run once per process (Swift runs a global's initializer exactly once,
+/// thread-safely).
+enum CurlGlobal {
+    static let initResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_ALL))
+}

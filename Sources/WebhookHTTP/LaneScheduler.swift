@@ -1,0 +1,92 @@
+/// Per-lane FIFOs of waiting requests, served round-robin so that every lane below its cap gets
+/// a turn: a lane whose endpoint hangs holds at most `maxPerLane` slots and the other lanes keep
+/// flowing. Not thread-safe: owned by the curl thread.
+struct LaneScheduler {
+    private struct Lane {
+        var id: Int
+        var waiting = FIFO<HTTPRequest>()
+        var running = 0
+    }
+
+    let maxPerLane: Int
+    private var lanes: [Lane] = []
+    private var indexOfLane: [Int: Int] = [:]
+    /// Where the next round-robin search starts.
+    private var cursor = 0
+    private(set) var waitingCount = 0
+
+    init(maxPerLane: Int) {
+        self.maxPerLane = max(1, maxPerLane)
+    }
+
+    mutating func enqueue(_ request: HTTPRequest) {
+        let index: Int
+        if let known = indexOfLane[request.lane] {
+            index = known
+        } else {
+            index = lanes.count
+            indexOfLane[request.lane] = index
+            lanes.append(Lane(id: request.lane))
+        }
+        lanes[index].waiting.push(request)
+        waitingCount += 1
+    }
+
+    /// The next request allowed to start, counted as running in its lane; nil when every lane
+    /// with waiting requests is at its cap.
+    mutating func next() -> HTTPRequest? {
+        guard waitingCount > 0 else { return nil }
+        for step in 0..<lanes.count {
+            let index = (cursor + step) % lanes.count
+            guard lanes[index].running < maxPerLane, let request = lanes[index].waiting.pop() else { continue }
+            lanes[index].running += 1
+            waitingCount -= 1
+            cursor = (index + 1) % lanes.count
+            return request
+        }
+        return nil
+    }
+
+    /// A request that `next()` handed out has finished.
+    mutating func finished(lane: Int) {
+        guard let index = indexOfLane[lane] else { return }
+        lanes[index].running -= 1
+    }
+
+    /// Removes and returns every waiting request (for cancellation), oldest first per lane.
+    mutating func removeAllWaiting() -> [HTTPRequest] {
+        var all: [HTTPRequest] = []
+        all.reserveCapacity(waitingCount)
+        for index in lanes.indices {
+            while let request = lanes[index].waiting.pop() { all.append(request) }
+        }
+        waitingCount = 0
+        return all
+    }
+}
+
+/// A first-in first-out queue on an array with a moving head; compacts when half is consumed.
+struct FIFO<Element> {
+    private var storage: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == storage.count }
+
+    mutating func push(_ element: Element) {
+        storage.append(element)
+    }
+
+    mutating func pop() -> Element? {
+        guard head < storage.count else { return nil }
+        let element = storage[head]
+        head += 1
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024, head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+}

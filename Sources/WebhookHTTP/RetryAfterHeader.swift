@@ -1,0 +1,23 @@
+/// Parses `Retry-After: <seconds>` header lines, keeping fractional seconds that curl's own
+/// CURLINFO_RETRY_AFTER truncates. HTTP dates are left to curl.
+enum RetryAfterHeader {
+    private static let name = Array("retry-after:".utf8)
+
+    /// The delay in seconds when `line` (raw header bytes, CRLF included) is a numeric
+    /// Retry-After header; nil for any other header or value.
+    static func seconds(fromHeaderLine line: UnsafeRawBufferPointer) -> Double? {
+        guard line.count > name.count, line[0] | 0x20 == UInt8(ascii: "r") else { return nil }
+        for index in 0..<name.count where line[index] | 0x20 != name[index] | 0x20 {
+            return nil
+        }
+        var value = line[name.count...].drop { $0 == 0x20 || $0 == 0x09 }
+        while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
+            value = value.dropLast()
+        }
+        guard !value.isEmpty,
+              value.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") }),
+              let seconds = Double(String(decoding: value, as: UTF8.self)), seconds.isFinite
+        else { return nil }
+        return seconds
+    }
+}
