@@ -1,0 +1,180 @@
+import CHiredis
+import Foundation
+import WebhookCore
+
+/// One blocking connection to Redis through hiredis: connect, AUTH, SELECT, then binary-safe
+/// commands and pipelines.
+///
+/// Not thread-safe: each thread owns its own connection. After a thrown error with
+/// `isConnectionError == true` the connection is unusable; every later call throws at once, and
+/// the owner replaces it.
+public final class RedisConnection {
+    /// Applied to every read and write, so a server that stops answering cannot hang a thread.
+    public static let defaultReadTimeout: Double = 10
+
+    private let context: UnsafeMutablePointer<redisContext>
+    private let endpoint: String
+    private let readTimeout: Double
+    private var activeTimeout: Double
+    private var brokenReason: String?
+
+    /// Connects to `url`, enables TCP keepalive, authenticates and selects the database.
+    ///
+    /// - Parameters:
+    ///   - connectTimeout: seconds allowed for the TCP connect.
+    ///   - readTimeout: default seconds allowed for one reply; see `setReadTimeout(_:)`.
+    /// - Throws: `RedisError` with `isConnectionError` for network failures; AUTH or SELECT
+    ///   refusals are thrown with `isConnectionError == false` (retrying will not help).
+    public init(url: RedisURL, connectTimeout: Double = 5, readTimeout: Double = RedisConnection.defaultReadTimeout) throws(RedisError) {
+        endpoint = "\(url.host):\(url.port)"
+        self.readTimeout = readTimeout
+        self.activeTimeout = readTimeout
+        guard let context = redisConnectWithTimeout(url.host, Int32(url.port), Self.makeTimeval(seconds: connectTimeout)) else {
+            throw RedisError(call: "redisConnectWithTimeout(\(endpoint))", message: "out of memory", isConnectionError: true)
+        }
+        // Every stored property is set from here on, so a throw runs deinit, which frees the context.
+        self.context = context
+        if context.pointee.err != 0 {
+            throw RedisError(call: "redisConnectWithTimeout(\(endpoint))", message: Self.errorText(context), isConnectionError: true)
+        }
+        // Keepalive lets the kernel notice a vanished peer on an idle connection.
+        if redisEnableKeepAlive(context) != REDIS_OK {
+            throw RedisError(call: "redisEnableKeepAlive(\(endpoint))", message: Self.errorText(context), isConnectionError: true)
+        }
+        setReadTimeout(nil)
+        try authenticateAndSelect(url)
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    private func authenticateAndSelect(_ url: RedisURL) throws(RedisError) {
+        if let password = url.password {
+            var args: [[UInt8]] = [Array("AUTH".utf8)]
+            if let username = url.username, !username.isEmpty { args.append(Array(username.utf8)) }
+            args.append(Array(password.utf8))
+            // The server's error text ("WRONGPASS ...") never echoes the password.
+            if case .error(let message) = try command(args) {
+                throw RedisError(call: "AUTH(\(endpoint))", message: message, isConnectionError: false)
+            }
+        }
+        if url.database != 0, case .error(let message) = try command("SELECT", String(url.database)) {
+            throw RedisError(call: "SELECT(\(url.database))", message: message, isConnectionError: false)
+        }
+    }
+
+    /// Sets the read/write timeout for the following calls; `nil` restores the default.
+    /// Blocking commands (BLMOVE with a timeout) need their timeout plus a margin.
+    /// A timed-out call is a connection error: the reply may still arrive, so the stream is lost.
+    public func setReadTimeout(_ seconds: Double?) {
+        activeTimeout = seconds ?? readTimeout
+        _ = redisSetTimeout(context, Self.makeTimeval(seconds: activeTimeout))
+    }
+
+    /// Sends one command (binary-safe) and returns its reply; error replies come back as `.error`.
+    public func command(_ args: [[UInt8]]) throws(RedisError) -> RedisReply {
+        let call = "redisCommandArgv(\(Self.name(args)))"
+        try checkUsable(call)
+        let raw = Self.withArgv(args) { argc, argv, lengths in
+            redisCommandArgv(context, argc, argv, lengths)
+        }
+        guard let raw else { throw markBroken(call) }
+        defer { freeReplyObject(raw) }
+        return RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+    }
+
+    /// Sends one command given as text arguments.
+    public func command(_ args: String...) throws(RedisError) -> RedisReply {
+        try command(args.map { Array($0.utf8) })
+    }
+
+    /// Sends all commands, then reads all replies: one round trip. Replies are in command order;
+    /// error replies come back as `.error` values.
+    public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        try checkUsable("redisAppendCommandArgv")
+        for args in commands {
+            let status = Self.withArgv(args) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            if status != REDIS_OK { throw markBroken("redisAppendCommandArgv(\(Self.name(args)))") }
+        }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for args in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                throw markBroken("redisGetReply(\(Self.name(args)))")
+            }
+            replies.append(RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self))))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    // MARK: Errors
+
+    private func checkUsable(_ call: String) throws(RedisError) {
+        if let brokenReason {
+            throw RedisError(call: call, message: "connection to \(endpoint) unusable after an earlier error: \(brokenReason)", isConnectionError: true)
+        }
+    }
+
+    /// Records a context error (hiredis never recovers from one) and returns it as a `RedisError`.
+    private func markBroken(_ call: String) -> RedisError {
+        var message = context.pointee.err != 0 ? Self.errorText(context) : "unknown error"
+        if context.pointee.err == REDIS_ERR_IO, message == String(cString: strerror(EAGAIN)) {
+            message = "no reply within the read timeout of \(activeTimeout) s (\(message))"
+        }
+        brokenReason = message
+        return RedisError(call: call, message: message, isConnectionError: true)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { buffer in
+            let bytes = buffer.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    // MARK: C plumbing
+
+    /// The command name for error messages: only the first argument, never its values
+    /// (AUTH's arguments are secrets).
+    private static func name(_ args: [[UInt8]]) -> String {
+        guard let first = args.first else { return "" }
+        return String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+    }
+
+    /// Lays the arguments out in one buffer and calls `body` with argc, argv and argvlen.
+    private static func withArgv<R>(
+        _ args: [[UInt8]],
+        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
+    ) -> R {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(args.reduce(1) { $0 + $1.count })
+        var offsets: [Int] = []
+        offsets.reserveCapacity(args.count)
+        for arg in args {
+            offsets.append(storage.count)
+            storage.append(contentsOf: arg)
+        }
+        storage.append(0)  // never an empty buffer, so every argv pointer is valid
+        let lengths = args.map(\.count)
+        return storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var argv: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
+            return argv.withUnsafeMutableBufferPointer { argvBuffer in
+                lengths.withUnsafeBufferPointer { lengthBuffer in
+                    body(Int32(args.count), argvBuffer.baseAddress!, lengthBuffer.baseAddress!)
+                }
+            }
+        }
+    }
+
+    private static func makeTimeval(seconds: Double) -> timeval {
+        let clamped = max(0.001, min(seconds, 86_400 * 365))
+        let whole = clamped.rounded(.down)
+        return timeval(tv_sec: Int(whole), tv_usec: Int((clamped - whole) * 1_000_000))
+    }
+}

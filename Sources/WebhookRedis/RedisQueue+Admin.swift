@@ -1,0 +1,45 @@
+/// Health checks and dead-letter administration.
+extension RedisQueue {
+    /// Answers when Redis does; throws otherwise.
+    public func ping() throws(RedisError) {
+        let reply = try command("PING")
+        guard reply.text == "PONG" else { throw unexpected("PING", reply) }
+    }
+
+    /// The server's `maxmemory-policy`, or nil when CONFIG is disabled (managed Redis often
+    /// renames it). Anything but `noeviction` can silently evict queued events.
+    public func maxmemoryPolicy() throws(RedisError) -> String? {
+        let reply = try withConnection { connection throws(RedisError) in
+            try connection.command("CONFIG", "GET", "maxmemory-policy")
+        }
+        guard let pair = reply.array, pair.count == 2 else { return nil }  // includes error replies
+        return pair[1].text
+    }
+
+    /// Up to `limit` dead letters, newest first, byte for byte.
+    public func deadList(limit: Int) throws(RedisError) -> [[UInt8]] {
+        guard limit > 0 else { return [] }
+        let reply = try command("LRANGE", keys.dead, "0", String(limit - 1))
+        guard let elements = reply.array else { throw unexpected("LRANGE", reply) }
+        return elements.compactMap(\.bytes)
+    }
+
+    /// Removes the exact dead entry and, when `item` is given, enqueues it at the taking end
+    /// (a replay), in one atomic step.
+    /// - Returns: false when the entry was already gone (nothing enqueued).
+    @discardableResult
+    public func deadReplace(entry: [UInt8], with item: [UInt8]?) throws(RedisError) -> Bool {
+        let args = [entry] + (item.map { [$0] } ?? [])
+        let reply = try run(Scripts.deadReplace, keys: [keys.dead, keys.queue], args: args)
+        return reply.integer == 1
+    }
+
+    /// Deletes every dead letter.
+    /// - Returns: how many were deleted.
+    @discardableResult
+    public func deadPurge() throws(RedisError) -> Int {
+        let reply = try run(Scripts.deadPurge, keys: [keys.dead], args: [])
+        guard let count = reply.integer else { throw unexpected("EVALSHA(deadPurge)", reply) }
+        return count
+    }
+}
