@@ -1,0 +1,62 @@
+/// The metric names every module uses, in one place so /metrics stays consistent.
+///
+/// The Prometheus registry refuses to mix types or label sets under one name (it stops the
+/// process), so each name below must always be used with the type and the dimensions given.
+/// `WebhookWorker` does not depend on this module and uses the same strings literally.
+public enum MetricNames {
+    /// Counter, dimensions `outcome` (``Outcome``) and `status_class` (``StatusClass``):
+    /// one per finished delivery attempt.
+    public static let deliveries = "webhook_deliveries_total"
+    /// Timer (a histogram in seconds, buckets 1 ms .. 30 s), no dimensions: one per HTTP attempt.
+    public static let attemptDuration = "webhook_attempt_duration_seconds"
+    /// Gauge, no dimensions: length of `<prefix>:queue`.
+    public static let queueDepth = "webhook_queue_depth"
+    /// Gauge, no dimensions: size of `<prefix>:delayed`.
+    public static let delayedDepth = "webhook_delayed_depth"
+    /// Gauge, no dimensions: items held in all `<prefix>:processing:*` lists.
+    public static let processingDepth = "webhook_processing_depth"
+    /// Gauge, no dimensions: length of `<prefix>:dead`.
+    public static let deadDepth = "webhook_dead_depth"
+    /// Gauge, no dimensions: HTTP requests pending or running in this worker.
+    public static let inflightRequests = "webhook_inflight_requests"
+    /// Counter, no dimensions: queue items taken by this worker.
+    public static let eventsTaken = "webhook_events_taken_total"
+    /// Counter, no dimensions: taken items that were not valid events (dead-lettered).
+    public static let malformedEvents = "webhook_malformed_events_total"
+    /// Counter, no dimensions: events the ingest bridge enqueued.
+    public static let eventsIngested = "webhook_events_ingested_total"
+    /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.
+    public static let ingestRejected = "webhook_ingest_rejected_total"
+
+    /// Values of the `outcome` dimension of ``deliveries``.
+    public enum Outcome {
+        public static let delivered = "delivered"
+        public static let retry = "retry"
+        public static let dead = "dead"
+        public static let deferred = "deferred"
+        public static let handedBack = "handed_back"
+    }
+
+    /// Values of the `status_class` dimension of ``deliveries``.
+    public enum StatusClass {
+        /// `2xx`, `3xx`, `4xx`, `5xx` for an HTTP answer; `error` when there was none
+        /// (connection error, timeout, cancellation).
+        public static func of(status: Int) -> String {
+            switch status {
+            case 200..<300: "2xx"
+            case 300..<400: "3xx"
+            case 400..<500: "4xx"
+            case 500..<600: "5xx"
+            default: "error"
+            }
+        }
+    }
+
+    /// Values of the `reason` dimension of ``ingestRejected``.
+    public enum IngestRejection {
+        public static let unauthorized = "unauthorized"
+        public static let invalid = "invalid"
+        public static let tooLarge = "too_large"
+        public static let redisUnavailable = "redis_unavailable"
+    }
+}
