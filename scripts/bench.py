@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The throughput/latency benchmark behind scripts/bench (which installs what it needs first).
+
+Side by side in one run, everything on 127.0.0.1 (the machine is shared and noisy, so the
+ratios matter, not the absolute figures):
+  1. the raw limit: wrk POSTing the worker's signed request to an nginx sink;
+  2. the Python baseline (scripts/marzban_worker.py) on --python-events events;
+  3. 1, 2 and 4 `webhook-worker run` processes delivering --events queued events;
+  4. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
+Prints a table and writes every figure as JSON. Each phase has a hard timeout; a phase that
+fails or times out is reported and the others still run. Exit code 1 when a phase did not
+produce its figures (missed targets are only marked)."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from benchlib import latency, rawlimit, runs  # noqa: E402
+from benchlib.procs import Cleanup  # noqa: E402
+from benchlib.report import print_table, targets  # noqa: E402
+from benchlib.sink import Sink  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description="webhook-worker throughput/latency benchmark")
+    parser.add_argument("--events", type=int, default=None, help="events per worker run (100000)")
+    parser.add_argument("--python-events", type=int, default=None, help="events for the Python baseline (5000)")
+    parser.add_argument("--quick", action="store_true", help="small counts and short phases: a smoke run")
+    parser.add_argument("--out", default=None, help="JSON file (bench-results/bench-<UTC time>.json)")
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
+    parser.add_argument("--worker-unavailable", metavar="REASON", default=None,
+                        help="skip the phases that need webhook-worker, giving this reason")
+    parser.add_argument("--phase-timeout", type=float, default=120.0, help="hard limit per phase, s (120)")
+    args = parser.parse_args()
+    quick = args.quick
+    args.events = args.events or (10_000 if quick else 100_000)
+    args.python_events = args.python_events or (1_000 if quick else 5_000)
+    args.wrk_seconds = 2 if quick else 5
+    args.idle_seconds = 2 if quick else 5
+    args.latency_seconds = 3 if quick else 10
+    args.concurrency = int(os.environ.get("WEBHOOK_CONCURRENCY", "64"))
+    if args.worker_unavailable is None and not os.access(args.binary, os.X_OK):
+        args.worker_unavailable = f"{args.binary} is missing (build it: swift build -c release)"
+    return args
+
+
+def phase(results, name, function):
+    """Runs one phase; an exception becomes {"status": "error"} and the bench goes on."""
+    print(f"... {name}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    load = os.getloadavg()[0]  # a busy machine explains odd figures: keep the evidence
+    try:
+        results[name] = function()
+    except Exception as error:  # one failing phase must not cost the others' figures
+        traceback.print_exc(file=sys.stderr)
+        results[name] = {"status": "error", "error": f"{type(error).__name__}: {error}"}
+    results[name].setdefault("status", "ok")
+    results[name]["load_average_at_start"] = round(load, 2)
+    print(f"    {results[name]['status']} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def versions():
+    def first_line(argv):
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (done.stdout or done.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return None
+    return {"nginx": first_line(["nginx", "-v"]), "wrk": first_line(["wrk", "--version"]),
+            "redis": first_line(["redis-server", "--version"]), "python": platform.python_version(),
+            "commit": first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])}
+
+
+def run(args, cleanup):
+    results = {}
+    sink = Sink(cleanup)
+    limit = args.phase_timeout
+    phase(results, "raw", lambda: rawlimit.measure(sink, cleanup.temp_dir("wrk"), args.concurrency,
+                                                   args.wrk_seconds))
+    phase(results, "python", lambda: runs.throughput(cleanup, sink, runs.python_worker, args.python_events,
+                                                     1, limit, "python"))
+    worker = runs.swift_worker(args.binary, os.environ.get("WEBHOOK_CONCURRENCY"))
+    for count in (1, 2, 4):
+        name = f"worker_x{count}"
+        if args.worker_unavailable:
+            results[name] = {"status": "skipped", "error": args.worker_unavailable}
+            continue
+        idle = args.idle_seconds if count == 1 else 0
+        phase(results, name, lambda c=count, i=idle: runs.throughput(cleanup, sink, worker, args.events, c,
+                                                                     limit, f"x{c}", idle_seconds=i))
+    if args.worker_unavailable:
+        results["latency"] = {"status": "skipped", "error": args.worker_unavailable}
+    else:
+        phase(results, "latency", lambda: latency.measure(cleanup, args.binary, 1000, args.latency_seconds,
+                                                          limit, os.environ.get("WEBHOOK_CONCURRENCY")))
+    sink.stop()
+    return results
+
+
+def interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    # SIGTERM and SIGHUP stop the bench like Ctrl-C: through the finally block that cleans up.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    args = parse_arguments()
+    stamp = datetime.datetime.now(datetime.timezone.utc)
+    out = args.out or os.path.join(ROOT, "bench-results", f"bench-{stamp:%Y%m%dT%H%M%SZ}.json")
+    cleanup = Cleanup()
+    try:
+        results = run(args, cleanup)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping every process the bench started", file=sys.stderr)
+        return 130
+    finally:
+        cleanup.close()
+    document = {
+        "timestamp": stamp.isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "settings": {"events": args.events, "python_events": args.python_events, "quick": args.quick,
+                     "concurrency": args.concurrency, "wrk_seconds": args.wrk_seconds,
+                     "latency_rate": 1000, "latency_seconds": args.latency_seconds,
+                     "idle_seconds": args.idle_seconds, "phase_timeout": args.phase_timeout},
+        "versions": versions(),
+        "results": results,
+        "targets": targets(results),
+    }
+    print_table(document)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(document, f, indent=2)
+        f.write("\n")
+    shown = os.path.relpath(out)
+    print(f"\nfigures written to {out if shown.startswith('..') else shown}")
+    return 0 if all(r.get("status") == "ok" for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Throughput runs: a fresh Redis, a pre-filled queue, K worker processes, the sink's count.
+
+The same measurement serves the Swift worker and the Python baseline, so their rates compare:
+the clock starts just before the processes are spawned (start-up included) and stops when the
+sink has counted every event."""
+
+import os
+import signal
+import sys
+import time
+
+import redis
+
+from .procs import Deadline, PhaseTimeout, cpu_seconds, peak_rss_mb, start_redis
+from .rawlimit import SECRET
+
+QUEUE = "webhooks:queue"
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Variables the worker reads: removed from its environment so "default settings" means defaults.
+WORKER_VARIABLES = ("WEBHOOK_", "REDIS_", "JOB_SEND_NOTIFICATIONS_INTERVAL", "NUMBER_OF_RECURRENT_",
+                    "RECURRENT_NOTIFICATIONS_", "DISCORD_WEBHOOK_URL", "INGEST_", "LOG_LEVEL")
+
+
+def worker_environment(redis_url, address, concurrency=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(WORKER_VARIABLES)}
+    env.update(REDIS_URL=redis_url, WEBHOOK_ADDRESS=address, WEBHOOK_SECRET=SECRET, LOG_LEVEL="warning")
+    if concurrency is not None:
+        env["WEBHOOK_CONCURRENCY"] = str(concurrency)
+    return env
+
+
+def prefill(redis_url, count, batch=1000):
+    """Pushes `count` events as LPUSHes of `batch` events each, pipelined."""
+    client = redis.Redis.from_url(redis_url)
+    now = time.time()
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, count, batch):
+        pipe.lpush(QUEUE, *(
+            '{"username":"user-%d","action":"user_created","enqueued_at":%.6f}' % (i, now)
+            for i in range(start, min(start + batch, count))))
+        if len(pipe) >= 20:
+            pipe.execute()
+    pipe.execute()
+    queued = client.llen(QUEUE)
+    client.close()
+    if queued != count:
+        raise RuntimeError(f"prefill: LLEN {QUEUE} is {queued}, expected {count}")
+
+
+def queue_state(redis_url):
+    """Depths after a run: queue, processing lists, delayed, dead; all 0 after a clean run."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        processing = sum(client.llen(k) for k in client.scan_iter("webhooks:processing:*"))
+        return {"queue": client.llen(QUEUE), "processing": processing,
+                "delayed": client.zcard("webhooks:delayed"), "dead": client.llen("webhooks:dead")}
+    finally:
+        client.close()
+
+
+def swift_worker(binary, concurrency):
+    """argv/env factory for `webhook-worker run`."""
+    def factory(redis_url, sink_url):
+        return [binary, "run"], worker_environment(redis_url, sink_url, concurrency)
+    return factory
+
+
+def python_worker(redis_url, sink_url):
+    """argv/env factory for scripts/marzban_worker.py."""
+    argv = [sys.executable, os.path.join(SCRIPTS, "marzban_worker.py"), "--redis-url", redis_url,
+            "--queue", QUEUE, "--address", sink_url, "--secret", SECRET]
+    return argv, dict(os.environ)
+
+
+def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_seconds=0):
+    """Delivers `events` queued events with `processes` workers; returns the run's figures.
+
+    With idle_seconds > 0 also measures, for the first process, its peak RSS and its CPU while
+    the queue stays empty."""
+    result = {"events": events, "processes": processes}
+    redis_url, redis_process = start_redis(cleanup, label)
+    workdir = cleanup.temp_dir(f"work-{label}")  # empty: no .env to pick up
+    workers = []
+    try:
+        prefill(redis_url, events)
+        deadline = Deadline(timeout, f"{label}: delivering {events} events")
+        before = sink.count()
+        started = time.monotonic()
+        for index in range(processes):
+            argv, env = factory(redis_url, sink.url)
+            workers.append(cleanup.start(argv, cwd=workdir, env=env,
+                                         log_path=os.path.join(workdir, f"worker-{index}.log")))
+        first = None  # (seconds, count) at the first poll that saw a delivery: start-up excluded
+        while (delivered := sink.count() - before) < events:
+            if first is None and delivered > 0:
+                first = (time.monotonic() - started, delivered)
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"{label}: worker exited with {worker.returncode}: "
+                                       f"{_log_tail(workdir, workers.index(worker))}")
+            deadline.check()
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        result.update(status="ok", seconds=round(elapsed, 3), rate=round(events / elapsed, 1),
+                      cpu_seconds=round(sum(cpu_seconds(w.pid) for w in workers), 3))
+        if first is not None and elapsed > first[0]:
+            result.update(first_delivery_s=round(first[0], 3),
+                          rate_after_first=round((events - first[1]) / (elapsed - first[0]), 1))
+        if idle_seconds > 0:
+            result.update(_idle_figures(workers[0], idle_seconds))
+        result["sink_requests"] = sink.count() - before
+    except PhaseTimeout as error:
+        result.update(status="timeout", error=str(error), delivered=sink.count() - before)
+    finally:
+        codes = [cleanup.stop(w, signal.SIGTERM, grace=15) for w in workers]
+        result["exit_codes"] = codes
+        if result.get("status") == "ok":
+            result["after"] = queue_state(redis_url)
+            if any(result["after"].values()):
+                result["warning"] = f"{label}: Redis not empty after the run: {result['after']}"
+        cleanup.stop(redis_process)
+    return result
+
+
+def _idle_figures(worker, seconds):
+    # Let the settler write its last batch first: the queue is empty but work may be finishing.
+    time.sleep(1.0)
+    first = cpu_seconds(worker.pid)
+    time.sleep(seconds)
+    used = cpu_seconds(worker.pid) - first
+    return {"idle_seconds": seconds, "idle_cpu_percent": round(100 * used / seconds, 2),
+            "peak_rss_mb": round(peak_rss_mb(worker.pid), 1)}
+
+
+def _log_tail(workdir, index):
+    try:
+        with open(os.path.join(workdir, f"worker-{index}.log"), errors="replace") as f:
+            return f.read()[-500:].strip()
+    except OSError:
+        return "(no log)"
