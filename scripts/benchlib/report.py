@@ -47,7 +47,9 @@ def _mark(verdict):
 def _failure(result):
     if result is None:
         return "not run"
-    return f"{result.get('status')}: {result.get('error', '')}"[:70]
+    if result.get("status") == "timeout" and "delivered" in result:
+        return f"timeout ({result['delivered']:,} of {result['events']:,} delivered)"
+    return f"{result.get('status')}: {result.get('error', '')}"[:60]
 
 
 def print_table(document):
