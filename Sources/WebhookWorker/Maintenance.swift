@@ -15,6 +15,9 @@ final class Maintenance: @unchecked Sendable {
     private let logger: Logger
     private let condition = NSCondition()
     private var nextPoll = Date.distantPast
+    /// Set once the first heartbeat is written: only a registered worker's processing list can
+    /// be reaped, so the taker waits for it.
+    let registered = StopSignal()
 
     init(configuration: Configuration, workerID: String, stop: StopSignal, logger: Logger) {
         self.configuration = configuration
@@ -57,6 +60,7 @@ final class Maintenance: @unchecked Sendable {
                 if now >= nextHeartbeat {
                     let millis = Int(now.timeIntervalSince1970 * 1000)
                     try queue.heartbeat(nowMillis: millis)
+                    registered.stop()
                     let reaped = try queue.reap(nowMillis: millis, leaseMillis: leaseMillis)
                     if reaped > 0 {
                         logger.warning("requeued the events of workers whose heartbeat expired", metadata: ["events": "\(reaped)"])

@@ -15,6 +15,7 @@ final class Taker: @unchecked Sendable {
     private let http: HTTPClient
     private let settler: Settler
     private let stop: StopSignal
+    private let registered: StopSignal
     private let logger: Logger
     private var builder: RequestBuilder
     private var nextEventID: UInt64 = 0
@@ -22,7 +23,7 @@ final class Taker: @unchecked Sendable {
     private let malformed = Counter(label: "webhook_malformed_events_total")
 
     init(configuration: Configuration, workerID: String, targets: [Target], table: InFlightTable,
-         http: HTTPClient, settler: Settler, stop: StopSignal, logger: Logger) {
+         http: HTTPClient, settler: Settler, stop: StopSignal, registered: StopSignal, logger: Logger) {
         self.configuration = configuration
         self.workerID = workerID
         self.targets = targets
@@ -30,6 +31,7 @@ final class Taker: @unchecked Sendable {
         self.http = http
         self.settler = settler
         self.stop = stop
+        self.registered = registered
         self.logger = logger
         self.builder = RequestBuilder(secret: configuration.secret, compat: configuration.compat,
                                       timeout: configuration.timeout)
@@ -38,6 +40,8 @@ final class Taker: @unchecked Sendable {
     func run() {
         let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
         var backoff = Backoff()
+        // Nothing is taken before the heartbeat exists, or a crash could strand it.
+        while !registered.isStopped && !stop.isStopped { registered.sleep(0.5) }
         while !stop.isStopped {
             let room = table.waitForRoom(stop: stop)
             if stop.isStopped { break }

@@ -42,10 +42,11 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.table = table
         self.settler = settler
         self.http = http
+        let maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, logger: logger)
+        self.maintenance = maintenance
         self.taker = Taker(configuration: configuration, workerID: id, targets: targets, table: table,
-                           http: http, settler: settler, stop: takerStop, logger: logger)
-        self.maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, logger: logger)
-        let maintenance = self.maintenance
+                           http: http, settler: settler, stop: takerStop, registered: maintenance.registered,
+                           logger: logger)
         settler.onRetryScheduled = { maintenance.noteRetry(due: $0) }
         settler.inFlightRequests = { http.inFlight }
     }

@@ -42,6 +42,8 @@ struct ConfigOptions: ParsableArguments {
 
 /// Sets up swift-log once: lines on standard error, at the configured level.
 func makeLogger(_ configuration: Configuration, label: String = "webhook-worker") -> Logger {
+    // A peer closing a socket mid-write (Redis restarting) must be an error, not a fatal signal.
+    signal(SIGPIPE, SIG_IGN)
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var logger = Logger(label: label)
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel.lowercased()) ?? .info

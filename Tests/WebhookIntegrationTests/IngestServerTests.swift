@@ -189,6 +189,35 @@ final class IngestServerTests: XCTestCase {
         XCTAssertEqual(recovered, "ok\n")
     }
 
+    func testMetricsServerServesOnlyMetricsAndHealth() async throws {
+        let healthy = HealthFlag()
+        var logger = Logger(label: "metrics-test")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = MetricsServer(
+            listen: HostPort(host: "127.0.0.1", port: 0), registry: Telemetry.bootstrap(),
+            isHealthy: { healthy.value }, logger: logger, onListening: { continuation.yield($0) }
+        )
+        let group = ServiceGroup(services: [server], logger: logger)
+        _ = Task { try await group.run() }
+        defer { Task { await group.triggerGracefulShutdown() } }
+        var iterator = ports.makeAsyncIterator()
+        let bound = await iterator.next()
+        let port = try XCTUnwrap(bound)
+        let base = "http://127.0.0.1:\(port)"
+
+        var (status, text, _) = try await get(base, "/healthz")
+        XCTAssertEqual(status, 503)
+        healthy.value = true
+        (status, text, _) = try await get(base, "/healthz")
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(text, "ok\n")
+        (status, _, _) = try await get(base, "/metrics")
+        XCTAssertEqual(status, 200)
+        (status, _, _) = try await get(base, "/events")
+        XCTAssertEqual(status, 404)
+    }
+
     // MARK: Helpers
 
     /// Polls /healthz until it answers `status` (generous deadline: a noisy 2-core machine).
@@ -237,7 +266,11 @@ final class IngestServerTests: XCTestCase {
     }
 
     private func get(_ server: IngestUnderTest, _ path: String) async throws -> (Int, String, String?) {
-        let (data, response) = try await Self.session.data(for: URLRequest(url: URL(string: server.base + path)!))
+        try await get(server.base, path)
+    }
+
+    private func get(_ base: String, _ path: String) async throws -> (Int, String, String?) {
+        let (data, response) = try await Self.session.data(for: URLRequest(url: URL(string: base + path)!))
         let http = response as? HTTPURLResponse
         return (http?.statusCode ?? 0, String(decoding: data, as: UTF8.self), http?.value(forHTTPHeaderField: "Content-Type"))
     }
@@ -302,6 +335,16 @@ private final class IngestUnderTest: Sendable {
     func stop() {
         let group = self.group
         Task { await group.triggerGracefulShutdown() }
+    }
+}
+
+/// A health flag a test flips.
+private final class HealthFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false  // guarded by `lock`
+    var value: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return flag }
+        set { lock.lock(); flag = newValue; lock.unlock() }
     }
 }
 
