@@ -12,6 +12,8 @@ final class ClientState: Sendable {
         /// Requests submitted before `cancelAll()` that the curl thread has not yet seen.
         var toCancel: [HTTPRequest] = []
         var cancelRequested = false
+        /// Cancel only what has not started (inbox and lanes), letting running transfers finish.
+        var cancelWaitingRequested = false
         var stopping = false
         /// A wake-up was sent and the curl thread has not drained the inbox since: no need for more.
         var wakePending = false
@@ -23,6 +25,7 @@ final class ClientState: Sendable {
         var requests: [HTTPRequest]
         var toCancel: [HTTPRequest]
         var cancel: Bool
+        var cancelWaiting: Bool
         var stop: Bool
     }
 
@@ -60,6 +63,16 @@ final class ClientState: Sendable {
         }
     }
 
+    func requestCancelWaiting() {
+        shared.withLock { state in
+            guard !state.stopping else { return }
+            state.toCancel.append(contentsOf: state.inbox)
+            state.inbox.removeAll()
+            state.cancelWaitingRequested = true
+            wakeIfNeeded(&state)
+        }
+    }
+
     /// Asks the loop to stop; true for the first call only.
     func requestStop() -> Bool {
         shared.withLock { state in
@@ -74,10 +87,12 @@ final class ClientState: Sendable {
     func takeWork() -> Work {
         shared.withLock { state in
             state.wakePending = false
-            let work = Work(requests: state.inbox, toCancel: state.toCancel, cancel: state.cancelRequested, stop: state.stopping)
+            let work = Work(requests: state.inbox, toCancel: state.toCancel, cancel: state.cancelRequested,
+                            cancelWaiting: state.cancelWaitingRequested, stop: state.stopping)
             state.inbox = []
             state.toCancel = []
             state.cancelRequested = false
+            state.cancelWaitingRequested = false
             return work
         }
     }

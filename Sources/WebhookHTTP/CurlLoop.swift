@@ -34,6 +34,10 @@ final class CurlLoop: @unchecked Sendable {
             let work = state.takeWork()
             if work.cancel || work.stop {
                 cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
+            } else if work.cancelWaiting {
+                for request in scheduler.removeAllWaiting() + work.toCancel {
+                    completions.append(.cancelled(request.token))
+                }
             }
             if work.stop {
                 deliver()

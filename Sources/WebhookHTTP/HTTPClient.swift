@@ -73,6 +73,13 @@ public final class HTTPClient: Sendable {
         state.requestCancel()
     }
 
+    /// Requests that have not started complete with `cancelled = true`; running ones go on.
+    /// A clean stop uses it to hand back queued work at once and let only what is on the
+    /// wire use the grace period.
+    public func cancelWaiting() {
+        state.requestCancelWaiting()
+    }
+
     /// Cancels what is left (completions still reach `onComplete`), stops the curl thread and
     /// waits for it, then frees every curl handle. Idempotent.
     public func shutdown() {

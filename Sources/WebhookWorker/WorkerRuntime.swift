@@ -75,6 +75,8 @@ public final class WorkerRuntime: @unchecked Sendable {
         logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(table.eventCount)"])
         takerStop.stop()
         threads["taker"]?.join()
+        // What has not reached the wire goes back at once; what is on the wire may finish.
+        http.cancelWaiting()
         if !table.waitUntilEmpty(deadline: deadline) {
             logger.info("grace period over: handing back what is still in flight", metadata: ["events": "\(table.eventCount)"])
             http.cancelAll()
