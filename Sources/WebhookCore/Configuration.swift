@@ -26,7 +26,7 @@ public struct Configuration: Sendable {
     /// WEBHOOK_ENDPOINT_CONCURRENCY: requests in flight per target (default: `concurrency`
     /// with one target, else 3/4 of it, so one slow endpoint cannot take every slot).
     public var endpointConcurrency: Int
-    /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (4096).
+    /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (1024).
     public var maxInflightEvents: Int
     /// WEBHOOK_BATCH_SIZE: events taken per round trip (256).
     public var batchSize: Int
@@ -118,7 +118,7 @@ public struct Configuration: Sendable {
             warnings.append("WEBHOOK_ENDPOINT_CONCURRENCY=\(endpointConcurrency) exceeds WEBHOOK_CONCURRENCY=\(concurrency); using \(concurrency)")
             endpointConcurrency = concurrency
         }
-        let maxInflight = try reader.integer("WEBHOOK_MAX_INFLIGHT", default: 4096, range: 1...10_000_000)
+        let maxInflight = try reader.integer("WEBHOOK_MAX_INFLIGHT", default: 1024, range: 1...10_000_000)
         var batchSize = try reader.integer("WEBHOOK_BATCH_SIZE", default: 256, range: 1...100_000)
         if batchSize > maxInflight {
             warnings.append("WEBHOOK_BATCH_SIZE=\(batchSize) exceeds WEBHOOK_MAX_INFLIGHT=\(maxInflight); using \(maxInflight)")

@@ -170,8 +170,9 @@ public final class RedisServer: @unchecked Sendable {
         throw RedisServerError(message: "\(name) not found in PATH")
     }
 
-    /// A port the kernel just handed out for 127.0.0.1 (bound to 0, then released).
-    private static func freePort() throws -> Int {
+    /// A port the kernel just handed out for 127.0.0.1 (bound to 0, then released); tests use it
+    /// for the other servers they start too.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisServerError(message: "socket: errno \(errno)") }
         defer { close(fd) }

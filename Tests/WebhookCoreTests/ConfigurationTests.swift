@@ -18,7 +18,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(config.timeout, 10)
         XCTAssertEqual(config.concurrency, 64)
         XCTAssertEqual(config.endpointConcurrency, 64)
-        XCTAssertEqual(config.maxInflightEvents, 4096)
+        XCTAssertEqual(config.maxInflightEvents, 1024)
         XCTAssertEqual(config.batchSize, 256)
         XCTAssertEqual(config.compat, .standard)
         XCTAssertEqual(config.maxPayloadBytes, 1_048_576)

@@ -7,7 +7,7 @@ final class CrashAndStopTests: WorkerTestCase {
     func testKill9WithThousandsInFlightThenASecondWorkerDeliversEveryOne() async throws {
         let slow = try await receiver(.respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
         let env = ["WEBHOOK_ADDRESS": slow.url, "WEBHOOK_SECRET": "s",
-                   "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "4"]
+                   "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "4", "WEBHOOK_MAX_INFLIGHT": "4096"]
         try push(3000)
         let first = try startWorker(env)
         _ = try await slow.waitForRequests(count: 100, timeout: 30)
