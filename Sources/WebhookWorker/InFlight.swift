@@ -34,6 +34,8 @@ final class InFlightTable: @unchecked Sendable {
     private let condition = NSCondition()
     private var events: [UInt64: InFlightEvent] = [:]
     private var requests: [UInt64: [DeliveryUnit]] = [:]
+    /// Units submitted and not yet resolved, per target.
+    private var backlog: [Target: Int] = [:]
     private let maxEvents: Int
 
     init(maxEvents: Int) { self.maxEvents = maxEvents }
@@ -67,10 +69,25 @@ final class InFlightTable: @unchecked Sendable {
         for (token, units) in newRequests { requests[token] = units }
     }
 
-    /// Removes and returns the units a finished request carried.
+    /// Counts one more unit for `target`, unless its backlog is already `slack` ahead of the
+    /// least loaded of `others`: a slow or hung endpoint must not fill the worker's in-flight
+    /// room and hold back the endpoints that answer. Healthy endpoints move in step, so this only
+    /// trips for one that lags.
+    func reserve(_ target: Target, others: [Target], slack: Int) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        let mine = backlog[target, default: 0]
+        let least = others.lazy.filter { $0 != target }.map { self.backlog[$0, default: 0] }.min()
+        if let least, mine - least >= slack { return false }
+        backlog[target] = mine + 1
+        return true
+    }
+
+    /// Removes and returns the units a finished request carried, releasing their backlog.
     func takeRequest(_ token: UInt64) -> [DeliveryUnit]? {
         condition.lock(); defer { condition.unlock() }
-        return requests.removeValue(forKey: token)
+        guard let units = requests.removeValue(forKey: token) else { return nil }
+        for unit in units { backlog[unit.target, default: 1] -= 1 }
+        return units
     }
 
     func event(_ id: UInt64) -> Event? {

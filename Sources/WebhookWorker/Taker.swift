@@ -21,6 +21,8 @@ final class Taker: @unchecked Sendable {
     private var nextEventID: UInt64 = 0
     private let taken = Counter(label: "webhook_events_taken_total")
     private let malformed = Counter(label: "webhook_malformed_events_total")
+    private let deferredCount = Counter(label: "webhook_deliveries_total",
+                                        dimensions: [("outcome", "deferred"), ("status_class", "none")])
 
     init(configuration: Configuration, workerID: String, targets: [Target], table: InFlightTable,
          http: HTTPClient, settler: Settler, stop: StopSignal, registered: StopSignal, logger: Logger) {
@@ -68,7 +70,7 @@ final class Taker: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         var events: [(UInt64, InFlightEvent)] = []
         var units: [(DeliveryUnit, Event)] = []
-        var rejected: [(UInt64, Resolution)] = []
+        var decided: [(UInt64, Resolution)] = []  // outcomes known without a request
         events.reserveCapacity(items.count)
         units.reserveCapacity(items.count * targets.count)
 
@@ -84,11 +86,12 @@ final class Taker: @unchecked Sendable {
                     for target in targets {
                         let unit = DeliveryUnit(eventID: id, target: target, tries: 0,
                                                 webhookID: QueueItem.webhookID(tag: tag, target: target))
-                        units.append((unit, event))
+                        admit(unit, event, into: &units, deferred: &decided, now: now)
                     }
                 } catch {
                     events.append((id, InFlightEvent(stored: taken.stored, event: nil, pending: 1)))
-                    rejected.append((id, reject(Array(raw), target: nil, reason: error.reason, now: now)))
+                    decided.append((id, reject(Array(raw), target: nil, reason: error.reason, now: now)))
+                    malformed.increment()
                 }
             case .delivery(let delivery):
                 do {
@@ -96,10 +99,11 @@ final class Taker: @unchecked Sendable {
                     events.append((id, InFlightEvent(stored: taken.stored, event: event, pending: 1)))
                     let unit = DeliveryUnit(eventID: id, target: delivery.target, tries: delivery.tries,
                                             webhookID: delivery.webhookID)
-                    units.append((unit, event))
+                    admit(unit, event, into: &units, deferred: &decided, now: now)
                 } catch {
                     events.append((id, InFlightEvent(stored: taken.stored, event: nil, pending: 1)))
-                    rejected.append((id, reject(delivery.raw, target: delivery.target, reason: error.reason, now: now)))
+                    decided.append((id, reject(delivery.raw, target: delivery.target, reason: error.reason, now: now)))
+                    malformed.increment()
                 }
             }
         }
@@ -108,10 +112,23 @@ final class Taker: @unchecked Sendable {
         table.add(events: events, requests: requests.map { ($0.0.token, $0.1) })
         taken.increment(by: Int64(items.count))
         if !requests.isEmpty { http.submit(requests.map(\.0)) }
-        if !rejected.isEmpty {
-            malformed.increment(by: Int64(rejected.count))
-            settler.post(resolutions: rejected)
+        if !decided.isEmpty {
+            settler.post(resolutions: decided)
         }
+    }
+
+    /// Sends the unit now, or, when its endpoint lags far behind the others, parks it in the
+    /// delayed set for the next poll without counting a try.
+    private func admit(_ unit: DeliveryUnit, _ event: Event, into units: inout [(DeliveryUnit, Event)],
+                       deferred: inout [(UInt64, Resolution)], now: Double) {
+        if table.reserve(unit.target, others: targets, slack: max(1, configuration.maxInflightEvents / 2)) {
+            units.append((unit, event))
+            return
+        }
+        let item = QueueItem.delivery(Delivery(webhookID: unit.webhookID, tries: unit.tries,
+                                               target: unit.target, raw: event.bytes))
+        deferred.append((unit.eventID, .retry(due: now + max(1, configuration.pollInterval), item: item.encoded())))
+        deferredCount.increment()
     }
 
     /// A malformed item becomes a dead letter at once: retrying cannot fix it.

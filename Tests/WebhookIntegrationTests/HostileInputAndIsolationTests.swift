@@ -60,3 +60,25 @@ final class HostileInputAndIsolationTests: WorkerTestCase {
         stopCleanly(worker)
     }
 }
+
+/// A hung endpoint's backlog must not fill the worker's in-flight room.
+final class BacklogIsolationTests: WorkerTestCase {
+    func testAHungEndpointsBacklogDoesNotThrottleTheOthers() async throws {
+        let hung = try await receiver(.hang), healthy = try await receiver()
+        let worker = try startWorker([
+            "WEBHOOK_ADDRESS": "\(hung.url),\(healthy.url)", "WEBHOOK_TIMEOUT": "5",
+            "WEBHOOK_MAX_INFLIGHT": "200", "RECURRENT_NOTIFICATIONS_TIMEOUT": "600",
+            "JOB_SEND_NOTIFICATIONS_INTERVAL": "30",
+        ])
+        // 2,000 events, ten times the in-flight room: the hung endpoint alone could take about
+        // 200 s to time out on them, 48 at a time.
+        try push(2000)
+        _ = try await healthy.waitForRequests(count: 2000, timeout: 60)
+        XCTAssertEqual(Set(try usernames(healthy.requests)).count, 2000)
+        // The hung endpoint's deliveries are parked for later, not lost and not counted as tries.
+        XCTAssertTrue(try eventually(timeout: 30) { try zcard("delayed") > 1000 })
+        XCTAssertEqual(try llen("dead"), 0)
+        stopCleanly(worker)
+        XCTAssertEqual(try processingTotal(), 0)
+    }
+}
