@@ -6,16 +6,14 @@ import WebhookCore
 /// Thread-safe: calls are serialized on one connection, which is reopened on the call after a
 /// connection error.
 public final class EventProducer: @unchecked Sendable {
-    private let url: RedisURL
     private let keys: RedisKeys
     private let lock = NSLock()
-    private var connection: RedisConnection?  // guarded by `lock`
+    private let connection: LazyConnection  // guarded by `lock`
 
     /// Connects at once, so a wrong URL or password shows up here.
     public init(url: RedisURL, prefix: String = "webhooks") throws(RedisError) {
-        self.url = url
         self.keys = RedisKeys(prefix: prefix)
-        self.connection = try RedisConnection(url: url)
+        self.connection = LazyConnection(url: url, connection: try RedisConnection(url: url))
     }
 
     /// Enqueues raw event objects, in order, with one LPUSH: all of them or none.
@@ -25,20 +23,7 @@ public final class EventProducer: @unchecked Sendable {
         let args = [Array("LPUSH".utf8), Array(keys.queue.utf8)] + events
         lock.lock()
         defer { lock.unlock() }
-        let current: RedisConnection
-        if let connection {
-            current = connection
-        } else {
-            current = try RedisConnection(url: url)
-            connection = current
-        }
-        let reply: RedisReply
-        do {
-            reply = try current.command(args)
-        } catch {
-            if error.isConnectionError { connection = nil }
-            throw error
-        }
+        let reply = try connection.run { connection throws(RedisError) in try connection.command(args) }
         if case .error(let message) = reply {
             throw RedisError(call: "LPUSH", message: message, isConnectionError: false)
         }

@@ -14,15 +14,14 @@ public final class RedisQueue {
 
     let keys: RedisKeys
     let processingKey: String
-    private let url: RedisURL
-    private var connection: RedisConnection?
+    private let connection: LazyConnection
     /// SHA1 of each loaded script by name, from SCRIPT LOAD; kept across reconnects (the SHA
     /// depends only on the source) and re-uploaded by EVAL when the server answers NOSCRIPT.
     private var scriptSHAs: [String: String] = [:]
 
     /// Connects lazily: creating a queue never fails, the first call reports an unreachable Redis.
     public init(url: RedisURL, prefix: String, workerID: String) {
-        self.url = url
+        self.connection = LazyConnection(url: url)
         self.workerID = workerID
         self.keys = RedisKeys(prefix: prefix)
         self.processingKey = keys.processing(workerID)
@@ -101,19 +100,7 @@ public final class RedisQueue {
     /// Runs `body` on the connection, opening it first if needed; drops it after a connection
     /// error so the next call reconnects.
     func withConnection<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(RedisError) -> T {
-        let current: RedisConnection
-        if let connection {
-            current = connection
-        } else {
-            current = try RedisConnection(url: url)
-            connection = current
-        }
-        do {
-            return try body(current)
-        } catch {
-            if error.isConnectionError { connection = nil }
-            throw error
-        }
+        try connection.run(body)
     }
 
     /// One command whose error reply is thrown (named after the command).
