@@ -39,19 +39,22 @@ struct DeadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send dead letters back to the queue for their endpoint, with tries reset.")
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Replay only the entry at this index of `dead list`.") var index: Int?
-        @Flag(help: "Replay every dead letter.") var all = false
+        @Argument(help: "Replay only the entry at this index of `dead list` (default: all).") var position: Int?
+        @Option(help: "Same as the positional index.") var index: Int?
+        @Flag(help: "Replay every dead letter (the default without an index).") var all = false
 
         func validate() throws {
-            if (index == nil) == !all { throw ValidationError("give either --index N or --all") }
+            if all && (position ?? index) != nil { throw ValidationError("give an index or --all, not both") }
+            if let chosen = position ?? index, chosen < 0 { throw ValidationError("the index must be 0 or more") }
         }
 
         func run() throws {
             let configuration = try options.load()
             let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
-            let entries = try queue.deadList(limit: all ? Int.max : index! + 1)
-            let chosen = all ? entries : (index! < entries.count ? [entries[index!]] : [])
-            if chosen.isEmpty { throw ValidationError("no dead letter at index \(index ?? 0)") }
+            let one = position ?? index
+            let entries = try queue.deadList(limit: one.map { $0 + 1 } ?? Int.max)
+            let chosen = one.map { $0 < entries.count ? [entries[$0]] : [] } ?? entries
+            if let one, chosen.isEmpty { throw ValidationError("no dead letter at index \(one)") }
             var replayed = 0, skipped = 0
             for entry in chosen {
                 guard let letter = try? DeadLetter(decoding: entry), let target = letter.target else {

@@ -102,14 +102,14 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
 
         flaky.setBehaviour(.status(200))
         let firstID = flaky.requests.first?.header("webhook-id")
-        let one = try cli(["dead", "replay", "--index", "0"])
+        let one = try cli(["dead", "replay", "0"])
         XCTAssertEqual(one.status, 0, one.output)
         XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 2 && flaky.count == 4 })
         let replayed = try XCTUnwrap(flaky.requests.last)
         XCTAssertEqual(try json(replayed)["tries"] as? Int, 0, "tries reset on replay")
         XCTAssertNotNil(firstID)
 
-        let all = try cli(["dead", "replay", "--all"])
+        let all = try cli(["dead", "replay"])
         XCTAssertEqual(all.status, 0, all.output)
         XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 0 && flaky.count == 6 })
         XCTAssertEqual(Set(try usernames(Array(flaky.requests.suffix(3)))).count, 3)
