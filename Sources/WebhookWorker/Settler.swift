@@ -23,8 +23,8 @@ final class Settler: @unchecked Sendable {
     var onRetryScheduled: (@Sendable (Double) -> Void)?
     /// Reads the HTTP client's in-flight count for the gauge.
     var inFlightRequests: (@Sendable () -> Int)?
-    private let inFlightGauge = Gauge(label: "webhook_inflight_requests")
-    private let attemptDuration = Timer(label: "webhook_attempt_duration_seconds")
+    private let inFlightGauge = Gauge(label: MetricNames.inflightRequests)
+    private let attemptDuration = Timer(label: MetricNames.attemptDuration)
     private var counters: [String: Counter] = [:]
 
     init(configuration: Configuration, workerID: String, table: InFlightTable, logger: Logger) {
@@ -134,7 +134,7 @@ final class Settler: @unchecked Sendable {
         } else {
             result = .transportError(response.error ?? "no response")
         }
-        let statusClass = Self.statusClass(response)
+        let statusClass = MetricNames.StatusClass.of(status: response.status)
         var out: [(UInt64, Resolution)] = []
         out.reserveCapacity(units.count)
         for unit in units {
@@ -144,16 +144,16 @@ final class Settler: @unchecked Sendable {
             if response.cancelled {
                 // Handed back at shutdown: not an attempt, so tries stay as they were.
                 resolution = .requeue(item: item(unit, event, tries: unit.tries))
-                outcome = "handed_back"
+                outcome = MetricNames.Outcome.handedBack
             } else {
                 switch configuration.retry.decide(tries: unit.tries, result: result,
                                                   isDiscord: unit.target.kind == .discord, random: &random) {
                 case .delivered:
                     resolution = .delivered
-                    outcome = "delivered"
+                    outcome = MetricNames.Outcome.delivered
                 case .retry(let after, let tries):
                     resolution = .retry(due: now + after, item: item(unit, event, tries: tries))
-                    outcome = tries == unit.tries ? "deferred" : "retry"
+                    outcome = tries == unit.tries ? MetricNames.Outcome.deferred : MetricNames.Outcome.retry
                     logger.debug("attempt failed, retry scheduled", metadata: [
                         "endpoint": "\(unit.target.url)", "webhook_id": "\(unit.webhookID)",
                         "status": "\(response.status)", "retry_in": "\(Int(after))s"])
@@ -163,7 +163,7 @@ final class Settler: @unchecked Sendable {
                                             lastStatus: response.status > 0 ? response.status : nil,
                                             lastError: response.error, failedAt: now, reason: reason)
                     resolution = .dead(entry: letter.encoded())
-                    outcome = "dead"
+                    outcome = MetricNames.Outcome.dead
                     logger.warning("delivery moved to dead letters", metadata: [
                         "endpoint": "\(unit.target.url)", "webhook_id": "\(unit.webhookID)", "reason": "\(reason)"])
                 }
@@ -178,7 +178,7 @@ final class Settler: @unchecked Sendable {
     private func deliveries(_ outcome: String, _ statusClass: String) -> Counter {
         let key = outcome + "|" + statusClass
         if let counter = counters[key] { return counter }
-        let counter = Counter(label: "webhook_deliveries_total",
+        let counter = Counter(label: MetricNames.deliveries,
                               dimensions: [("outcome", outcome), ("status_class", statusClass)])
         counters[key] = counter
         return counter
@@ -187,15 +187,5 @@ final class Settler: @unchecked Sendable {
     private func item(_ unit: DeliveryUnit, _ event: Event, tries: Int) -> [UInt8] {
         QueueItem.delivery(Delivery(webhookID: unit.webhookID, tries: tries, target: unit.target,
                                     raw: event.bytes)).encoded()
-    }
-
-    private static func statusClass(_ response: HTTPResponse) -> String {
-        switch response.status {
-        case 200..<300: return "2xx"
-        case 300..<400: return "3xx"
-        case 400..<500: return "4xx"
-        case 500..<600: return "5xx"
-        default: return "error"
-        }
     }
 }

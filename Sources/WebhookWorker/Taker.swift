@@ -19,10 +19,10 @@ final class Taker: @unchecked Sendable {
     private let logger: Logger
     private var builder: RequestBuilder
     private var nextEventID: UInt64 = 0
-    private let taken = Counter(label: "webhook_events_taken_total")
-    private let malformed = Counter(label: "webhook_malformed_events_total")
-    private let deferredCount = Counter(label: "webhook_deliveries_total",
-                                        dimensions: [("outcome", "deferred"), ("status_class", "none")])
+    private let taken = Counter(label: MetricNames.eventsTaken)
+    private let malformed = Counter(label: MetricNames.malformedEvents)
+    private let deferredCount = Counter(label: MetricNames.deliveries,
+                                        dimensions: [("outcome", MetricNames.Outcome.deferred), ("status_class", "none")])
 
     init(configuration: Configuration, workerID: String, targets: [Target], table: InFlightTable,
          http: HTTPClient, settler: Settler, stop: StopSignal, registered: StopSignal, logger: Logger) {

@@ -2,7 +2,7 @@
 ///
 /// The Prometheus registry refuses to mix types or label sets under one name (it stops the
 /// process), so each name below must always be used with the type and the dimensions given.
-/// `WebhookWorker` does not depend on this module and uses the same strings literally.
+/// Names only (no metrics code): the worker and the servers both record under them.
 public enum MetricNames {
     /// Counter, dimensions `outcome` (``Outcome``) and `status_class` (``StatusClass``):
     /// one per finished delivery attempt.
