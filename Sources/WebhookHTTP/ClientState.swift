@@ -53,22 +53,13 @@ final class ClientState: Sendable {
         }
     }
 
-    func requestCancel() {
+    /// Cancels what has not started (inbox and lanes); with `running` also what is on the wire.
+    func requestCancel(running: Bool) {
         shared.withLock { state in
             guard !state.stopping else { return }
             state.toCancel.append(contentsOf: state.inbox)
             state.inbox.removeAll()
-            state.cancelRequested = true
-            wakeIfNeeded(&state)
-        }
-    }
-
-    func requestCancelWaiting() {
-        shared.withLock { state in
-            guard !state.stopping else { return }
-            state.toCancel.append(contentsOf: state.inbox)
-            state.inbox.removeAll()
-            state.cancelWaitingRequested = true
+            if running { state.cancelRequested = true } else { state.cancelWaitingRequested = true }
             wakeIfNeeded(&state)
         }
     }

@@ -70,14 +70,14 @@ public final class HTTPClient: Sendable {
     /// Every waiting and running request completes with `cancelled = true`; requests submitted
     /// afterwards run normally.
     public func cancelAll() {
-        state.requestCancel()
+        state.requestCancel(running: true)
     }
 
     /// Requests that have not started complete with `cancelled = true`; running ones go on.
     /// A clean stop uses it to hand back queued work at once and let only what is on the
     /// wire use the grace period.
     public func cancelWaiting() {
-        state.requestCancelWaiting()
+        state.requestCancel(running: false)
     }
 
     /// Cancels what is left (completions still reach `onComplete`), stops the curl thread and
