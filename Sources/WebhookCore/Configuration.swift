@@ -28,8 +28,20 @@ public struct Configuration: Sendable {
     public var endpointConcurrency: Int
     /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (1024).
     public var maxInflightEvents: Int
+    /// WEBHOOK_MAX_INFLIGHT_BYTES: bytes a worker holds at once, counting each taken item plus
+    /// about one request body per target (64 MiB).
+    public var maxInflightBytes: Int
     /// WEBHOOK_BATCH_SIZE: events taken per round trip (256).
     public var batchSize: Int
+    /// WEBHOOK_MAX_CRASHES: an item whose holding worker died this many times becomes a dead
+    /// letter instead of being handed to the next worker (3).
+    public var maxCrashes: Int
+    /// WEBHOOK_DEAD_MAX: the dead list keeps at most this many entries, dropping the oldest with a
+    /// warning and a metric (100000; 0 = no cap).
+    public var deadMax: Int
+    /// The key that authenticates internal queue items: WEBHOOK_ITEM_KEY, else derived from
+    /// WEBHOOK_SECRET. Every worker of a fleet needs the same one.
+    public var itemKeyMaterial: [UInt8]
     /// WEBHOOK_COMPAT: standard (default) or marzban.
     public var compat: CompatMode
     /// WEBHOOK_MAX_PAYLOAD_BYTES: larger events become dead letters (1048576).
@@ -48,10 +60,17 @@ public struct Configuration: Sendable {
     public var ingestListen: HostPort
     /// INGEST_SECRET.
     public var ingestSecret: String?
+    /// INGEST_OPEN: run the bridge without INGEST_SECRET (anyone who reaches it can enqueue).
+    public var ingestOpen: Bool
     /// LOG_LEVEL: trace, debug, info (default), notice, warning, error, critical.
     public var logLevel: String
     /// Non-fatal findings to log at start-up.
     public var warnings: [String]
+
+    /// Every target: `WEBHOOK_ADDRESS` endpoints, then Discord.
+    public var targets: [Target] {
+        endpoints.map { Target(kind: .webhook, url: $0) } + (discordURL.map { [Target(kind: .discord, url: $0)] } ?? [])
+    }
 
     /// The log levels LOG_LEVEL accepts (swift-log's).
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -100,7 +119,8 @@ public struct Configuration: Sendable {
             retries: retries,
             delay: try reader.seconds("RECURRENT_NOTIFICATIONS_TIMEOUT", default: 180, allowZero: true),
             schedule: try reader.schedule("WEBHOOK_RETRY_SCHEDULE"),
-            retryAfterCap: try reader.seconds("WEBHOOK_RETRY_AFTER_MAX", default: 3600, allowZero: true))
+            retryAfterCap: try reader.seconds("WEBHOOK_RETRY_AFTER_MAX", default: 3600, allowZero: true),
+            rateLimitMaxWait: try reader.seconds("WEBHOOK_RATE_LIMIT_MAX_WAIT", default: 600, allowZero: true))
         if let schedule = retry.schedule {
             if reader.string("NUMBER_OF_RECURRENT_NOTIFICATIONS") != nil && schedule.count != retries {
                 warnings.append("WEBHOOK_RETRY_SCHEDULE has \(schedule.count) entries and overrides NUMBER_OF_RECURRENT_NOTIFICATIONS=\(retries)")
@@ -123,6 +143,21 @@ public struct Configuration: Sendable {
         if batchSize > maxInflight {
             warnings.append("WEBHOOK_BATCH_SIZE=\(batchSize) exceeds WEBHOOK_MAX_INFLIGHT=\(maxInflight); using \(maxInflight)")
             batchSize = maxInflight
+        }
+
+        let maxInflightBytes = try reader.integer("WEBHOOK_MAX_INFLIGHT_BYTES", default: 64 << 20,
+                                                  range: (1 << 16)...(1 << 40))
+        let itemKey: [UInt8]
+        if let key = reader.secret("WEBHOOK_ITEM_KEY") {
+            guard key.utf8.count >= 16 else {
+                throw ConfigurationError(variable: "WEBHOOK_ITEM_KEY", message: "must be at least 16 characters")
+            }
+            itemKey = Array(key.utf8)
+        } else if let secret {
+            itemKey = Array(secret.utf8)
+        } else {
+            itemKey = Array("webhook-worker: no WEBHOOK_ITEM_KEY or WEBHOOK_SECRET".utf8)
+            warnings.append("neither WEBHOOK_ITEM_KEY nor WEBHOOK_SECRET is set: internal queue items are authenticated with a public key, so anyone who can write to Redis can forge retries (they still reach only configured endpoints)")
         }
 
         let lease = try reader.seconds("WEBHOOK_LEASE", default: max(30, 3 * timeout))
@@ -148,7 +183,11 @@ public struct Configuration: Sendable {
             concurrency: concurrency,
             endpointConcurrency: endpointConcurrency,
             maxInflightEvents: maxInflight,
+            maxInflightBytes: maxInflightBytes,
             batchSize: batchSize,
+            maxCrashes: try reader.integer("WEBHOOK_MAX_CRASHES", default: 3, range: 1...1000),
+            deadMax: try reader.integer("WEBHOOK_DEAD_MAX", default: 100_000, range: 0...1_000_000_000),
+            itemKeyMaterial: itemKey,
             compat: try compatMode(reader),
             maxPayloadBytes: try reader.integer("WEBHOOK_MAX_PAYLOAD_BYTES", default: 1_048_576, range: 1...512 * 1_048_576),
             metricsListen: try reader.string("WEBHOOK_METRICS_LISTEN").map { (text) throws(ConfigurationError) in
@@ -159,6 +198,7 @@ public struct Configuration: Sendable {
             workerID: try reader.name("WEBHOOK_WORKER_ID"),
             ingestListen: try HostPort(parsing: reader.string("INGEST_LISTEN") ?? "0.0.0.0:8080", variable: "INGEST_LISTEN"),
             ingestSecret: reader.secret("INGEST_SECRET"),
+            ingestOpen: try reader.boolean("INGEST_OPEN", default: false),
             logLevel: try logLevel(reader),
             warnings: warnings)
     }

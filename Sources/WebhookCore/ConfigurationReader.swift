@@ -38,6 +38,16 @@ struct ConfigurationReader {
     }
 
     /// A comma-separated list of durations, e.g. "5s,5m,30m,2h".
+    /// `true`/`false` (also 1/0, yes/no, on/off).
+    func boolean(_ name: String, default fallback: Bool) throws(ConfigurationError) -> Bool {
+        guard let text = string(name) else { return fallback }
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(variable: name, message: "expected true or false, got '\(text)'")
+        }
+    }
+
     func schedule(_ name: String) throws(ConfigurationError) -> [Double]? {
         guard let text = string(name) else { return nil }
         var delays: [Double] = []

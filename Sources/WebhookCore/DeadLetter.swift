@@ -1,15 +1,24 @@
+import Crypto
 import Foundation
 
 /// A delivery (or an unusable queue item) that will not be retried, as stored in `<prefix>:dead`.
 ///
-/// Stored as one compact JSON object: `reason`, `endpoint`, `kind` ("webhook"/"discord"),
-/// `webhook_id`, `attempts`, `last_status`, `last_error`, `failed_at` (Unix seconds), and the
-/// payload: verbatim under `payload` when it is a JSON object or array, else as a JSON string
-/// under `payload` when it is UTF-8, else under `payload_base64`. Decoding gives back the
-/// payload bytes exactly.
+/// Stored as one compact JSON object: `id` (what `dead replay` takes), `reason`, `endpoint_id`
+/// (the `Target.id` replays go to), `endpoint` (the URL redacted: dead letters are shown by the
+/// CLI and read by anyone with Redis access), `kind`, `webhook_id`, `attempts`, `last_status`,
+/// `last_error`, `failed_at` (Unix seconds), and the payload: verbatim under `payload` when it
+/// is a JSON object or array, else as a JSON string under `payload` when it is UTF-8, else under
+/// `payload_base64`. An oversize payload keeps only a bounded prefix (`payload_truncated`,
+/// `payload_length`, `payload_sha256`), so a flood of huge events cannot fill Redis twice.
 public struct DeadLetter: Sendable, Equatable {
+    public var id: String
     public var payload: [UInt8]
-    public var target: Target?
+    /// Set when `payload` is only the first `truncatedPrefix` bytes: the full length and SHA-256.
+    public var truncated: (length: Int, sha256: String)?
+    public var targetID: String?
+    /// Redacted URL and kind name of the target, for people.
+    public var endpoint: String?
+    public var kind: String?
     public var webhookID: String?
     /// Attempts made (0 for items rejected before any attempt).
     public var attempts: Int
@@ -20,16 +29,22 @@ public struct DeadLetter: Sendable, Equatable {
     /// Why, for humans: e.g. "gave up after 4 attempts: last answer HTTP 500".
     public var reason: String
 
+    /// Bytes of an oversize payload kept in its dead letter.
+    public static let truncatedPrefix = 4096
+
     /// Why a dead-letter entry could not be decoded.
     public struct DecodingError: Error, Sendable, CustomStringConvertible {
         public let message: String
         public var description: String { "DeadLetter(decoding:): \(message)" }
     }
 
-    public init(payload: [UInt8], target: Target? = nil, webhookID: String? = nil, attempts: Int = 0,
-                lastStatus: Int? = nil, lastError: String? = nil, failedAt: Double, reason: String) {
+    public init(id: String = DeadLetter.newID(), payload: [UInt8], target: Target? = nil, webhookID: String? = nil,
+                attempts: Int = 0, lastStatus: Int? = nil, lastError: String? = nil, failedAt: Double, reason: String) {
+        self.id = id
         self.payload = payload
-        self.target = target
+        self.targetID = target?.id
+        self.endpoint = target?.redactedURL
+        self.kind = target?.kind.name
         self.webhookID = webhookID
         self.attempts = attempts
         self.lastStatus = lastStatus
@@ -38,16 +53,35 @@ public struct DeadLetter: Sendable, Equatable {
         self.reason = reason
     }
 
+    /// A dead letter for a payload too large to keep whole: its first `truncatedPrefix` bytes,
+    /// its length and SHA-256.
+    public static func oversize(_ payload: some Collection<UInt8>, failedAt: Double, reason: String) -> DeadLetter {
+        var letter = DeadLetter(payload: Array(payload.prefix(truncatedPrefix)), failedAt: failedAt, reason: reason)
+        letter.truncated = (payload.count, Hex.string(SHA256.hash(data: Array(payload))))
+        return letter
+    }
+
+    /// A fresh id: `dl_` and 16 characters of [0-9a-z].
+    public static func newID() -> String { "dl_" + RandomToken.make(16) }
+
+    public static func == (a: DeadLetter, b: DeadLetter) -> Bool {
+        a.encoded() == b.encoded()
+    }
+
     /// The stored JSON object.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 256)
-        out.append(contentsOf: #"{"reason":"#.utf8)
+        out.reserveCapacity(payload.count + 320)
+        out.append(contentsOf: #"{"id":"#.utf8)
+        JSONWriter.appendString(id, to: &out)
+        out.append(contentsOf: #","reason":"#.utf8)
         JSONWriter.appendString(reason, to: &out)
+        out.append(contentsOf: #","endpoint_id":"#.utf8)
+        appendOptional(targetID, to: &out)
         out.append(contentsOf: #","endpoint":"#.utf8)
-        appendOptional(target?.url, to: &out)
+        appendOptional(endpoint, to: &out)
         out.append(contentsOf: #","kind":"#.utf8)
-        appendOptional(target.map { $0.kind == .webhook ? "webhook" : "discord" }, to: &out)
+        appendOptional(kind, to: &out)
         out.append(contentsOf: #","webhook_id":"#.utf8)
         appendOptional(webhookID, to: &out)
         out.append(contentsOf: #","attempts":"#.utf8)
@@ -58,8 +92,14 @@ public struct DeadLetter: Sendable, Equatable {
         appendOptional(lastError, to: &out)
         out.append(contentsOf: #","failed_at":"#.utf8)
         JSONWriter.appendSeconds(failedAt, to: &out)
-        if let document = try? JSONScanner.scan(payload), document.kind == .object || document.kind == .array,
-           document.range == 0..<payload.count {
+        if let truncated {
+            out.append(contentsOf: #","payload_truncated":true,"payload_length":"#.utf8)
+            JSONWriter.appendInt(truncated.length, to: &out)
+            out.append(contentsOf: #","payload_sha256":"#.utf8)
+            JSONWriter.appendString(truncated.sha256, to: &out)
+        }
+        if truncated == nil, let document = try? JSONScanner.scan(payload),
+           document.kind == .object || document.kind == .array, document.range == 0..<payload.count {
             out.append(contentsOf: #","payload":"#.utf8)
             out.append(contentsOf: payload)
         } else if JSONScanner.isValidUTF8(payload) {
@@ -105,15 +145,15 @@ public struct DeadLetter: Sendable, Equatable {
         } else {
             throw DecodingError(message: "no \"payload\" or \"payload_base64\"")
         }
-
-        var target: Target?
-        if let url = string("endpoint") {
-            target = Target(kind: string("kind") == "discord" ? .discord : .webhook, url: url)
+        self.init(id: string("id") ?? "", payload: payload, webhookID: string("webhook_id"),
+                  attempts: integer("attempts") ?? 0, lastStatus: integer("last_status"),
+                  lastError: string("last_error"), failedAt: number("failed_at") ?? 0, reason: reason)
+        self.targetID = string("endpoint_id")
+        self.endpoint = string("endpoint")
+        self.kind = string("kind")
+        if let length = integer("payload_length"), let digest = string("payload_sha256") {
+            truncated = (length, digest)
         }
-        self.init(payload: payload, target: target, webhookID: string("webhook_id"),
-                  attempts: integer("attempts") ?? 0,
-                  lastStatus: integer("last_status"), lastError: string("last_error"),
-                  failedAt: number("failed_at") ?? 0, reason: reason)
     }
 
     private func appendOptional(_ value: String?, to out: inout [UInt8]) {

@@ -1,18 +1,26 @@
-/// One event on its way to one target, after at least one failed attempt
-/// (`@<webhook-id> <tries> <kind> <url> <raw event>` in Redis).
+/// One event on its way to one target after at least one attempt (a retry, a deferral or a
+/// hand-back), as stored in the delayed set and the queue.
 public struct Delivery: Sendable, Equatable {
     /// The Standard Webhooks `webhook-id`, identical on every attempt.
     public var webhookID: String
     /// Failed attempts so far (the `tries` value of the next body).
     public var tries: Int
-    public var target: Target
+    /// `Target.id` of a configured target.
+    public var targetID: String
+    /// Consecutive rate-limit answers (429) so far, which do not count as tries.
+    public var rateLimits: Int
+    /// Seconds waited because of those rate-limit answers.
+    public var rateLimitedFor: Int
     /// The event bytes as they were taken from the queue.
-    public var raw: [UInt8]
+    public var raw: ArraySlice<UInt8>
 
-    public init(webhookID: String, tries: Int, target: Target, raw: [UInt8]) {
+    public init(webhookID: String, tries: Int, targetID: String, rateLimits: Int = 0, rateLimitedFor: Int = 0,
+                raw: ArraySlice<UInt8>) {
         self.webhookID = webhookID
         self.tries = tries
-        self.target = target
+        self.targetID = targetID
+        self.rateLimits = rateLimits
+        self.rateLimitedFor = rateLimitedFor
         self.raw = raw
     }
 }

@@ -77,8 +77,13 @@ public enum DiscordMessage {
         return number.doubleValue
     }
 
-    private static func plain(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
+    /// A number as text. Never converts an out-of-range Double to Int (that traps, and one such
+    /// event would crash every worker that takes it): whole numbers below 1e15 print as
+    /// integers, others with two decimals or, when huge, in exponent form.
+    static func plain(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "inf" : "-inf") }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        return abs(value) < 1e15 ? String(format: "%.2f", value) : String(format: "%.3g", value)
     }
 
     /// A byte count in binary units ("10 GB"); null or 0 shows `zero`.
@@ -90,13 +95,13 @@ public enum DiscordMessage {
             amount /= 1024
             unit += 1
         }
-        let text = amount == amount.rounded() ? String(Int(amount)) : String(format: "%.2f", amount)
-        return "\(text) \(units[unit])"
+        return "\(plain(amount)) \(units[unit])"
     }
 
     /// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`; null or 0 is "Never".
     static func date(_ value: Any?) -> String {
-        guard let seconds = number(value), seconds > 0, seconds < 253_402_300_800 else { return "Never" }
+        // The range check comes before the Int conversion below (years 1970 to 9999).
+        guard let seconds = number(value), seconds.isFinite, seconds > 0, seconds < 253_402_300_800 else { return "Never" }
         let total = Int(seconds)
         let days = total / 86_400, secondOfDay = total % 86_400
         // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).

@@ -1,7 +1,8 @@
 /// A validated producer event, and the body sent for each attempt.
 ///
 /// Parsing checks the event once; afterwards `body(tries:)` is two appends and an integer
-/// render, because the bytes before and after the `tries` value are cut out at parse time.
+/// render around the `tries` value located at parse time (no copy of the payload is kept
+/// besides `bytes`: large events are held once, not three times).
 /// Every byte of the producer's object is kept (whitespace, key order, unknown fields),
 /// except that `enqueued_at` is appended when missing and `tries` is set per attempt.
 public struct Event: Sendable {
@@ -14,14 +15,22 @@ public struct Event: Sendable {
     /// The top-level members of `bytes` (ranges index `bytes`).
     public let members: [JSONMember]
 
-    /// `bytes` up to and including the `"tries":` that precedes the per-attempt value.
-    private let head: [UInt8]
-    /// `bytes` after the replaced `tries` value (or from the closing brace when appended).
-    private let tail: [UInt8]
+    /// Where the per-attempt `tries` value goes: the range of an existing top-level value
+    /// (replaced), or an empty range at the closing brace (then `triesPrefix` is inserted first).
+    private let triesRange: Range<Int>
+    /// `,"tries":` or `"tries":` when the member is appended, else empty.
+    private let triesPrefix: [UInt8]
 
-    /// Validates `raw` as an event. `now` (Unix seconds) fills a missing `enqueued_at`.
-    public static func parse(_ raw: [UInt8], maxBytes: Int, now: Double) throws(EventError) -> Event {
+    /// The one event grammar, shared by the worker and the bridge: a JSON object (strict RFC
+    /// 8259, valid UTF-8, nesting at most `JSONScanner.maxDepth`) of at most `maxBytes` bytes
+    /// with a non-empty string `action` and a string `username` (the last of duplicated keys
+    /// counts, as in Python's json). `now` (Unix seconds) fills a missing `enqueued_at`.
+    public static func parse(_ raw: some Collection<UInt8>, maxBytes: Int, now: Double) throws(EventError) -> Event {
         guard raw.count <= maxBytes else { throw .tooLarge(size: raw.count, limit: maxBytes) }
+        return try parse(Array(raw), now: now)
+    }
+
+    private static func parse(_ raw: [UInt8], now: Double) throws(EventError) -> Event {
         let document: JSONDocument
         do {
             document = try JSONScanner.scan(raw)
@@ -54,37 +63,37 @@ public struct Event: Sendable {
             closingBrace += insertion.count
         }
 
-        let head: [UInt8], tail: [UInt8]
+        let triesRange: Range<Int>, triesPrefix: [UInt8]
         if let tries = members.last(where: { $0.key == "tries" }) {
-            head = Array(bytes[..<tries.valueRange.lowerBound])
-            tail = Array(bytes[tries.valueRange.upperBound...])
+            triesRange = tries.valueRange
+            triesPrefix = []
         } else {
-            var prefix = Array(bytes[..<closingBrace])
-            if !members.isEmpty { prefix.append(UInt8(ascii: ",")) }
-            prefix.append(contentsOf: #""tries":"#.utf8)
-            head = prefix
-            tail = Array(bytes[closingBrace...])
+            triesRange = closingBrace..<closingBrace
+            triesPrefix = Array((members.isEmpty ? #""tries":"# : #","tries":"#).utf8)
         }
-        return Event(bytes: bytes, action: action, username: username, members: members, head: head, tail: tail)
+        return Event(bytes: bytes, action: action, username: username, members: members,
+                     triesRange: triesRange, triesPrefix: triesPrefix)
     }
 
-    private init(bytes: [UInt8], action: String, username: String, members: [JSONMember], head: [UInt8], tail: [UInt8]) {
+    private init(bytes: [UInt8], action: String, username: String, members: [JSONMember],
+                 triesRange: Range<Int>, triesPrefix: [UInt8]) {
         self.bytes = bytes
         self.action = action
         self.username = username
         self.members = members
-        self.head = head
-        self.tail = tail
+        self.triesRange = triesRange
+        self.triesPrefix = triesPrefix
     }
 
     /// The body for one attempt: `bytes` with `"tries": n` (an existing top-level `tries`
     /// value of any type replaced in place, else appended before the closing brace).
     public func body(tries: Int) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(head.count + tail.count + 20)
-        out.append(contentsOf: head)
+        out.reserveCapacity(bytes.count + triesPrefix.count + 20)
+        out.append(contentsOf: bytes[..<triesRange.lowerBound])
+        out.append(contentsOf: triesPrefix)
         JSONWriter.appendInt(tries, to: &out)
-        out.append(contentsOf: tail)
+        out.append(contentsOf: bytes[triesRange.upperBound...])
         return out
     }
 

@@ -23,6 +23,8 @@ public enum MetricNames {
     public static let eventsTaken = "webhook_events_taken_total"
     /// Counter, no dimensions: taken items that were not valid events (dead-lettered).
     public static let malformedEvents = "webhook_malformed_events_total"
+    /// Counter, no dimensions: oldest dead letters dropped to keep the list within WEBHOOK_DEAD_MAX.
+    public static let deadTrimmed = "webhook_dead_trimmed_total"
     /// Counter, no dimensions: events the ingest bridge enqueued.
     public static let eventsIngested = "webhook_events_ingested_total"
     /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.

@@ -13,14 +13,23 @@ public struct RetryPolicy: Sendable, Equatable {
     /// WEBHOOK_RETRY_AFTER_MAX: the longest Retry-After honoured (3600).
     public var retryAfterCap: Double
 
+    /// WEBHOOK_RATE_LIMIT_MAX_WAIT: seconds a delivery may spend waiting on rate-limit answers
+    /// before the next one counts as a failed attempt (600).
+    public var rateLimitMaxWait: Double
+
     /// Delay before a Discord rate-limit retry when Discord names none.
     public static let discordFallbackDelay = 5.0
+    /// The shortest wait after a rate-limit answer: a `retry_after` of 0 must not turn into a
+    /// tight loop of requests (a 429 storm). Doubles with each consecutive rate-limit answer.
+    public static let rateLimitFloor = 1.0
 
-    public init(retries: Int = 3, delay: Double = 180, schedule: [Double]? = nil, retryAfterCap: Double = 3600) {
+    public init(retries: Int = 3, delay: Double = 180, schedule: [Double]? = nil, retryAfterCap: Double = 3600,
+                rateLimitMaxWait: Double = 600) {
         self.retries = retries
         self.delay = delay
         self.schedule = schedule
         self.retryAfterCap = retryAfterCap
+        self.rateLimitMaxWait = rateLimitMaxWait
     }
 
     /// The number of retries in force (the schedule's length when there is one).
@@ -30,11 +39,13 @@ public struct RetryPolicy: Sendable, Equatable {
     ///
     /// 2xx is delivered; 410 is dead at once; a 3xx is a failure (redirects are not followed);
     /// a 429/503 with Retry-After waits min(Retry-After, cap); Discord's 429 (its rate limit)
-    /// waits Discord's `retry_after` and does not count as a failure; any other failure is
-    /// retried with `tries + 1` while that stays within the retries, else the delivery is dead.
-    /// A cancelled attempt is retried at once, uncounted.
-    public func decide(tries: Int, result: AttemptResult, isDiscord: Bool,
-                       random: inout some RandomNumberGenerator) -> RetryDecision {
+    /// waits Discord's `retry_after` and does not count as a failure, but never less than
+    /// `rateLimitFloor` doubled per consecutive rate-limit answer (`rateLimits` so far), and once
+    /// the waits add up past `rateLimitMaxWait` (`rateLimitedFor` so far) the next one counts as
+    /// a failed attempt; any other failure is retried with `tries + 1` while that stays within
+    /// the retries, else the delivery is dead. A cancelled attempt is retried at once, uncounted.
+    public func decide(tries: Int, rateLimits: Int = 0, rateLimitedFor: Double = 0, result: AttemptResult,
+                       isDiscord: Bool, random: inout some RandomNumberGenerator) -> RetryDecision {
         let failure: String
         var requestedDelay: Double?
         switch result {
@@ -49,8 +60,12 @@ public struct RetryPolicy: Sendable, Equatable {
             case 410:
                 return .dead(reason: "endpoint answered HTTP 410 Gone after \(tries + 1) attempt\(tries == 0 ? "" : "s")")
             case 429 where isDiscord:
-                let wait = Self.discordRetryAfter(body) ?? retryAfter ?? Self.discordFallbackDelay
-                return .retry(after: clamp(wait), tries: tries)
+                let requested = Self.discordRetryAfter(body) ?? retryAfter ?? Self.discordFallbackDelay
+                let floor = Self.rateLimitFloor * Double(1 << min(max(rateLimits, 0), 16))
+                let wait = clamp(max(requested.isFinite ? requested : retryAfterCap, floor))
+                if rateLimitedFor + wait <= rateLimitMaxWait { return .rateLimited(after: wait) }
+                failure = "rate-limited (HTTP 429) for more than \(Int(rateLimitMaxWait)) s"
+                requestedDelay = wait
             case 300..<400:
                 failure = "last answer HTTP \(status) (redirect not followed)"
             case 429, 503:

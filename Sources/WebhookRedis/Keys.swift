@@ -1,19 +1,23 @@
 /// The Redis key names, all under one prefix (`REDIS_KEY_PREFIX`). The only place that spells
-/// them; docs/ARCHITECTURE.md describes what each holds.
+/// them; docs/ARCHITECTURE.md describes what each holds. With a hash tag in the prefix
+/// (`{webhooks}`) they all share one Redis Cluster slot.
 struct RedisKeys: Sendable {
     let prefix: String
 
     /// List: producers LPUSH on the left, workers take from the right.
     var queue: String { "\(prefix):queue" }
-    /// Sorted set: deliveries waiting for a retry, scored by due time (Unix seconds).
+    /// Sorted set: deliveries waiting for a retry, scored by due time (Redis's Unix seconds).
     var delayed: String { "\(prefix):delayed" }
     /// List: dead letters (JSON objects), newest on the left.
     var dead: String { "\(prefix):dead" }
-    /// Sorted set: worker IDs scored by their last heartbeat (Unix milliseconds).
+    /// Sorted set: worker IDs scored by their last heartbeat (Redis's Unix milliseconds).
     var workers: String { "\(prefix):workers" }
-    /// The prefix of every processing list; the reap script appends worker IDs to it.
-    var processingPrefix: String { "\(prefix):processing:" }
+    /// Set: worker IDs that have taken work; the sweep compares it with `workers` to find
+    /// processing lists that belong to no registered worker.
+    var holders: String { "\(prefix):holders" }
 
     /// List: what one worker has taken and not yet settled.
-    func processing(_ workerID: String) -> String { processingPrefix + workerID }
+    func processing(_ workerID: String) -> String { "\(prefix):processing:\(workerID)" }
+    /// String: SHA-1 of the suspect item a worker is admitting (see `WEBHOOK_MAX_CRASHES`).
+    func admitting(_ workerID: String) -> String { "\(prefix):admitting:\(workerID)" }
 }

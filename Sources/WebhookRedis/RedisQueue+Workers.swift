@@ -1,20 +1,94 @@
-/// Worker registration, crash recovery and queue depths.
+import Foundation
+
+/// Worker registration, crash recovery and queue depths. Every time here is Redis's (`TIME`).
 extension RedisQueue {
-    /// Records that this worker is alive at `nowMillis` (Unix ms). A worker must heartbeat before
-    /// its first take, or a crash before the first heartbeat would leave its items unreaped.
-    public func heartbeat(nowMillis: Int) throws(RedisError) {
-        _ = try command("ZADD", keys.workers, String(nowMillis), workerID)
+    /// What a heartbeat found.
+    public enum Heartbeat: Sendable, Equatable {
+        /// Registered (a join) or refreshed (a beat).
+        case alive
+        /// A join found another live worker with this ID.
+        case idTaken
+        /// A beat found this worker unregistered: it was reaped and must join again before taking.
+        case unregistered
     }
 
-    /// Returns the processing lists of every worker whose last heartbeat is older than
-    /// `leaseMillis` to the queue's taking end and forgets those workers. Tags are kept, so the
-    /// events keep their webhook-ids. Safe to run from many workers at once.
-    /// - Returns: how many items went back to the queue.
+    /// Registers this worker (`join: true`, refused while another live worker has the ID), or
+    /// refreshes its heartbeat (`join: false`, which never re-registers a reaped worker).
+    /// A worker joins before its first take, so a crash before then leaves nothing unreaped.
+    public func heartbeat(join: Bool, leaseMillis: Int) throws(RedisError) -> Heartbeat {
+        let reply = try run(Scripts.heartbeat, keys: [keys.workers],
+                            args: [Array(workerID.utf8), Array(String(leaseMillis).utf8), Array((join ? "join" : "beat").utf8)])
+        switch reply.integer {
+        case -1: return .idTaken
+        case 0: return join ? .alive : .unregistered
+        case 1: return .alive
+        default: throw unexpected("EVALSHA(heartbeat)", reply)
+        }
+    }
+
+    /// Workers whose processing lists may need reaping: registered ones whose heartbeat is older
+    /// than the lease, and holders of processing lists that are not registered at all (the
+    /// sweep). Each is re-checked atomically by `reap(worker:leaseMillis:)`.
+    public func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String] {
+        let replies = try withConnection { connection throws(RedisError) in
+            try connection.pipeline([
+                ["TIME"], ["ZRANGE", keys.workers, "0", "-1", "WITHSCORES"], ["SMEMBERS", keys.holders],
+            ].map { $0.map { Array($0.utf8) } })
+        }
+        guard replies.count == 3, let time = replies[0].array, time.count == 2,
+              let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init),
+              let pairs = replies[1].array, pairs.count % 2 == 0, let holders = replies[2].array
+        else { throw unexpected("reapCandidates", replies.first ?? .null) }
+        let cutoff = Double(seconds * 1000 + micros / 1000 - leaseMillis)
+        var registered: Set<String> = []
+        var candidates: [String] = []
+        for index in stride(from: 0, to: pairs.count, by: 2) {
+            guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else { continue }
+            registered.insert(member)
+            if score < cutoff { candidates.append(member) }
+        }
+        for holder in holders.compactMap(\.text) where !registered.contains(holder) { candidates.append(holder) }
+        return candidates
+    }
+
+    /// Returns `worker`'s processing list to the queue's taking end and forgets the worker,
+    /// unless it proved alive in the meantime; marks each item with the number of holders that
+    /// died with it. Safe to run from many workers at once.
+    /// - Returns: how many items went back, or nil when the worker is alive.
     @discardableResult
-    public func reap(nowMillis: Int, leaseMillis: Int) throws(RedisError) -> Int {
-        let cutoff = String(nowMillis - leaseMillis)
-        let reply = try run(Scripts.reap, keys: [keys.workers, keys.queue], args: [Array(cutoff.utf8), Array(keys.processingPrefix.utf8)])
+    public func reap(worker: String, leaseMillis: Int) throws(RedisError) -> Int? {
+        let reply = try run(Scripts.reap,
+                            keys: [keys.workers, keys.holders, keys.processing(worker), keys.admitting(worker), keys.queue],
+                            args: [Array(worker.utf8), Array(String(leaseMillis).utf8)])
         guard let moved = reply.integer else { throw unexpected("EVALSHA(reap)", reply) }
+        return moved < 0 ? nil : moved
+    }
+
+    /// Records that this worker is admitting the suspect item with this SHA-1 (hex), so that if
+    /// the worker dies now, only that item is blamed. Pass nil when done.
+    public func markAdmitting(sha1: String?) throws(RedisError) {
+        if let sha1 {
+            _ = try command("SET", keys.admitting(workerID), sha1)
+        } else {
+            _ = try command("DEL", keys.admitting(workerID))
+        }
+    }
+
+    /// Everything in this worker's processing list (for reconciling after a lost take reply).
+    public func processingItems() throws(RedisError) -> [[UInt8]] {
+        let reply = try command("LRANGE", processingKey, "0", "-1")
+        guard let elements = reply.array else { throw unexpected("LRANGE", reply) }
+        return elements.compactMap(\.bytes)
+    }
+
+    /// Moves `items` from this worker's processing list back to the queue's taking end, each only
+    /// if it is still there.
+    /// - Returns: how many moved.
+    @discardableResult
+    public func release(_ items: [[UInt8]]) throws(RedisError) -> Int {
+        guard !items.isEmpty else { return 0 }
+        let reply = try run(Scripts.release, keys: [processingKey, keys.queue], args: items)
+        guard let moved = reply.integer else { throw unexpected("EVALSHA(release)", reply) }
         return moved
     }
 
@@ -33,26 +107,37 @@ extension RedisQueue {
     /// - Returns: true when deregistered.
     @discardableResult
     public func deregister() throws(RedisError) -> Bool {
-        let reply = try run(Scripts.deregister, keys: [keys.workers, processingKey], args: [Array(workerID.utf8)])
+        let reply = try run(Scripts.deregister,
+                            keys: [keys.workers, keys.holders, processingKey, keys.admitting(workerID)],
+                            args: [Array(workerID.utf8)])
         return reply.integer == 1
     }
 
     /// Sizes of the queue, the delayed set, all processing lists and the dead list, and the live
-    /// workers (heartbeat within `leaseMillis` of `nowMillis`). Two round trips, not atomic.
-    public func depths(nowMillis: Int, leaseMillis: Int) throws(RedisError) -> QueueDepths {
-        let reply = try command("ZRANGE", keys.workers, "0", "-1", "WITHSCORES")
-        guard let pairs = reply.array, pairs.count % 2 == 0 else { throw unexpected("ZRANGE", reply) }
-        var members: [String] = []
+    /// workers (heartbeat within `leaseMillis` of Redis's now). Two round trips, not atomic.
+    public func depths(leaseMillis: Int) throws(RedisError) -> QueueDepths {
+        let first = try withConnection { connection throws(RedisError) in
+            try connection.pipeline([["TIME"], ["ZRANGE", keys.workers, "0", "-1", "WITHSCORES"], ["SMEMBERS", keys.holders]]
+                .map { $0.map { Array($0.utf8) } })
+        }
+        guard first.count == 3, let time = first[0].array, time.count == 2,
+              let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init),
+              let pairs = first[1].array, pairs.count % 2 == 0
+        else { throw unexpected("ZRANGE", first.count > 1 ? first[1] : .null) }
+        let cutoff = Double(seconds * 1000 + micros / 1000 - leaseMillis)
+        var members: Set<String> = []
         var live: [String] = []
         for index in stride(from: 0, to: pairs.count, by: 2) {
             guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else {
-                throw unexpected("ZRANGE", reply)
+                throw unexpected("ZRANGE", first[1])
             }
-            members.append(member)
-            if score >= Double(nowMillis - leaseMillis) { live.append(member) }
+            members.insert(member)
+            if score >= cutoff { live.append(member) }
         }
+        for holder in first[2].array?.compactMap(\.text) ?? [] { members.insert(holder) }
+        let holders = members.sorted()
         let commands: [[String]] = [["LLEN", keys.queue], ["ZCARD", keys.delayed], ["LLEN", keys.dead]]
-            + members.map { ["LLEN", keys.processing($0)] }
+            + holders.map { ["LLEN", keys.processing($0)] }
         let replies = try withConnection { connection throws(RedisError) in
             try connection.pipeline(commands.map { $0.map { Array($0.utf8) } })
         }

@@ -29,13 +29,17 @@ public final class RedisQueue {
 
     // MARK: Work
 
-    /// Moves up to `max` items from the queue's taking end into this worker's processing list,
-    /// tagging raw events (`#<tag> <raw>`) on the way; returns them oldest first.
-    public func take(max: Int) throws(RedisError) -> [TakenItem] {
+    /// Moves up to `max` items (and about `maxBytes` bytes, at least one item) from the queue's
+    /// taking end into this worker's processing list, tagging raw events (`#<tag> <raw>`) on
+    /// the way; returns them oldest first, exactly as stored.
+    /// - Throws: `RedisError` with code `.unregistered` when this worker is not registered.
+    public func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]] {
         guard max > 0 else { return [] }
-        let reply = try run(Scripts.take, keys: [keys.queue, processingKey], args: [Array(String(max).utf8), Array(Self.newTagBase().utf8)])
+        let reply = try run(Scripts.take, keys: [keys.queue, processingKey, keys.workers, keys.holders],
+                            args: [Array(workerID.utf8), Array(String(max).utf8), Array(String(Swift.max(1, maxBytes)).utf8),
+                                   Array((RandomToken.make(16) + "-").utf8)])
         guard let elements = reply.array else { throw unexpected("EVALSHA(take)", reply) }
-        return elements.map { TakenItem(stored: $0.bytes ?? []) }
+        return elements.map { $0.bytes ?? [] }
     }
 
     /// Blocks until the queue holds something or `timeout` seconds pass, without taking anything:
@@ -52,47 +56,69 @@ public final class RedisQueue {
         switch reply {
         case .string: return true
         case .null: return false
+        case .error(let message): throw RedisError(call: "BLMOVE", message: message, isConnectionError: false)
         default: throw unexpected("BLMOVE", reply)
         }
     }
 
-    /// Records finished work in one atomic step: requeued items to the taking end of the queue,
-    /// retries to the delayed set, dead letters to the dead list, then removes the acks from the
-    /// processing list.
-    public func settle(_ batch: SettleBatch) throws(RedisError) {
-        guard !batch.isEmpty else { return }
-        var args: [[UInt8]] = []
-        args.reserveCapacity(4 + batch.requeue.count + 2 * batch.retries.count + batch.dead.count + batch.acks.count)
-        for count in [batch.requeue.count, batch.retries.count, batch.dead.count, batch.acks.count] {
-            args.append(Array(String(count).utf8))
+    /// What one settle call did.
+    public struct SettleResult: Sendable, Equatable {
+        /// Events removed from the processing list with their outcomes written.
+        public var written: Int
+        /// Events no longer in this worker's processing list (reaped, or settled by a call
+        /// whose reply was lost): nothing was written for them.
+        public var fenced: Int
+        /// Oldest dead letters dropped to keep the dead list within its cap.
+        public var trimmed: Int
+
+        public init(written: Int, fenced: Int, trimmed: Int) {
+            self.written = written
+            self.fenced = fenced
+            self.trimmed = trimmed
         }
-        args.append(contentsOf: batch.requeue)
-        for retry in batch.retries {
-            args.append(Array(Self.score(retry.due).utf8))
-            args.append(retry.item)
-        }
-        args.append(contentsOf: batch.dead)
-        args.append(contentsOf: batch.acks)
-        _ = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey], args: args)
     }
 
-    /// Moves up to `limit` deliveries due at `now` (Unix seconds) from the delayed set to the
-    /// taking end of the queue. Safe to run from many workers at once.
-    /// - Returns: how many moved; call again while it equals `limit`.
-    public func promoteDue(now: Double, limit: Int) throws(RedisError) -> Int {
-        guard limit > 0 else { return 0 }
-        let reply = try run(Scripts.promote, keys: [keys.delayed, keys.queue], args: [Array(Self.score(now).utf8), Array(String(limit).utf8)])
-        guard let moved = reply.integer else { throw unexpected("EVALSHA(promote)", reply) }
-        return moved
+    /// Records finished events, each atomically and fenced (see `Scripts.settle`): an event's
+    /// outcomes are written only if it is still in this worker's processing list.
+    /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
+    public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
+        guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
+        var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8)]
+        args.reserveCapacity(2 + settlements.count * 3)
+        for settlement in settlements {
+            args.append(settlement.ack)
+            args.append(Array(String(settlement.outcomes.count).utf8))
+            for outcome in settlement.outcomes {
+                switch outcome {
+                case .retry(let after, let item):
+                    args.append([UInt8(ascii: "r")])
+                    args.append(Array(Self.score(Swift.max(0, after)).utf8))
+                    args.append(item)
+                case .requeue(let item):
+                    args.append([UInt8(ascii: "q")])
+                    args.append(item)
+                case .dead(let entry):
+                    args.append([UInt8(ascii: "d")])
+                    args.append(entry)
+                }
+            }
+        }
+        let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey], args: args)
+        guard let parts = reply.array, parts.count == 3,
+              let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer
+        else { throw unexpected("EVALSHA(settle)", reply) }
+        return SettleResult(written: written, fenced: fenced, trimmed: trimmed)
     }
 
-    /// The due time (Unix seconds) of the earliest delayed delivery, nil when there is none.
-    public func nextDue() throws(RedisError) -> Double? {
-        let reply = try command("ZRANGE", keys.delayed, "0", "0", "WITHSCORES")
-        guard let elements = reply.array else { throw unexpected("ZRANGE", reply) }
-        guard elements.count == 2 else { return nil }
-        guard let score = elements[1].text.flatMap(Double.init) else { throw unexpected("ZRANGE", reply) }
-        return score
+    /// Moves up to `limit` deliveries due now (Redis's clock) from the delayed set to the taking
+    /// end of the queue. Safe to run from many workers at once.
+    /// - Returns: how many moved (call again while it equals `limit`), and the seconds until the
+    ///   next delivery falls due (nil when the set is empty).
+    public func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?) {
+        let reply = try run(Scripts.promote, keys: [keys.delayed, keys.queue], args: [Array(String(Swift.max(1, limit)).utf8)])
+        guard let parts = reply.array, parts.count == 2, let moved = parts[0].integer, let wait = parts[1].integer
+        else { throw unexpected("EVALSHA(promote)", reply) }
+        return (moved, wait < 0 ? nil : Double(wait) / 1000)
     }
 
     // MARK: Plumbing shared by the extensions
@@ -142,15 +168,5 @@ public final class RedisQueue {
     static func score(_ value: Double) -> String {
         if value.isInfinite { return value > 0 ? "+inf" : "-inf" }
         return "\(value)"
-    }
-
-    /// A fresh random tag base per take: 16 characters of [0-9a-z] (~82 bits, so bases from
-    /// different calls and workers do not collide) and a separator before the item's index.
-    static func newTagBase() -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
-        var generator = SystemRandomNumberGenerator()
-        var base = String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
-        base.append("-")
-        return base
     }
 }

@@ -5,29 +5,47 @@ struct LuaScript: Sendable {
     let source: String
 }
 
-/// Every Lua script the queue runs. Each says why it must be one atomic step. Scripts that push
-/// and remove always push first: Redis does not roll back a script that fails half-way (e.g. on
-/// OOM), so a failure can at worst duplicate work, never lose it.
+/// Every Lua script the queue runs. Each says why it must be one atomic step.
 ///
-/// Large argument lists go through `unpack` in chunks of 1,000 to stay within Lua's C stack.
-/// Processing-list keys are built from a prefix inside `reap`, so this needs a single Redis
-/// (not Redis Cluster), like the rest of the design.
+/// Rules every script follows:
+/// - Every key it touches is passed in KEYS, never built inside Lua (Redis Cluster routes a
+///   script by its KEYS; with a hash-tagged prefix they all share one slot).
+/// - Time is Redis's (`TIME`), never a worker's clock: workers on skewed clocks agree on leases
+///   and due times. (Redis 5+ replicates a script's effects, so calling TIME is safe.)
+/// - Push before remove: Redis does not roll back a script that fails half-way (e.g. on OOM
+///   under `noeviction`), so a failure can at worst duplicate an item, never lose it.
 enum Scripts {
-    /// KEYS: queue, processing list. ARGV: max count, tag base.
-    /// Returns the items exactly as stored in the processing list.
+    /// KEYS: queue, processing list, workers, holders. ARGV: worker id, max count, max bytes,
+    /// tag base. Returns the items exactly as stored in the processing list, oldest first, or
+    /// the error `UNREGISTERED` when this worker is not in the workers set.
     ///
     /// Atomic: an item leaves the queue and enters the processing list in one step, so a crash
-    /// can neither lose it (popped, not recorded) nor duplicate it (recorded, still queued).
-    /// Raw events get a unique tag here, so the webhook-id derived from it survives a crash.
+    /// can neither lose it nor duplicate it. Raw events get a unique tag here, so the webhook-id
+    /// derived from it survives a crash. A worker that was reaped (its lease expired while it was
+    /// alive, e.g. paused) takes nothing until it has registered again: otherwise its processing
+    /// list would belong to no registered worker. The byte budget stops after the item that
+    /// crosses it (always at least one item), so a worker's memory is bounded by bytes too.
     static let take = LuaScript(name: "take", source: """
-        local items = redis.call('RPOP', KEYS[1], ARGV[1])
-        if not items then return {} end
-        for i = 1, #items do
-          local first = string.byte(items[i], 1)
-          -- '#' (35) is an already tagged event, '@' (64) a delivery: both stay as they are.
-          if first ~= 35 and first ~= 64 then
-            items[i] = '#' .. ARGV[2] .. i .. ' ' .. items[i]
+        if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+          return redis.error_reply('UNREGISTERED this worker is not in the workers set')
+        end
+        redis.call('SADD', KEYS[4], ARGV[1])
+        local max, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+        local items, total = {}, 0
+        for i = 1, max do
+          local item = redis.call('RPOP', KEYS[1])
+          if not item then break end
+          if i > 1 and total + #item > budget then
+            redis.call('RPUSH', KEYS[1], item)
+            break
           end
+          total = total + #item
+          local first = string.byte(item, 1)
+          -- '#' (35) tagged event, '@' (64) delivery, '!' (33) crash-marked: kept as they are.
+          if first ~= 35 and first ~= 64 and first ~= 33 then
+            item = '#' .. ARGV[4] .. i .. ' ' .. item
+          end
+          items[i] = item
         end
         for i = 1, #items, 1000 do
           redis.call('LPUSH', KEYS[2], unpack(items, i, math.min(i + 999, #items)))
@@ -35,61 +53,147 @@ enum Scripts {
         return items
         """)
 
-    /// KEYS: queue, delayed, dead, processing list.
-    /// ARGV: #requeue, #retries, #dead, #acks, then the requeued items, the retries as
-    /// score/item pairs, the dead letters, the acknowledged items.
+    /// KEYS: queue, delayed, dead, processing list. ARGV: max dead letters (0: no cap), number of
+    /// events, then per event: its stored item, its number of outcomes, then each outcome:
+    /// `r` delay item (retry: delayed set at Redis now + delay), `q` item (requeue at the taking
+    /// end), `d` entry (dead letter). Returns {written, fenced, trimmed dead letters}.
     ///
-    /// Atomic: a finished event must leave the processing list in the same step that records its
-    /// outcome (retry, dead letter, requeue); otherwise a crash in between loses or repeats it.
+    /// Atomic per event and fenced: an event's outcomes are written only while the event is
+    /// still in this worker's processing list, in the same step that removes it. So a retried
+    /// settle (its reply lost) writes nothing twice, and a worker that was reaped while it
+    /// worked cannot add outcomes for events another worker now owns.
     static let settle = LuaScript(name: "settle", source: """
-        local pos = 5
-        local function pushAll(command, key, count)
-          local last = pos + count - 1
-          -- 1000 is even, so ZADD's score/member pairs are never split between chunks.
-          for i = pos, last, 1000 do
-            redis.call(command, key, unpack(ARGV, i, math.min(i + 999, last)))
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+        local pos, written, fenced, dead = 3, 0, 0, 0
+        for _ = 1, tonumber(ARGV[2]) do
+          local ack, count = ARGV[pos], tonumber(ARGV[pos + 1])
+          pos = pos + 2
+          local held = redis.call('LPOS', KEYS[4], ack, 'RANK', -1)
+          for _ = 1, count do
+            local kind = ARGV[pos]
+            if kind == 'r' then
+              if held then redis.call('ZADD', KEYS[2], now + tonumber(ARGV[pos + 1]), ARGV[pos + 2]) end
+              pos = pos + 3
+            else
+              if held then
+                if kind == 'q' then redis.call('RPUSH', KEYS[1], ARGV[pos + 1])
+                else redis.call('LPUSH', KEYS[3], ARGV[pos + 1]); dead = dead + 1 end
+              end
+              pos = pos + 2
+            end
           end
-          pos = last + 1
+          if held then
+            redis.call('LREM', KEYS[4], -1, ack)
+            written = written + 1
+          else
+            fenced = fenced + 1
+          end
         end
-        pushAll('RPUSH', KEYS[1], tonumber(ARGV[1]))
-        pushAll('ZADD', KEYS[2], tonumber(ARGV[2]) * 2)
-        pushAll('LPUSH', KEYS[3], tonumber(ARGV[3]))
-        local removed = 0
-        for i = pos, pos + tonumber(ARGV[4]) - 1 do
-          -- From the tail: the oldest items sit there and are usually the ones finishing.
-          removed = removed + redis.call('LREM', KEYS[4], -1, ARGV[i])
+        local trimmed, cap = 0, tonumber(ARGV[1])
+        if dead > 0 and cap > 0 then
+          local length = redis.call('LLEN', KEYS[3])
+          if length > cap then
+            redis.call('LTRIM', KEYS[3], 0, cap - 1)
+            trimmed = length - cap
+          end
         end
-        return removed
+        return {written, fenced, trimmed}
         """)
 
-    /// KEYS: delayed, queue. ARGV: now (Unix seconds), limit.
-    /// Returns how many deliveries moved.
+    /// KEYS: delayed, queue. ARGV: limit. Returns {moved, milliseconds until the next due
+    /// delivery or -1 when none is left}.
     ///
     /// Atomic: the pollers of all workers run concurrently; reading, pushing and removing in one
-    /// step moves each due delivery exactly once (no duplicates, none lost).
+    /// step moves each due delivery exactly once.
     static let promote = LuaScript(name: "promote", source: """
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[1])
         for i = 1, #due, 1000 do
           local last = math.min(i + 999, #due)
           redis.call('RPUSH', KEYS[2], unpack(due, i, last))
           redis.call('ZREM', KEYS[1], unpack(due, i, last))
         end
-        return #due
+        local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        local wait = -1
+        if next[2] then wait = math.max(0, math.floor((tonumber(next[2]) - now) * 1000)) end
+        return {#due, wait}
         """)
 
-    /// KEYS: workers, queue. ARGV: cutoff (Unix ms; older heartbeats are expired), the prefix of
-    /// processing-list keys. Returns how many items went back to the queue.
+    /// KEYS: workers. ARGV: worker id, lease (ms), mode (`join` or `beat`).
+    /// `join` returns -1 when a live worker already has this id, else registers and returns 0.
+    /// `beat` returns 1 after refreshing, or 0 (changing nothing) when the worker is not
+    /// registered: it was reaped, and must join again before it takes anything.
     ///
-    /// Atomic: two reapers must not split one dead worker's list between them, and a worker's
-    /// entry may only disappear once its items are back in the queue.
+    /// Atomic: the check and the write see the same state, so two processes started with one
+    /// WEBHOOK_WORKER_ID cannot both join, and a beat never resurrects a reaped worker.
+    static let heartbeat = LuaScript(name: "heartbeat", source: """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if ARGV[3] == 'join' then
+          if score and tonumber(score) >= now - tonumber(ARGV[2]) then return -1 end
+          redis.call('ZADD', KEYS[1], now, ARGV[1])
+          return 0
+        end
+        if not score then return 0 end
+        redis.call('ZADD', KEYS[1], now, ARGV[1])
+        return 1
+        """)
+
+    /// KEYS: workers, holders, the worker's processing list, its admitting marker, queue.
+    /// ARGV: worker id, lease (ms). Returns how many items went back to the queue, or -1 when
+    /// the worker is alive after all.
+    ///
+    /// Atomic: the liveness check and the move see the same state (a worker that heartbeats in
+    /// between is not reaped), two reapers cannot split one list, and a worker's entry disappears
+    /// only once its items are back. Each item returned carries `!<n> ` in front, n the number of
+    /// holders that died with it: when the dead worker was admitting a suspect item (the marker
+    /// holds its SHA-1), only that item is blamed; otherwise every item it held is.
     static let reap = LuaScript(name: "reap", source: """
-        local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if score and tonumber(score) >= now - tonumber(ARGV[2]) then return -1 end
+        local blame = redis.call('GET', KEYS[4])
         local moved = 0
-        for _, worker in ipairs(expired) do
-          local list = ARGV[2] .. worker
-          -- LEFT -> RIGHT keeps the original order: the oldest item ends up taken first.
-          while redis.call('LMOVE', list, KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
-          redis.call('ZREM', KEYS[1], worker)
+        while true do
+          local item = redis.call('LINDEX', KEYS[3], 0)
+          if not item then break end
+          local count, inner = 0, item
+          if string.byte(item, 1) == 33 then
+            local space = string.find(item, ' ', 1, true)
+            if space then
+              count = tonumber(string.sub(item, 2, space - 1)) or 0
+              inner = string.sub(item, space + 1)
+            end
+          end
+          if (not blame) or redis.sha1hex(item) == blame then count = count + 1 end
+          -- The newest item (head) goes to the taking end first, so the oldest ends up taken next.
+          if count > 0 then inner = '!' .. count .. ' ' .. inner end
+          redis.call('RPUSH', KEYS[5], inner)
+          redis.call('LPOP', KEYS[3])
+          moved = moved + 1
+        end
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('SREM', KEYS[2], ARGV[1])
+        redis.call('DEL', KEYS[4])
+        return moved
+        """)
+
+    /// KEYS: processing list, queue. ARGV: items. Returns how many went back to the queue.
+    ///
+    /// Atomic per item: an item the worker's memory does not know (its take reply was lost) goes
+    /// back to the taking end of the queue only if it is still in the processing list.
+    static let release = LuaScript(name: "release", source: """
+        local moved = 0
+        for i = 1, #ARGV do
+          if redis.call('LPOS', KEYS[1], ARGV[i], 'RANK', -1) then
+            redis.call('RPUSH', KEYS[2], ARGV[i])
+            redis.call('LREM', KEYS[1], -1, ARGV[i])
+            moved = moved + 1
+          end
         end
         return moved
         """)
@@ -104,13 +208,16 @@ enum Scripts {
         return moved
         """)
 
-    /// KEYS: workers, processing list. ARGV: worker ID. Returns 1 when deregistered.
+    /// KEYS: workers, holders, processing list, admitting marker. ARGV: worker id.
+    /// Returns 1 when deregistered.
     ///
     /// Atomic with the emptiness check: a worker still holding items stays registered, so
     /// reapers return the items once its lease expires instead of orphaning them.
     static let deregister = LuaScript(name: "deregister", source: """
-        if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+        if redis.call('LLEN', KEYS[3]) > 0 then return 0 end
         redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('SREM', KEYS[2], ARGV[1])
+        redis.call('DEL', KEYS[4])
         return 1
         """)
 

@@ -107,8 +107,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
         defer { queueLock.unlock() }
         try queue.ping()
         guard withDepths else { return nil }
-        let nowMillis = Int(Date().timeIntervalSince1970 * 1000)
-        return try queue.depths(nowMillis: nowMillis, leaseMillis: leaseMillis)
+        return try queue.depths(leaseMillis: leaseMillis)
     }
 
     private func record(_ outcome: Result<QueueDepths?, any Error>) {

@@ -14,9 +14,10 @@ struct IngestBatch {
         let reason: String
     }
 
-    /// Validates `body`: an array of objects, or one object; every object needs a non-empty
-    /// string `action` and a string `username`.
-    init(parsing body: [UInt8]) throws(Rejection) {
+    /// Validates `body`: an array of events, or one event. Each event is checked with the
+    /// worker's own grammar (`Event.parse`), so what the bridge accepts is what workers deliver,
+    /// never a dead letter for being malformed.
+    init(parsing body: [UInt8], maxEventBytes: Int) throws(Rejection) {
         let document: JSONDocument
         do {
             document = try JSONScanner.scan(body)
@@ -29,7 +30,7 @@ struct IngestBatch {
             events.reserveCapacity(document.elements.count)
             for (index, range) in document.elements.enumerated() {
                 let event = Array(body[range])
-                if let reason = Self.problem(in: event) {
+                if let reason = Self.problem(in: event, maxBytes: maxEventBytes) {
                     throw Rejection(index: index, reason: reason)
                 }
                 events.append(event)
@@ -37,7 +38,7 @@ struct IngestBatch {
             self.events = events
         case .object:
             let event = Array(body[document.range])
-            if let reason = Self.problem(in: event) { throw Rejection(index: nil, reason: reason) }
+            if let reason = Self.problem(in: event, maxBytes: maxEventBytes) { throw Rejection(index: nil, reason: reason) }
             self.events = [event]
         default:
             throw Rejection(index: nil, reason: "body must be a JSON array of events or one event object, not \(document.kind)")
@@ -45,21 +46,12 @@ struct IngestBatch {
     }
 
     /// What is wrong with one event, or nil when it is acceptable.
-    private static func problem(in event: [UInt8]) -> String? {
-        // The outer scan validated the whole body, so this scan of a slice of it cannot fail
-        // for any reason but a bug; report it rather than trap.
-        guard let document = try? JSONScanner.scan(event) else { return "not JSON" }
-        guard case .object = document.kind else { return "not an object but \(document.kind)" }
-        guard let action = document.members.first(where: { $0.key == "action" }) else {
-            return "missing action"
+    private static func problem(in event: [UInt8], maxBytes: Int) -> String? {
+        do {
+            _ = try Event.parse(event, maxBytes: maxBytes, now: 0)
+            return nil
+        } catch {
+            return error.reason
         }
-        guard case .string = action.kind,
-              let value = JSONScanner.decodeString(event, action.valueRange), !value.isEmpty
-        else { return "action must be a non-empty string" }
-        guard let username = document.members.first(where: { $0.key == "username" }) else {
-            return "missing username"
-        }
-        guard case .string = username.kind else { return "username must be a string" }
-        return nil
     }
 }

@@ -40,6 +40,10 @@ struct IngestHandler: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
             return reject(.contentTooLarge, IngestRejection.tooLarge, "body over \(maxBytes) bytes")
         }
+        // Decide on the header before reading the body where it can be done: a missing or wrong
+        // raw secret costs the sender nothing more than the headers.
+        let early = authorization(request.headers[Self.secretHeader])
+        if early == .refused { return reject(.unauthorized, IngestRejection.unauthorized, "invalid secret") }
         let body: [UInt8]
         do {
             let buffer = try await request.collectBody(upTo: maxBytes)
@@ -51,13 +55,13 @@ struct IngestHandler: Sendable {
             return Response(status: .badRequest)
         }
 
-        guard isAuthorized(request.headers[Self.secretHeader], body: body) else {
+        if early == .needsBody, !isSignatureValid(request.headers[Self.secretHeader], body: body) {
             return reject(.unauthorized, IngestRejection.unauthorized, "invalid secret")
         }
 
         let batch: IngestBatch
         do {
-            batch = try IngestBatch(parsing: body)
+            batch = try IngestBatch(parsing: body, maxEventBytes: maxBytes)
         } catch {
             let reason = error.index.map { "event \($0): \(error.reason)" } ?? error.reason
             return reject(.badRequest, IngestRejection.invalid, reason, index: error.index)
@@ -75,15 +79,23 @@ struct IngestHandler: Sendable {
         return Self.json(.accepted, "{\"enqueued\":\(batch.events.count)}")
     }
 
-    /// Marzban sends the raw secret; a sender like this worker sends the hex HMAC of the body.
-    /// Both compare in constant time so the answer time does not leak the secret.
-    private func isAuthorized(_ header: String?, body: [UInt8]) -> Bool {
-        guard let secret else { return true }
-        guard let header else { return false }
+    private enum Authorization { case accepted, refused, needsBody }
+
+    /// Marzban sends the raw secret; a sender like this worker sends the hex HMAC of the body,
+    /// which needs the body. Comparisons are constant time so the answer time does not leak
+    /// the secret.
+    private func authorization(_ header: String?) -> Authorization {
+        guard let secret else { return .accepted }
+        guard let header else { return .refused }
         let given = Array(header.utf8)
-        if WebhookSigner.constantTimeEquals(given, secret) { return true }
-        guard let signature = signer.hexSignature(body) else { return false }
-        return WebhookSigner.constantTimeEquals(given, Array(signature.utf8))
+        if WebhookSigner.constantTimeEquals(given, secret) { return .accepted }
+        let isHex = given.count == 64 && given.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        return isHex ? .needsBody : .refused
+    }
+
+    private func isSignatureValid(_ header: String?, body: [UInt8]) -> Bool {
+        guard let header, let signature = signer.hexSignature(body) else { return false }
+        return WebhookSigner.constantTimeEquals(Array(header.utf8), Array(signature.utf8))
     }
 
     private typealias IngestRejection = MetricNames.IngestRejection

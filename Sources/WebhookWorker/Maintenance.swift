@@ -3,33 +3,41 @@ import Logging
 import WebhookCore
 import WebhookRedis
 
-/// The maintenance thread: heartbeat, reaping of dead workers, and the poller that moves due
-/// retries from the delayed set back to the queue.
+/// The maintenance thread: joining and heartbeats, reaping and sweeping dead workers'
+/// processing lists, and the poller that moves due retries from the delayed set to the queue.
 ///
-/// The poller runs every `JOB_SEND_NOTIFICATIONS_INTERVAL` seconds, and earlier when a retry
-/// this worker scheduled (or the earliest one in the set) falls due sooner.
+/// Leases and due times are Redis's clock, so workers whose clocks disagree still agree on who
+/// is alive and what is due. The poller runs every `JOB_SEND_NOTIFICATIONS_INTERVAL` seconds,
+/// and earlier when a retry falls due sooner.
 final class Maintenance: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String
     private let stop: StopSignal
+    private let gate: TakeGate
+    private let liveness: Liveness
     private let logger: Logger
     private let condition = NSCondition()
     private var nextPoll = Date.distantPast
-    /// Set once the first heartbeat is written: only a registered worker's processing list can
-    /// be reaped, so the taker waits for it.
-    let registered = StopSignal()
+    /// Set once this worker has joined: only a registered worker's processing list can be
+    /// reaped, so the taker waits for it.
+    let joined = StopSignal()
+    /// Set when another live worker already uses this worker's ID: the process must not start.
+    private(set) var idTaken = false
 
-    init(configuration: Configuration, workerID: String, stop: StopSignal, logger: Logger) {
+    init(configuration: Configuration, workerID: String, stop: StopSignal, gate: TakeGate, liveness: Liveness,
+         logger: Logger) {
         self.configuration = configuration
         self.workerID = workerID
         self.stop = stop
+        self.gate = gate
+        self.liveness = liveness
         self.logger = logger
     }
 
-    /// Brings the next poll forward to `due` (Unix seconds) if that is sooner.
-    func noteRetry(due: Double) {
+    /// Brings the next poll forward to `delay` seconds from now if that is sooner.
+    func noteRetry(in delay: Double) {
         condition.lock()
-        let date = Date(timeIntervalSince1970: due)
+        let date = Date().addingTimeInterval(max(0, delay))
         if date < nextPoll { nextPoll = date }
         condition.signal()
         condition.unlock()
@@ -39,47 +47,66 @@ final class Maintenance: @unchecked Sendable {
         condition.lock(); condition.signal(); condition.unlock()
     }
 
+    /// Joins the workers set, retrying while Redis is unreachable. Returns false when another
+    /// live worker has this ID (or a stop was requested).
+    func join(_ queue: RedisQueue) -> Bool {
+        var retry = RetryLog(what: "joining the workers set", logger: logger)
+        while !stop.isStopped {
+            do {
+                switch try queue.heartbeat(join: true, leaseMillis: leaseMillis) {
+                case .idTaken:
+                    idTaken = true
+                    return false
+                default:
+                    retry.succeeded()
+                    joined.stop()
+                    return true
+                }
+            } catch {
+                stop.sleep(retry.failed(error))
+            }
+        }
+        return false
+    }
+
+    private var leaseMillis: Int { Int(configuration.lease * 1000) }
+
     func run() {
         let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
-        let leaseMillis = Int(configuration.lease * 1000)
         let heartbeatEvery = configuration.lease / 3
-        var nextHeartbeat = Date.distantPast
-        var backoff = Backoff()
+        var nextHeartbeat = Date()
+        var retry = RetryLog(what: "maintenance", logger: logger)
         var warnedPolicy = false
 
         while !stop.isStopped {
+            liveness.beat(Liveness.maintenance)
             do {
                 if !warnedPolicy {
-                    if let policy = try queue.maxmemoryPolicy(), policy.hasPrefix("allkeys") {
+                    if let policy = try queue.maxmemoryPolicy(), policy.hasPrefix("allkeys") || policy.hasPrefix("volatile") {
                         logger.warning("Redis maxmemory-policy can evict the queue's keys; set it to noeviction",
                                        metadata: ["maxmemory-policy": "\(policy)"])
                     }
                     warnedPolicy = true
                 }
-                let now = Date()
-                if now >= nextHeartbeat {
-                    let millis = Int(now.timeIntervalSince1970 * 1000)
-                    try queue.heartbeat(nowMillis: millis)
-                    registered.stop()
-                    let reaped = try queue.reap(nowMillis: millis, leaseMillis: leaseMillis)
-                    if reaped > 0 {
-                        logger.warning("requeued the events of workers whose heartbeat expired", metadata: ["events": "\(reaped)"])
-                    }
-                    nextHeartbeat = now.addingTimeInterval(heartbeatEvery)
+                if Date() >= nextHeartbeat {
+                    try heartbeat(queue)
+                    nextHeartbeat = Date().addingTimeInterval(heartbeatEvery)
+                    try reap(queue)
                 }
-                if now >= pollDate() {
+                if Date() >= pollDate() {
                     try promoteDue(queue)
                 }
-                backoff.reset()
+                retry.succeeded()
             } catch {
-                let delay = backoff.next()
-                logger.warning("maintenance failed, retrying", metadata: [
-                    "error": "\(error)", "retry_in": "\(String(format: "%.2f", delay))s"])
-                stop.sleep(delay)
+                if error.code == .outOfMemory || error.code == .readOnly {
+                    gate.close(.heartbeat, message: error.message)
+                }
+                stop.sleep(retry.failed(error))
                 continue
             }
             sleep(until: min(nextHeartbeat, pollDate()))
         }
+        liveness.unregister(Liveness.maintenance)
         do {
             let handed = try queue.handBack()
             if handed > 0 { logger.info("handed back held events", metadata: ["events": "\(handed)"]) }
@@ -90,19 +117,51 @@ final class Maintenance: @unchecked Sendable {
         }
     }
 
-    private func promoteDue(_ queue: RedisQueue) throws {
+    /// Refreshes the lease; a worker that finds itself unregistered (reaped while alive, e.g.
+    /// paused longer than the lease) stops taking and joins again. What it held was requeued by
+    /// the reaper; its own outcomes for those items are fenced out at settle.
+    private func heartbeat(_ queue: RedisQueue) throws(RedisError) {
+        switch try queue.heartbeat(join: false, leaseMillis: leaseMillis) {
+        case .alive:
+            gate.open(.heartbeat)
+        case .unregistered, .idTaken:
+            gate.close(.unregistered, message: "not in the workers set at heartbeat")
+            switch try queue.heartbeat(join: true, leaseMillis: leaseMillis) {
+            case .idTaken:
+                logger.error("another live worker uses this WEBHOOK_WORKER_ID; not taking work until it is gone")
+            default:
+                logger.warning("this worker had been reaped (its lease expired while it was alive); joined again")
+                gate.open(.heartbeat)
+                gate.open(.unregistered)
+            }
+        }
+    }
+
+    /// Reaps expired workers and sweeps processing lists that belong to no registered worker.
+    private func reap(_ queue: RedisQueue) throws(RedisError) {
+        for worker in try queue.reapCandidates(leaseMillis: leaseMillis) where worker != workerID {
+            if let moved = try queue.reap(worker: worker, leaseMillis: leaseMillis), moved > 0 {
+                logger.warning("requeued the events of a worker whose lease expired",
+                               metadata: ["worker_id": "\(worker)", "events": "\(moved)"])
+            }
+        }
+    }
+
+    private func promoteDue(_ queue: RedisQueue) throws(RedisError) {
         let limit = 1000
         var moved = 0
+        var nextDueIn: Double?
         while true {
-            let count = try queue.promoteDue(now: Date().timeIntervalSince1970, limit: limit)
-            moved += count
-            if count < limit { break }
+            let result = try queue.promoteDue(limit: limit)
+            moved += result.moved
+            nextDueIn = result.nextDueIn
+            if result.moved < limit { break }
         }
         if moved > 0 { logger.debug("moved due retries to the queue", metadata: ["count": "\(moved)"]) }
         var next = Date().addingTimeInterval(configuration.pollInterval)
-        if let due = try queue.nextDue() {
+        if let nextDueIn {
             // Never sooner than 10 ms: a member added between the two calls must not spin us.
-            next = min(next, max(Date(timeIntervalSince1970: due), Date().addingTimeInterval(0.01)))
+            next = min(next, Date().addingTimeInterval(max(nextDueIn, 0.01)))
         }
         condition.lock()
         nextPoll = next
@@ -117,9 +176,10 @@ final class Maintenance: @unchecked Sendable {
     private func sleep(until date: Date) {
         condition.lock()
         defer { condition.unlock() }
-        // Wakes on noteRetry/wake; the stop signal's wake goes through wake() too.
-        if date > Date() && nextPoll >= date {
-            _ = condition.wait(until: date)
+        // Wakes on noteRetry/wake; bounded so the loop beats for /livez.
+        let bounded = min(date, Date().addingTimeInterval(1))
+        if bounded > Date() && nextPoll >= bounded {
+            _ = condition.wait(until: bounded)
         }
     }
 }

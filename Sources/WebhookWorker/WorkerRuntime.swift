@@ -1,18 +1,29 @@
+import Crypto
 import Foundation
 import Logging
 import WebhookCore
 import WebhookHTTP
+import WebhookRedis
 
-/// One worker process's delivery machinery: the taker, HTTP, settler and maintenance threads.
+/// Why a worker could not start.
+public struct WorkerStartError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// One worker process's delivery machinery: the taker, dispatcher, HTTP and maintenance threads.
 ///
-/// `start()` launches them; `stop()` stops taking, lets what is in flight finish within
-/// `WEBHOOK_SHUTDOWN_GRACE`, hands back the rest, and returns when every thread has ended.
+/// `start()` joins the workers set and launches the threads; `stop()` stops taking, lets what is
+/// in flight finish within `WEBHOOK_SHUTDOWN_GRACE`, hands back the rest, and returns when every
+/// thread has ended.
 public final class WorkerRuntime: @unchecked Sendable {
     public let workerID: String
+    /// Progress of the loops, for `GET /livez`.
+    public let liveness = Liveness()
     private let configuration: Configuration
     private let logger: Logger
-    private let table: InFlightTable
-    private let settler: Settler
+    private let room: Room
+    private let gate: TakeGate
+    private let dispatcher: Dispatcher
     private let http: HTTPClient
     private let taker: Taker
     private let maintenance: Maintenance
@@ -22,42 +33,56 @@ public final class WorkerRuntime: @unchecked Sendable {
     private let stopOnce = NSLock()
     private var stopped = false
 
-    /// - Throws: when the configuration has no target or the HTTP client cannot start.
+    /// - Throws: when the HTTP client cannot start.
     public init(configuration: Configuration, workerID: String? = nil, logger: Logger) throws {
-        let targets = configuration.endpoints.map { Target(kind: .webhook, url: $0) }
-            + (configuration.discordURL.map { [Target(kind: .discord, url: $0)] } ?? [])
-        guard !targets.isEmpty else {
-            throw ConfigurationError(variable: "WEBHOOK_ADDRESS",
-                                     message: "no endpoint configured (set WEBHOOK_ADDRESS or DISCORD_WEBHOOK_URL)")
-        }
+        let targets = configuration.targets
         let id = workerID ?? configuration.workerID ?? Self.generatedID()
         self.workerID = id
         self.configuration = configuration
         self.logger = logger
-        let table = InFlightTable(maxEvents: configuration.maxInflightEvents)
-        let settler = Settler(configuration: configuration, workerID: id, table: table, logger: logger)
+        let room = Room(maxEvents: configuration.maxInflightEvents, maxBytes: configuration.maxInflightBytes,
+                        targets: targets.count)
+        let gate = TakeGate(logger: logger)
+        let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
+                                    authenticator: ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial),
+                                    room: room, gate: gate, liveness: liveness, logger: logger)
         let http = try HTTPClient(maxConcurrent: configuration.concurrency,
                                   maxPerLane: configuration.endpointConcurrency,
-                                  onComplete: { settler.post(responses: $0) })
-        self.table = table
-        self.settler = settler
+                                  onComplete: { dispatcher.post(responses: $0) })
+        dispatcher.http = http
+        self.room = room
+        self.gate = gate
+        self.dispatcher = dispatcher
         self.http = http
-        let maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, logger: logger)
+        let maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, gate: gate,
+                                      liveness: liveness, logger: logger)
         self.maintenance = maintenance
-        self.taker = Taker(configuration: configuration, workerID: id, targets: targets, table: table,
-                           http: http, settler: settler, stop: takerStop, registered: maintenance.registered,
-                           logger: logger)
-        settler.onRetryScheduled = { maintenance.noteRetry(due: $0) }
-        settler.inFlightRequests = { http.inFlight }
+        self.taker = Taker(configuration: configuration, workerID: id, room: room, gate: gate, dispatcher: dispatcher,
+                           stop: takerStop, liveness: liveness, logger: logger)
+        dispatcher.onRetryScheduled = { maintenance.noteRetry(in: $0) }
     }
 
-    public func start() {
+    /// Joins the workers set (waiting while Redis is unreachable), then starts the threads.
+    /// Blocks: call it off the cooperative pool.
+    /// - Throws: when another live worker already uses this worker's ID.
+    public func start() throws {
+        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
+        guard maintenance.join(queue) else {
+            if maintenance.idTaken {
+                throw WorkerStartError(description: "another live worker uses WEBHOOK_WORKER_ID '\(workerID)'; "
+                    + "give each worker its own ID (or leave it unset), or wait WEBHOOK_LEASE seconds after the other one stopped")
+            }
+            return
+        }
+        // Generous bounds: a loop blocked in one bounded Redis call or HTTP timeout is not stalled.
+        let bound = max(30, configuration.timeout + 15)
+        for name in [Liveness.taker, Liveness.dispatcher, Liveness.maintenance] { liveness.register(name, bound: bound) }
         threads = [
             "maintenance": WorkerThread(name: "maintenance", maintenance.run),
-            "settler": WorkerThread(name: "settler", settler.run),
+            "dispatcher": WorkerThread(name: "dispatcher", dispatcher.run),
             "taker": WorkerThread(name: "taker", taker.run),
         ]
-        for name in ["maintenance", "settler", "taker"] { threads[name]?.start() }
+        for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
         logger.info("worker started", metadata: [
             "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.count)",
             "discord": "\(configuration.discordURL != nil)", "compat": "\(configuration.compat.rawValue)",
@@ -72,19 +97,21 @@ public final class WorkerRuntime: @unchecked Sendable {
         stopOnce.unlock()
 
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
-        logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(table.eventCount)"])
+        logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(room.heldEvents)"])
         takerStop.stop()
+        maintenanceStop.stop()  // also ends a join still waiting for Redis
         threads["taker"]?.join()
+        liveness.unregister(Liveness.taker)
         // What has not reached the wire goes back at once; what is on the wire may finish.
         http.cancelWaiting()
-        if !table.waitUntilEmpty(deadline: deadline) {
-            logger.info("grace period over: handing back what is still in flight", metadata: ["events": "\(table.eventCount)"])
+        if !room.waitUntilEmpty(deadline: deadline) {
+            logger.info("grace period over: handing back what is still in flight", metadata: ["events": "\(room.heldEvents)"])
             http.cancelAll()
-            _ = table.waitUntilEmpty(deadline: Date().addingTimeInterval(2))
+            _ = room.waitUntilEmpty(deadline: Date().addingTimeInterval(2))
         }
-        settler.finish()
-        threads["settler"]?.join()
-        maintenanceStop.stop()
+        dispatcher.finish()
+        threads["dispatcher"]?.join()
+        liveness.unregister(Liveness.dispatcher)
         maintenance.wake()
         threads["maintenance"]?.join()
         http.shutdown()
@@ -93,7 +120,6 @@ public final class WorkerRuntime: @unchecked Sendable {
 
     private static func generatedID() -> String {
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "worker"
-        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        return "\(host)-\(getpid())-\(suffix)"
+        return "\(host)-\(getpid())-\(RandomToken.make(6))"
     }
 }

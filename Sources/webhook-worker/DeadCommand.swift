@@ -28,8 +28,8 @@ struct DeadCommand: ParsableCommand {
                     continue
                 }
                 let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: letter.failedAt))
-                let endpoint = letter.target.map { "\($0.kind == .discord ? "discord " : "")\($0.url)" } ?? "-"
-                print("[\(index)] \(when)  \(endpoint)  attempts=\(letter.attempts)  \(letter.reason)")
+                let endpoint = letter.endpoint.map { "\(letter.kind == "discord" ? "discord " : "")\(URLRedaction.redact($0))" } ?? "-"
+                print("[\(index)] \(letter.id.isEmpty ? "-" : letter.id)  \(when)  \(endpoint)  attempts=\(letter.attempts)  \(letter.reason)")
                 print("      \(String(decoding: letter.payload.prefix(300), as: UTF8.self))")
             }
         }
@@ -37,35 +37,54 @@ struct DeadCommand: ParsableCommand {
 
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send dead letters back to the queue for their endpoint, with tries reset.")
+            abstract: "Send dead letters back to the queue for their endpoint, with tries reset and the same webhook-id.")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "Replay only the entry at this index of `dead list` (default: all).") var position: Int?
-        @Option(help: "Same as the positional index.") var index: Int?
-        @Flag(help: "Replay every dead letter (the default without an index).") var all = false
+        @Argument(help: "Ids of the dead letters to replay (the first column of `dead list`).") var ids: [String] = []
+        @Option(help: "Replay the entry at this position of `dead list` (positions shift while workers add dead letters; prefer ids).")
+        var index: Int?
+        @Flag(help: "Replay every dead letter.") var all = false
 
         func validate() throws {
-            if all && (position ?? index) != nil { throw ValidationError("give an index or --all, not both") }
-            if let chosen = position ?? index, chosen < 0 { throw ValidationError("the index must be 0 or more") }
+            let chosen = (ids.isEmpty ? 0 : 1) + (index == nil ? 0 : 1) + (all ? 1 : 0)
+            if chosen != 1 { throw ValidationError("give dead-letter ids, --index N or --all") }
+            if let index, index < 0 { throw ValidationError("the index must be 0 or more") }
         }
 
         func run() throws {
             let configuration = try options.load()
             let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
-            let one = position ?? index
-            let entries = try queue.deadList(limit: one.map { $0 + 1 } ?? Int.max)
-            let chosen = one.map { $0 < entries.count ? [entries[$0]] : [] } ?? entries
-            if let one, chosen.isEmpty { throw ValidationError("no dead letter at index \(one)") }
-            var replayed = 0, skipped = 0
+            let authenticator = ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial)
+            let entries = try queue.deadList(limit: index.map { $0 + 1 } ?? Int.max)
+            var chosen: [[UInt8]]
+            if let index {
+                guard index < entries.count else { throw ValidationError("no dead letter at index \(index)") }
+                chosen = [entries[index]]
+            } else if all {
+                chosen = entries
+            } else {
+                let wanted = Set(ids)
+                chosen = entries.filter { entry in (try? DeadLetter(decoding: entry)).map { wanted.contains($0.id) } ?? false }
+                let found = Set(chosen.compactMap { try? DeadLetter(decoding: $0).id })
+                let missing = ids.filter { !found.contains($0) }
+                if !missing.isEmpty { throw ValidationError("no dead letter with id \(missing.joined(separator: ", "))") }
+            }
+            let configured = Set(configuration.targets.map(\.id))
+            var replayed = 0, skipped = 0, unconfigured = 0
             for entry in chosen {
-                guard let letter = try? DeadLetter(decoding: entry), let target = letter.target else {
-                    skipped += 1   // malformed input has no endpoint: replaying cannot fix it
+                guard let letter = try? DeadLetter(decoding: entry), let targetID = letter.targetID, letter.truncated == nil else {
+                    skipped += 1   // malformed or oversize input has no endpoint: replaying cannot fix it
                     continue
                 }
-                let id = letter.webhookID ?? "msg_replay_\(UInt64.random(in: 0...UInt64.max))"
-                let item = QueueItem.delivery(Delivery(webhookID: id, tries: 0, target: target, raw: letter.payload))
-                if try queue.deadReplace(entry: entry, with: item.encoded()) { replayed += 1 }
+                if !configured.contains(targetID) { unconfigured += 1 }
+                let id = letter.webhookID ?? "msg_replay_\(RandomToken.make(16))_\(targetID)"
+                let item = QueueItem.encode(Delivery(webhookID: id, tries: 0, targetID: targetID, raw: letter.payload[...]),
+                                            authenticator: authenticator)
+                if try queue.deadReplace(entry: entry, with: item) { replayed += 1 }
             }
-            print("replayed \(replayed)" + (skipped > 0 ? ", skipped \(skipped) malformed (no endpoint)" : ""))
+            var summary = "replayed \(replayed)"
+            if skipped > 0 { summary += ", skipped \(skipped) without an endpoint (malformed or oversize input)" }
+            if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have" }
+            print(summary)
         }
     }
 

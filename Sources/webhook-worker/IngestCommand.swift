@@ -18,10 +18,18 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT to listen on (INGEST_LISTEN, default 0.0.0.0:8080).")
     var listen: String?
 
+    @Flag(help: "Run without INGEST_SECRET: anyone who reaches the bridge can enqueue (INGEST_OPEN=true).")
+    var open = false
+
     func run() async throws {
         var extra: [String: String] = [:]
         extra["INGEST_LISTEN"] = listen
+        if open { extra["INGEST_OPEN"] = "true" }
         let configuration = try options.load(extra: extra)
+        if (configuration.ingestSecret ?? "").isEmpty && !configuration.ingestOpen {
+            throw ValidationError("configuration: INGEST_SECRET: not set; the bridge would accept events from anyone. "
+                + "Set INGEST_SECRET (and the same value as WEBHOOK_SECRET in Marzban), or run it open on purpose with --open or INGEST_OPEN=true")
+        }
         let logger = makeLogger(configuration, label: "webhook-ingest")
         let registry = Telemetry.bootstrap()
         let server = IngestServer(configuration: configuration, registry: registry, logger: logger)

@@ -10,7 +10,10 @@ final class DeadLetterTests: XCTestCase {
         XCTAssertFalse(encoded.contains(0x0A), "not compact", file: file, line: line)
         let decoded = try DeadLetter(decoding: encoded)
         XCTAssertEqual(decoded.payload, letter.payload, file: file, line: line)
-        XCTAssertEqual(decoded.target, letter.target, file: file, line: line)
+        XCTAssertEqual(decoded.id, letter.id, file: file, line: line)
+        XCTAssertEqual(decoded.targetID, letter.targetID, file: file, line: line)
+        XCTAssertEqual(decoded.endpoint, letter.endpoint, file: file, line: line)
+        XCTAssertEqual(decoded.kind, letter.kind, file: file, line: line)
         XCTAssertEqual(decoded.webhookID, letter.webhookID, file: file, line: line)
         XCTAssertEqual(decoded.attempts, letter.attempts, file: file, line: line)
         XCTAssertEqual(decoded.lastStatus, letter.lastStatus, file: file, line: line)
@@ -29,6 +32,8 @@ final class DeadLetterTests: XCTestCase {
         let object = try roundTrip(letter)
         XCTAssertEqual(object["reason"] as? String, letter.reason)
         XCTAssertEqual(object["endpoint"] as? String, "http://127.0.0.1:9000/")
+        XCTAssertEqual(object["endpoint_id"] as? String, "w9173a8db")
+        XCTAssertTrue((object["id"] as? String)?.hasPrefix("dl_") == true)
         XCTAssertEqual(object["kind"] as? String, "webhook")
         XCTAssertEqual((object["payload"] as? [String: Any])?["username"] as? String, "a")
         XCTAssertTrue(String(decoding: letter.encoded(), as: UTF8.self).contains(#""payload":{"action":"user_created", "username":"a","n":1.50}"#))
@@ -42,6 +47,8 @@ final class DeadLetterTests: XCTestCase {
                                 reason: "reason with \"quotes\"\nand a newline")
         let object = try roundTrip(letter)
         XCTAssertEqual(object["kind"] as? String, "discord")
+        // The Discord token never reaches Redis: the endpoint is stored redacted.
+        XCTAssertEqual(object["endpoint"] as? String, "https://discord.com/api/webhooks/1/x")
         XCTAssertEqual(object["payload"] as? String, "not json: \"quoted\" \\ \n\t\u{01} é")
         XCTAssertTrue(object["last_status"] is NSNull)
     }
@@ -68,5 +75,26 @@ final class DeadLetterTests: XCTestCase {
         XCTAssertThrowsError(try DeadLetter(decoding: Array("[]".utf8)))
         XCTAssertThrowsError(try DeadLetter(decoding: Array(#"{"payload":{}}"#.utf8)))
         XCTAssertThrowsError(try DeadLetter(decoding: Array(#"{"reason":"r"}"#.utf8)))
+    }
+
+    func testOversizePayloadKeepsAPrefixItsLengthAndSHA256() throws {
+        let payload = [UInt8](repeating: UInt8(ascii: "a"), count: 100_000)
+        let letter = DeadLetter.oversize(payload, failedAt: 1, reason: "too large")
+        let object = try roundTrip(letter)
+        XCTAssertEqual((object["payload"] as? String)?.count, DeadLetter.truncatedPrefix)
+        XCTAssertEqual(object["payload_length"] as? Int, 100_000)
+        // python3 -c 'import hashlib; print(hashlib.sha256(b"a"*100000).hexdigest())'
+        XCTAssertEqual(object["payload_sha256"] as? String,
+                       "6d1cf22d7cc09b085dfc25ee1a1f3ae0265804c607bc2074ad253bcc82fd81ee")
+        XCTAssertLessThan(letter.encoded().count, DeadLetter.truncatedPrefix + 1_000)
+    }
+
+    func testURLRedaction() {
+        XCTAssertEqual(URLRedaction.redact("https://user:pw@h.example:8443/hook?token=abc#x"), "https://***@h.example:8443/hook?***")
+        XCTAssertEqual(URLRedaction.redact("https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdefghijklmnop"),
+                       "https://discord.com/api/webhooks/123456789012345678/***")
+        XCTAssertEqual(URLRedaction.redact("https://api.telegram.org/bot123456:ABC-DEF/sendMessage"),
+                       "https://api.telegram.org/bot***/sendMessage")
+        XCTAssertEqual(URLRedaction.redact("http://127.0.0.1:9000/"), "http://127.0.0.1:9000/")
     }
 }

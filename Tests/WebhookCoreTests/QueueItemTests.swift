@@ -3,61 +3,89 @@ import XCTest
 
 final class QueueItemTests: XCTestCase {
     private let event = Array(#"{"action":"user_created","username":"a b"}"#.utf8)
+    private let auth = ItemAuthenticator(keyMaterial: Array("test-item-key-0123456789".utf8))
+    private let target = Target(kind: .webhook, url: "http://127.0.0.1:9000/")
+
+    private func parse(_ bytes: [UInt8]) -> (item: QueueItem, crashes: Int) {
+        QueueItem.parse(bytes, authenticator: auth)
+    }
 
     func testRawEvent() {
-        XCTAssertEqual(QueueItem(parsing: event), .event(tag: nil, raw: event[...]))
-        XCTAssertEqual(QueueItem(parsing: event).encoded(), event)
+        XCTAssertEqual(parse(event).item, .event(tag: nil, raw: event[...]))
+        XCTAssertEqual(parse(event).crashes, 0)
     }
 
-    func testTaggedEventRoundTrip() {
+    func testTaggedEvent() {
         let stored = Array("#3f9a1c ".utf8) + event
-        guard case .event(let tag?, let raw) = QueueItem(parsing: stored) else { return XCTFail("not a tagged event") }
-        XCTAssertEqual(tag, "3f9a1c")
+        guard case .event(let tag?, let raw) = parse(stored).item else { return XCTFail("not a tagged event") }
+        XCTAssertEqual(String(decoding: tag, as: UTF8.self), "3f9a1c")
         XCTAssertEqual(Array(raw), event)
-        XCTAssertEqual(QueueItem(parsing: stored).encoded(), stored)
     }
 
-    func testIdenticalPayloadsWithDifferentTagsStayDistinct() {
-        let first = QueueItem.event(tag: "aa01", raw: event[...]).encoded()
-        let second = QueueItem.event(tag: "bb02", raw: event[...]).encoded()
-        XCTAssertNotEqual(first, second)
-        XCTAssertNotEqual(QueueItem(parsing: first), QueueItem(parsing: second))
-        let target = Target(kind: .webhook, url: "http://127.0.0.1:9000/")
-        XCTAssertNotEqual(QueueItem.webhookID(tag: "aa01", target: target), QueueItem.webhookID(tag: "bb02", target: target))
+    func testCrashMarkIsCountedAndStripped() {
+        let stored = Array("!2 #3f9a1c ".utf8) + event
+        let (item, crashes) = parse(stored)
+        XCTAssertEqual(crashes, 2)
+        guard case .event(let tag?, let raw) = item else { return XCTFail("not a tagged event") }
+        XCTAssertEqual(String(decoding: tag, as: UTF8.self), "3f9a1c")
+        XCTAssertEqual(Array(raw), event)
     }
 
-    func testDeliveryRoundTrip() {
-        let delivery = Delivery(webhookID: "msg_ab12_0badc0de", tries: 3,
-                                target: Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x?wait=true"),
-                                raw: Array("{\"a\":\"with spaces and @ # signs\"}".utf8))
-        let stored = QueueItem.delivery(delivery).encoded()
-        XCTAssertEqual(String(decoding: stored, as: UTF8.self),
-                       "@msg_ab12_0badc0de 3 d https://discord.com/api/webhooks/1/x?wait=true {\"a\":\"with spaces and @ # signs\"}")
-        XCTAssertEqual(QueueItem(parsing: stored), .delivery(delivery))
-        let webhook = Delivery(webhookID: "id", tries: 0, target: Target(kind: .webhook, url: "http://h/"), raw: [])
-        XCTAssertEqual(QueueItem(parsing: QueueItem.delivery(webhook).encoded()), .delivery(webhook))
-    }
-
-    func testMalformedItemsAreRawEvents() {
-        for text in ["#", "# x", "#tag", "@", "@id 1 w url", "@id x w http://h/ {}", "@id 1 q http://h/ {}",
-                     "@id -1 w http://h/ {}", "@id 99999999999 w http://h/ {}", "@ 1 w http://h/ {}", "@id  1 w http://h/ {}"] {
-            let bytes = Array(text.utf8)
-            XCTAssertEqual(QueueItem(parsing: bytes), .event(tag: nil, raw: bytes[...]), text)
-        }
-        XCTAssertEqual(QueueItem(parsing: []), .event(tag: nil, raw: [][...]))
-    }
-
-    func testWebhookID() {
-        // FNV-1a 32 of "w" + url, computed independently:
+    func testTargetIDIsKindAndFNVOfKindAndURL() {
         // python3 -c 'h=2166136261
         // for b in b"whttp://127.0.0.1:9000/": h=((h^b)*16777619)&0xffffffff
-        // print("%08x"%h)'
-        let target = Target(kind: .webhook, url: "http://127.0.0.1:9000/")
-        XCTAssertEqual(QueueItem.webhookID(tag: "t1", target: target), "msg_t1_\(Self.fnvOfWebhookTarget)")
-        let discord = Target(kind: .discord, url: target.url)
-        XCTAssertNotEqual(QueueItem.webhookID(tag: "t1", target: discord), QueueItem.webhookID(tag: "t1", target: target))
-        XCTAssertEqual(QueueItem.webhookID(tag: "t1", target: discord).count, "msg_t1_".count + 8)
+        // print("%08x"%h)'   -> 9173a8db
+        XCTAssertEqual(target.id, "w9173a8db")
+        XCTAssertNotEqual(Target(kind: .discord, url: target.url).id, target.id)
     }
 
-    static let fnvOfWebhookTarget = "9173a8db"
+    func testDeliveryIsAuthenticatedByAnIndependentlyComputedMAC() {
+        // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
+        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.7 {...}', sha256).hexdigest()[:32]
+        let delivery = Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: target.id, rateLimits: 2,
+                                rateLimitedFor: 7, raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
+        let stored = QueueItem.encode(delivery, authenticator: auth)
+        XCTAssertEqual(String(decoding: stored, as: UTF8.self),
+                       #"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#)
+        XCTAssertEqual(parse(stored).item, .delivery(delivery))
+    }
+
+    func testAnyChangeToADeliveryMakesItForged() {
+        let delivery = Delivery(webhookID: "msg_x_w9173a8db", tries: 0, targetID: target.id, raw: event[...])
+        let stored = QueueItem.encode(delivery, authenticator: auth)
+        for index in 1..<stored.count where stored[index] != UInt8(ascii: " ") {
+            var changed = stored
+            changed[index] ^= 0x01
+            XCTAssertNotEqual(parse(changed).item, .delivery(delivery), "byte \(index)")
+            if case .delivery = parse(changed).item { XCTFail("byte \(index) changed and still a delivery") }
+        }
+        let other = ItemAuthenticator(keyMaterial: Array("another-key-0123456789".utf8))
+        XCTAssertEqual(QueueItem.parse(stored, authenticator: other).item, .forged)
+    }
+
+    func testProducerWrittenDeliveriesAreForged() {
+        for text in ["@", "@id 1 w http://h/ {}", "@0123456789abcdef0123456789abcdef msg 0 w9173a8db 0.0 {}",
+                     "@ 1 w http://h/ {}"] {
+            XCTAssertEqual(parse(Array(text.utf8)).item, .forged, text)
+        }
+    }
+
+    func testMalformedTagsAreRawEvents() {
+        for text in ["#", "# x", "#tag", "x"] {
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(parse(bytes).item, .event(tag: nil, raw: bytes[...]), text)
+        }
+        XCTAssertEqual(parse([]).item, .event(tag: nil, raw: [][...]))
+    }
+
+    func testWebhookIDIsAMACOfTagAndPayload() {
+        // python3: hmac(d, b"t1\x00" + event, sha256).hexdigest()[:24]
+        XCTAssertEqual(auth.webhookID(tag: Array("t1".utf8), raw: event, target: target),
+                       "msg_7937cfcd64ba937f1c5dca47_w9173a8db")
+        // A producer who copies a real event's tag onto other bytes gets another id.
+        XCTAssertNotEqual(auth.webhookID(tag: Array("t1".utf8), raw: event + [0x20], target: target),
+                          auth.webhookID(tag: Array("t1".utf8), raw: event, target: target))
+        XCTAssertNotEqual(auth.webhookID(tag: Array("t2".utf8), raw: event, target: target),
+                          auth.webhookID(tag: Array("t1".utf8), raw: event, target: target))
+    }
 }

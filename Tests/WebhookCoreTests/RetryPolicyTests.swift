@@ -53,12 +53,12 @@ final class RetryPolicyTests: XCTestCase {
     func testDiscordRateLimitIsNotCounted() {
         let policy = RetryPolicy()
         XCTAssertEqual(decide(policy, tries: 3, status(429, retryAfter: 9, body: #"{"message":"rate limited","retry_after":1.5,"global":false}"#),
-                              discord: true), .retry(after: 1.5, tries: 3))
-        XCTAssertEqual(decide(policy, tries: 0, status(429, retryAfter: 2), discord: true), .retry(after: 2, tries: 0))
+                              discord: true), .rateLimited(after: 1.5))
+        XCTAssertEqual(decide(policy, tries: 0, status(429, retryAfter: 2), discord: true), .rateLimited(after: 2))
         XCTAssertEqual(decide(policy, tries: 0, status(429, body: "not json"), discord: true),
-                       .retry(after: RetryPolicy.discordFallbackDelay, tries: 0))
+                       .rateLimited(after: RetryPolicy.discordFallbackDelay))
         XCTAssertEqual(decide(RetryPolicy(retryAfterCap: 60), tries: 0, status(429, body: #"{"retry_after":99999}"#), discord: true),
-                       .retry(after: 60, tries: 0))
+                       .rateLimited(after: 60))
         // A 429 from an ordinary endpoint counts.
         XCTAssertEqual(decide(policy, tries: 0, status(429)), .retry(after: 180, tries: 1))
     }
@@ -82,5 +82,21 @@ final class RetryPolicyTests: XCTestCase {
 
     func testCancelledAttemptIsNotCounted() {
         XCTAssertEqual(decide(RetryPolicy(), tries: 3, .cancelled), .retry(after: 0, tries: 3))
+    }
+
+    func testRateLimitWaitsHaveAFloorThatGrowsAndABound() {
+        var random = SystemRandomNumberGenerator()
+        let policy = RetryPolicy(rateLimitMaxWait: 100)
+        let zero = AttemptResult.status(429, retryAfter: nil, body: Array(#"{"retry_after":0}"#.utf8))
+        // retry_after 0 must not become a tight loop: 1 s, then 2, 4, 8 ... on consecutive 429s.
+        for (streak, expected) in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (6, 64.0)] {
+            XCTAssertEqual(policy.decide(tries: 0, rateLimits: streak, rateLimitedFor: 0, result: zero, isDiscord: true,
+                                         random: &random), .rateLimited(after: expected), "streak \(streak)")
+        }
+        // Past the bound, the next 429 is a failed attempt (tries + 1), waiting at least the floor.
+        XCTAssertEqual(policy.decide(tries: 0, rateLimits: 6, rateLimitedFor: 90, result: zero, isDiscord: true, random: &random),
+                       .retry(after: 64, tries: 1))
+        guard case .dead = policy.decide(tries: 3, rateLimits: 6, rateLimitedFor: 90, result: zero, isDiscord: true,
+                                         random: &random) else { return XCTFail("not dead after the last try") }
     }
 }

@@ -1,0 +1,74 @@
+import Crypto
+
+/// Authenticates the internal fields of queue items, so that nothing a producer writes into Redis
+/// can choose them.
+///
+/// Producers can write any bytes to any key they can reach. Delivery items carry a truncated
+/// HMAC-SHA256 over everything after it; the key comes from the workers' configuration
+/// (`WEBHOOK_ITEM_KEY`, else derived from `WEBHOOK_SECRET`), never from Redis. Tagged events carry
+/// no MAC (the take script, which has no key, tags them), so their `webhook-id` is a MAC of the
+/// tag *and* the payload: a producer who copies a real event's tag onto other bytes gets another
+/// id, never the real event's.
+public struct ItemAuthenticator: Sendable {
+    /// The derived key's bytes (SymmetricKey is not Sendable; it is rebuilt per use, cheaply).
+    private let keyBytes: [UInt8]
+    private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    /// Bytes of MAC kept in items (hex-encoded, so twice as many characters). 128 bits.
+    static let macBytes = 16
+
+    /// - Parameter keyMaterial: the configured secret bytes. Domain-separated before use, so the
+    ///   same secret used for signing requests never produces the same MACs.
+    public init(keyMaterial: [UInt8]) {
+        let derived = HMAC<SHA256>.authenticationCode(for: Array("webhook-worker internal items v1".utf8),
+                                                      using: SymmetricKey(data: keyMaterial))
+        self.keyBytes = Array(derived)
+    }
+
+    /// The MAC of `bytes` as lowercase hex (`2 * macBytes` characters).
+    public func mac(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hmac = HMAC<SHA256>(key: key)
+        hmac.update(data: Array(bytes))
+        return Hex.encode(Array(hmac.finalize()).prefix(Self.macBytes))
+    }
+
+    /// Whether `mac` (hex, as stored) authenticates `bytes`; constant time in the MAC's content.
+    public func verify(mac: ArraySlice<UInt8>, of bytes: ArraySlice<UInt8>) -> Bool {
+        WebhookSigner.constantTimeEquals(self.mac(bytes), mac)
+    }
+
+    /// The `webhook-id` of a tagged event for one target:
+    /// `msg_<24 hex of HMAC(tag, payload)>_<target id>`. The same on every attempt and after a
+    /// crash (the tag and payload travel together), different for different payloads.
+    public func webhookID(tag: some Collection<UInt8>, raw: some Collection<UInt8>, target: Target) -> String {
+        "msg_" + eventDigest(tag: tag, raw: raw) + "_" + target.id
+    }
+
+    /// The per-event part of `webhookID`: 24 hex digits. Compute once per event, then append
+    /// each target's id.
+    public func eventDigest(tag: some Collection<UInt8>, raw: some Collection<UInt8>) -> String {
+        var hmac = HMAC<SHA256>(key: key)
+        hmac.update(data: Array(tag))
+        hmac.update(data: [0])
+        hmac.update(data: Array(raw))
+        return String(decoding: Hex.encode(Array(hmac.finalize()).prefix(12)), as: UTF8.self)
+    }
+}
+
+/// Lowercase hex encoding, shared by MACs, digests and signatures.
+public enum Hex {
+    static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return out
+    }
+
+    public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        String(decoding: encode(bytes), as: UTF8.self)
+    }
+}

@@ -1,0 +1,13 @@
+/// Random identifiers of [0-9a-z]: tags, dead-letter ids, worker-id suffixes. The one generator,
+/// so every id has the same alphabet and entropy per character (~5.17 bits).
+public enum RandomToken {
+    static let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+
+    public static func make(_ length: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        for _ in 0..<length { out.append(alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,52 @@
+/// What becomes of one finished event, written to Redis in one fenced, atomic step: the event
+/// leaves the worker's processing list and its outcomes are recorded together, or not at all.
+public struct Settlement: Sendable {
+    /// The exact bytes in the processing list.
+    public let ack: [UInt8]
+    /// The writes this event needs; empty when every target got it (or none wanted it).
+    public var outcomes: [Outcome]
+
+    /// One write.
+    public enum Outcome: Sendable, Equatable {
+        /// Into the delayed set, due `after` seconds from Redis's now.
+        case retry(after: Double, item: [UInt8])
+        /// Back to the taking end of the queue (handed back at shutdown).
+        case requeue(item: [UInt8])
+        /// Onto the dead list (`DeadLetter.encoded()`).
+        case dead(entry: [UInt8])
+
+        var byteCount: Int {
+            switch self {
+            case .retry(_, let item), .requeue(let item): return item.count
+            case .dead(let entry): return entry.count
+            }
+        }
+    }
+
+    public init(ack: [UInt8], outcomes: [Outcome] = []) {
+        self.ack = ack
+        self.outcomes = outcomes
+    }
+
+    /// Bytes this settlement sends to Redis, for splitting batches.
+    public var byteCount: Int { outcomes.reduce(ack.count) { $0 + $1.byteCount } }
+
+    /// Splits `settlements` into batches of at most `maxCount` events and about `maxBytes`
+    /// bytes (a single larger event is a batch of its own), so no script call exceeds Redis's
+    /// argument and buffer limits or blocks the server for long.
+    public static func batches(_ settlements: [Settlement], maxCount: Int, maxBytes: Int) -> [ArraySlice<Settlement>] {
+        var out: [ArraySlice<Settlement>] = []
+        var start = 0, bytes = 0
+        for (index, settlement) in settlements.enumerated() {
+            let size = settlement.byteCount
+            if index > start && (index - start >= maxCount || bytes + size > maxBytes) {
+                out.append(settlements[start..<index])
+                start = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        if start < settlements.count { out.append(settlements[start...]) }
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+import Logging
+import Metrics
+import WebhookCore
+
+/// The dispatcher's metrics and the log lines for notable outcomes, from the ledger's notes.
+/// Counters are created once per label pair: creating one goes through the factory's lock.
+final class DeliveryMetrics {
+    let attemptDuration = Timer(label: MetricNames.attemptDuration)
+    let inflight = Gauge(label: MetricNames.inflightRequests)
+    let deadTrimmed = Counter(label: MetricNames.deadTrimmed)
+    private let malformed = Counter(label: MetricNames.malformedEvents)
+    private var deliveries: [String: Counter] = [:]
+
+    func count(_ notes: [DeliveryLedger.Note], logger: Logger) {
+        for note in notes {
+            let statusClass = note.status > 0 ? MetricNames.StatusClass.of(status: note.status) : "none"
+            switch note.kind {
+            case .delivered: counter(MetricNames.Outcome.delivered, statusClass).increment()
+            case .retry:
+                counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error").increment()
+                logger.debug("attempt failed, retry scheduled", metadata: metadata(note))
+            case .deferred: counter(MetricNames.Outcome.deferred, "none").increment()
+            case .rateLimited:
+                counter(MetricNames.Outcome.deferred, statusClass).increment()
+                logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note))
+            case .handedBack: counter(MetricNames.Outcome.handedBack, "error").increment()
+            case .dead:
+                counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error").increment()
+                logger.warning("delivery moved to dead letters", metadata: metadata(note))
+            case .rejected:
+                malformed.increment()
+                logger.warning("item moved to dead letters without delivery", metadata: metadata(note))
+            }
+        }
+    }
+
+    private func metadata(_ note: DeliveryLedger.Note) -> Logger.Metadata {
+        var out: Logger.Metadata = [:]
+        if let target = note.target { out["endpoint"] = "\(target.redactedURL)" }
+        if let id = note.webhookID { out["webhook_id"] = "\(id)" }
+        if note.status > 0 { out["status"] = "\(note.status)" }
+        if let reason = note.reason { out["reason"] = "\(reason)" }
+        return out
+    }
+
+    private func counter(_ outcome: String, _ statusClass: String) -> Counter {
+        let key = outcome + "|" + statusClass
+        if let counter = deliveries[key] { return counter }
+        let counter = Counter(label: MetricNames.deliveries, dimensions: [("outcome", outcome), ("status_class", statusClass)])
+        deliveries[key] = counter
+        return counter
+    }
+}

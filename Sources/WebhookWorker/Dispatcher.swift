@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import Logging
+import Metrics
+import WebhookCore
+import WebhookHTTP
+import WebhookRedis
+
+/// The dispatcher thread: sole owner of the `DeliveryLedger`. It admits what the taker took,
+/// hands the requests to the HTTP client, completes what the HTTP client finished, and settles
+/// decided events in Redis; after each persisted settle it frees the taker's room.
+///
+/// The other threads only post into its mailbox; everything the ledger decides happens here.
+final class Dispatcher: @unchecked Sendable {
+    private let configuration: Configuration
+    private let workerID: String
+    private let room: Room
+    private let gate: TakeGate
+    private let liveness: Liveness
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var takenBatches: [[[UInt8]]] = []
+    private var responses: [HTTPResponse] = []
+    private var finishing = false
+    private var ledger: DeliveryLedger
+    private var builder: RequestBuilder
+    /// The HTTP client; set before `run` starts.
+    var http: HTTPClient?
+    /// Called with the delay of the earliest retry just scheduled, so the poller can wake.
+    var onRetryScheduled: (@Sendable (Double) -> Void)?
+    private let metrics = DeliveryMetrics()
+
+    init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
+         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger) {
+        self.configuration = configuration
+        self.workerID = workerID
+        self.room = room
+        self.gate = gate
+        self.liveness = liveness
+        self.logger = logger
+        self.ledger = DeliveryLedger(
+            settings: .init(targets: targets, retry: configuration.retry, maxPayloadBytes: configuration.maxPayloadBytes,
+                            maxCrashes: configuration.maxCrashes,
+                            laggardSlack: max(1, configuration.maxInflightEvents / 2),
+                            deferDelay: max(1, configuration.pollInterval)),
+            authenticator: authenticator)
+        self.builder = RequestBuilder(secret: configuration.secret, compat: configuration.compat,
+                                      timeout: configuration.timeout)
+    }
+
+    /// Items the taker moved into the processing list.
+    func post(taken items: [[UInt8]]) {
+        condition.lock()
+        takenBatches.append(items)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Completed HTTP attempts, from the HTTP thread.
+    func post(responses new: [HTTPResponse]) {
+        condition.lock()
+        responses.append(contentsOf: new)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Asks the loop to write what it has and return once nothing is held.
+    func finish() {
+        condition.lock()
+        finishing = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func run() {
+        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
+        var random = SystemRandomNumberGenerator()
+        var pending: [Settlement] = []
+        var retry = RetryLog(what: "settling", logger: logger)
+        var failedSince: Date?
+        var retryAt = Date.distantPast
+        while true {
+            liveness.beat(Liveness.dispatcher)
+            condition.lock()
+            while takenBatches.isEmpty && responses.isEmpty && !finishing && (pending.isEmpty || Date() < retryAt) {
+                // Bounded, so the loop beats for /livez while idle and retries settles on time.
+                _ = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
+                liveness.beat(Liveness.dispatcher)
+            }
+            let batches = takenBatches, newResponses = responses, done = finishing
+            takenBatches.removeAll(keepingCapacity: true)
+            responses.removeAll(keepingCapacity: true)
+            condition.unlock()
+
+            let now = Date().timeIntervalSince1970
+            for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            for response in newResponses {
+                let completion = ledger.complete(request: response.token, result: Self.result(of: response),
+                                                 now: now, random: &random)
+                if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+                metrics.count(completion.notes, logger: logger)
+                pending.append(contentsOf: completion.settlements)
+            }
+            if let http { metrics.inflight.record(http.inFlight) }
+
+            if !pending.isEmpty && Date() >= retryAt {
+                do {
+                    try settle(&pending, queue: queue)
+                    retry.succeeded()
+                    gate.open(.settle)
+                    failedSince = nil
+                    retryAt = .distantPast
+                } catch {
+                    if error.code != .connection { gate.close(.settle, message: error.message) }
+                    let since = failedSince ?? Date()
+                    failedSince = since
+                    // At shutdown, give up after the grace period: what stays in the processing
+                    // list is requeued by another worker once this one's heartbeat expires.
+                    if done && Date().timeIntervalSince(since) > configuration.shutdownGrace {
+                        logger.error("could not settle before exit; another worker will requeue the held events",
+                                     metadata: ["error": "\(error)", "events": "\(pending.count)"])
+                        return
+                    }
+                    retryAt = Date().addingTimeInterval(retry.failed(error))
+                }
+            }
+            if done && pending.isEmpty && ledger.heldEvents == 0 {
+                condition.lock()
+                let idle = takenBatches.isEmpty && responses.isEmpty
+                condition.unlock()
+                if idle { return }
+            }
+        }
+    }
+
+    /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked
+    /// `!<n>`) are admitted one at a time with a marker in Redis naming the item: if admitting
+    /// it kills this worker, only that item is blamed, not everything the worker held.
+    private func admit(_ batch: [[UInt8]], now: Double, queue: RedisQueue, into pending: inout [Settlement]) {
+        let suspects = batch.filter { $0.first == UInt8(ascii: "!") }
+        let normal = suspects.isEmpty ? batch : batch.filter { $0.first != UInt8(ascii: "!") }
+        if !normal.isEmpty { dispatch(ledger.admit(normal, now: now), into: &pending) }
+        guard !suspects.isEmpty else { return }
+        for item in suspects {
+            try? queue.markAdmitting(sha1: Hex.string(Insecure.SHA1.hash(data: item)))
+            dispatch(ledger.admit([item], now: now), into: &pending)
+        }
+        try? queue.markAdmitting(sha1: nil)
+    }
+
+    private func dispatch(_ admission: DeliveryLedger.Admission, into pending: inout [Settlement]) {
+        metrics.count(admission.notes, logger: logger)
+        pending.append(contentsOf: admission.settlements)
+        guard !admission.attempts.isEmpty else { return }
+        let units = admission.attempts.map { (DeliveryUnit(attempt: $0), $0.event) }
+        let requests = builder.requests(for: units, now: Date().timeIntervalSince1970)
+        for (request, carried) in requests {
+            ledger.track(request: request.token, attempts: carried.map(\.attempt))
+        }
+        http?.submit(requests.map(\.0))
+    }
+
+    /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.
+    /// Leaves what could not be written in `pending`.
+    private func settle(_ pending: inout [Settlement], queue: RedisQueue) throws(RedisError) {
+        let batches = Settlement.batches(pending, maxCount: 500, maxBytes: 8 << 20)
+        var written = 0
+        defer { pending.removeFirst(written) }
+        for batch in batches {
+            let result = try queue.settle(batch, deadMax: configuration.deadMax)
+            written += batch.count
+            room.release(batch.lazy.map(\.ack))
+            if result.fenced > 0 {
+                logger.warning("outcomes not written for events no longer held by this worker (reaped, or already settled)",
+                               metadata: ["events": "\(result.fenced)"])
+            }
+            if result.trimmed > 0 {
+                metrics.deadTrimmed.increment(by: Int64(result.trimmed))
+                logger.warning("dead list over WEBHOOK_DEAD_MAX: oldest dead letters dropped",
+                               metadata: ["dropped": "\(result.trimmed)", "max": "\(configuration.deadMax)"])
+            }
+            let delays = batch.flatMap(\.outcomes).compactMap { outcome -> Double? in
+                if case .retry(let after, _) = outcome { return after }
+                return nil
+            }
+            if let earliest = delays.min() { onRetryScheduled?(earliest) }
+        }
+    }
+
+    private static func result(of response: HTTPResponse) -> AttemptResult {
+        if response.cancelled { return .cancelled }
+        if response.status > 0 { return .status(response.status, retryAfter: response.retryAfter, body: response.body) }
+        return .transportError(response.error ?? "no response")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// The taker's budget: events and bytes a worker holds, from the take until their outcome is
+/// persisted. Shared by the taker (adds, waits) and the dispatcher (releases after a settle).
+///
+/// Room is freed only when Redis has the outcome: while settles fail (Redis out of memory, or
+/// down), what is held stays counted, so the processing list cannot outgrow
+/// `WEBHOOK_MAX_INFLIGHT` and `WEBHOOK_MAX_INFLIGHT_BYTES`.
+final class Room: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var events = 0
+    private var bytes = 0
+    /// What is held, byte for byte: lets the taker tell a stranded item (its take reply was
+    /// lost) from one in flight.
+    private var items: [[UInt8]: Int] = [:]
+    let maxEvents: Int
+    let maxBytes: Int
+    /// Bytes counted per stored byte: the stored item plus about one request body per target.
+    let weight: Int
+
+    init(maxEvents: Int, maxBytes: Int, targets: Int) {
+        self.maxEvents = maxEvents
+        self.maxBytes = maxBytes
+        self.weight = 1 + max(1, targets)
+    }
+
+    var heldEvents: Int {
+        condition.lock(); defer { condition.unlock() }
+        return events
+    }
+
+    /// Blocks until there is room for at least one event (or `stop` is set); returns how many
+    /// events and stored bytes may be taken now.
+    func waitForRoom(stop: StopSignal) -> (events: Int, bytes: Int) {
+        condition.lock(); defer { condition.unlock() }
+        while (events >= maxEvents || bytes >= maxBytes) && !stop.isStopped {
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.5))
+        }
+        return (max(0, maxEvents - events), max(0, maxBytes - bytes) / weight)
+    }
+
+    /// Counts items just taken.
+    func add(_ taken: [[UInt8]]) {
+        condition.lock(); defer { condition.unlock() }
+        for item in taken {
+            events += 1
+            bytes += item.count * weight
+            items[item, default: 0] += 1
+        }
+    }
+
+    /// Frees the room of items whose outcome Redis now has (or that left the processing list).
+    func release(_ acks: some Sequence<[UInt8]>) {
+        condition.lock(); defer { condition.unlock() }
+        for ack in acks {
+            guard let count = items[ack] else { continue }
+            if count <= 1 { items.removeValue(forKey: ack) } else { items[ack] = count - 1 }
+            events -= 1
+            bytes -= ack.count * weight
+        }
+        condition.broadcast()
+    }
+
+    /// Whether `item` is held in memory.
+    func holds(_ item: [UInt8]) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        return items[item] != nil
+    }
+
+    /// Blocks until nothing is held or the deadline passes; true when empty.
+    func waitUntilEmpty(deadline: Date) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while events > 0 {
+            if !condition.wait(until: deadline) { return events == 0 }
+        }
+        return true
+    }
+}
