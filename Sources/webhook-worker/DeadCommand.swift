@@ -39,14 +39,14 @@ struct DeadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send dead letters back to the queue for their endpoint, with tries reset and the same webhook-id.")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "Ids of the dead letters to replay (the first column of `dead list`).") var ids: [String] = []
-        @Option(help: "Replay the entry at this position of `dead list` (positions shift while workers add dead letters; prefer ids).")
-        var index: Int?
-        @Flag(help: "Replay every dead letter.") var all = false
+        @Argument(help: ArgumentHelp("Ids of the dead letters to replay (the first column of `dead list`); none: all.",
+                                     discussion: "A number instead of an id is a position in `dead list` (positions shift while workers add dead letters; prefer ids)."))
+        var ids: [String] = []
+        @Option(help: "Replay the entry at this position of `dead list` (as a number argument).") var index: Int?
+        @Flag(help: "Replay every dead letter (the default without ids).") var all = false
 
         func validate() throws {
-            let chosen = (ids.isEmpty ? 0 : 1) + (index == nil ? 0 : 1) + (all ? 1 : 0)
-            if chosen != 1 { throw ValidationError("give dead-letter ids, --index N or --all") }
+            if all && (!ids.isEmpty || index != nil) { throw ValidationError("give ids, --index N or --all, not several") }
             if let index, index < 0 { throw ValidationError("the index must be 0 or more") }
         }
 
@@ -54,20 +54,26 @@ struct DeadCommand: ParsableCommand {
             let configuration = try options.load()
             let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
             let authenticator = ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial)
-            let entries = try queue.deadList(limit: index.map { $0 + 1 } ?? Int.max)
-            var chosen: [[UInt8]]
-            if let index {
-                guard index < entries.count else { throw ValidationError("no dead letter at index \(index)") }
-                chosen = [entries[index]]
-            } else if all {
-                chosen = entries
-            } else {
-                let wanted = Set(ids)
-                chosen = entries.filter { entry in (try? DeadLetter(decoding: entry)).map { wanted.contains($0.id) } ?? false }
-                let found = Set(chosen.compactMap { try? DeadLetter(decoding: $0).id })
-                let missing = ids.filter { !found.contains($0) }
+            let positions = (index.map { [$0] } ?? []) + ids.compactMap { Int($0) }
+            let wanted = Set(ids.filter { Int($0) == nil })
+            let selective = !positions.isEmpty || !wanted.isEmpty
+            let entries = try queue.deadList(limit: Int.max)
+            var chosen: [[UInt8]] = []
+            for position in positions {
+                guard position >= 0, position < entries.count else { throw ValidationError("no dead letter at index \(position)") }
+                chosen.append(entries[position])
+            }
+            if !wanted.isEmpty {
+                var found: Set<String> = []
+                for entry in entries {
+                    guard let id = try? DeadLetter(decoding: entry).id, wanted.contains(id) else { continue }
+                    chosen.append(entry)
+                    found.insert(id)
+                }
+                let missing = wanted.subtracting(found).sorted()
                 if !missing.isEmpty { throw ValidationError("no dead letter with id \(missing.joined(separator: ", "))") }
             }
+            if !selective { chosen = entries }
             let configured = Set(configuration.targets.map(\.id))
             var replayed = 0, skipped = 0, unconfigured = 0
             for entry in chosen {

@@ -68,4 +68,17 @@ final class DiscordMessageTests: XCTestCase {
         XCTAssertEqual(DiscordMessage.date(NSNumber(value: 951_782_400)), "2000-02-29 00:00:00 UTC")
         XCTAssertEqual(DiscordMessage.date(NSNumber(value: 1_680_506_457)), "2023-04-03 07:20:57 UTC")
     }
+
+    func testHugeAndOddNumbersNeverTrap() throws {
+        // Double -> Int of 1e34 and beyond traps; one such event used to crash every worker.
+        for value in ["1e40", "-1e40", "1.7976931348623157e308", "1e15", "123456789012345678901234567890"] {
+            let event = try Event.parse(Array(#"{"action":"user_limited","username":"u","used_percent":\#(value),"days_left":\#(value),"user":{"data_limit":\#(value),"used_traffic":\#(value),"expire":\#(value)}}"#.utf8),
+                                        maxBytes: 1 << 20, now: 0)
+            let body = DiscordMessage.body(for: event)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], value)
+            XCTAssertNotNil(object["embeds"], value)
+        }
+        XCTAssertEqual(DiscordMessage.size(1e40, zero: "-"), "8.88e+24 PB")
+        XCTAssertEqual(DiscordMessage.date(1e40), "Never")
+    }
 }

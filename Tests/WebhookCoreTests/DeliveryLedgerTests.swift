@@ -1,0 +1,218 @@
+import XCTest
+@testable import WebhookCore
+
+/// The delivery rules without Redis or threads: admit → attempts and immediate settlements;
+/// complete → settlements once every target of an event is decided.
+final class DeliveryLedgerTests: XCTestCase {
+    private let auth = ItemAuthenticator(keyMaterial: Array("ledger-test-key-0123456789".utf8))
+    private let a = Target(kind: .webhook, url: "http://127.0.0.1:9001/")
+    private let b = Target(kind: .webhook, url: "http://127.0.0.1:9002/")
+    private let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/token")
+    private let event = #"{"action":"user_created","username":"alice","enqueued_at":1.5}"#
+    private var random = SystemRandomNumberGenerator()
+    private var token: UInt64 = 0
+
+    private func ledger(_ targets: [Target], retries: Int = 3, maxCrashes: Int = 3, slack: Int = 512) -> DeliveryLedger {
+        DeliveryLedger(settings: .init(targets: targets, retry: RetryPolicy(retries: retries, delay: 180),
+                                       maxPayloadBytes: 1_000, maxCrashes: maxCrashes, laggardSlack: slack, deferDelay: 30),
+                       authenticator: auth)
+    }
+
+    private func tagged(_ tag: String = "tag1", _ raw: String? = nil) -> [UInt8] { Array("#\(tag) \(raw ?? event)".utf8) }
+
+    /// Sends each attempt as its own request; returns the tokens in attempt order.
+    private func send(_ attempts: [DeliveryLedger.Attempt], in ledger: inout DeliveryLedger) -> [UInt64] {
+        attempts.map { attempt in
+            token += 1
+            ledger.track(request: token, attempts: [attempt])
+            return token
+        }
+    }
+
+    private func deadLetter(_ settlement: Settlement) throws -> DeadLetter {
+        guard settlement.outcomes.count == 1, case .dead(let entry) = settlement.outcomes[0] else {
+            throw XCTSkip("not one dead letter: \(settlement.outcomes)")
+        }
+        return try DeadLetter(decoding: entry)
+    }
+
+    private func delivery(_ item: [UInt8]) -> Delivery? {
+        if case .delivery(let delivery) = QueueItem.parse(item, authenticator: auth).item { return delivery }
+        return nil
+    }
+
+    func testAnEventGoesToEveryTargetAndSettlesOnceAllAnswered() {
+        var ledger = ledger([a, b])
+        let stored = tagged()
+        let admission = ledger.admit([stored], now: 100)
+        XCTAssertEqual(admission.attempts.map(\.target), [a, b])
+        XCTAssertTrue(admission.settlements.isEmpty)
+        XCTAssertEqual(admission.attempts.map(\.webhookID),
+                       [a, b].map { auth.webhookID(tag: Array("tag1".utf8), raw: Array(event.utf8), target: $0) })
+        let tokens = send(admission.attempts, in: &ledger)
+        let first = ledger.complete(request: tokens[0], result: .status(200, retryAfter: nil, body: []), now: 101, random: &random)
+        XCTAssertTrue(first.settlements.isEmpty, "the other target is still pending")
+        let second = ledger.complete(request: tokens[1], result: .status(204, retryAfter: nil, body: []), now: 101, random: &random)
+        XCTAssertEqual(second.settlements.count, 1)
+        XCTAssertEqual(second.settlements[0].ack, stored)
+        XCTAssertEqual(second.settlements[0].outcomes, [])
+        XCTAssertEqual(ledger.heldEvents, 0)
+        XCTAssertEqual(second.notes.map(\.kind), [.delivered])
+    }
+
+    func testOneTargetsFailureIsRetriedForThatTargetOnly() throws {
+        var ledger = ledger([a, b])
+        let admission = ledger.admit([tagged()], now: 100)
+        let tokens = send(admission.attempts, in: &ledger)
+        _ = ledger.complete(request: tokens[0], result: .status(500, retryAfter: nil, body: []), now: 101, random: &random)
+        let done = ledger.complete(request: tokens[1], result: .status(200, retryAfter: nil, body: []), now: 101, random: &random)
+        guard case .retry(let after, let item) = done.settlements.first?.outcomes.first, done.settlements[0].outcomes.count == 1 else {
+            return XCTFail("\(done.settlements)")
+        }
+        XCTAssertEqual(after, 180)
+        let retry = try XCTUnwrap(delivery(item))
+        XCTAssertEqual(retry.tries, 1)
+        XCTAssertEqual(retry.targetID, a.id)
+        XCTAssertEqual(retry.webhookID, admission.attempts[0].webhookID, "same webhook-id on every attempt")
+        XCTAssertEqual(Array(retry.raw), Array(event.utf8))
+    }
+
+    func testTheLastFailedAttemptBecomesADeadLetter() throws {
+        var ledger = ledger([a], retries: 3)
+        let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(a.id)", tries: 3, targetID: a.id, raw: Array(event.utf8)[...]),
+                                    authenticator: auth)
+        let admission = ledger.admit([item], now: 100)
+        XCTAssertEqual(admission.attempts.map(\.tries), [3])
+        let tokens = send(admission.attempts, in: &ledger)
+        let done = ledger.complete(request: tokens[0], result: .transportError("Connection refused"), now: 200, random: &random)
+        let letter = try deadLetter(done.settlements[0])
+        XCTAssertEqual(letter.attempts, 4)
+        XCTAssertEqual(letter.targetID, a.id)
+        XCTAssertEqual(letter.webhookID, "msg_x_\(a.id)")
+        XCTAssertEqual(letter.lastError, "Connection refused")
+        XCTAssertTrue(letter.reason.contains("gave up after 4 attempts"), letter.reason)
+        XCTAssertEqual(done.settlements[0].ack, item)
+    }
+
+    func testForgedDeliveriesReachNoURL() throws {
+        var ledger = ledger([a])
+        // A producer writes a delivery naming a configured target, and one naming its own URL.
+        let forged = [#"@00000000000000000000000000000000 msg_x 0 \#(a.id) 0.0 \#(event)"#,
+                      #"@msg_x 0 w http://evil.example/ \#(event)"#].map { Array($0.utf8) }
+        let admission = ledger.admit(forged, now: 1)
+        XCTAssertTrue(admission.attempts.isEmpty)
+        XCTAssertEqual(admission.settlements.count, 2)
+        for settlement in admission.settlements {
+            let letter = try deadLetter(settlement)
+            XCTAssertTrue(letter.reason.contains("forged"), letter.reason)
+            XCTAssertNil(letter.targetID)
+        }
+    }
+
+    func testADeliveryForARemovedEndpointBecomesADeadLetter() throws {
+        var ledger = ledger([a])
+        let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(b.id)", tries: 1, targetID: b.id, raw: Array(event.utf8)[...]),
+                                    authenticator: auth)
+        let admission = ledger.admit([item], now: 1)
+        XCTAssertTrue(admission.attempts.isEmpty)
+        let letter = try deadLetter(admission.settlements[0])
+        XCTAssertTrue(letter.reason.contains("no longer configured"), letter.reason)
+        XCTAssertTrue(letter.reason.contains(b.id))
+        XCTAssertEqual(Array(letter.payload), Array(event.utf8))
+    }
+
+    func testAnItemWhoseHoldersDiedTooOftenIsSetAside() throws {
+        var ledger = ledger([a], maxCrashes: 3)
+        let twice = Array("!2 ".utf8) + tagged("t2")
+        let thrice = Array("!3 ".utf8) + tagged("t3")
+        let admission = ledger.admit([twice, thrice], now: 1)
+        XCTAssertEqual(admission.attempts.count, 1, "below the limit: delivered as usual")
+        let letter = try deadLetter(admission.settlements[0])
+        XCTAssertEqual(admission.settlements[0].ack, thrice)
+        XCTAssertTrue(letter.reason.contains("died 3 times"), letter.reason)
+        XCTAssertEqual(Array(letter.payload), Array(event.utf8), "the payload, without tag or mark")
+    }
+
+    func testMalformedAndOversizeEvents() throws {
+        var ledger = ledger([a])
+        let big = #"{"action":"a","username":"u","pad":""# + String(repeating: "x", count: 5_000) + #""}"#
+        let admission = ledger.admit([tagged("t", "not json"), tagged("t", #"{"username":"u"}"#), tagged("t", big)], now: 1)
+        XCTAssertTrue(admission.attempts.isEmpty)
+        let letters = try admission.settlements.map(deadLetter)
+        XCTAssertTrue(letters[0].reason.hasPrefix("malformed event: not JSON"), letters[0].reason)
+        XCTAssertTrue(letters[1].reason.contains("action"), letters[1].reason)
+        XCTAssertTrue(letters[2].reason.contains("too large"), letters[2].reason)
+        XCTAssertEqual(letters[2].truncated?.length, big.utf8.count)
+        XCTAssertEqual(letters[2].payload.count, DeadLetter.truncatedPrefix)
+    }
+
+    func testAHungTargetsNewDeliveriesAreDeferredWithoutATry() throws {
+        var ledger = ledger([a, b], slack: 2)
+        var deferred: [[UInt8]] = []
+        for index in 0..<4 {
+            let admission = ledger.admit([tagged("t\(index)")], now: 1)
+            let tokens = send(admission.attempts, in: &ledger)
+            // b answers at once, a never does.
+            for (attempt, token) in zip(admission.attempts, tokens) where attempt.target == b {
+                let done = ledger.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: 1, random: &random)
+                deferred += done.settlements.flatMap(\.outcomes).compactMap { if case .retry(_, let item) = $0 { item } else { nil } }
+            }
+        }
+        XCTAssertEqual(ledger.backlog(of: a), 2, "a stops growing once it is `slack` ahead")
+        XCTAssertEqual(deferred.count, 2)
+        for item in deferred {
+            let parked = try XCTUnwrap(delivery(item))
+            XCTAssertEqual(parked.tries, 0, "deferring spends no try")
+            XCTAssertEqual(parked.targetID, a.id)
+        }
+    }
+
+    func testCancelledAttemptsAreHandedBackWithTheirTries() throws {
+        var ledger = ledger([a])
+        let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(a.id)", tries: 2, targetID: a.id, raw: Array(event.utf8)[...]),
+                                    authenticator: auth)
+        let tokens = send(ledger.admit([item], now: 1).attempts, in: &ledger)
+        let done = ledger.complete(request: tokens[0], result: .cancelled, now: 2, random: &random)
+        guard case .requeue(let back) = done.settlements[0].outcomes.first else { return XCTFail("\(done.settlements)") }
+        XCTAssertEqual(try XCTUnwrap(delivery(back)).tries, 2)
+        XCTAssertEqual(done.notes.map(\.kind), [.handedBack])
+    }
+
+    func testDiscordRateLimitsAreCountedInTheItemNotAsTries() throws {
+        var ledger = ledger([discord])
+        let tokens = send(ledger.admit([tagged()], now: 1).attempts, in: &ledger)
+        let done = ledger.complete(request: tokens[0], result: .status(429, retryAfter: nil, body: Array(#"{"retry_after":0}"#.utf8)),
+                                   now: 2, random: &random)
+        guard case .retry(let after, let item) = done.settlements[0].outcomes.first else { return XCTFail("\(done.settlements)") }
+        XCTAssertEqual(after, RetryPolicy.rateLimitFloor, "retry_after 0 still waits the floor")
+        let parked = try XCTUnwrap(delivery(item))
+        XCTAssertEqual(parked.tries, 0)
+        XCTAssertEqual(parked.rateLimits, 1)
+        XCTAssertEqual(parked.rateLimitedFor, 1)
+        // The next 429 waits twice as long.
+        var again = self.ledger([discord])
+        let next = send(again.admit([item], now: 3).attempts, in: &again)
+        let second = again.complete(request: next[0], result: .status(429, retryAfter: nil, body: Array(#"{"retry_after":0}"#.utf8)),
+                                    now: 4, random: &random)
+        guard case .retry(let longer, _) = second.settlements[0].outcomes.first else { return XCTFail("\(second.settlements)") }
+        XCTAssertEqual(longer, 2 * RetryPolicy.rateLimitFloor)
+    }
+
+    func testABatchedRequestDecidesEveryEventItCarries() {
+        var ledger = ledger([a])
+        let admission = ledger.admit([tagged("t1"), tagged("t2")], now: 1)
+        ledger.track(request: 77, attempts: admission.attempts)
+        let done = ledger.complete(request: 77, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)
+        XCTAssertEqual(done.settlements.count, 2)
+        XCTAssertEqual(ledger.heldEvents, 0)
+        XCTAssertTrue(ledger.complete(request: 77, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)
+            .settlements.isEmpty, "an unknown request changes nothing")
+    }
+
+    func testNoTargetsAcknowledgesWithoutDelivery() {
+        var ledger = ledger([])
+        let admission = ledger.admit([tagged()], now: 1)
+        XCTAssertTrue(admission.attempts.isEmpty)
+        XCTAssertEqual(admission.settlements.map(\.outcomes), [[]])
+    }
+}

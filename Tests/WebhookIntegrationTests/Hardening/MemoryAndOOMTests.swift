@@ -1,0 +1,62 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// What a worker holds is bounded by bytes as well as count, and a Redis out of memory
+/// (`noeviction`) pauses taking instead of growing the processing list.
+final class MemoryAndOOMTests: WorkerTestCase {
+    func testLargeEventsToAHungEndpointStayWithinTheByteBudget() async throws {
+        let hung = try await receiver(.hang)
+        let producer = try producer()
+        let padding = String(repeating: "x", count: 900_000)
+        for index in 0..<300 {
+            try producer.enqueue([Array(#"{"action":"user_updated","username":"big-\#(index)","pad":"\#(padding)"}"#.utf8)])
+        }
+        let worker = try startWorker(["WEBHOOK_ADDRESS": hung.url])  // defaults: 64 MiB budget, 10 s timeout
+        let pid = worker.process.processIdentifier
+        var peak = 0
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            peak = max(peak, Self.kilobytes("VmHWM", pid: pid) ?? 0)
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        XCTAssertGreaterThan(hung.count, 0, "the worker took and sent some")
+        XCTAssertLessThan(peak, 256 * 1024, "peak RSS \(peak) KiB")
+        XCTAssertLessThan(try processingTotal(), 300, "the budget stopped the take")
+        XCTAssertTrue(worker.isRunning)
+        print("peak RSS with 300 x 900 KB events to a hung endpoint: \(peak / 1024) MiB")
+    }
+
+    func testRedisOutOfMemoryPausesTakingAndResumesByItself() async throws {
+        let slow = try await receiver(.respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
+        let worker = try startWorker(["WEBHOOK_ADDRESS": slow.url, "WEBHOOK_MAX_INFLIGHT": "50", "WEBHOOK_BATCH_SIZE": "10",
+                                      "WEBHOOK_CONCURRENCY": "4"])
+        try push(2000)
+        _ = try await slow.waitForRequests(count: 50, timeout: 30)
+        XCTAssertEqual(try redisCLI(["CONFIG", "SET", "maxmemory", "1"]).trimmingCharacters(in: .whitespacesAndNewlines), "OK")
+        var largest = 0
+        for _ in 0..<40 {  // 6 s under OOM
+            largest = max(largest, try processingTotal())
+            try await Task.sleep(nanoseconds: 150_000_000)
+        }
+        XCTAssertLessThanOrEqual(largest, 50, "the processing list stays within WEBHOOK_MAX_INFLIGHT")
+        XCTAssertTrue(worker.log.contains("OOM"), "Redis's message is logged:\n\(worker.log.suffix(3000))")
+        XCTAssertEqual(worker.log.components(separatedBy: "taking paused: outcomes cannot be written").count - 1, 1,
+                       "the state change is logged once")
+        _ = try redisCLI(["CONFIG", "SET", "maxmemory", "0"])
+        let all = try await eventuallyAsync(timeout: 90) { Set(try self.usernames(slow.requests)).count == 2000 }
+        XCTAssertTrue(all, "resumed by itself; got \(Set((try? usernames(slow.requests)) ?? []).count)")
+        XCTAssertTrue(worker.log.contains("taking resumed"))
+        let drained = try await eventuallyAsync(timeout: 20) { try self.processingTotal() == 0 }
+        XCTAssertTrue(drained)
+        stopCleanly(worker)
+    }
+
+    static func kilobytes(_ field: String, pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "")
+        }
+        return nil
+    }
+}
