@@ -32,6 +32,7 @@ let package = Package(
         // The only module that knows Redis keys, commands and Lua scripts.
         .target(name: "WebhookRedis", dependencies: [
             "CHiredis", "WebhookCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The only module that knows libcurl.

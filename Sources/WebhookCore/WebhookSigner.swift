@@ -28,14 +28,7 @@ public struct WebhookSigner: Sendable {
     public func hexSignature(_ body: [UInt8]) -> String? {
         guard let hexKey else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: hexKey))
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in mac {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.string(mac)
     }
 
     /// The Standard Webhooks signature `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.

@@ -36,25 +36,9 @@ public final class EventProducer: @unchecked Sendable {
         try enqueue([Self.event(action: action, username: username, fields: fields, now: now)])
     }
 
-    /// The event object `enqueue(action:username:fields:now:)` sends, as compact JSON.
+    /// The event object `enqueue(action:username:fields:now:)` sends, as compact JSON
+    /// (built in the core: `JSONValue.event`).
     public static func event(action: String, username: String, fields: [(String, JSONValue)] = [], now: Double) throws -> [UInt8] {
-        var order: [String] = ["username", "action", "enqueued_at"]
-        var values: [String: JSONValue] = [
-            "username": .string(username),
-            "action": .string(action),
-            "enqueued_at": .raw(Array(String(format: "%.6f", now).utf8)),
-        ]
-        for (key, value) in fields {
-            if values.updateValue(value, forKey: key) == nil { order.append(key) }
-        }
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        for (index, key) in order.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += try JSONValue.encodeString(key)
-            bytes.append(UInt8(ascii: ":"))
-            bytes += try values[key]!.encoded()
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return bytes
+        try JSONValue.event(action: action, username: username, fields: fields, now: now)
     }
 }

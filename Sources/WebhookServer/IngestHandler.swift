@@ -118,22 +118,11 @@ struct IngestHandler: Sendable {
         )
     }
 
-    /// `text` as a JSON string literal. Error reasons can quote bytes from the request body.
+    /// `text` as a JSON string literal (the core's one escaper). Error reasons can quote bytes
+    /// from the request body.
     static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONWriter.appendString(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -18,6 +18,8 @@ final class Dispatcher: @unchecked Sendable {
     private let gate: TakeGate
     private let liveness: Liveness
     private let logger: Logger
+    /// Opens this thread's own queue connection (Redis, or memory in tests).
+    private let makeQueue: @Sendable () -> any DeliveryQueue
     private let condition = NSCondition()
     private var takenBatches: [[[UInt8]]] = []
     private var responses: [HTTPResponse] = []
@@ -31,7 +33,8 @@ final class Dispatcher: @unchecked Sendable {
     private let metrics = DeliveryMetrics()
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
-         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger) {
+         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
+        self.makeQueue = makeQueue
         self.configuration = configuration
         self.workerID = workerID
         self.room = room
@@ -73,7 +76,7 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     func run() {
-        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
+        let queue = makeQueue()
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
         var retry = RetryLog(what: "settling", logger: logger)
@@ -136,7 +139,7 @@ final class Dispatcher: @unchecked Sendable {
     /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked
     /// `!<n>`) are admitted one at a time with a marker in Redis naming the item: if admitting
     /// it kills this worker, only that item is blamed, not everything the worker held.
-    private func admit(_ batch: [[UInt8]], now: Double, queue: RedisQueue, into pending: inout [Settlement]) {
+    private func admit(_ batch: [[UInt8]], now: Double, queue: any DeliveryQueue, into pending: inout [Settlement]) {
         let suspects = batch.filter { $0.first == UInt8(ascii: "!") }
         let normal = suspects.isEmpty ? batch : batch.filter { $0.first != UInt8(ascii: "!") }
         if !normal.isEmpty { dispatch(ledger.admit(normal, now: now), into: &pending) }
@@ -162,7 +165,7 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.
     /// Leaves what could not be written in `pending`.
-    private func settle(_ pending: inout [Settlement], queue: RedisQueue) throws(RedisError) {
+    private func settle(_ pending: inout [Settlement], queue: any DeliveryQueue) throws(RedisError) {
         let batches = Settlement.batches(pending, maxCount: 500, maxBytes: 8 << 20)
         var written = 0
         defer { pending.removeFirst(written) }

@@ -16,6 +16,8 @@ final class Maintenance: @unchecked Sendable {
     private let gate: TakeGate
     private let liveness: Liveness
     private let logger: Logger
+    /// Opens this thread's own queue connection (Redis, or memory in tests).
+    private let makeQueue: @Sendable () -> any DeliveryQueue
     private let condition = NSCondition()
     private var nextPoll = Date.distantPast
     /// Set once this worker has joined: only a registered worker's processing list can be
@@ -25,7 +27,8 @@ final class Maintenance: @unchecked Sendable {
     private(set) var idTaken = false
 
     init(configuration: Configuration, workerID: String, stop: StopSignal, gate: TakeGate, liveness: Liveness,
-         logger: Logger) {
+         logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
+        self.makeQueue = makeQueue
         self.configuration = configuration
         self.workerID = workerID
         self.stop = stop
@@ -48,10 +51,10 @@ final class Maintenance: @unchecked Sendable {
     }
 
     /// Joins the workers set, retrying while Redis is unreachable. Returns false when another
-    /// live worker has this ID (or a stop was requested).
-    func join(_ queue: RedisQueue) -> Bool {
+    /// live worker has this ID (or `abort` was set: a stop before the worker started).
+    func join(_ queue: any DeliveryQueue, abort: StopSignal) -> Bool {
         var retry = RetryLog(what: "joining the workers set", logger: logger)
-        while !stop.isStopped {
+        while !abort.isStopped {
             do {
                 switch try queue.heartbeat(join: true, leaseMillis: leaseMillis) {
                 case .idTaken:
@@ -63,7 +66,7 @@ final class Maintenance: @unchecked Sendable {
                     return true
                 }
             } catch {
-                stop.sleep(retry.failed(error))
+                abort.sleep(retry.failed(error))
             }
         }
         return false
@@ -72,7 +75,7 @@ final class Maintenance: @unchecked Sendable {
     private var leaseMillis: Int { Int(configuration.lease * 1000) }
 
     func run() {
-        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
+        let queue = makeQueue()
         let heartbeatEvery = configuration.lease / 3
         var nextHeartbeat = Date()
         var retry = RetryLog(what: "maintenance", logger: logger)
@@ -120,7 +123,7 @@ final class Maintenance: @unchecked Sendable {
     /// Refreshes the lease; a worker that finds itself unregistered (reaped while alive, e.g.
     /// paused longer than the lease) stops taking and joins again. What it held was requeued by
     /// the reaper; its own outcomes for those items are fenced out at settle.
-    private func heartbeat(_ queue: RedisQueue) throws(RedisError) {
+    private func heartbeat(_ queue: any DeliveryQueue) throws(RedisError) {
         switch try queue.heartbeat(join: false, leaseMillis: leaseMillis) {
         case .alive:
             gate.open(.heartbeat)
@@ -138,7 +141,7 @@ final class Maintenance: @unchecked Sendable {
     }
 
     /// Reaps expired workers and sweeps processing lists that belong to no registered worker.
-    private func reap(_ queue: RedisQueue) throws(RedisError) {
+    private func reap(_ queue: any DeliveryQueue) throws(RedisError) {
         for worker in try queue.reapCandidates(leaseMillis: leaseMillis) where worker != workerID {
             if let moved = try queue.reap(worker: worker, leaseMillis: leaseMillis), moved > 0 {
                 logger.warning("requeued the events of a worker whose lease expired",
@@ -147,7 +150,7 @@ final class Maintenance: @unchecked Sendable {
         }
     }
 
-    private func promoteDue(_ queue: RedisQueue) throws(RedisError) {
+    private func promoteDue(_ queue: any DeliveryQueue) throws(RedisError) {
         let limit = 1000
         var moved = 0
         var nextDueIn: Double?

@@ -21,10 +21,13 @@ final class Taker: @unchecked Sendable {
     private let stop: StopSignal
     private let liveness: Liveness
     private let logger: Logger
+    /// Opens this thread's own queue connection (Redis, or memory in tests).
+    private let makeQueue: @Sendable () -> any DeliveryQueue
     private let taken = Counter(label: MetricNames.eventsTaken)
 
     init(configuration: Configuration, workerID: String, room: Room, gate: TakeGate, dispatcher: Dispatcher,
-         stop: StopSignal, liveness: Liveness, logger: Logger) {
+         stop: StopSignal, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
+        self.makeQueue = makeQueue
         self.configuration = configuration
         self.workerID = workerID
         self.room = room
@@ -36,7 +39,7 @@ final class Taker: @unchecked Sendable {
     }
 
     func run() {
-        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
+        let queue = makeQueue()
         var retry = RetryLog(what: "taking work", logger: logger)
         var mustReconcile = true
         while !stop.isStopped {
@@ -77,7 +80,7 @@ final class Taker: @unchecked Sendable {
     }
 
     /// Returns to the queue what this worker's processing list holds and its memory does not.
-    private func reconcile(_ queue: RedisQueue) throws(RedisError) {
+    private func reconcile(_ queue: any DeliveryQueue) throws(RedisError) {
         let stranded = try queue.processingItems().filter { !room.holds($0) }
         guard !stranded.isEmpty else { return }
         let moved = try queue.release(stranded)

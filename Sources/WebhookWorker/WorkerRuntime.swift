@@ -29,15 +29,26 @@ public final class WorkerRuntime: @unchecked Sendable {
     private let maintenance: Maintenance
     private let takerStop = StopSignal()
     private let maintenanceStop = StopSignal()
+    /// Ends a join still waiting for Redis when a stop comes before the start finished.
+    private let startAbort = StopSignal()
     private var threads: [String: WorkerThread] = [:]
     private let stopOnce = NSLock()
     private var stopped = false
 
+    /// Opens one queue connection per thread.
+    private let makeQueue: @Sendable () -> any DeliveryQueue
+
+    /// - Parameter queues: opens a queue driver for a worker ID, once per thread; Redis by
+    ///   default, `MemoryDeliveryQueue` in tests.
     /// - Throws: when the HTTP client cannot start.
-    public init(configuration: Configuration, workerID: String? = nil, logger: Logger) throws {
+    public init(configuration: Configuration, workerID: String? = nil, logger: Logger,
+                queues: (@Sendable (String) -> any DeliveryQueue)? = nil) throws {
         let targets = configuration.targets
         let id = workerID ?? configuration.workerID ?? Self.generatedID()
         self.workerID = id
+        let open = queues ?? { id in RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: id) }
+        let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
+        self.makeQueue = makeQueue
         self.configuration = configuration
         self.logger = logger
         let room = Room(maxEvents: configuration.maxInflightEvents, maxBytes: configuration.maxInflightBytes,
@@ -45,7 +56,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let gate = TakeGate(logger: logger)
         let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
                                     authenticator: ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial),
-                                    room: room, gate: gate, liveness: liveness, logger: logger)
+                                    room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
         let http = try HTTPClient(maxConcurrent: configuration.concurrency,
                                   maxPerLane: configuration.endpointConcurrency,
                                   onComplete: { dispatcher.post(responses: $0) })
@@ -55,10 +66,10 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.dispatcher = dispatcher
         self.http = http
         let maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, gate: gate,
-                                      liveness: liveness, logger: logger)
+                                      liveness: liveness, logger: logger, makeQueue: makeQueue)
         self.maintenance = maintenance
         self.taker = Taker(configuration: configuration, workerID: id, room: room, gate: gate, dispatcher: dispatcher,
-                           stop: takerStop, liveness: liveness, logger: logger)
+                           stop: takerStop, liveness: liveness, logger: logger, makeQueue: makeQueue)
         dispatcher.onRetryScheduled = { maintenance.noteRetry(in: $0) }
     }
 
@@ -66,8 +77,7 @@ public final class WorkerRuntime: @unchecked Sendable {
     /// Blocks: call it off the cooperative pool.
     /// - Throws: when another live worker already uses this worker's ID.
     public func start() throws {
-        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: workerID)
-        guard maintenance.join(queue) else {
+        guard maintenance.join(makeQueue(), abort: startAbort) else {
             if maintenance.idTaken {
                 throw WorkerStartError(description: "another live worker uses WEBHOOK_WORKER_ID '\(workerID)'; "
                     + "give each worker its own ID (or leave it unset), or wait WEBHOOK_LEASE seconds after the other one stopped")
@@ -98,8 +108,8 @@ public final class WorkerRuntime: @unchecked Sendable {
 
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
         logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(room.heldEvents)"])
+        startAbort.stop()
         takerStop.stop()
-        maintenanceStop.stop()  // also ends a join still waiting for Redis
         threads["taker"]?.join()
         liveness.unregister(Liveness.taker)
         // What has not reached the wire goes back at once; what is on the wire may finish.
@@ -112,6 +122,8 @@ public final class WorkerRuntime: @unchecked Sendable {
         dispatcher.finish()
         threads["dispatcher"]?.join()
         liveness.unregister(Liveness.dispatcher)
+        // Last: maintenance hands back whatever is still in the processing list, and leaves.
+        maintenanceStop.stop()
         maintenance.wake()
         threads["maintenance"]?.join()
         http.shutdown()

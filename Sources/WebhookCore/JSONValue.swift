@@ -36,7 +36,7 @@ public enum JSONValue: Sendable, Equatable {
         case .string(let text): return try Self.encodeString(text)
         case .integer(let value): return Array(String(value).utf8)
         case .number(let value):
-            // JSON has no NaN or infinity (and Foundation would trap on them on Darwin).
+            // JSON has no NaN or infinity.
             guard value.isFinite else { throw JSONValueError(message: "number \(value) is not representable in JSON") }
             return Array("\(value)".utf8)
         case .bool(let value): return Array((value ? "true" : "false").utf8)
@@ -45,15 +45,40 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// A JSON string literal, escaped by JSONSerialization ("/" left alone).
+    /// A JSON string literal (the one escaper: `JSONWriter.appendString`).
     static func encodeString(_ text: String) throws -> [UInt8] {
-        let data = try JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
-        return Array(data)
+        var out: [UInt8] = []
+        JSONWriter.appendString(text, to: &out)
+        return out
     }
 
+    /// Valid by the project's own strict scanner, the grammar events are checked with.
     private static func isValidJSON(_ text: String) -> Bool {
-        guard !text.isEmpty else { return false }
-        return (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil
+        !text.isEmpty && JSONScanner.isValid(Array(text.utf8))
+    }
+
+    /// Builds `{"username":…,"action":…,"enqueued_at":<now, 6 decimals>, <fields in order>}`.
+    /// A field named `username`, `action` or `enqueued_at` replaces that value; a repeated field
+    /// keeps its first position and its last value.
+    public static func event(action: String, username: String, fields: [(String, JSONValue)] = [], now: Double) throws -> [UInt8] {
+        var order: [String] = ["username", "action", "enqueued_at"]
+        var values: [String: JSONValue] = [
+            "username": .string(username),
+            "action": .string(action),
+            "enqueued_at": .raw(Array(JSONWriter.seconds(now).utf8)),
+        ]
+        for (key, value) in fields {
+            if values.updateValue(value, forKey: key) == nil { order.append(key) }
+        }
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        for (index, key) in order.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += try encodeString(key)
+            bytes.append(UInt8(ascii: ":"))
+            bytes += try values[key]!.encoded()
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 }
 

@@ -1,0 +1,32 @@
+import WebhookCore
+
+/// What a worker's threads need from the queue: the driver protocol. `RedisQueue` is the real
+/// one; `MemoryDeliveryQueue` keeps the same rules in process memory, for tests of the runtime
+/// without Redis. One instance per thread (neither is shared across threads).
+///
+/// Errors are `RedisError`s with a `code` the loops match on (`.unregistered`, `.connection`,
+/// `.outOfMemory`, ...), whichever driver raised them.
+public protocol DeliveryQueue: AnyObject {
+    var workerID: String { get }
+    /// Moves up to `max` items (about `maxBytes`, at least one) into this worker's processing
+    /// list, tagging raw events; `.unregistered` when the worker has not joined.
+    func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]]
+    /// Blocks until the queue has items or `timeout` passes, taking nothing.
+    func waitForWork(timeout: Double) throws(RedisError) -> Bool
+    /// Writes each settlement's outcomes only while its item is still held (fenced), atomically.
+    func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult
+    /// Moves due retries to the queue; returns how many and the wait until the next.
+    func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?)
+    func heartbeat(join: Bool, leaseMillis: Int) throws(RedisError) -> RedisQueue.Heartbeat
+    func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String]
+    func reap(worker: String, leaseMillis: Int) throws(RedisError) -> Int?
+    func markAdmitting(sha1: String?) throws(RedisError)
+    func processingItems() throws(RedisError) -> [[UInt8]]
+    func release(_ items: [[UInt8]]) throws(RedisError) -> Int
+    func handBack() throws(RedisError) -> Int
+    func deregister() throws(RedisError) -> Bool
+    /// The server's eviction policy when it can tell (a warning at start-up), else nil.
+    func maxmemoryPolicy() throws(RedisError) -> String?
+}
+
+extension RedisQueue: DeliveryQueue {}

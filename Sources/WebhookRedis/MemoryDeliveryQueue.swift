@@ -1,0 +1,220 @@
+import Crypto
+import Foundation
+import WebhookCore
+
+/// The queue's rules in process memory: a driver for testing the worker runtime without Redis,
+/// as swift-jobs' memory driver does. Same contract as the Lua scripts (tagging on take,
+/// fenced settles, crash marks on reap, the sweep), one shared `Store` standing in for the
+/// server and one `MemoryDeliveryQueue` per thread standing in for a connection.
+public final class MemoryDeliveryQueue: DeliveryQueue {
+    /// The shared state: what Redis would hold. Thread-safe.
+    public final class Store: @unchecked Sendable {
+        let condition = NSCondition()
+        /// Producers push at the front (index 0 = left); workers take from the back.
+        var queue: [[UInt8]] = []
+        var delayed: [(due: Double, item: [UInt8])] = []
+        var dead: [[UInt8]] = []
+        var processing: [String: [[UInt8]]] = [:]
+        var workers: [String: Double] = [:]
+        var holders: Set<String> = []
+        var admitting: [String: String] = [:]
+        var nextTag = 0
+
+        public init() {}
+
+        /// `LPUSH queue item...`.
+        public func push(_ items: [[UInt8]]) {
+            condition.lock()
+            for item in items { queue.insert(item, at: 0) }
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        /// Copies of the lists, for assertions.
+        public var snapshot: (queue: [[UInt8]], delayed: Int, dead: [[UInt8]], processing: Int) {
+            condition.lock(); defer { condition.unlock() }
+            return (queue, delayed.count, dead, processing.values.reduce(0) { $0 + $1.count })
+        }
+
+        func now() -> Double { Date().timeIntervalSince1970 }
+    }
+
+    public let workerID: String
+    private let store: Store
+
+    public init(store: Store, workerID: String) {
+        self.store = store
+        self.workerID = workerID
+    }
+
+    private func locked<T>(_ body: (Store) -> T) -> T {
+        store.condition.lock()
+        defer { store.condition.unlock() }
+        return body(store)
+    }
+
+    public func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]] {
+        let result: [[UInt8]]? = locked { store in
+            guard store.workers[workerID] != nil else { return nil }
+            store.holders.insert(workerID)
+            var items: [[UInt8]] = [], total = 0
+            while items.count < max, let item = store.queue.last {
+                if !items.isEmpty && total + item.count > maxBytes { break }
+                store.queue.removeLast()
+                total += item.count
+                var stored = item
+                if let first = item.first, first != UInt8(ascii: "#"), first != UInt8(ascii: "@"), first != UInt8(ascii: "!") {
+                    store.nextTag += 1
+                    stored = Array("#m\(store.nextTag) ".utf8) + item
+                }
+                items.append(stored)
+            }
+            store.processing[workerID, default: []].insert(contentsOf: items.reversed(), at: 0)
+            return items
+        }
+        guard let result else {
+            throw RedisError(call: "take", message: "UNREGISTERED this worker is not in the workers set", isConnectionError: false)
+        }
+        return result
+    }
+
+    public func waitForWork(timeout: Double) throws(RedisError) -> Bool {
+        store.condition.lock()
+        defer { store.condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while store.queue.isEmpty {
+            if !store.condition.wait(until: deadline) { break }
+        }
+        return !store.queue.isEmpty
+    }
+
+    public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult {
+        locked { store in
+            var result = RedisQueue.SettleResult(written: 0, fenced: 0, trimmed: 0)
+            let now = store.now()
+            for settlement in settlements {
+                guard let index = store.processing[workerID]?.lastIndex(of: settlement.ack) else {
+                    result.fenced += 1
+                    continue
+                }
+                for outcome in settlement.outcomes {
+                    switch outcome {
+                    case .retry(let after, let item): store.delayed.append((now + after, item))
+                    case .requeue(let item): store.queue.append(item)
+                    case .dead(let entry): store.dead.insert(entry, at: 0)
+                    }
+                }
+                store.processing[workerID]?.remove(at: index)
+                result.written += 1
+            }
+            if deadMax > 0 && store.dead.count > deadMax {
+                result.trimmed = store.dead.count - deadMax
+                store.dead.removeLast(result.trimmed)
+            }
+            store.condition.broadcast()
+            return result
+        }
+    }
+
+    public func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?) {
+        locked { store in
+            let now = store.now()
+            store.delayed.sort { $0.due < $1.due }
+            var moved = 0
+            while moved < limit, let first = store.delayed.first, first.due <= now {
+                store.delayed.removeFirst()
+                store.queue.append(first.item)
+                moved += 1
+            }
+            if moved > 0 { store.condition.broadcast() }
+            return (moved, store.delayed.first.map { max(0, $0.due - now) })
+        }
+    }
+
+    public func heartbeat(join: Bool, leaseMillis: Int) throws(RedisError) -> RedisQueue.Heartbeat {
+        locked { store in
+            let now = store.now()
+            let last = store.workers[workerID]
+            if join {
+                if let last, last >= now - Double(leaseMillis) / 1000 { return .idTaken }
+                store.workers[workerID] = now
+                return .alive
+            }
+            guard last != nil else { return .unregistered }
+            store.workers[workerID] = now
+            return .alive
+        }
+    }
+
+    public func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String] {
+        locked { store in
+            let cutoff = store.now() - Double(leaseMillis) / 1000
+            return store.workers.filter { $0.value < cutoff }.map(\.key) + store.holders.subtracting(store.workers.keys)
+        }
+    }
+
+    public func reap(worker: String, leaseMillis: Int) throws(RedisError) -> Int? {
+        locked { store in
+            if let last = store.workers[worker], last >= store.now() - Double(leaseMillis) / 1000 { return nil }
+            let blame = store.admitting[worker]
+            let items = store.processing.removeValue(forKey: worker) ?? []
+            for item in items {  // newest first, each to the taking end: the oldest is taken next
+                var count = 0, inner = item[...]
+                if item.first == UInt8(ascii: "!"), let space = item.firstIndex(of: UInt8(ascii: " ")) {
+                    count = Int(String(decoding: item[1..<space], as: UTF8.self)) ?? 0
+                    inner = item[(space + 1)...]
+                }
+                if blame == nil || Hex.string(Insecure.SHA1.hash(data: item)) == blame { count += 1 }
+                store.queue.append(count > 0 ? Array("!\(count) ".utf8) + inner : Array(inner))
+            }
+            store.workers.removeValue(forKey: worker)
+            store.holders.remove(worker)
+            store.admitting.removeValue(forKey: worker)
+            store.condition.broadcast()
+            return items.count
+        }
+    }
+
+    public func markAdmitting(sha1: String?) throws(RedisError) {
+        locked { $0.admitting[workerID] = sha1 }
+    }
+
+    public func processingItems() throws(RedisError) -> [[UInt8]] {
+        locked { $0.processing[workerID] ?? [] }
+    }
+
+    public func release(_ items: [[UInt8]]) throws(RedisError) -> Int {
+        locked { store in
+            var moved = 0
+            for item in items {
+                guard let index = store.processing[workerID]?.lastIndex(of: item) else { continue }
+                store.processing[workerID]?.remove(at: index)
+                store.queue.append(item)
+                moved += 1
+            }
+            store.condition.broadcast()
+            return moved
+        }
+    }
+
+    public func handBack() throws(RedisError) -> Int {
+        locked { store in
+            let items = store.processing.removeValue(forKey: workerID) ?? []
+            store.queue.append(contentsOf: items)
+            store.condition.broadcast()
+            return items.count
+        }
+    }
+
+    public func deregister() throws(RedisError) -> Bool {
+        locked { store in
+            guard store.processing[workerID]?.isEmpty ?? true else { return false }
+            store.workers.removeValue(forKey: workerID)
+            store.holders.remove(workerID)
+            store.admitting.removeValue(forKey: workerID)
+            return true
+        }
+    }
+
+    public func maxmemoryPolicy() throws(RedisError) -> String? { nil }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import TestSupport
+import WebhookCore
+import WebhookRedis
+import WebhookWorker
+import XCTest
+
+/// The worker runtime's thin loops on the in-memory queue driver: no Redis, a real HTTP receiver.
+final class MemoryQueueRuntimeTests: XCTestCase {
+    private func runtime(_ store: MemoryDeliveryQueue.Store, _ variables: [String: String]) throws -> WorkerRuntime {
+        let configuration = try Configuration.load(variables.merging(["JOB_SEND_NOTIFICATIONS_INTERVAL": "1"]) { a, _ in a })
+        var logger = Logger(label: "memory-runtime-test")
+        logger.logLevel = .warning
+        return try WorkerRuntime(configuration: configuration, workerID: "mem", logger: logger,
+                                 queues: { MemoryDeliveryQueue(store: store, workerID: $0) })
+    }
+
+    func testDeliversRetriesAndStopsCleanlyWithoutRedis() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { request, _ in
+            // The first attempt of user-1 fails: it must come back through the delayed set.
+            request.text.contains(#""username":"user-1""#) && request.text.contains(#""tries":0"#) ? .status(500) : .status(200)
+        })
+        let store = MemoryDeliveryQueue.Store()
+        store.push((0..<20).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push([Array("not json".utf8)])
+        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SECRET": "s",
+                                         "RECURRENT_NOTIFICATIONS_TIMEOUT": "1"])
+        try await Task.detached { try worker.start() }.value
+        let requests = try await receiver.waitForRequests(count: 21, timeout: 30)
+        let retried = requests.filter { $0.text.contains(#""username":"user-1""#) }
+        XCTAssertEqual(retried.count, 2, "the failed attempt is retried once: \(requests.map(\.text))")
+        XCTAssertEqual(Set(retried.compactMap { $0.header("webhook-id") }).count, 1, "same webhook-id on the retry")
+        await Task.detached { worker.stop() }.value
+        let after = store.snapshot
+        XCTAssertEqual(after.processing, 0)
+        XCTAssertEqual(after.queue.count, 0, after.queue.map { String(decoding: $0.prefix(90), as: UTF8.self) }.description)
+        XCTAssertEqual(after.dead.count, 1, "the malformed item is a dead letter")
+        XCTAssertTrue(String(decoding: after.dead[0], as: UTF8.self).contains("malformed event"))
+        await receiver.stop()
+    }
+
+    func testStopHandsBackWhatIsOnTheWireWithTriesUnchanged() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .hang)
+        let store = MemoryDeliveryQueue.Store()
+        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "1"])
+        try await Task.detached { try worker.start() }.value
+        _ = try await receiver.waitForRequests(count: 5, timeout: 30)
+        await Task.detached { worker.stop() }.value
+        let after = store.snapshot
+        XCTAssertEqual(after.processing, 0)
+        XCTAssertEqual(after.queue.count, 5, "handed back")
+        XCTAssertTrue(after.queue.allSatisfy { $0.first == UInt8(ascii: "@") && String(decoding: $0, as: UTF8.self).contains(" 0 w") },
+                      after.queue.map { String(decoding: $0.prefix(80), as: UTF8.self) }.description)
+        await receiver.stop()
+    }
+}
