@@ -9,6 +9,16 @@ import WebhookHTTP
 /// `WEBHOOK_SHUTDOWN_GRACE`, hands back the rest, and returns when every thread has ended.
 public final class WorkerRuntime: @unchecked Sendable {
     public let workerID: String
+    /// What `/livez` watches: `start()` registers the loops in ``loopNames`` with
+    /// ``stallBound``; each loop beats its name on every iteration.
+    public let liveness = Liveness()
+    /// The names the taker, settler and maintenance loops beat under in ``liveness``.
+    public static let loopNames = ["taker", "settler", "maintenance"]
+    /// Seconds a loop may go without a beat before `/livez` calls it stalled: 60, or
+    /// 2 × WEBHOOK_TIMEOUT + 40 when larger. Generous on purpose: one iteration may sit in a
+    /// bounded Redis call (10 s read timeout, 5 s connect, BLMOVE's own timeout + 5 s) or wait
+    /// for an HTTP request to time out, and a restart must only ever cure a real stall.
+    public let stallBound: Double
     private let configuration: Configuration
     private let logger: Logger
     private let table: InFlightTable
@@ -33,6 +43,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let id = workerID ?? configuration.workerID ?? Self.generatedID()
         self.workerID = id
         self.configuration = configuration
+        self.stallBound = max(60, 2 * configuration.timeout + 40)
         self.logger = logger
         let table = InFlightTable(maxEvents: configuration.maxInflightEvents)
         let settler = Settler(configuration: configuration, workerID: id, table: table, logger: logger)
@@ -57,6 +68,7 @@ public final class WorkerRuntime: @unchecked Sendable {
             "settler": WorkerThread(name: "settler", settler.run),
             "taker": WorkerThread(name: "taker", taker.run),
         ]
+        for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "settler", "taker"] { threads[name]?.start() }
         logger.info("worker started", metadata: [
             "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.count)",
@@ -75,6 +87,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(table.eventCount)"])
         takerStop.stop()
         threads["taker"]?.join()
+        liveness.unregister("taker")
         // What has not reached the wire goes back at once; what is on the wire may finish.
         http.cancelWaiting()
         if !table.waitUntilEmpty(deadline: deadline) {
@@ -84,9 +97,11 @@ public final class WorkerRuntime: @unchecked Sendable {
         }
         settler.finish()
         threads["settler"]?.join()
+        liveness.unregister("settler")
         maintenanceStop.stop()
         maintenance.wake()
         threads["maintenance"]?.join()
+        liveness.unregister("maintenance")
         http.shutdown()
         logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
     }

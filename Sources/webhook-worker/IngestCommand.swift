@@ -10,7 +10,7 @@ struct IngestCommand: AsyncParsableCommand {
         abstract: "Serve the Marzban bridge: POST /events enqueues what a Marzban panel sends.",
         discussion: """
             Point Marzban's WEBHOOK_ADDRESS at http://<host>:<port>/events and set its \
-            WEBHOOK_SECRET to INGEST_SECRET. Also serves GET /healthz and GET /metrics.
+            WEBHOOK_SECRET to INGEST_SECRET. Also serves GET /healthz, GET /livez, GET /readyz and GET /metrics.
             """)
 
     @OptionGroup var options: ConfigOptions

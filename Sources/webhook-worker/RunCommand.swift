@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Wire format: standard or marzban (WEBHOOK_COMPAT).")
     var compat: String?
 
-    @Option(help: "Serve /metrics and /healthz on HOST:PORT (WEBHOOK_METRICS_LISTEN).")
+    @Option(help: "Serve /metrics, /healthz, /livez and /readyz on HOST:PORT (WEBHOOK_METRICS_LISTEN).")
     var metricsListen: String?
 
     func run() async throws {
@@ -42,17 +42,17 @@ struct RunCommand: AsyncParsableCommand {
         let logger = makeLogger(configuration)
 
         var services: [any Service] = []
-        if let listen = configuration.metricsListen {
-            let registry = Telemetry.bootstrap()
-            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
-                                     leaseSeconds: configuration.lease, logger: logger)
-            services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
-        }
+        let registry = configuration.metricsListen.map { _ in Telemetry.bootstrap() }
         let runtime: WorkerRuntime
         do {
             runtime = try WorkerRuntime(configuration: configuration, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError("configuration: \(error)")
+        }
+        if let listen = configuration.metricsListen, let registry {
+            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
+                                     leaseSeconds: configuration.lease, liveness: runtime.liveness, logger: logger)
+            services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
         }
         services.append(WorkerService(runtime: runtime))
         let group = ServiceGroup(configuration: .init(
