@@ -21,7 +21,7 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         var extra: [String: String] = [:]
         extra["INGEST_LISTEN"] = listen
-        let configuration = try options.load(extra: extra)
+        let configuration = try options.load(extra: extra, label: "webhook-ingest", configurationLogLevel: .info)
         let logger = makeLogger(configuration, label: "webhook-ingest")
         let registry = Telemetry.bootstrap()
         let server = IngestServer(configuration: configuration, registry: registry, logger: logger)

@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
         extra["WEBHOOK_CONCURRENCY"] = concurrency
         extra["WEBHOOK_COMPAT"] = compat
         extra["WEBHOOK_METRICS_LISTEN"] = metricsListen
-        let configuration = try options.load(extra: extra)
+        let configuration = try options.load(extra: extra, configurationLogLevel: .info)
         let logger = makeLogger(configuration)
 
         var services: [any Service] = []
