@@ -15,9 +15,10 @@ public final class WorkerRuntime: @unchecked Sendable {
     /// The names the taker, settler and maintenance loops beat under in ``liveness``.
     public static let loopNames = ["taker", "settler", "maintenance"]
     /// Seconds a loop may go without a beat before `/livez` calls it stalled: 60, or
-    /// 2 × WEBHOOK_TIMEOUT + 40 when larger. Generous on purpose: one iteration may sit in a
-    /// bounded Redis call (10 s read timeout, 5 s connect, BLMOVE's own timeout + 5 s) or wait
-    /// for an HTTP request to time out, and a restart must only ever cure a real stall.
+    /// 2 × WEBHOOK_TIMEOUT + 40, or WEBHOOK_LEASE / 3 + 40, whichever is largest. Generous on
+    /// purpose: one iteration may sit in a bounded Redis call (10 s read timeout, 5 s connect,
+    /// BLMOVE's own timeout + 5 s), wait for HTTP requests to time out, or (maintenance) sleep
+    /// until the next heartbeat, and a restart must only ever cure a real stall.
     public let stallBound: Double
     private let configuration: Configuration
     private let logger: Logger
@@ -43,7 +44,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let id = workerID ?? configuration.workerID ?? Self.generatedID()
         self.workerID = id
         self.configuration = configuration
-        self.stallBound = max(60, 2 * configuration.timeout + 40)
+        self.stallBound = max(60, 2 * configuration.timeout + 40, configuration.lease / 3 + 40)
         self.logger = logger
         let table = InFlightTable(maxEvents: configuration.maxInflightEvents)
         let settler = Settler(configuration: configuration, workerID: id, table: table, logger: logger)
