@@ -135,20 +135,17 @@ public final class HealthProbe: Service, @unchecked Sendable {
     /// One ping, one writability check (and optionally one depth reading) on the thread pool;
     /// records the outcomes.
     private func probe(withDepths: Bool) async {
-        let outcome: Result<QueueDepths?, any Error>
-        var writable: Result<Void, any Error> = .failure(RedisError(call: "PING", message: "not reached", isConnectionError: true))
         do {
-            let (depths, checked) = try await NIOThreadPool.singleton.runIfActive {
+            let (depths, writable) = try await NIOThreadPool.singleton.runIfActive {
                 () throws -> (QueueDepths?, Result<Void, any Error>) in
                 try self.pingBlocking(withDepths: withDepths)
             }
-            writable = checked
-            outcome = .success(depths)
+            recordReadiness(writable, reachable: true)
+            record(.success(depths))
         } catch {
-            outcome = .failure(error)
+            recordReadiness(.failure(error), reachable: false)
+            record(.failure(error))
         }
-        recordReadiness(outcome.map { _ in () }.flatMap { writable }, reachable: outcome.isSuccess)
-        record(outcome)
     }
 
     /// Pings (a failure throws: unhealthy, not ready), then checks writability (its failure is
@@ -172,20 +169,22 @@ public final class HealthProbe: Service, @unchecked Sendable {
     /// Records the readiness outcome. `reachable` is false when the ping itself failed: that
     /// is logged as "redis unavailable" already, so only a refused write is logged here.
     private func recordReadiness(_ outcome: Result<Void, any Error>, reachable: Bool) {
+        var writable = false
+        if case .success = outcome { writable = true }
         lock.lock()
         readiness = switch outcome {
         case .success: .ready(since: .now)
         case .failure(let error): .notReady(reason: "\(error)")
         }
         let wasRefusing = refusingWrites
-        let nowRefusing = reachable && !outcome.isSuccess
+        let nowRefusing = reachable && !writable
         refusingWrites = nowRefusing
         lock.unlock()
 
         // Transitions only: a read-only Redis must not print a line per second.
         if nowRefusing && !wasRefusing, case .failure(let error) = outcome {
             logger.warning("redis answers but refuses writes: not ready", metadata: ["error": "\(error)"])
-        } else if wasRefusing && outcome.isSuccess {
+        } else if wasRefusing && writable {
             logger.info("redis accepts writes again")
         }
     }
@@ -211,12 +210,5 @@ public final class HealthProbe: Service, @unchecked Sendable {
             if case .failing = before { break }
             logger.warning("redis unavailable", metadata: ["error": "\(error)"])
         }
-    }
-}
-
-private extension Result {
-    var isSuccess: Bool {
-        if case .success = self { return true }
-        return false
     }
 }
