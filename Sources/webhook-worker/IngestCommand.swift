@@ -29,6 +29,12 @@ struct IngestCommand: AsyncParsableCommand {
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Through the logger, so that with LOG_FORMAT=json even the last line is JSON.
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }
