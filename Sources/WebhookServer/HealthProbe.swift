@@ -6,15 +6,18 @@ import ServiceLifecycle
 import WebhookCore
 import WebhookRedis
 
-/// Watches Redis for `/healthz` and keeps the queue-depth gauges of `/metrics` current.
+/// Watches Redis for `/healthz` and `/readyz` and keeps the queue-depth gauges of `/metrics`
+/// current.
 ///
-/// Run it as a `Service`: it pings Redis once a second and reads the depths every few seconds
-/// on `NIOThreadPool.singleton` (hiredis blocks), and caches the outcome, so ``isHealthy()``
-/// never touches the network and may be called from a request handler.
+/// Run it as a `Service`: it pings Redis once a second, checks that Redis takes writes, and
+/// reads the depths every few seconds on `NIOThreadPool.singleton` (hiredis blocks), and caches
+/// the outcome, so ``isHealthy()`` and ``readinessProblem()`` never touch the network and may be
+/// called from a request handler. Each round beats ``liveness`` under ``livenessName``: on the
+/// bridge this loop is what `/livez` watches.
 public final class HealthProbe: Service, @unchecked Sendable {
-    // @unchecked: `status` is only touched with `lock` held, `queue` (a RedisQueue, not
-    // thread-safe) only with `queueLock` held. Two locks, so that `isHealthy()` never waits for
-    // a slow ping.
+    // @unchecked: `status` and `readiness` are only touched with `lock` held, `queue` (a
+    // RedisQueue, not thread-safe) only with `queueLock` held. Two locks, so that `isHealthy()`
+    // never waits for a slow ping.
 
     /// Seconds between pings.
     public let pingInterval: Double
@@ -22,6 +25,14 @@ public final class HealthProbe: Service, @unchecked Sendable {
     public let depthInterval: Double
     /// A success older than this counts as unhealthy: it catches a Redis that hangs a ping.
     public let staleAfter: Double
+    /// The loops `/livez` watches; this probe's own loop registers as ``livenessName``.
+    public let liveness: Liveness
+    /// The probe loop's name in ``liveness``.
+    public static let livenessName = "health-probe"
+    /// Seconds the probe loop may go without a round before `/livez` calls it stalled. One round
+    /// is a few Redis calls, each bounded by the connection's timeouts (5 s connect, 10 s read),
+    /// and a failed call ends the round: a dead or hung Redis never stalls the loop this long.
+    public static let livenessBound: Double = 60
 
     private enum Status {
         case unknown
@@ -30,10 +41,22 @@ public final class HealthProbe: Service, @unchecked Sendable {
         case failing
     }
 
+    private enum Readiness {
+        case unknown
+        /// The last check found a writable master, at `since`.
+        case ready(since: ContinuousClock.Instant)
+        case notReady(reason: String)
+    }
+
     private let lock = NSLock()
     private let queueLock = NSLock()
     private let queue: RedisQueue
     private var status = Status.unknown
+    private var readiness = Readiness.unknown
+    /// True while Redis answers pings but refuses the probe's write (for logging transitions).
+    private var refusingWrites = false
+    /// Names this process's probe key (`<prefix>:probe:<probeID>`).
+    private let probeID: String
     private let leaseMillis: Int
     private let updatesDepths: Bool
     private let logger: Logger
@@ -45,6 +68,8 @@ public final class HealthProbe: Service, @unchecked Sendable {
     ///   - leaseSeconds: `WEBHOOK_LEASE`: which workers count as live in the depth reading.
     ///   - updatesDepths: false when something else (the worker's maintenance thread) already
     ///     records the depth gauges.
+    ///   - liveness: where the probe loop beats (a worker passes its runtime's, so `/livez`
+    ///     covers its threads too).
     public init(
         redis: RedisURL,
         prefix: String,
@@ -52,9 +77,12 @@ public final class HealthProbe: Service, @unchecked Sendable {
         updatesDepths: Bool = true,
         pingInterval: Double = 1,
         depthInterval: Double = 5,
+        liveness: Liveness = Liveness(),
         logger: Logger
     ) {
         self.queue = RedisQueue(url: redis, prefix: prefix, workerID: "health-probe-\(getpid())")
+        self.probeID = "\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        self.liveness = liveness
         self.leaseMillis = Int(leaseSeconds * 1000)
         self.updatesDepths = updatesDepths
         self.pingInterval = pingInterval
@@ -75,11 +103,27 @@ public final class HealthProbe: Service, @unchecked Sendable {
         return ContinuousClock.now - since < .seconds(staleAfter)
     }
 
+    /// Nil while the last readiness check found a master that took a write, recently; otherwise
+    /// why Redis cannot take this process's writes. Never blocks.
+    public func readinessProblem() -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        switch readiness {
+        case .unknown: return "redis not checked yet"
+        case .notReady(let reason): return reason
+        case .ready(let since):
+            return ContinuousClock.now - since < .seconds(staleAfter) ? nil : "redis has not answered for \(Int(staleAfter)) s"
+        }
+    }
+
     /// Probes until the task is cancelled or a graceful shutdown is requested.
     public func run() async throws {
+        liveness.register(Self.livenessName, bound: Self.livenessBound)
+        defer { liveness.unregister(Self.livenessName) }
         await cancelWhenGracefulShutdown {
             var nextDepths = ContinuousClock.now
             while !Task.isCancelled {
+                self.liveness.beat(Self.livenessName)
                 let withDepths = self.updatesDepths && ContinuousClock.now >= nextDepths
                 if withDepths { nextDepths = ContinuousClock.now + .seconds(self.depthInterval) }
                 await self.probe(withDepths: withDepths)
@@ -88,26 +132,60 @@ public final class HealthProbe: Service, @unchecked Sendable {
         }
     }
 
-    /// One ping (and optionally one depth reading) on the thread pool; records the outcome.
+    /// One ping, one writability check (and optionally one depth reading) on the thread pool;
+    /// records the outcomes.
     private func probe(withDepths: Bool) async {
-        let outcome: Result<QueueDepths?, any Error>
         do {
-            let depths = try await NIOThreadPool.singleton.runIfActive { () throws -> QueueDepths? in
+            let (depths, writable) = try await NIOThreadPool.singleton.runIfActive {
+                () throws -> (QueueDepths?, Result<Void, any Error>) in
                 try self.pingBlocking(withDepths: withDepths)
             }
-            outcome = .success(depths)
+            recordReadiness(writable, reachable: true)
+            record(.success(depths))
         } catch {
-            outcome = .failure(error)
+            recordReadiness(.failure(error), reachable: false)
+            record(.failure(error))
         }
-        record(outcome)
     }
 
-    private func pingBlocking(withDepths: Bool) throws -> QueueDepths? {
+    /// Pings (a failure throws: unhealthy, not ready), then checks writability (its failure is
+    /// returned: healthy but not ready), then reads the depths.
+    private func pingBlocking(withDepths: Bool) throws -> (QueueDepths?, Result<Void, any Error>) {
         queueLock.lock()
         defer { queueLock.unlock() }
         try queue.ping()
-        guard withDepths else { return nil }
-        return try queue.depths(leaseMillis: leaseMillis)
+        let writable: Result<Void, any Error>
+        do {
+            try queue.checkWritable(probeID: probeID)
+            writable = .success(())
+        } catch {
+            writable = .failure(error)
+        }
+        guard withDepths else { return (nil, writable) }
+        return (try queue.depths(leaseMillis: leaseMillis), writable)
+    }
+
+    /// Records the readiness outcome. `reachable` is false when the ping itself failed: that
+    /// is logged as "redis unavailable" already, so only a refused write is logged here.
+    private func recordReadiness(_ outcome: Result<Void, any Error>, reachable: Bool) {
+        var writable = false
+        if case .success = outcome { writable = true }
+        lock.lock()
+        readiness = switch outcome {
+        case .success: .ready(since: .now)
+        case .failure(let error): .notReady(reason: "\(error)")
+        }
+        let wasRefusing = refusingWrites
+        let nowRefusing = reachable && !writable
+        refusingWrites = nowRefusing
+        lock.unlock()
+
+        // Transitions only: a read-only Redis must not print a line per second.
+        if nowRefusing && !wasRefusing, case .failure(let error) = outcome {
+            logger.warning("redis answers but refuses writes: not ready", metadata: ["error": "\(error)"])
+        } else if wasRefusing && writable {
+            logger.info("redis accepts writes again")
+        }
     }
 
     private func record(_ outcome: Result<QueueDepths?, any Error>) {

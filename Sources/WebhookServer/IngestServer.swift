@@ -6,7 +6,8 @@ import ServiceLifecycle
 import WebhookCore
 
 /// The Marzban bridge (`webhook-worker ingest`): a `Service` that takes Marzban's own webhook
-/// POSTs on `POST /events` and enqueues their events, plus `GET /metrics` and `GET /healthz`.
+/// POSTs on `POST /events` and enqueues their events, plus `GET /metrics`, `GET /healthz`,
+/// `GET /livez` (its Redis probe loop makes progress) and `GET /readyz` (Redis takes writes).
 ///
 /// Point Marzban's `WEBHOOK_ADDRESS` at `http://<host>:<port>/events` and set its
 /// `WEBHOOK_SECRET` to this bridge's `INGEST_SECRET`.
@@ -58,6 +59,7 @@ public struct IngestServer: Service {
         let router = Router()
         router.post("events") { request, context in await handler.handle(request, context: context) }
         ObservabilityRoutes.add(to: router, registry: registry, isHealthy: health.isHealthy)
+        ObservabilityRoutes.addProbes(to: router, liveness: health.liveness, readinessProblem: health.readinessProblem)
 
         let onListening = self.onListening
         let logger = self.logger

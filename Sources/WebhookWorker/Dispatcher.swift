@@ -83,12 +83,12 @@ final class Dispatcher: @unchecked Sendable {
         var failedSince: Date?
         var retryAt = Date.distantPast
         while true {
-            liveness.beat(Liveness.dispatcher)
+            liveness.beat("dispatcher")
             condition.lock()
             while takenBatches.isEmpty && responses.isEmpty && !finishing && (pending.isEmpty || Date() < retryAt) {
                 // Bounded, so the loop beats for /livez while idle and retries settles on time.
                 _ = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
-                liveness.beat(Liveness.dispatcher)
+                liveness.beat("dispatcher")
             }
             let batches = takenBatches, newResponses = responses, done = finishing
             takenBatches.removeAll(keepingCapacity: true)

@@ -82,7 +82,7 @@ final class Maintenance: @unchecked Sendable {
         var warnedPolicy = false
 
         while !stop.isStopped {
-            liveness.beat(Liveness.maintenance)
+            liveness.beat("maintenance")
             do {
                 if !warnedPolicy {
                     if let policy = try queue.maxmemoryPolicy(), policy.hasPrefix("allkeys") || policy.hasPrefix("volatile") {
@@ -109,7 +109,7 @@ final class Maintenance: @unchecked Sendable {
             }
             sleep(until: min(nextHeartbeat, pollDate()))
         }
-        liveness.unregister(Liveness.maintenance)
+        liveness.unregister("maintenance")
         do {
             let handed = try queue.handBack()
             if handed > 0 { logger.info("handed back held events", metadata: ["events": "\(handed)"]) }

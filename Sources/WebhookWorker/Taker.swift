@@ -43,7 +43,7 @@ final class Taker: @unchecked Sendable {
         var retry = RetryLog(what: "taking work", logger: logger)
         var mustReconcile = true
         while !stop.isStopped {
-            liveness.beat(Liveness.taker)
+            liveness.beat("taker")
             guard gate.waitUntilOpen(stop: stop) else { continue }
             let free = room.waitForRoom(stop: stop)
             if stop.isStopped { break }

@@ -17,8 +17,17 @@ public struct WorkerStartError: Error, CustomStringConvertible {
 /// thread has ended.
 public final class WorkerRuntime: @unchecked Sendable {
     public let workerID: String
-    /// Progress of the loops, for `GET /livez`.
+    /// What `/livez` watches: `start()` registers the loops in ``loopNames`` with
+    /// ``stallBound``; each loop beats its name on every iteration.
     public let liveness = Liveness()
+    /// The names the taker, dispatcher and maintenance loops beat under in ``liveness``.
+    public static let loopNames = ["taker", "dispatcher", "maintenance"]
+    /// Seconds a loop may go without a beat before `/livez` calls it stalled: 60, or
+    /// 2 × WEBHOOK_TIMEOUT + 40, or WEBHOOK_LEASE / 3 + 40, whichever is largest. Generous on
+    /// purpose: one iteration may sit in a bounded Redis call (10 s read timeout, 5 s connect,
+    /// BLMOVE's own timeout + 5 s), wait for HTTP requests to time out, or (maintenance) sleep
+    /// until the next heartbeat, and a restart must only ever cure a real stall.
+    public let stallBound: Double
     private let configuration: Configuration
     private let logger: Logger
     private let room: Room
@@ -50,6 +59,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue
         self.configuration = configuration
+        self.stallBound = max(60, 2 * configuration.timeout + 40, configuration.lease / 3 + 40)
         self.logger = logger
         let room = Room(maxEvents: configuration.maxInflightEvents, maxBytes: configuration.maxInflightBytes,
                         targets: targets.count)
@@ -84,14 +94,12 @@ public final class WorkerRuntime: @unchecked Sendable {
             }
             return
         }
-        // Generous bounds: a loop blocked in one bounded Redis call or HTTP timeout is not stalled.
-        let bound = max(30, configuration.timeout + 15)
-        for name in [Liveness.taker, Liveness.dispatcher, Liveness.maintenance] { liveness.register(name, bound: bound) }
         threads = [
             "maintenance": WorkerThread(name: "maintenance", maintenance.run),
             "dispatcher": WorkerThread(name: "dispatcher", dispatcher.run),
             "taker": WorkerThread(name: "taker", taker.run),
         ]
+        for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
         logger.info("worker started", metadata: [
             "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.count)",
@@ -111,7 +119,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         startAbort.stop()
         takerStop.stop()
         threads["taker"]?.join()
-        liveness.unregister(Liveness.taker)
+        liveness.unregister("taker")
         // What has not reached the wire goes back at once; what is on the wire may finish.
         http.cancelWaiting()
         if !room.waitUntilEmpty(deadline: deadline) {
@@ -121,11 +129,12 @@ public final class WorkerRuntime: @unchecked Sendable {
         }
         dispatcher.finish()
         threads["dispatcher"]?.join()
-        liveness.unregister(Liveness.dispatcher)
+        liveness.unregister("dispatcher")
         // Last: maintenance hands back whatever is still in the processing list, and leaves.
         maintenanceStop.stop()
         maintenance.wake()
         threads["maintenance"]?.join()
+        liveness.unregister("maintenance")
         http.shutdown()
         logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
     }

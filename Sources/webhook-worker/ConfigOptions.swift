@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WebhookCore
+import WebhookServer
 
 /// Options every subcommand shares: where the configuration comes from, and overrides.
 struct ConfigOptions: ParsableArguments {
@@ -19,7 +20,16 @@ struct ConfigOptions: ParsableArguments {
 
     /// Loads the configuration: .env < environment < flags. A bad value exits with a message that
     /// names the variable.
-    func load(extra: [String: String] = [:]) throws -> Configuration {
+    ///
+    /// Then sets up logging (LOG_FORMAT; call once per process) and logs the effective
+    /// configuration: every known variable, its value and its source, secrets redacted; names
+    /// that nothing reads (typos) as a warning.
+    /// - Parameters:
+    ///   - label: the logger label of the command.
+    ///   - configurationLogLevel: `.info` for long-running commands, where the line answers "did
+    ///     my setting apply"; one-shot commands keep their terminal output short with `.debug`.
+    func load(extra: [String: String] = [:], label: String = "webhook-worker",
+              configurationLogLevel: Logger.Level = .debug) throws -> Configuration {
         var overrides = extra
         for assignment in assignments {
             guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
@@ -29,22 +39,58 @@ struct ConfigOptions: ParsableArguments {
         }
         if let redisURL { overrides["REDIS_URL"] = redisURL }
         if let prefix { overrides["REDIS_KEY_PREFIX"] = prefix }
-        let dotEnv = try? String(contentsOfFile: envFile, encoding: .utf8)
-        let variables = Configuration.merged(environment: ProcessInfo.processInfo.environment,
-                                             dotEnvText: dotEnv, overrides: overrides)
+        let dotEnvText = try? String(contentsOfFile: envFile, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment
+        let variables = Configuration.merged(environment: environment, dotEnvText: dotEnvText, overrides: overrides)
+        let configuration: Configuration
+        let format: LogFormat
         do {
-            return try Configuration.load(variables)
+            configuration = try Configuration.load(variables)
+            format = try LogFormat.load(variables)
         } catch {
             throw ValidationError("configuration: \(error)")
         }
+
+        bootstrapLogging(format)
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let effective = EffectiveConfiguration(
+            configuration: configuration, dotEnv: dotEnvText.map(DotEnv.parse) ?? [:],
+            environment: environment, flags: overrides)
+        // JSON: an object per variable, for machines. Text: one readable run, in table order.
+        var settings: Logger.Metadata = [:]
+        for setting in effective.settings {
+            settings[setting.name] = ["value": .string(setting.value), "source": .string(setting.source.rawValue)]
+        }
+        let text = effective.settings.map { "\($0.name)=\($0.value) [\($0.source.rawValue)]" }.joined(separator: " ")
+        logger.log(level: configurationLogLevel, "configuration", metadata: [
+            "configuration": format == .json ? .dictionary(settings) : .string(text),
+            "env_file": .string(envFile),
+            "env_file_read": .stringConvertible(dotEnvText != nil),
+        ])
+        if !effective.unknown.isEmpty {
+            logger.warning("unknown variables, ignored (a typo?)", metadata: [
+                "variables": .array(effective.unknown.map { .string("\($0.name) (\($0.source.rawValue))") }),
+            ])
+        }
+        return configuration
     }
 }
 
-/// Sets up swift-log once: lines on standard error, at the configured level.
+/// Points swift-log at standard error in `format`. swift-log allows one bootstrap per process:
+/// each command loads its configuration exactly once.
+private func bootstrapLogging(_ format: LogFormat) {
+    switch format {
+    case .text: LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    case .json: LoggingSystem.bootstrap { JSONLogHandler.standardError(label: $0) }
+    }
+}
+
+/// The command's logger, at the configured level, after logging the configuration's warnings.
+/// Call after ``ConfigOptions/load(extra:label:configurationLogLevel:)``, which sets up logging.
 func makeLogger(_ configuration: Configuration, label: String = "webhook-worker") -> Logger {
     // A peer closing a socket mid-write (Redis restarting) must be an error, not a fatal signal.
     signal(SIGPIPE, SIG_IGN)
-    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var logger = Logger(label: label)
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel.lowercased()) ?? .info
     for warning in configuration.warnings { logger.warning("\(warning)") }

@@ -10,7 +10,7 @@ struct IngestCommand: AsyncParsableCommand {
         abstract: "Serve the Marzban bridge: POST /events enqueues what a Marzban panel sends.",
         discussion: """
             Point Marzban's WEBHOOK_ADDRESS at http://<host>:<port>/events and set its \
-            WEBHOOK_SECRET to INGEST_SECRET. Also serves GET /healthz and GET /metrics.
+            WEBHOOK_SECRET to INGEST_SECRET. Also serves GET /healthz, GET /livez, GET /readyz and GET /metrics.
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -25,18 +25,27 @@ struct IngestCommand: AsyncParsableCommand {
         var extra: [String: String] = [:]
         extra["INGEST_LISTEN"] = listen
         if open { extra["INGEST_OPEN"] = "true" }
-        let configuration = try options.load(extra: extra)
-        if (configuration.ingestSecret ?? "").isEmpty && !configuration.ingestOpen {
-            throw ValidationError("configuration: INGEST_SECRET: not set; the bridge would accept events from anyone. "
-                + "Set INGEST_SECRET (and the same value as WEBHOOK_SECRET in Marzban), or run it open on purpose with --open or INGEST_OPEN=true")
-        }
+        let configuration = try options.load(extra: extra, label: "webhook-ingest", configurationLogLevel: .info)
         let logger = makeLogger(configuration, label: "webhook-ingest")
+        if (configuration.ingestSecret ?? "").isEmpty && !configuration.ingestOpen {
+            logger.critical("""
+                configuration: INGEST_SECRET: not set; the bridge would accept events from anyone. \
+                Set INGEST_SECRET (and the same value as WEBHOOK_SECRET in Marzban), or run it open on purpose with --open or INGEST_OPEN=true
+                """)
+            throw ExitCode.failure
+        }
         let registry = Telemetry.bootstrap()
         let server = IngestServer(configuration: configuration, registry: registry, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Through the logger, so that with LOG_FORMAT=json even the last line is JSON.
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }

@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Wire format: standard or marzban (WEBHOOK_COMPAT).")
     var compat: String?
 
-    @Option(help: "Serve /metrics and /healthz on HOST:PORT (WEBHOOK_METRICS_LISTEN).")
+    @Option(help: "Serve /metrics, /healthz, /livez and /readyz on HOST:PORT (WEBHOOK_METRICS_LISTEN).")
     var metricsListen: String?
 
     func run() async throws {
@@ -38,27 +38,33 @@ struct RunCommand: AsyncParsableCommand {
         extra["WEBHOOK_CONCURRENCY"] = concurrency
         extra["WEBHOOK_COMPAT"] = compat
         extra["WEBHOOK_METRICS_LISTEN"] = metricsListen
-        let configuration = try options.load(extra: extra)
+        let configuration = try options.load(extra: extra, configurationLogLevel: .info)
         let logger = makeLogger(configuration)
 
         var services: [any Service] = []
-        if let listen = configuration.metricsListen {
-            let registry = Telemetry.bootstrap()
-            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
-                                     leaseSeconds: configuration.lease, logger: logger)
-            services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
-        }
+        let registry = configuration.metricsListen.map { _ in Telemetry.bootstrap() }
         let runtime: WorkerRuntime
         do {
             runtime = try WorkerRuntime(configuration: configuration, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError("configuration: \(error)")
         }
+        if let listen = configuration.metricsListen, let registry {
+            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
+                                     leaseSeconds: configuration.lease, liveness: runtime.liveness, logger: logger)
+            services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
+        }
         services.append(WorkerService(runtime: runtime))
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Through the logger, so that with LOG_FORMAT=json even the last line is JSON.
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }

@@ -108,7 +108,8 @@ final class WorkerDeliveryTests: WorkerTestCase {
         let enqueue = try cli(["enqueue", "--action", "user_created", "--username", "alice",
                                "--field", "used_percent=80", "--json", #"{"by":{"username":"admin"}}"#])
         XCTAssertEqual(enqueue.status, 0, enqueue.output)
-        let status = try cli(["status", "--json"])
+        // At LOG_LEVEL=debug the effective configuration is logged to stderr, which cli() merges.
+        let status = try cli(["status", "--json"], ["LOG_LEVEL": "info"])
         XCTAssertEqual(status.status, 0, status.output)
         let depths = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any])
         XCTAssertEqual(depths["queue"] as? Int, 1)

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Every known variable's effective value and where it came from, secrets redacted: what a
+/// command logs once at start-up, so "my setting did not apply" is answered by that line.
+///
+/// The table of known variables is ``known``; a variable added to ``Configuration`` needs a row
+/// there (a test checks that every variable in the README's table has one).
+public struct EffectiveConfiguration: Sendable {
+    /// One variable as it applies.
+    public struct Setting: Sendable, Equatable {
+        public let name: String
+        /// The effective value as the process uses it (parsed and defaulted), secrets as `***`,
+        /// unset as an empty string.
+        public let value: String
+        public let source: ConfigurationSource
+    }
+
+    /// A row of the table: a variable's name and how to show its effective value.
+    public struct Variable: Sendable {
+        public let name: String
+        /// Its value is never shown, only whether it is set (`***`).
+        public let isSecret: Bool
+        /// The effective value from the loaded configuration (or, for a variable the
+        /// configuration does not hold, from the merged variable map).
+        let value: @Sendable (Configuration, [String: String]) -> String
+
+        init(_ name: String, secret: Bool = false, _ value: @escaping @Sendable (Configuration, [String: String]) -> String) {
+            self.name = name
+            self.isSecret = secret
+            self.value = value
+        }
+    }
+
+    /// Every known variable, in the README's order.
+    public let settings: [Setting]
+    /// Names set in a flag or `.env`, or in the environment with one of this program's prefixes
+    /// (`WEBHOOK_`, `REDIS_`, `INGEST_`, `LOG_`), that nothing reads: usually a typo. Values are
+    /// never kept.
+    public let unknown: [(name: String, source: ConfigurationSource)]
+
+    /// - Parameters:
+    ///   - configuration: what `Configuration.load` made of the merged map.
+    ///   - dotEnv, environment, flags: the three source maps, before merging.
+    public init(configuration: Configuration, dotEnv: [String: String], environment: [String: String],
+                flags: [String: String]) {
+        let merged = dotEnv.merging(environment) { $1 }.merging(flags) { $1 }
+        settings = Self.known.map { variable in
+            let source = ConfigurationSource.of(variable.name, dotEnv: dotEnv, environment: environment, flags: flags)
+            let value = variable.isSecret
+                ? (source == .default ? "" : "***")
+                : variable.value(configuration, merged)
+            return Setting(name: variable.name, value: value, source: source)
+        }
+        let names = Set(Self.known.map(\.name))
+        var unknown: [(String, ConfigurationSource)] = []
+        for name in merged.keys.sorted() where !names.contains(name) {
+            let source = ConfigurationSource.of(name, dotEnv: dotEnv, environment: environment, flags: flags)
+            let ours = Self.prefixes.contains { name.hasPrefix($0) }
+            if source == .flag || source == .dotEnv || (source == .environment && ours) {
+                unknown.append((name, source))
+            }
+        }
+        self.unknown = unknown
+    }
+
+    /// Name prefixes of this program's variables: an unknown environment variable with one of
+    /// them is reported, any other belongs to someone else.
+    public static let prefixes = ["WEBHOOK_", "REDIS_", "INGEST_", "LOG_"]
+
+    /// The known variables.
+    public static let known: [Variable] = [
+        Variable("WEBHOOK_ADDRESS") { c, _ in c.endpoints.map(ConfigurationReader.redacted).joined(separator: ",") },
+        Variable("WEBHOOK_SECRET", secret: true) { _, _ in "" },
+        Variable("JOB_SEND_NOTIFICATIONS_INTERVAL") { c, _ in seconds(c.pollInterval) },
+        Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.retry.effectiveRetries) },
+        Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.retry.delay) },
+        Variable("DISCORD_WEBHOOK_URL") { c, _ in c.discordURL.map(ConfigurationReader.redacted) ?? "" },
+        Variable("REDIS_URL") { c, _ in c.redis.description },
+        Variable("REDIS_KEY_PREFIX") { c, _ in c.keyPrefix },
+        Variable("WEBHOOK_TIMEOUT") { c, _ in seconds(c.timeout) },
+        Variable("WEBHOOK_CONCURRENCY") { c, _ in String(c.concurrency) },
+        Variable("WEBHOOK_ENDPOINT_CONCURRENCY") { c, _ in String(c.endpointConcurrency) },
+        Variable("WEBHOOK_MAX_INFLIGHT") { c, _ in String(c.maxInflightEvents) },
+        Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.maxInflightBytes) },
+        Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.batchSize) },
+        Variable("WEBHOOK_COMPAT") { c, _ in c.compat.rawValue },
+        Variable("WEBHOOK_RETRY_SCHEDULE") { c, _ in c.retry.schedule?.map(seconds).joined(separator: ",") ?? "" },
+        Variable("WEBHOOK_RETRY_AFTER_MAX") { c, _ in seconds(c.retry.retryAfterCap) },
+        Variable("WEBHOOK_RATE_LIMIT_MAX_WAIT") { c, _ in seconds(c.retry.rateLimitMaxWait) },
+        Variable("WEBHOOK_MAX_PAYLOAD_BYTES") { c, _ in String(c.maxPayloadBytes) },
+        Variable("WEBHOOK_MAX_CRASHES") { c, _ in String(c.maxCrashes) },
+        Variable("WEBHOOK_DEAD_MAX") { c, _ in String(c.deadMax) },
+        Variable("WEBHOOK_ITEM_KEY", secret: true) { _, _ in "" },
+        Variable("WEBHOOK_LEASE") { c, _ in seconds(c.lease) },
+        Variable("WEBHOOK_SHUTDOWN_GRACE") { c, _ in seconds(c.shutdownGrace) },
+        Variable("WEBHOOK_METRICS_LISTEN") { c, _ in c.metricsListen?.description ?? "" },
+        Variable("WEBHOOK_WORKER_ID") { c, _ in c.workerID ?? "" },
+        Variable("INGEST_LISTEN") { c, _ in c.ingestListen.description },
+        Variable("INGEST_SECRET", secret: true) { _, _ in "" },
+        Variable("INGEST_OPEN") { c, _ in String(c.ingestOpen) },
+        Variable("LOG_LEVEL") { c, _ in c.logLevel },
+        Variable("LOG_FORMAT") { _, variables in ((try? LogFormat.load(variables)) ?? .text).rawValue },
+    ]
+
+    /// Seconds without a trailing `.0`: `30`, `0.5`.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}

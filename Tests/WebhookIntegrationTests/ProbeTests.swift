@@ -1,0 +1,188 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import ServiceLifecycle
+import TestSupport
+import WebhookCore
+import WebhookServer
+import XCTest
+
+/// `/livez` and `/readyz` on a real worker and a real bridge, against real redis-servers made
+/// unreachable, a replica, and out of memory; `/livez` against a real thread that stops.
+final class ProbeTests: WorkerTestCase {
+    func testWorkerReadyzFollowsRedisWritabilityAndLivezWatchesTheLoops() async throws {
+        let endpoint = try await receiver()
+        let port = try freeTCPPort()
+        let worker = try startWorker(["WEBHOOK_ADDRESS": endpoint.url, "WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"])
+        let base = "http://127.0.0.1:\(port)"
+
+        let ready = try await waitFor(base, "/readyz", status: 200, log: worker)
+        XCTAssertEqual(ready, "ok\n")
+        let (liveStatus, live) = try await get(base, "/livez")
+        XCTAssertEqual(liveStatus, 200, live)
+        XCTAssertEqual(live, "ok: dispatcher, health-probe, maintenance, taker\n", "the runtime's loops are watched")
+        try push(3)
+        _ = try await endpoint.waitForRequests(count: 3, timeout: 30)
+
+        // A replica answers PING (healthz unchanged: 200) but takes no writes.
+        let other = try RedisServer()
+        XCTAssertEqual(try redis.redisCLI("REPLICAOF", "127.0.0.1", String(other.port)), "OK")
+        let replica = try await waitFor(base, "/readyz", status: 503, log: worker)
+        XCTAssertTrue(replica.contains("replica"), replica)
+        let healthzOnReplica = try await get(base, "/healthz")
+        XCTAssertEqual(healthzOnReplica.0, 200, "healthz stays as it was: Redis answers")
+        let livezOnReplica = try await get(base, "/livez")
+        XCTAssertEqual(livezOnReplica.0, 200, "a read-only Redis is not a stalled process")
+        XCTAssertEqual(try redis.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
+        _ = try await waitFor(base, "/readyz", status: 200, log: worker)
+
+        // A master that refuses writes (maxmemory reached under noeviction).
+        XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory-policy", "noeviction"), "OK")
+        XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory", "1"), "OK")
+        let full = try await waitFor(base, "/readyz", status: 503, log: worker)
+        XCTAssertTrue(full.contains("OOM"), full)
+        let healthzWhenFull = try await get(base, "/healthz")
+        XCTAssertEqual(healthzWhenFull.0, 200)
+        XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory", "0"), "OK")
+        _ = try await waitFor(base, "/readyz", status: 200, log: worker)
+
+        // Redis gone: not ready and not healthy, but alive (a restart would not bring Redis back).
+        redis.kill()
+        let down = try await waitFor(base, "/readyz", status: 503, log: worker)
+        XCTAssertTrue(down.hasPrefix("not ready: "), down)
+        _ = try await waitFor(base, "/healthz", status: 503, log: worker)
+        for _ in 0..<3 {
+            let livezWithRedisDown = try await get(base, "/livez")
+            XCTAssertEqual(livezWithRedisDown.0, 200)
+            try await Task.sleep(for: .seconds(1))
+        }
+        XCTAssertTrue(worker.log.contains("refuses writes"), "the refusal is logged once it starts")
+        worker.terminate()
+        XCTAssertNotNil(worker.waitForExit(timeout: 20))
+    }
+
+    func testBridgeAnswersLivezAndReadyz() async throws {
+        let port = try freeTCPPort()
+        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(["INGEST_SECRET": "s"]))
+        defer { bridge.terminate(); _ = bridge.waitForExit(timeout: 10) }
+        let base = "http://127.0.0.1:\(port)"
+
+        let bridgeReady = try await waitFor(base, "/readyz", status: 200, log: bridge)
+        XCTAssertEqual(bridgeReady, "ok\n")
+        let bridgeLive = try await get(base, "/livez")
+        XCTAssertEqual(bridgeLive.1, "ok: health-probe\n")
+        let bridgeHealth = try await get(base, "/healthz")
+        XCTAssertEqual(bridgeHealth.1, "ok\n")
+
+        let other = try RedisServer()
+        XCTAssertEqual(try redis.redisCLI("REPLICAOF", "127.0.0.1", String(other.port)), "OK")
+        let replica = try await waitFor(base, "/readyz", status: 503, log: bridge)
+        XCTAssertTrue(replica.contains("replica"), replica)
+        let bridgeHealthOnReplica = try await get(base, "/healthz")
+        XCTAssertEqual(bridgeHealthOnReplica.0, 200)
+        XCTAssertEqual(try redis.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
+        _ = try await waitFor(base, "/readyz", status: 200, log: bridge)
+
+        redis.kill()
+        _ = try await waitFor(base, "/readyz", status: 503, log: bridge)
+        let bridgeLiveWithRedisDown = try await get(base, "/livez")
+        XCTAssertEqual(bridgeLiveWithRedisDown.0, 200)
+    }
+
+    /// A registered loop on a real thread beats, then blocks: `/livez` turns 503 naming it once
+    /// its bound passes, and 200 again when it resumes.
+    func testLivezNamesAStalledLoopAndRecovers() async throws {
+        let liveness = Liveness()
+        liveness.register("stuck-loop", bound: 0.5)
+        let gate = Gate()
+        let stop = Gate()
+        let thread = Thread {
+            while !stop.isOpen {
+                gate.waitUntilOpen()   // the "stall": a wait with no timeout
+                liveness.beat("stuck-loop")
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        gate.open()
+        thread.start()
+        defer { stop.open(); gate.open() }
+
+        var logger = Logger(label: "probe-test")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = MetricsServer(
+            listen: HostPort(host: "127.0.0.1", port: 0), registry: Telemetry.bootstrap(),
+            isHealthy: { true }, liveness: liveness, logger: logger, onListening: { continuation.yield($0) })
+        let group = ServiceGroup(services: [server], logger: logger)
+        _ = Task { try await group.run() }
+        defer { Task { await group.triggerGracefulShutdown() } }
+        var iterator = ports.makeAsyncIterator()
+        let bound = await iterator.next()
+        let base = "http://127.0.0.1:\(try XCTUnwrap(bound))"
+
+        try await Task.sleep(for: .seconds(1))
+        let beating = try await get(base, "/livez")
+        XCTAssertEqual(beating.1, "ok: stuck-loop\n", "beating for twice its bound")
+        let readyz = try await get(base, "/readyz")
+        XCTAssertEqual(readyz.0, 404, "no readiness source, no /readyz")
+
+        gate.close()
+        let stalled = try await waitFor(base, "/livez", status: 503)
+        XCTAssertTrue(stalled.hasPrefix("stalled: stuck-loop (no progress for "), stalled)
+        gate.open()
+        let recovered = try await waitFor(base, "/livez", status: 200)
+        XCTAssertEqual(recovered, "ok: stuck-loop\n")
+    }
+
+    // MARK: Helpers
+
+    /// Polls `path` until it answers `status`; returns the body. Fails with the last answer and
+    /// the process log otherwise.
+    private func waitFor(_ base: String, _ path: String, status wanted: Int, log process: WorkerProcess? = nil,
+                         file: StaticString = #filePath, line: UInt = #line) async throws -> String {
+        let deadline = Date().addingTimeInterval(30)
+        var last = (0, "")
+        while Date() < deadline {
+            if let answer = try? await get(base, path) {
+                last = answer
+                if answer.0 == wanted { return answer.1 }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTFail("\(path) never answered \(wanted); last \(last); log:\n\(process?.log.suffix(3000) ?? "")",
+                file: file, line: line)
+        return last.1
+    }
+
+    private func get(_ base: String, _ path: String) async throws -> (Int, String) {
+        let (data, response) = try await Self.session.data(for: URLRequest(url: URL(string: base + path)!))
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    private static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 10
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        return URLSession(configuration: configuration)
+    }()
+}
+
+/// A gate a thread waits at while it is closed.
+private final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var openFlag = false  // guarded by `condition`
+
+    var isOpen: Bool { condition.lock(); defer { condition.unlock() }; return openFlag }
+
+    func open() { condition.lock(); openFlag = true; condition.broadcast(); condition.unlock() }
+
+    func close() { condition.lock(); openFlag = false; condition.unlock() }
+
+    func waitUntilOpen() {
+        condition.lock()
+        while !openFlag { condition.wait() }
+        condition.unlock()
+    }
+}
