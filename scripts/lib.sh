@@ -15,11 +15,12 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Installs Python modules that are missing (import name = pip name here).
+# Installs Python modules that are missing. Each argument is the import name, or
+# `import_name=pip_name` where the two differ (kubernetes_validate=kubernetes-validate).
 ensure_python_modules() {
     local missing=()
-    for mod in "$@"; do
-        python3 -c "import $mod" 2>/dev/null || missing+=("$mod")
+    for spec in "$@"; do
+        python3 -c "import ${spec%%=*}" 2>/dev/null || missing+=("${spec#*=}")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing python modules: ${missing[*]}" >&2
