@@ -93,42 +93,7 @@ struct ConfigurationReader {
     /// part, every query value (`?token=***&a=***`), the fragment, and the token of a Discord
     /// webhook path (`/api/webhooks/<id>/***`). Scheme, host, port and path stay readable.
     static func redacted(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
-        var out = String(text[..<scheme.upperBound])
-        let afterScheme = text[scheme.upperBound...]
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") {
-            out += "***" + String(afterScheme[at..<authority.endIndex])
-        } else {
-            out += String(authority)
-        }
-        let rest = afterScheme[authority.endIndex...]
-        let path = rest.prefix { $0 != "?" && $0 != "#" }
-        out += redactedPath(path)
-        var tail = rest[path.endIndex...]
-        if tail.hasPrefix("?") {
-            let query = tail.dropFirst().prefix { $0 != "#" }
-            out += "?" + query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
-                guard let eq = pair.firstIndex(of: "=") else { return pair.isEmpty ? "" : "***" }
-                return String(pair[...eq]) + "***"
-            }.joined(separator: "&")
-            tail = tail[query.endIndex...]
-        }
-        if tail.hasPrefix("#") { out += "#***" }
-        return out
-    }
-
-    /// A path with the token of a Discord webhook, `/api[/v10]/webhooks/<id>/<token>`, replaced
-    /// by `***`.
-    private static func redactedPath(_ path: Substring) -> String {
-        var segments = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        for index in segments.indices.dropLast(2) where segments[index] == "webhooks" && index > 0 {
-            let before = segments[index - 1]
-            let isAPI = before == "api"
-                || (before.count > 1 && before.hasPrefix("v") && before.dropFirst().allSatisfy(\.isNumber) && index > 1 && segments[index - 2] == "api")
-            if isAPI && !segments[index + 2].isEmpty { segments[index + 2] = "***" }
-        }
-        return segments.joined(separator: "/")
+        URLRedaction.redact(text)
     }
 
     /// Parses "30", "0.5", "250ms", "5s", "5m", "2h" into seconds.

@@ -11,7 +11,18 @@ public enum URLRedaction {
         var rest = url[schemeEnd.upperBound...]
         var fragmentOrQuery = ""
         if let cut = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            fragmentOrQuery = rest[cut] == "?" ? "?***" : "#***"
+            let tail = rest[cut...]
+            if tail.hasPrefix("?") {
+                // Keys stay (they say what the parameter is), values go.
+                let query = tail.dropFirst().prefix { $0 != "#" }
+                fragmentOrQuery = "?" + query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
+                    guard let eq = pair.firstIndex(of: "=") else { return pair.isEmpty ? "" : "***" }
+                    return String(pair[...eq]) + "***"
+                }.joined(separator: "&")
+                if tail.dropFirst().count > query.count { fragmentOrQuery += "#***" }
+            } else {
+                fragmentOrQuery = "#***"
+            }
             rest = rest[..<cut]
         }
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -19,10 +30,18 @@ public enum URLRedaction {
         var shownAuthority = String(authority)
         if let at = authority.lastIndex(of: "@") { shownAuthority = "***@" + authority[authority.index(after: at)...] }
         let segments = rest[authorityEnd...].split(separator: "/", omittingEmptySubsequences: false)
-        let path = segments.map { segment -> String in
+        var shown = segments.map { segment -> String in
             if segment.hasPrefix("bot") && segment.contains(":") { return "bot***" }  // Telegram
             return mask(segment) ? "***" : String(segment)
-        }.joined(separator: "/")
+        }
+        // Discord: /api[/vN]/webhooks/<id>/<token>, whatever the token looks like.
+        for index in shown.indices.dropLast(2) where index > 0 && shown[index] == "webhooks" {
+            let before = shown[index - 1]
+            let isAPI = before == "api" || (before.hasPrefix("v") && before.dropFirst().allSatisfy(\.isNumber)
+                                             && index > 1 && shown[index - 2] == "api")
+            if isAPI && !shown[index + 2].isEmpty { shown[index + 2] = "***" }
+        }
+        let path = shown.joined(separator: "/")
         return String(scheme) + shownAuthority + path + fragmentOrQuery
     }
 

@@ -90,7 +90,7 @@ final class DeadLetterTests: XCTestCase {
     }
 
     func testURLRedaction() {
-        XCTAssertEqual(URLRedaction.redact("https://user:pw@h.example:8443/hook?token=abc#x"), "https://***@h.example:8443/hook?***")
+        XCTAssertEqual(URLRedaction.redact("https://user:pw@h.example:8443/hook?token=abc#x"), "https://***@h.example:8443/hook?token=***#***")
         XCTAssertEqual(URLRedaction.redact("https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdefghijklmnop"),
                        "https://discord.com/api/webhooks/123456789012345678/***")
         XCTAssertEqual(URLRedaction.redact("https://api.telegram.org/bot123456:ABC-DEF/sendMessage"),
