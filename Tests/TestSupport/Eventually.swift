@@ -40,4 +40,5 @@ public func eventually(timeout: Double, interval: Double = 0.05, _ condition: ()
 /// A condition that did not come true in time.
 public struct EventuallyTimeout: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }

@@ -23,18 +23,16 @@ final class MetricsCoverageTests: WorkerTestCase {
                                           body: Array(#"{"message":"rate limited","retry_after":0.2,"global":false}"#.utf8))
                        : ReceiverResponse(status: 204)
         })
-        let port = try freeTCPPort()
-        let metricsURL = "http://127.0.0.1:\(port)/metrics"
         let endpoints = [ok.url, redirect.url, gone.url, failing.url, hung.url, "http://127.0.0.1:9/refused"]
-        let worker = try startWorker([
+        let (worker, base) = try await startWorkerWithMetrics([
             "WEBHOOK_ADDRESS": endpoints.joined(separator: ","), "DISCORD_WEBHOOK_URL": discord.url,
             "NUMBER_OF_RECURRENT_NOTIFICATIONS": "1", "RECURRENT_NOTIFICATIONS_TIMEOUT": "1",
             // The hung endpoint holds 2 requests on the wire and lags: its later deliveries are
             // parked (deferred, no status) and, at SIGTERM, waiting ones are handed back.
             "WEBHOOK_TIMEOUT": "60", "WEBHOOK_LEASE": "300", "WEBHOOK_MAX_INFLIGHT": "8",
             "WEBHOOK_ENDPOINT_CONCURRENCY": "2", "WEBHOOK_SHUTDOWN_GRACE": "4",
-            "WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)",
         ])
+        let metricsURL = "\(base)/metrics"
         try lpush(["not json"])
         try push(12)
 
@@ -47,7 +45,9 @@ final class MetricsCoverageTests: WorkerTestCase {
         }, until: { $0.isEmpty })
 
         worker.terminate()
-        try await waitFor("handed_back counted after SIGTERM", timeout: 10, {
+        // Waiting requests are handed back at once, those on the wire when the grace expires,
+        // just before the exit: poll often.
+        try await eventually("handed_back counted after SIGTERM", timeout: 10, interval: 0.01, {
             seen.add(PrometheusText((try? await HTTPCall.get(metricsURL).text) ?? ""))
             return seen.missing(promisedValues(rows, except: []))
         }, until: { $0.isEmpty })
@@ -62,11 +62,7 @@ final class MetricsCoverageTests: WorkerTestCase {
     }
 
     func testBridgeServesEveryReadmeBridgeMetric() async throws {
-        let port = try freeTCPPort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
-                                       environment: environment(["INGEST_SECRET": "panel-secret"]))
-        let base = "http://127.0.0.1:\(port)"
-        try await HTTPCall.waitForStatus(200, at: "\(base)/healthz")
+        let (bridge, base) = try await startBridge(["INGEST_SECRET": "panel-secret"])
         let event = Array(#"[{"username":"u","action":"user_created"}]"#.utf8)
         let accepted = try await HTTPCall.request("POST", "\(base)/events", body: event, headers: ["x-webhook-secret": "panel-secret"])
         XCTAssertEqual(accepted.status, 202, accepted.text)

@@ -63,12 +63,8 @@ final class OperationsTests: WorkerTestCase {
 
     func testBridgeEnqueuesMarzbanArraysThatReachEveryEndpointSigned() async throws {
         let a = try await receiver(), b = try await receiver()
-        let port = try freeTCPPort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
-                                       environment: environment(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096"]))
+        let (bridge, base) = try await startBridge(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096"])
         let worker = try startWorker(["WEBHOOK_ADDRESS": "\(a.url),\(b.url)", "WEBHOOK_SECRET": "downstream"])
-        let base = "http://127.0.0.1:\(port)"
-        try await HTTPCall.waitForStatus(200, at: "\(base)/healthz")
 
         // What Marzban 0.8.4 posts: an array, the raw secret in x-webhook-secret.
         let marzban = #"[{"enqueued_at": 1680506457.636369, "send_at": 1680506457.636369, "tries": 0, "username": "u1", "action": "user_created", "by": {"username": "admin", "is_sudo": true}}, {"enqueued_at": 1680506458.1, "send_at": 1680506458.1, "tries": 0, "username": "u2", "action": "user_limited"}]"#
@@ -113,10 +109,7 @@ final class OperationsTests: WorkerTestCase {
 
     func testWorkerMetricsMoveAndHealthzFollowsRedis() async throws {
         let a = try await receiver()
-        let port = try freeTCPPort()
-        let worker = try startWorker(["WEBHOOK_ADDRESS": a.url, "WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"])
-        let base = "http://127.0.0.1:\(port)"
-        try await HTTPCall.waitForStatus(200, at: "\(base)/healthz")
+        let (worker, base) = try await startWorkerWithMetrics(["WEBHOOK_ADDRESS": a.url])
         try push(5)
         _ = try await a.waitForRequests(count: 5, timeout: 30)
         let metrics = try await eventually("5 deliveries counted", {

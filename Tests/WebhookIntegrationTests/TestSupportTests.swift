@@ -12,6 +12,7 @@ final class TestSupportTests: XCTestCase {
         XCTAssertThrowsError(try redis.cli.int("LLEN", "k"), "WRONGTYPE is an error, not a length")
         XCTAssertThrowsError(try redis.cli.int("GET", "k"), "a string reply is not an integer")
         XCTAssertEqual(try redis.cli.lines("KEYS", "nothing:*"), [])
+        XCTAssertThrowsError(try redis.cli.lines("LRANGE", "k", "0", "-1"), "WRONGTYPE is an error, not an element")
         redis.kill()
         XCTAssertThrowsError(try redis.cli.int("LLEN", "missing"), "no server is an error, not 0")
         XCTAssertThrowsError(try redis.cli.lines("KEYS", "*"), "no server is an error, not an empty list")

@@ -46,6 +46,49 @@ class WorkerTestCase: XCTestCase {
         return worker
     }
 
+    /// Starts a worker serving /metrics and /healthz on a free port; returns it once /healthz
+    /// answers 200. A port found free can be taken by another process before the worker binds
+    /// it, so a worker that does not answer is killed and started again on another port: start
+    /// it before pushing work.
+    func startWorkerWithMetrics(_ extra: [String: String]) async throws -> (worker: WorkerProcess, base: String) {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let port = try freeTCPPort()
+            let worker = try startWorker(extra.merging(["WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"]) { $1 })
+            let base = "http://127.0.0.1:\(port)"
+            do {
+                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
+                if worker.isRunning { return (worker, base) }
+                failures.append("port \(port): worker exited\n\(worker.log.suffix(1000))")
+            } catch {
+                failures.append("port \(port): \(error)\n\(worker.log.suffix(1000))")
+            }
+            worker.kill()
+        }
+        throw EventuallyTimeout(description: "no worker served /healthz:\n\(failures.joined(separator: "\n"))")
+    }
+
+    /// Starts `webhook-worker ingest` (the bridge) on a free port; returns it once /healthz
+    /// answers 200, retrying on another port like `startWorkerWithMetrics`.
+    func startBridge(_ extra: [String: String]) async throws -> (bridge: WorkerProcess, base: String) {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let port = try freeTCPPort()
+            let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(extra))
+            workers.append(bridge)
+            let base = "http://127.0.0.1:\(port)"
+            do {
+                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
+                if bridge.isRunning { return (bridge, base) }
+                failures.append("port \(port): bridge exited\n\(bridge.log.suffix(1000))")
+            } catch {
+                failures.append("port \(port): \(error)\n\(bridge.log.suffix(1000))")
+            }
+            bridge.kill()
+        }
+        throw EventuallyTimeout(description: "no bridge served /healthz:\n\(failures.joined(separator: "\n"))")
+    }
+
     func receiver(_ behaviour: ReceiverBehaviour = .status(200)) async throws -> HTTPReceiver {
         let receiver = try await HTTPReceiver.start(behaviour: behaviour)
         receivers.append(receiver)
