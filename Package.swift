@@ -70,5 +70,7 @@ let package = Package(
             "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Unit tests of the worker's internal pure parts (@testable import).
+        .testTarget(name: "WebhookWorkerTests", dependencies: ["WebhookWorker", "WebhookCore", "WebhookHTTP"]),
     ]
 )

@@ -93,12 +93,14 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
-    /// Runs `redis-cli -p <port> [-a password] args...` and returns its output, trimmed.
+    /// Runs `redis-cli -p <port> [-a password] args...` and returns its output, trimmed; throws
+    /// on an error reply or when the server does not answer.
     public func redisCLI(_ args: String...) throws -> String {
-        var arguments = ["-p", String(port)]
-        if let password { arguments += ["--no-auth-warning", "-a", password] }
-        return try Self.run("redis-cli", arguments + args)
+        try cli.run(args)
     }
+
+    /// `redis-cli` bound to this server (and its password).
+    public var cli: RedisCLI { RedisCLI(port: port, password: password) }
 
     // MARK: Internals
 
@@ -129,18 +131,17 @@ public final class RedisServer: @unchecked Sendable {
         if let password { arguments += ["--requirepass", password] }
         arguments += extraArguments
         let process = Process()
-        process.executableURL = try executable("redis-server")
+        process.executableURL = try Subprocess.executable("redis-server")
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
 
-        var pingArguments = ["-p", String(port)]
-        if let password { pingArguments += ["--no-auth-warning", "-a", password] }
+        let cli = RedisCLI(port: port, password: password)
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
             if !process.isRunning { return nil }
-            if (try? run("redis-cli", pingArguments + ["PING"])) == "PONG" { return process }
+            if (try? cli.run("PING")) == "PONG" { return process }
             Thread.sleep(forTimeInterval: 0.02)
         }
         Glibc.kill(process.processIdentifier, SIGKILL)
@@ -148,46 +149,9 @@ public final class RedisServer: @unchecked Sendable {
         throw RedisServerError(message: "redis-server on port \(port) did not answer PING within 15 s")
     }
 
-    private static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = try executable(tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private static func executable(_ name: String) throws -> URL {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw RedisServerError(message: "\(name) not found in PATH")
-    }
-
-    /// A port the kernel just handed out for 127.0.0.1 (bound to 0, then released); tests use it
-    /// for the other servers they start too.
+    /// A free port on 127.0.0.1 (see ``freeTCPPort()``).
     public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RedisServerError(message: "socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw RedisServerError(message: "bind 127.0.0.1:0: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try freeTCPPort()
     }
 }
 

@@ -3,11 +3,19 @@ import Foundation
 /// The built `webhook-worker` executable, run as a child process the way a user runs it.
 ///
 /// `swift build --build-tests` builds it next to the test bundle; tests start workers, send
-/// them signals and read their exit status and log.
+/// them signals and read their exit status, standard output and log (standard error), each
+/// captured to its own file.
 public final class WorkerProcess: @unchecked Sendable {
     public let process = Process()
+    /// The working directory, fresh per process (so no stray `.env` is read unless a test
+    /// writes one there).
+    public let workingDirectory: URL
+    /// Standard error: where the worker's log lines go.
     public let logURL: URL
+    /// Standard output: command results (`status`, `dead list`, ...).
+    public let stdoutURL: URL
     private let logHandle: FileHandle
+    private let stdoutHandle: FileHandle
 
     /// The path of the built executable (next to the test bundle).
     public static var executableURL: URL {
@@ -18,14 +26,22 @@ public final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Starts `webhook-worker <arguments>` with exactly `environment` (plus PATH and HOME), in a
-    /// fresh temporary working directory so no stray `.env` is read.
-    public init(_ arguments: [String], environment: [String: String]) throws {
-        let workdir = FileManager.default.temporaryDirectory
+    /// fresh temporary working directory.
+    /// - Parameter files: written into the working directory first (name → contents), e.g.
+    ///   `[".env": "REDIS_URL=..."]`.
+    public init(_ arguments: [String], environment: [String: String], files: [String: String] = [:]) throws {
+        workingDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("webhook-worker-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
-        logURL = workdir.appendingPathComponent("worker.log")
+        try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
+        for (name, contents) in files {
+            try Data(contents.utf8).write(to: workingDirectory.appendingPathComponent(name))
+        }
+        logURL = workingDirectory.appendingPathComponent("stderr.log")
+        stdoutURL = workingDirectory.appendingPathComponent("stdout.log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         logHandle = try FileHandle(forWritingTo: logURL)
+        stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
         var env = environment
         let inherited = ProcessInfo.processInfo.environment
         env["PATH"] = inherited["PATH"]
@@ -33,8 +49,8 @@ public final class WorkerProcess: @unchecked Sendable {
         process.executableURL = Self.executableURL
         process.arguments = arguments
         process.environment = env
-        process.currentDirectoryURL = workdir
-        process.standardOutput = logHandle
+        process.currentDirectoryURL = workingDirectory
+        process.standardOutput = stdoutHandle
         process.standardError = logHandle
         try process.run()
     }
@@ -44,16 +60,41 @@ public final class WorkerProcess: @unchecked Sendable {
         try WorkerProcess(["run"], environment: environment)
     }
 
-    /// Runs a short command (`status`, `dead list`, `enqueue`, ...) to completion.
+    /// What a finished command printed, stdout and stderr apart.
+    public struct CommandResult: Sendable {
+        /// The exit status; nil when the command did not finish in time (it was killed).
+        public let status: Int32?
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs a short command (`status`, `dead list`, `enqueue`, ...) to completion; a command
+    /// still running after `timeout` is killed and reported with a nil status.
+    public static func complete(_ arguments: [String], environment: [String: String],
+                                files: [String: String] = [:], timeout: Double = 30) async throws -> CommandResult {
+        let worker = try WorkerProcess(arguments, environment: environment, files: files)
+        let status = await worker.exit(timeout: timeout)
+        if status == nil { worker.kill() }
+        return CommandResult(status: status, stdout: worker.stdout, stderr: worker.log)
+    }
+
+    /// Runs a short command to completion; `output` is standard output followed by standard
+    /// error, and the status -1 when it did not finish within `timeout`.
     public static func command(_ arguments: [String], environment: [String: String],
                                timeout: Double = 30) throws -> (status: Int32, output: String) {
         let worker = try WorkerProcess(arguments, environment: environment)
         let status = worker.waitForExit(timeout: timeout) ?? -1
-        return (status, worker.log)
+        return (status, worker.stdout + worker.log)
     }
 
+    /// Standard error so far: the log.
     public var log: String {
         (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+    }
+
+    /// Standard output so far.
+    public var stdout: String {
+        (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
     }
 
     public var isRunning: Bool { process.isRunning }
@@ -69,7 +110,7 @@ public final class WorkerProcess: @unchecked Sendable {
         _ = waitForExit(timeout: 10)
     }
 
-    /// Waits for the exit; nil on timeout.
+    /// Waits for the exit; nil on timeout. Blocks the thread: async tests use `exit(timeout:)`.
     @discardableResult
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
@@ -80,18 +121,20 @@ public final class WorkerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Waits for the exit without blocking a thread; nil on timeout.
+    @discardableResult
+    public func exit(timeout: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline { return nil }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return process.terminationStatus
+    }
+
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         try? logHandle.close()
+        try? stdoutHandle.close()
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-public func eventually(timeout: Double, interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: interval)
-    }
-    return try condition()
 }

@@ -13,7 +13,7 @@ final class HTTPClientTests: XCTestCase {
             defer { client.shutdown() }
             let body: [UInt8] = Array(#"{"action":"user_created","username":"ü"}"#.utf8) + [0x00, 0xFF, 0x0A]
             let headers = ["Content-Type: application/json", "x-webhook-secret: abc123", "webhook-id: msg_1"]
-            client.submit([request(7, receiver.url, body: body, headers: headers)])
+            client.submit([HTTPClientTests.request(7, receiver.url, body: body, headers: headers)])
 
             let response = try await log.wait(count: 1).first!
             XCTAssertEqual(response.token, 7)
@@ -41,7 +41,7 @@ final class HTTPClientTests: XCTestCase {
             let (client, log) = try makeClient()
             defer { client.shutdown() }
             for token in 0..<200 {
-                client.submit([request(UInt64(token), receiver.url)])
+                client.submit([HTTPClientTests.request(UInt64(token), receiver.url)])
                 let done = try await log.wait(count: token + 1)
                 XCTAssertEqual(done.last?.status, 204)
             }
@@ -56,7 +56,7 @@ final class HTTPClientTests: XCTestCase {
             let (client, log) = try makeClient()
             defer { client.shutdown() }
             let started = Date()
-            client.submit([request(1, receiver.url, timeout: 1)])
+            client.submit([HTTPClientTests.request(1, receiver.url, timeout: 1)])
             let response = try await log.wait(count: 1, timeout: 20).first!
             let elapsed = Date().timeIntervalSince(started)
             XCTAssertEqual(response.status, 0)
@@ -72,8 +72,8 @@ final class HTTPClientTests: XCTestCase {
             try await withReceiver(.status(200)) { healthy in
                 let (client, log) = try makeClient(maxConcurrent: 8, maxPerLane: 4)
                 defer { client.shutdown() }
-                client.submit((0..<20).map { request(UInt64($0), hung.url, lane: 0, timeout: 600) })
-                client.submit((1000..<1500).map { request(UInt64($0), healthy.url, lane: 1) })
+                client.submit((0..<20).map { HTTPClientTests.request(UInt64($0), hung.url, lane: 0, timeout: 600) })
+                client.submit((1000..<1500).map { HTTPClientTests.request(UInt64($0), healthy.url, lane: 1) })
 
                 let done = try await log.wait(count: 500, timeout: 60)
                 XCTAssertEqual(Set(done.map(\.token)), Set(1000..<1500))
@@ -97,7 +97,7 @@ final class HTTPClientTests: XCTestCase {
         try await withReceiver(.respond { _, _ in .redirect(to: "/elsewhere") }) { receiver in
             let (client, log) = try makeClient()
             defer { client.shutdown() }
-            client.submit([request(1, receiver.url)])
+            client.submit([HTTPClientTests.request(1, receiver.url)])
             let response = try await log.wait(count: 1).first!
             XCTAssertEqual(response.status, 301)
             XCTAssertNil(response.error)
@@ -107,27 +107,33 @@ final class HTTPClientTests: XCTestCase {
     }
 
     func testRetryAfterIsReported() async throws {
+        // An HTTP date two minutes ahead: curl turns it into the seconds until then.
+        let future = httpDate(Date().addingTimeInterval(120))
         let behaviour = ReceiverBehaviour.respond { request, _ in
             switch request.path {
             case "/seconds": return .retryAfter("7")
             case "/fraction": return .retryAfter("2.5", status: 503)
-            case "/date": return .retryAfter("Wed, 21 Oct 2015 07:28:00 GMT")  // in the past: no delay
+            case "/future-date": return .retryAfter(future, status: 503)
+            case "/past-date": return .retryAfter("Wed, 21 Oct 2015 07:28:00 GMT")
             default: return .status(429, body: #"{"retry_after": 1.5}"#)
             }
         }
         try await withReceiver(behaviour) { receiver in
             let (client, log) = try makeClient()
             defer { client.shutdown() }
-            let paths = ["/seconds", "/fraction", "/date", "/none"]
-            client.submit(paths.enumerated().map { request(UInt64($0.offset), receiver.baseURL + $0.element) })
-            let byToken = Dictionary(uniqueKeysWithValues: try await log.wait(count: 4).map { ($0.token, $0) })
+            let paths = ["/seconds", "/fraction", "/future-date", "/past-date", "/none"]
+            client.submit(paths.enumerated().map { HTTPClientTests.request(UInt64($0.offset), receiver.baseURL + $0.element) })
+            let byToken = Dictionary(uniqueKeysWithValues: try await log.wait(count: 5).map { ($0.token, $0) })
             XCTAssertEqual(byToken[0]?.status, 429)
             XCTAssertEqual(byToken[0]?.retryAfter, 7)
             XCTAssertEqual(byToken[1]?.status, 503)
             XCTAssertEqual(byToken[1]?.retryAfter, 2.5)
-            XCTAssertNil(byToken[2]?.retryAfter)
-            XCTAssertNil(byToken[3]?.retryAfter)
-            XCTAssertEqual(byToken[3].map { String(decoding: $0.body, as: UTF8.self) }, #"{"retry_after": 1.5}"#)
+            let fromDate = try XCTUnwrap(byToken[2]?.retryAfter, "an HTTP date is supported")
+            XCTAssertGreaterThanOrEqual(fromDate, 60, "about 120 s ahead: \(fromDate)")
+            XCTAssertLessThanOrEqual(fromDate, 121, "about 120 s ahead: \(fromDate)")
+            XCTAssertNil(byToken[3]?.retryAfter, "a date in the past asks for no wait")
+            XCTAssertNil(byToken[4]?.retryAfter)
+            XCTAssertEqual(byToken[4].map { String(decoding: $0.body, as: UTF8.self) }, #"{"retry_after": 1.5}"#)
         }
     }
 
@@ -136,7 +142,7 @@ final class HTTPClientTests: XCTestCase {
         try await withReceiver(.respond { _, _ in ReceiverResponse(status: 500, body: big) }) { receiver in
             let (client, log) = try makeClient()
             defer { client.shutdown() }
-            client.submit([request(1, receiver.url), request(2, receiver.url)])
+            client.submit([HTTPClientTests.request(1, receiver.url), HTTPClientTests.request(2, receiver.url)])
             let responses = try await log.wait(count: 2)
             XCTAssertEqual(responses.map(\.status), [500, 500])
             XCTAssertEqual(responses.map(\.body.count), [65536, 65536])
@@ -150,7 +156,7 @@ final class HTTPClientTests: XCTestCase {
         defer { close(fd) }
         let (client, log) = try makeClient()
         defer { client.shutdown() }
-        client.submit([request(1, "http://127.0.0.1:\(port)/hook")])
+        client.submit([HTTPClientTests.request(1, "http://127.0.0.1:\(port)/hook")])
         let response = try await log.wait(count: 1).first!
         XCTAssertEqual(response.status, 0)
         XCTAssertFalse(response.cancelled)
@@ -162,7 +168,7 @@ final class HTTPClientTests: XCTestCase {
         try await withReceiver(.hang) { receiver in
             let (client, log) = try makeClient(maxConcurrent: 4, maxPerLane: 4)
             defer { client.shutdown() }
-            client.submit((0..<10).map { request(UInt64($0), receiver.url, timeout: 600) })
+            client.submit((0..<10).map { HTTPClientTests.request(UInt64($0), receiver.url, timeout: 600) })
             _ = try await receiver.waitForRequests(count: 4, timeout: 10)
             client.cancelAll()
             let done = try await log.wait(count: 10)
@@ -171,7 +177,7 @@ final class HTTPClientTests: XCTestCase {
             XCTAssertEqual(client.inFlight, 0)
 
             receiver.setBehaviour(.status(200))
-            client.submit([request(99, receiver.url)])
+            client.submit([HTTPClientTests.request(99, receiver.url)])
             let after = try await log.wait(count: 11).last!
             XCTAssertEqual(after.token, 99)
             XCTAssertEqual(after.status, 200)
@@ -182,12 +188,12 @@ final class HTTPClientTests: XCTestCase {
     func testShutdownCancelsWhatIsLeftAndLaterSubmissionsAreCancelled() async throws {
         try await withReceiver(.hang) { receiver in
             let (client, log) = try makeClient()
-            client.submit((0..<3).map { request(UInt64($0), receiver.url, timeout: 600) })
+            client.submit((0..<3).map { HTTPClientTests.request(UInt64($0), receiver.url, timeout: 600) })
             _ = try await receiver.waitForRequests(count: 3, timeout: 10)
             client.shutdown()
             XCTAssertEqual(log.all.count, 3)
             XCTAssertTrue(log.all.allSatisfy(\.cancelled))
-            client.submit([request(9, receiver.url)])
+            client.submit([HTTPClientTests.request(9, receiver.url)])
             XCTAssertEqual(log.all.last?.token, 9)
             XCTAssertEqual(log.all.last?.cancelled, true)
             client.shutdown()  // idempotent
@@ -203,7 +209,7 @@ final class HTTPClientTests: XCTestCase {
             DispatchQueue.concurrentPerform(iterations: 10) { thread in
                 for batch in 0..<10 {
                     let first = thread * 100 + batch * 10
-                    client.submit((first..<first + 10).map { request(UInt64($0), url) })
+                    client.submit((first..<first + 10).map { HTTPClientTests.request(UInt64($0), url) })
                 }
             }
             let done = try await log.wait(count: 1000, timeout: 120)
@@ -216,90 +222,4 @@ final class HTTPClientTests: XCTestCase {
             XCTAssertLessThanOrEqual(client.connectionsOpened, 64)
         }
     }
-
-    func testThroughputOnLoopback() async throws {
-        try await withReceiver(.status(200)) { receiver in
-            let (client, log) = try makeClient(maxConcurrent: 64, maxPerLane: 64)
-            defer { client.shutdown() }
-            let total = 5000
-            let body = Array(#"{"action":"user_updated","username":"bench","tries":0}"#.utf8)
-            let started = Date()
-            client.submit((0..<total).map { request(UInt64($0), receiver.url, body: body) })
-            let done = try await log.wait(count: total, timeout: 180)
-            let seconds = Date().timeIntervalSince(started)
-            XCTAssertTrue(done.allSatisfy { $0.status == 200 })
-            print("HTTPClient: \(total) POSTs in \(String(format: "%.2f", seconds)) s = \(Int(Double(total) / seconds))/s, \(client.connectionsOpened) connections")
-        }
-    }
-}
-
-// MARK: - Helpers
-
-/// Collects completions in arrival order and lets a test wait for a number of them.
-private final class CompletionLog: Sendable {
-    private let responses = Mutex<[HTTPResponse]>([])
-
-    func add(_ batch: [HTTPResponse]) {
-        responses.withLock { $0.append(contentsOf: batch) }
-    }
-
-    var all: [HTTPResponse] { responses.withLock { $0 } }
-
-    func wait(count: Int, timeout: Double = 30) async throws -> [HTTPResponse] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let seen = all
-            if seen.count >= count { return seen }
-            if Date() >= deadline {
-                XCTFail("\(seen.count) of \(count) completions within \(timeout) s")
-                throw CancellationError()
-            }
-            try await Task.sleep(nanoseconds: 5_000_000)
-        }
-    }
-}
-
-private func makeClient(maxConcurrent: Int = 16, maxPerLane: Int = 16) throws -> (HTTPClient, CompletionLog) {
-    let log = CompletionLog()
-    let client = try HTTPClient(maxConcurrent: maxConcurrent, maxPerLane: maxPerLane) { log.add($0) }
-    return (client, log)
-}
-
-private func request(
-    _ token: UInt64, _ url: String, body: [UInt8] = Array("{}".utf8),
-    headers: [String] = ["Content-Type: application/json"], lane: Int = 0, timeout: Double = 30
-) -> HTTPRequest {
-    HTTPRequest(token: token, url: url, headers: headers, body: body, lane: lane, timeout: timeout)
-}
-
-/// Runs `body` with a started receiver and stops the receiver afterwards, also on failure.
-private func withReceiver<T>(_ behaviour: ReceiverBehaviour, _ body: (HTTPReceiver) async throws -> T) async throws -> T {
-    let receiver = try await HTTPReceiver.start(behaviour: behaviour)
-    do {
-        let result = try await body(receiver)
-        await receiver.stop()
-        return result
-    } catch {
-        await receiver.stop()
-        throw error
-    }
-}
-
-private struct SocketError: Error { let call: String; let code: Int32 }
-
-private func boundButNotListening() throws -> (Int32, Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw SocketError(call: "socket", code: errno) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else {
-        close(fd)
-        throw SocketError(call: "bind/getsockname", code: errno)
-    }
-    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

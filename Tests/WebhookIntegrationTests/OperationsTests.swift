@@ -1,25 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import TestSupport
 import XCTest
 
 /// Issue 5 end to end: Discord, the Marzban bridge, metrics and health.
 final class OperationsTests: WorkerTestCase {
-    private func http(_ method: String, _ url: String, body: [UInt8] = [], headers: [String: String] = [:]) async throws -> (Int, String) {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = method
-        if !body.isEmpty { request.httpBody = Data(body) }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
     func testDiscordStandInReceivesAnEmbedForEveryAction() async throws {
         let discord = try await receiver(.status(204))
         let worker = try startWorker(["DISCORD_WEBHOOK_URL": discord.url, "WEBHOOK_SECRET": "never-to-discord"])
-        XCTAssertTrue(eventually(timeout: 20) { worker.log.contains("Discord") || worker.log.contains("discord") })
+        try await waitUntilRegistered()
         let colours = ["user_created": 65280, "user_updated": 65535, "user_deleted": 16711680,
                        "user_enabled": 10151604, "user_disabled": 4344665, "user_limited": 16295848,
                        "user_expired": 16503693]
@@ -50,7 +38,7 @@ final class OperationsTests: WorkerTestCase {
             if let expected = colours[action] { XCTAssertEqual(colour, expected, action) }
         }
         XCTAssertEqual(seen.count, actions.count)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testDiscord429WaitsRetryAfterWithoutCountingATry() async throws {
@@ -64,32 +52,24 @@ final class OperationsTests: WorkerTestCase {
         try push(1, action: "user_limited")
         let attempts = try await discord.waitForRequests(count: 2, timeout: 30)
         XCTAssertGreaterThanOrEqual(attempts[1].arrival - attempts[0].arrival, 1.5, "waited retry_after")
-        try await Task.sleep(for: .seconds(1))
+        // Settled: nothing queued, parked or held, so no further attempt can come.
+        try await waitFor("queue, delayed and processing empty", {
+            [try llen("queue"), try zcard("delayed"), try processingTotal()]
+        }, until: { $0 == [0, 0, 0] })
         XCTAssertEqual(discord.count, 2)
         XCTAssertEqual(try llen("dead"), 0, "a rate limit is not a failed try")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testBridgeEnqueuesMarzbanArraysThatReachEveryEndpointSigned() async throws {
         let a = try await receiver(), b = try await receiver()
-        let port = try freeTCPPort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
-                                       environment: environment(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096"]))
-        defer { bridge.terminate(); _ = bridge.waitForExit(timeout: 10) }
+        let (bridge, base) = try await startBridge(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096"])
         let worker = try startWorker(["WEBHOOK_ADDRESS": "\(a.url),\(b.url)", "WEBHOOK_SECRET": "downstream"])
-        let base = "http://127.0.0.1:\(port)"
-        var healthy = false
-        for _ in 0..<200 where !healthy {
-            healthy = ((try? await http("GET", "\(base)/healthz"))?.0 == 200)
-            if !healthy { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        XCTAssertTrue(healthy, bridge.log)
 
         // What Marzban 0.8.4 posts: an array, the raw secret in x-webhook-secret.
         let marzban = #"[{"enqueued_at": 1680506457.636369, "send_at": 1680506457.636369, "tries": 0, "username": "u1", "action": "user_created", "by": {"username": "admin", "is_sudo": true}}, {"enqueued_at": 1680506458.1, "send_at": 1680506458.1, "tries": 0, "username": "u2", "action": "user_limited"}]"#
-        let (status, _) = try await http("POST", "\(base)/events", body: Array(marzban.utf8),
-                                         headers: ["x-webhook-secret": "panel-secret", "Content-Type": "application/json"])
-        XCTAssertEqual(status, 202)
+        let accepted = try await post(base, marzban, secret: "panel-secret")
+        XCTAssertEqual(accepted.status, 202, accepted.text)
         for endpoint in [a, b] {
             let requests = try await endpoint.waitForRequests(count: 2, timeout: 30)
             XCTAssertEqual(Set(try usernames(requests)), ["u1", "u2"])
@@ -100,59 +80,54 @@ final class OperationsTests: WorkerTestCase {
 
         // Rejections enqueue nothing.
         let before = try llen("queue")
-        let wrong = try await http("POST", "\(base)/events", body: Array(marzban.utf8), headers: ["x-webhook-secret": "nope"])
-        XCTAssertEqual(wrong.0, 401)
-        let missing = try await http("POST", "\(base)/events", body: Array(marzban.utf8))
-        XCTAssertEqual(missing.0, 401)
-        let notJSON = try await http("POST", "\(base)/events", body: Array("{nope".utf8), headers: ["x-webhook-secret": "panel-secret"])
-        XCTAssertEqual(notJSON.0, 400)
-        let noAction = try await http("POST", "\(base)/events", body: Array(#"[{"username":"x","action":"user_created"},{"username":"y"}]"#.utf8),
-                                      headers: ["x-webhook-secret": "panel-secret"])
-        XCTAssertEqual(noAction.0, 400)
-        let oversize = try await http("POST", "\(base)/events", body: Array(repeating: UInt8(ascii: " "), count: 10_000) + Array("[]".utf8),
-                                      headers: ["x-webhook-secret": "panel-secret"])
-        XCTAssertEqual(oversize.0, 413)
+        let oversize = String(repeating: " ", count: 10_000) + "[]"
+        let rejected: [(body: String, secret: String?, status: Int)] = [
+            (marzban, "nope", 401), (marzban, nil, 401), ("{nope", "panel-secret", 400),
+            (#"[{"username":"x","action":"user_created"},{"username":"y"}]"#, "panel-secret", 400),
+            (oversize, "panel-secret", 413),
+        ]
+        for case let (body, secret, status) in rejected {
+            let answer = try await post(base, body, secret: secret)
+            XCTAssertEqual(answer.status, status, "\(body.prefix(60)): \(answer.text)")
+        }
         XCTAssertEqual(try llen("queue"), before)
-        try await Task.sleep(for: .seconds(0.5))
-        XCTAssertEqual(a.count, 2, "nothing more was delivered")
+        // A marker posted after the rejections arrives after anything they could have queued.
+        let marker = try await post(base, #"[{"username":"marker","action":"user_created"}]"#, secret: "panel-secret")
+        XCTAssertEqual(marker.status, 202, marker.text)
+        let all = try await a.waitForRequests(count: 3, timeout: 30)
+        let names = try usernames(all)
+        XCTAssertEqual(names[2], "marker", "nothing rejected was delivered: \(names)")
 
-        let metrics = try await http("GET", "\(base)/metrics")
-        XCTAssertTrue(metrics.1.contains("webhook_events_ingested_total"), metrics.1)
-        stopCleanly(worker)
+        let metrics = PrometheusText(try await HTTPCall.get("\(base)/metrics").text)
+        XCTAssertEqual(metrics.value("webhook_events_ingested_total"), 3, metrics.text)
+        XCTAssertEqual(metrics.value("webhook_ingest_rejected_total"), 5, metrics.text)
+        await stop(worker)
+        bridge.terminate()
+        let bridgeStatus = await bridge.exit(timeout: 20)
+        XCTAssertEqual(bridgeStatus, 0, bridge.log)
     }
 
     func testWorkerMetricsMoveAndHealthzFollowsRedis() async throws {
         let a = try await receiver()
-        let port = try freeTCPPort()
-        let worker = try startWorker(["WEBHOOK_ADDRESS": a.url, "WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"])
-        let base = "http://127.0.0.1:\(port)"
-        var health = 0
-        for _ in 0..<200 where health != 200 {
-            health = (try? await http("GET", "\(base)/healthz"))?.0 ?? 0
-            if health != 200 { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        XCTAssertEqual(health, 200, worker.log)
+        let (worker, base) = try await startWorkerWithMetrics(["WEBHOOK_ADDRESS": a.url])
         try push(5)
         _ = try await a.waitForRequests(count: 5, timeout: 30)
-        var text = ""
-        for _ in 0..<100 {
-            text = try await http("GET", "\(base)/metrics").1
-            if text.contains(#"outcome="delivered""#) && text.contains(" 5") { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let line = text.split(separator: "\n").first { $0.hasPrefix("webhook_deliveries_total") && $0.contains(#"outcome="delivered""#) }
-        XCTAssertEqual(line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }, 5, text)
-        XCTAssertTrue(text.contains("webhook_attempt_duration_seconds"), text)
-        XCTAssertTrue(text.contains("webhook_queue_depth"), text)
+        let metrics = try await eventually("5 deliveries counted", {
+            PrometheusText(try await HTTPCall.get("\(base)/metrics").text)
+        }, until: { $0.value("webhook_deliveries_total", ["outcome": "delivered", "status_class": "2xx"]) == 5 })
+        XCTAssertEqual(metrics.value("webhook_attempt_duration_seconds_count"), 5, metrics.text)
+        XCTAssertNotNil(metrics.value("webhook_queue_depth"), metrics.text)
 
         redis.kill()
-        var down = 0
-        for _ in 0..<100 where down != 503 {
-            down = (try? await http("GET", "\(base)/healthz"))?.0 ?? 0
-            if down != 503 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        XCTAssertEqual(down, 503, "healthz reports Redis down")
+        try await HTTPCall.waitForStatus(503, at: "\(base)/healthz")
         worker.terminate()
-        XCTAssertNotNil(worker.waitForExit(timeout: 20))
+        let status = await worker.exit(timeout: 30)
+        XCTAssertNotNil(status, "the worker exits on SIGTERM while Redis is down")
+    }
+
+    private func post(_ base: String, _ body: String, secret: String?) async throws -> HTTPCall.Answer {
+        var headers = ["Content-Type": "application/json"]
+        if let secret { headers["x-webhook-secret"] = secret }
+        return try await HTTPCall.request("POST", "\(base)/events", body: Array(body.utf8), headers: headers)
     }
 }

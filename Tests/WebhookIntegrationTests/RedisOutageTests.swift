@@ -13,37 +13,61 @@ final class RedisOutageTests: WorkerTestCase {
         let slow = try await receiver(.respond { _, _ in ReceiverResponse(status: 200, delay: 0.01) })
         let worker = try startWorker(["WEBHOOK_ADDRESS": slow.url, "WEBHOOK_CONCURRENCY": "16"])
         try push(3000)
-        _ = try await slow.waitForRequests(count: 300, timeout: 30)
+        _ = try await slow.waitForRequests(count: 300, timeout: 60)
         redis.stop()
         try await Task.sleep(for: .seconds(1))
         try redis.restart()
-        XCTAssertTrue(try eventually(timeout: 120) { Set(try usernames(slow.requests)).count == 3000 },
-                      "delivered \((try? Set(usernames(slow.requests)).count) ?? -1) of 3000\n\(worker.log.suffix(2000))")
+        // Count requests first (cheap); parse bodies only once enough have arrived.
+        try await waitFor("at least 3000 deliveries after the restart", timeout: 180, { slow.count }, until: { $0 >= 3000 })
+        try await waitFor("all 3000 events delivered", timeout: 60, {
+            Set(try usernames(slow.requests)).count
+        }, until: { $0 == 3000 })
         XCTAssertTrue(worker.isRunning, "the worker survived the outage")
-        XCTAssertTrue(try eventually(timeout: 20) { try processingTotal() == 0 })
-        stopCleanly(worker)
+        try await waitFor("processing lists empty", { try processingTotal() }, until: { $0 == 0 })
+        await stop(worker)
     }
 
-    func testRedisDownMeansBackoffNotATightLoop() async throws {
+    func testRedisDownMeansCappedGrowingBackoffNotATightLoop() async throws {
         let a = try await receiver()
         redis.stop()
         let worker = try startWorker(["WEBHOOK_ADDRESS": a.url])
-        try await Task.sleep(for: .seconds(4))
+        // Backoff 0.1 s · 2ⁿ capped at 5 s, ±25 % jitter: the 7th and 8th delays are at the cap
+        // (uncapped, the 8th would be 12.8 s ± 25 %).
+        let series = try await waitFor("8 reconnect delays logged by one loop", timeout: 90, {
+            Self.retryDelays(in: worker.log).values.max { $0.count < $1.count } ?? []
+        }, until: { $0.count >= 8 })
         XCTAssertTrue(worker.isRunning, "no crash while Redis is away")
-        let retries = worker.log.components(separatedBy: "retrying").count - 1
-        XCTAssertGreaterThan(retries, 0, worker.log)
-        XCTAssertLessThan(retries, 60, "capped exponential backoff, not a spin: \(retries) retries in 4 s")
+        XCTAssertLessThanOrEqual(series[0], 0.13, "starts near 0.1 s: \(series)")
+        for index in 1..<6 {
+            XCTAssertGreaterThan(series[index], series[index - 1], "each delay doubles (jitter is ±25 %): \(series)")
+        }
+        XCTAssertGreaterThanOrEqual(min(series[6], series[7]), 3.7, "reaches the 5 s cap: \(series)")
+        XCTAssertLessThanOrEqual(series.max() ?? 0, 6.26, "never above the cap plus jitter: \(series)")
         try redis.restart()
         try push(5)
-        _ = try await a.waitForRequests(count: 5, timeout: 30)
-        stopCleanly(worker)
+        _ = try await a.waitForRequests(count: 5, timeout: 60)
+        await stop(worker)
     }
 
     func testWarnsWhenMaxmemoryPolicyCanEvict() async throws {
         redis = try RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
         let a = try await receiver()
         let worker = try startWorker(["WEBHOOK_ADDRESS": a.url])
-        XCTAssertTrue(eventually(timeout: 20) { worker.log.contains("maxmemory-policy") }, worker.log)
-        stopCleanly(worker)
+        try await waitFor("the maxmemory-policy warning", { worker.log.contains("maxmemory-policy") }, until: { $0 })
+        await stop(worker)
+    }
+
+    /// The `retry_in=<seconds>s` values in the log, grouped by the message that carries them
+    /// (each loop that talks to Redis keeps its own backoff), in order.
+    static func retryDelays(in log: String) -> [String: [Double]] {
+        var out: [String: [Double]] = [:]
+        for line in log.split(separator: "\n") {
+            guard let range = line.range(of: "retry_in=") else { continue }
+            let digits = line[range.upperBound...].prefix { $0.isNumber || $0 == "." }
+            guard let value = Double(digits) else { continue }
+            let message = line.range(of: "] ", options: .backwards).map { String(line[$0.upperBound...]) } ?? ""
+            out[message, default: []].append(value)
+        }
+        return out
     }
 }

@@ -4,11 +4,20 @@ import XCTest
 
 /// Per-endpoint retries with Marzban's counting, and dead letters.
 final class RetryAndDeadLetterTests: WorkerTestCase {
-    private func deadLetters() throws -> [[String: Any]] {
-        let output = try cli(["dead", "list", "--json", "--limit", "100"]).output
-        return try output.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
+    private func deadLetters() async throws -> [[String: Any]] {
+        let result = try await command(["dead", "list", "--json", "--limit", "100"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try result.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
+    }
+
+    /// Waits until nothing is queued, parked or held: no further attempt can come.
+    private func waitUntilSettled(dead: Int, timeout: Double = 30) async throws {
+        try await waitFor("dead=\(dead), queue, delayed and processing empty", timeout: timeout, {
+            ["dead": try llen("dead"), "queue": try llen("queue"), "delayed": try zcard("delayed"),
+             "processing": try processingTotal()]
+        }, until: { $0 == ["dead": dead, "queue": 0, "delayed": 0, "processing": 0] })
     }
 
     func testRetriesFollowMarzbanCountingPerEndpoint() async throws {
@@ -22,22 +31,21 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
         XCTAssertEqual(try attempts.map { try json($0)["tries"] as? Int }, [0, 1, 2])
         XCTAssertEqual(Set(attempts.compactMap { $0.header("webhook-id") }).count, 1, "same webhook-id on every retry")
         for (earlier, later) in zip(attempts, attempts.dropFirst()) {
-            XCTAssertGreaterThanOrEqual(later.arrival - earlier.arrival, 0.9, "RECURRENT_NOTIFICATIONS_TIMEOUT between attempts")
+            XCTAssertGreaterThanOrEqual(later.arrival - earlier.arrival, 0.95, "RECURRENT_NOTIFICATIONS_TIMEOUT between attempts")
         }
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 1 })
-        try await Task.sleep(for: .seconds(1.5))
+        try await waitUntilSettled(dead: 1)
         XCTAssertEqual(failing.count, 3, "N+1 attempts, no more")
         XCTAssertEqual(healthy.count, 1, "the other endpoint got its copy once, unaffected")
 
-        let letter = try XCTUnwrap(try deadLetters().first)
+        let letters = try await deadLetters()
+        let letter = try XCTUnwrap(letters.first)
         XCTAssertEqual(letter["endpoint"] as? String, failing.url)
         XCTAssertEqual(letter["attempts"] as? Int, 3)
         XCTAssertEqual(letter["last_status"] as? Int, 500)
         XCTAssertNotNil(letter["failed_at"] as? Double)
         XCTAssertFalse((letter["reason"] as? String ?? "").isEmpty)
         XCTAssertEqual((letter["payload"] as? [String: Any])?["username"] as? String, "user-0")
-        XCTAssertEqual(try zcard("delayed"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testGoneEndsAttemptsAtOnceAndRedirectCountsAsFailure() async throws {
@@ -49,12 +57,12 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
         ])
         try push(1)
         _ = try await moved.waitForRequests(count: 2, timeout: 30)
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 2 })
+        try await waitUntilSettled(dead: 2)
         XCTAssertEqual(gone.count, 1, "410 ends that endpoint's attempts at once")
         XCTAssertEqual(moved.count, 2, "a redirect is a failed attempt, not followed")
-        let reasons = try deadLetters().map { "\($0["endpoint"] ?? "") \($0["reason"] ?? "")" }
+        let reasons = try await deadLetters().map { "\($0["endpoint"] ?? "") \($0["reason"] ?? "")" }
         XCTAssertTrue(reasons.contains { $0.contains(gone.url) && $0.contains("410") }, "\(reasons)")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testRetryAfterIsHonouredOn503() async throws {
@@ -65,12 +73,11 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
             "WEBHOOK_ADDRESS": busy.url, "RECURRENT_NOTIFICATIONS_TIMEOUT": "600",
         ])
         try push(1)
-        let attempts = try await busy.waitForRequests(count: 2, timeout: 30)
+        let attempts = try await busy.waitForRequests(count: 2, timeout: 60)
         let gap = attempts[1].arrival - attempts[0].arrival
-        XCTAssertGreaterThanOrEqual(gap, 1.9, "waited the Retry-After")
-        XCTAssertLessThan(gap, 30, "Retry-After replaced the 600 s delay")
+        XCTAssertGreaterThanOrEqual(gap, 1.95, "waited the Retry-After")
         XCTAssertEqual(try json(attempts[1])["tries"] as? Int, 1)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testRetryScheduleSetsDelaysAndCount() async throws {
@@ -80,13 +87,15 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
             "JOB_SEND_NOTIFICATIONS_INTERVAL": "0.2",
         ])
         try push(1)
-        let attempts = try await failing.waitForRequests(count: 3, timeout: 30)
+        let attempts = try await failing.waitForRequests(count: 3, timeout: 60)
         let gaps = zip(attempts, attempts.dropFirst()).map { $1.arrival - $0.arrival }
-        XCTAssertEqual(gaps[0], 1, accuracy: 0.45, "1 s ± 20 % (+ poll)")
-        XCTAssertEqual(gaps[1], 3, accuracy: 0.9, "3 s ± 20 % (+ poll)")
-        XCTAssertTrue(try eventually(timeout: 10) { try llen("dead") == 1 })
+        // Lower bounds are the schedule (±20 % jitter); upper bounds only catch a wrong entry.
+        XCTAssertGreaterThanOrEqual(gaps[0], 0.8 - 0.05, "first retry after 1 s - 20 %")
+        XCTAssertLessThan(gaps[0], 2.4 - 0.05, "the first retry uses the first entry, not the second")
+        XCTAssertGreaterThanOrEqual(gaps[1], 2.4 - 0.05, "second retry after 3 s - 20 %")
+        try await waitUntilSettled(dead: 1)
         XCTAssertEqual(failing.count, 3, "the schedule's length is the number of retries")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testDeadLettersCanBeListedReplayedAndPurged() async throws {
@@ -95,33 +104,46 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
             "WEBHOOK_ADDRESS": flaky.url, "NUMBER_OF_RECURRENT_NOTIFICATIONS": "0",
         ])
         try push(3)
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 3 })
-        let listing = try cli(["dead", "list"])
-        XCTAssertEqual(listing.status, 0)
-        XCTAssertTrue(listing.output.contains(flaky.url), listing.output)
+        try await waitUntilSettled(dead: 3)
+        let listing = try await command(["dead", "list"])
+        XCTAssertEqual(listing.status, 0, listing.stderr)
+        XCTAssertTrue(listing.stdout.contains(flaky.url), listing.stdout)
+        // The webhook-id each event had on its failed attempt.
+        var firstIDs: [String: String] = [:]
+        for request in flaky.requests {
+            firstIDs[try XCTUnwrap(json(request)["username"] as? String)] = try XCTUnwrap(request.header("webhook-id"))
+        }
+        XCTAssertEqual(firstIDs.count, 3)
 
         flaky.setBehaviour(.status(200))
-        let firstID = flaky.requests.first?.header("webhook-id")
-        let one = try cli(["dead", "replay", "0"])
-        XCTAssertEqual(one.status, 0, one.output)
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 2 && flaky.count == 4 })
-        let replayed = try XCTUnwrap(flaky.requests.last)
+        let one = try await command(["dead", "replay", "0"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let afterOne = try await flaky.waitForRequests(count: 4, timeout: 30)
+        try await waitUntilSettled(dead: 2)
+        let replayed = afterOne[3]
+        let replayedUser = try XCTUnwrap(json(replayed)["username"] as? String)
         XCTAssertEqual(try json(replayed)["tries"] as? Int, 0, "tries reset on replay")
-        XCTAssertNotNil(firstID)
+        XCTAssertEqual(replayed.header("webhook-id"), firstIDs[replayedUser],
+                       "a replayed delivery keeps its webhook-id, so receivers can deduplicate")
 
-        let all = try cli(["dead", "replay"])
-        XCTAssertEqual(all.status, 0, all.output)
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 0 && flaky.count == 6 })
-        XCTAssertEqual(Set(try usernames(Array(flaky.requests.suffix(3)))).count, 3)
+        let all = try await command(["dead", "replay"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let afterAll = try await flaky.waitForRequests(count: 6, timeout: 30)
+        try await waitUntilSettled(dead: 0)
+        XCTAssertEqual(flaky.count, 6)
+        XCTAssertEqual(Set(try usernames(Array(afterAll.suffix(3)))), ["user-0", "user-1", "user-2"])
+        for request in afterAll.suffix(3) {
+            XCTAssertEqual(request.header("webhook-id"), firstIDs[try XCTUnwrap(json(request)["username"] as? String)])
+        }
 
         flaky.setBehaviour(.status(500))
         try push(2)
-        XCTAssertTrue(try eventually(timeout: 20) { try llen("dead") == 2 })
-        let purge = try cli(["dead", "purge"])
-        XCTAssertEqual(purge.status, 0)
-        XCTAssertTrue(purge.output.contains("2"), purge.output)
+        try await waitUntilSettled(dead: 2)
+        let purge = try await command(["dead", "purge"])
+        XCTAssertEqual(purge.status, 0, purge.stderr)
+        XCTAssertTrue(purge.stdout.contains("2"), purge.stdout)
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testIdenticalPayloadsStayDistinctInTheDelayedSet() async throws {
@@ -130,8 +152,9 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
             "WEBHOOK_ADDRESS": failing.url, "RECURRENT_NOTIFICATIONS_TIMEOUT": "600",
         ])
         let event = #"{"username":"same","action":"user_updated","enqueued_at":1.5}"#
-        for _ in 0..<5 { _ = try redisCLI(["LPUSH", "\(prefix):queue", event]) }
-        XCTAssertTrue(try eventually(timeout: 20) { try zcard("delayed") == 5 }, "five retries, not one")
-        stopCleanly(worker)
+        try lpush(Array(repeating: event, count: 5))
+        try await waitFor("five retries parked, not one", timeout: 30, { try zcard("delayed") }, until: { $0 == 5 })
+        XCTAssertEqual(failing.count, 5)
+        await stop(worker)
     }
 }

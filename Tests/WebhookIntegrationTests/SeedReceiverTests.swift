@@ -22,25 +22,20 @@ final class SeedReceiverTests: WorkerTestCase {
         // shutdown handlers) and children inherit that.
         defer { kill(flask.processIdentifier, SIGKILL); flask.waitUntilExit() }
         let flaskLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        XCTAssertTrue(eventually(timeout: 20) { flaskLog().contains("Running on") }, flaskLog())
+        try await waitFor("flask listening", { flaskLog() }, until: { $0.contains("Running on") })
 
         // The sample hard-codes its secret; the worker is configured with the same one.
         let worker = try startWorker(["WEBHOOK_ADDRESS": "http://127.0.0.1:\(port)/webhook",
                                       "WEBHOOK_SECRET": "your-secret-key",
                                       "NUMBER_OF_RECURRENT_NOTIFICATIONS": "0"])
         try push(50, action: "user_updated")
-        XCTAssertTrue(eventually(timeout: 60) {
-            flaskLog().components(separatedBy: "\"POST /webhook HTTP/1.1\" 200").count - 1 >= 50
-        }, flaskLog())
+        try await waitFor("50 accepted POSTs in the flask log", timeout: 90, {
+            flaskLog().components(separatedBy: "\"POST /webhook HTTP/1.1\" 200").count - 1
+        }, until: { $0 >= 50 })
         let text = flaskLog()
         XCTAssertEqual(text.components(separatedBy: "\"POST /webhook HTTP/1.1\" 200").count - 1, 50)
         XCTAssertFalse(text.contains("\" 403"), "the receiver rejected a signature")
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
-}
-
-/// A TCP port free on 127.0.0.1 right now.
-func freeTCPPort() throws -> Int {
-    try RedisServer.freePort()
 }

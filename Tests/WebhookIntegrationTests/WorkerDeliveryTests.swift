@@ -34,32 +34,30 @@ final class WorkerDeliveryTests: WorkerTestCase {
         let idsA = Set(a.requests.compactMap { $0.header("webhook-id") })
         XCTAssertTrue(idsA.isDisjoint(with: b.requests.compactMap { $0.header("webhook-id") }))
 
-        try await Task.sleep(for: .seconds(1))
+        try await waitUntilIdle()
         XCTAssertEqual(a.count, 300, "exactly once")
         XCTAssertEqual(b.count, 300, "exactly once")
-        XCTAssertTrue(try eventually(timeout: 10) { try processingTotal() == 0 })
-        XCTAssertEqual(try llen("queue"), 0)
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testTwoWorkersShareOneQueueWithoutDuplicates() async throws {
         let a = try await receiver(), b = try await receiver()
         let env = ["WEBHOOK_ADDRESS": "\(a.url),\(b.url)", "WEBHOOK_SECRET": "s", "WEBHOOK_BATCH_SIZE": "8"]
         let first = try startWorker(env), second = try startWorker(env)
-        XCTAssertTrue(try eventually(timeout: 20) { try zcard("workers") == 2 }, "both workers registered")
+        try await waitUntilRegistered(2)
         try push(300)
         for endpoint in [a, b] {
             _ = try await endpoint.waitForRequests(count: 300, timeout: 60)
         }
-        try await Task.sleep(for: .seconds(1))
+        try await waitUntilIdle()
         for endpoint in [a, b] {
             let names = try usernames(endpoint.requests)
             XCTAssertEqual(names.count, 300, "no duplicates")
             XCTAssertEqual(Set(names).count, 300, "none missing")
         }
-        stopCleanly(first)
-        stopCleanly(second)
+        await stop(first)
+        await stop(second)
     }
 
     func testRawLPUSHFromAnyLanguageIsDeliveredWithFieldsUntouched() async throws {
@@ -77,7 +75,7 @@ final class WorkerDeliveryTests: WorkerTestCase {
         XCTAssertEqual((body["by"] as? [String: Any])?["is_sudo"] as? Bool, true)
         XCTAssertEqual(body["note"] as? String, "π ✓")
         XCTAssertNil(request.header("x-webhook-secret"), "no secret configured, no header")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testMarzbanCompatModeBatchesAnArrayWithTheRawSecret() async throws {
@@ -85,14 +83,8 @@ final class WorkerDeliveryTests: WorkerTestCase {
         try push(20)
         let worker = try startWorker(["WEBHOOK_ADDRESS": a.url, "WEBHOOK_SECRET": "raw-secret",
                                       "WEBHOOK_COMPAT": "marzban"])
-        var elements: [[String: Any]] = []
-        XCTAssertTrue(try eventually(timeout: 30) {
-            elements = try a.requests.flatMap { request -> [[String: Any]] in
-                let array = try JSONSerialization.jsonObject(with: Data(request.body))
-                return try XCTUnwrap(array as? [[String: Any]], "body is not an array: \(request.text)")
-            }
-            return elements.count >= 20
-        })
+        try await waitFor("20 events delivered", { try elementsOf(a.requests).count }, until: { $0 >= 20 })
+        let elements = try elementsOf(a.requests)
         XCTAssertEqual(Set(elements.compactMap { $0["username"] as? String }).count, 20)
         XCTAssertTrue(elements.allSatisfy { $0["tries"] as? Int == 0 })
         XCTAssertLessThan(a.count, 20, "due events are batched into fewer requests")
@@ -100,7 +92,7 @@ final class WorkerDeliveryTests: WorkerTestCase {
             XCTAssertEqual(request.header("x-webhook-secret"), "raw-secret")
             XCTAssertNil(request.header("webhook-signature"))
         }
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testEnqueueAndStatusCommands() async throws {
@@ -120,11 +112,10 @@ final class WorkerDeliveryTests: WorkerTestCase {
         XCTAssertEqual(body["used_percent"] as? Int, 80)
         XCTAssertEqual((body["by"] as? [String: Any])?["username"] as? String, "admin")
 
-        XCTAssertTrue(try eventually(timeout: 10) {
-            let text = try cli(["status"]).output
-            return text.contains("workers    1") && text.contains("queue      0")
-        })
-        stopCleanly(worker)
+        try await waitFor("status showing one worker and an empty queue", {
+            try await command(["status"]).stdout
+        }, until: { $0.contains("workers    1") && $0.contains("queue      0") })
+        await stop(worker)
     }
 
     func testBadConfigurationStopsStartUpNamingTheVariable() throws {
@@ -144,8 +135,21 @@ final class WorkerDeliveryTests: WorkerTestCase {
         let worker = try startWorker(["WEBHOOK_ADDRESS": a.url, "WEBHOOK_SECRET": secret,
                                       "NUMBER_OF_RECURRENT_NOTIFICATIONS": "0"])
         try push(3)
-        XCTAssertTrue(try eventually(timeout: 30) { try llen("dead") == 3 }, worker.log)
-        stopCleanly(worker)
+        try await waitFor("three dead letters", { try llen("dead") }, until: { $0 == 3 })
+        await stop(worker)
         XCTAssertFalse(worker.log.contains(secret), "the secret leaked into the log")
+    }
+
+    /// Waits until nothing is queued or held (every taken event settled).
+    private func waitUntilIdle() async throws {
+        try await waitFor("queue and processing empty", { [try llen("queue"), try processingTotal()] }, until: { $0 == [0, 0] })
+    }
+
+    /// The elements of Marzban-mode array bodies.
+    private func elementsOf(_ requests: [RecordedRequest]) throws -> [[String: Any]] {
+        try requests.flatMap { request -> [[String: Any]] in
+            let array = try JSONSerialization.jsonObject(with: Data(request.body))
+            return try XCTUnwrap(array as? [[String: Any]], "body is not an array: \(request.text)")
+        }
     }
 }

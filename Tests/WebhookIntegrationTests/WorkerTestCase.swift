@@ -46,6 +46,49 @@ class WorkerTestCase: XCTestCase {
         return worker
     }
 
+    /// Starts a worker serving /metrics and /healthz on a free port; returns it once /healthz
+    /// answers 200. A port found free can be taken by another process before the worker binds
+    /// it, so a worker that does not answer is killed and started again on another port: start
+    /// it before pushing work.
+    func startWorkerWithMetrics(_ extra: [String: String]) async throws -> (worker: WorkerProcess, base: String) {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let port = try freeTCPPort()
+            let worker = try startWorker(extra.merging(["WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"]) { $1 })
+            let base = "http://127.0.0.1:\(port)"
+            do {
+                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
+                if worker.isRunning { return (worker, base) }
+                failures.append("port \(port): worker exited\n\(worker.log.suffix(1000))")
+            } catch {
+                failures.append("port \(port): \(error)\n\(worker.log.suffix(1000))")
+            }
+            worker.kill()
+        }
+        throw EventuallyTimeout(description: "no worker served /healthz:\n\(failures.joined(separator: "\n"))")
+    }
+
+    /// Starts `webhook-worker ingest` (the bridge) on a free port; returns it once /healthz
+    /// answers 200, retrying on another port like `startWorkerWithMetrics`.
+    func startBridge(_ extra: [String: String]) async throws -> (bridge: WorkerProcess, base: String) {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let port = try freeTCPPort()
+            let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(extra))
+            workers.append(bridge)
+            let base = "http://127.0.0.1:\(port)"
+            do {
+                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
+                if bridge.isRunning { return (bridge, base) }
+                failures.append("port \(port): bridge exited\n\(bridge.log.suffix(1000))")
+            } catch {
+                failures.append("port \(port): \(error)\n\(bridge.log.suffix(1000))")
+            }
+            bridge.kill()
+        }
+        throw EventuallyTimeout(description: "no bridge served /healthz:\n\(failures.joined(separator: "\n"))")
+    }
+
     func receiver(_ behaviour: ReceiverBehaviour = .status(200)) async throws -> HTTPReceiver {
         let receiver = try await HTTPReceiver.start(behaviour: behaviour)
         receivers.append(receiver)
@@ -68,21 +111,14 @@ class WorkerTestCase: XCTestCase {
         if !batch.isEmpty { try producer.enqueue(batch) }
     }
 
-    /// Runs `redis-cli` against this test's server; returns its output.
+    /// Runs `redis-cli` against this test's server; returns its output as printed.
     func redisCLI(_ args: [String]) throws -> String {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["redis-cli", "-p", String(redis.port)] + args
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try redis.cli.output(args)
     }
 
+    /// An integer reply; throws when Redis fails or the reply is not an integer.
     func redisInt(_ args: [String]) throws -> Int {
-        Int(try redisCLI(args).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        try redis.cli.int(args)
     }
 
     func llen(_ key: String) throws -> Int {
@@ -95,14 +131,31 @@ class WorkerTestCase: XCTestCase {
 
     /// Total of every worker's processing list.
     func processingTotal() throws -> Int {
-        let keys = try redisCLI(["KEYS", "\(prefix):processing:*"])
-            .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        return try keys.reduce(0) { total, key in total + max(0, try redisInt(["LLEN", key])) }
+        let keys = try redis.cli.lines(["KEYS", "\(prefix):processing:*"])
+        return try keys.reduce(0) { total, key in total + (try redisInt(["LLEN", key])) }
+    }
+
+    /// Pushes raw items onto the queue with redis-cli (as any producer in any language would).
+    func lpush(_ items: [String]) throws {
+        for item in items { _ = try redis.cli.run(["LPUSH", "\(prefix):queue", item]) }
+    }
+
+    /// Waits until `sample` returns a value `done` accepts; a timeout fails with the last value.
+    @discardableResult
+    func waitFor<T>(_ what: String, timeout: Double = 30, _ sample: () async throws -> T,
+                    until done: (T) throws -> Bool) async throws -> T {
+        try await eventually(what, timeout: timeout, sample, until: done)
     }
 
     /// Runs a CLI subcommand against this test's Redis and prefix.
     func cli(_ arguments: [String], _ extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
         try WorkerProcess.command(arguments, environment: environment(extra))
+    }
+
+    /// Runs a CLI subcommand to completion without blocking a thread; stdout and stderr apart.
+    func command(_ arguments: [String], _ extra: [String: String] = [:],
+                 files: [String: String] = [:]) async throws -> WorkerProcess.CommandResult {
+        try await WorkerProcess.complete(arguments, environment: environment(extra), files: files)
     }
 
     // MARK: - Reading deliveries
@@ -134,5 +187,17 @@ class WorkerTestCase: XCTestCase {
         worker.terminate()
         let status = worker.waitForExit(timeout: 15)
         XCTAssertEqual(status, 0, "worker exit status; log:\n\(worker.log.suffix(3000))", file: file, line: line)
+    }
+
+    /// Stops a worker with SIGTERM and asserts a clean exit, without blocking a thread.
+    func stop(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) async {
+        worker.terminate()
+        let status = await worker.exit(timeout: 20)
+        XCTAssertEqual(status, 0, "worker exit status; log:\n\(worker.log.suffix(3000))", file: file, line: line)
+    }
+
+    /// Waits until the worker has written its heartbeat (it takes nothing before).
+    func waitUntilRegistered(_ count: Int = 1, timeout: Double = 30) async throws {
+        try await waitFor("\(count) worker(s) registered", timeout: timeout, { try zcard("workers") }, until: { $0 >= count })
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A hung endpoint's backlog must not fill the worker's in-flight room, and parking its
+/// deliveries spends none of their tries.
+final class BacklogIsolationTests: WorkerTestCase {
+    func testAHungEndpointsBacklogDoesNotThrottleTheOthersAndParkingSpendsNoTry() async throws {
+        let hung = try await receiver(.hang), healthy = try await receiver()
+        let worker = try startWorker([
+            "WEBHOOK_ADDRESS": "\(hung.url),\(healthy.url)", "WEBHOOK_TIMEOUT": "5",
+            "WEBHOOK_MAX_INFLIGHT": "200", "RECURRENT_NOTIFICATIONS_TIMEOUT": "600",
+            "JOB_SEND_NOTIFICATIONS_INTERVAL": "5",
+        ])
+        // 2,000 events, ten times the in-flight room: the hung endpoint alone could take about
+        // 200 s to time out on them, 48 at a time.
+        try push(2000)
+        _ = try await healthy.waitForRequests(count: 2000, timeout: 90)
+        XCTAssertEqual(Set(try usernames(healthy.requests)).count, 2000)
+
+        // The endpoint recovers: parked deliveries come back from the delayed set. Each attempt
+        // must carry as `tries` the number of earlier attempts of that event at this endpoint
+        // (timed-out ones count, parking does not), so a never-sent delivery arrives with 0.
+        let recoveredFrom = hung.count
+        hung.setBehaviour(.status(200))
+        let neverSent = 2000 - Set(try usernames(Array(hung.requests.prefix(recoveredFrom)))).count
+        XCTAssertGreaterThan(neverSent, 0, "some deliveries were parked instead of sent")
+        try await waitFor("\(neverSent) parked deliveries arriving after the recovery", timeout: 120,
+                          { hung.count - recoveredFrom }, until: { $0 >= neverSent })
+        let recovered = hung.requests
+        var attempts: [String: Int] = [:]
+        var mismatches: [String] = []
+        for request in recovered {
+            let body = try json(request)
+            let user = try XCTUnwrap(body["username"] as? String)
+            let tries = try XCTUnwrap(body["tries"] as? Int)
+            if tries != attempts[user, default: 0] {
+                mismatches.append("\(user): tries \(tries) after \(attempts[user, default: 0]) attempts")
+            }
+            attempts[user, default: 0] += 1
+        }
+        XCTAssertEqual(mismatches.count, 0, "first mismatches: \(mismatches.prefix(5))")
+        XCTAssertEqual(try llen("dead"), 0)
+        await stop(worker)
+        XCTAssertEqual(try processingTotal(), 0)
+    }
+}

@@ -1,0 +1,127 @@
+@testable import WebhookWorker
+import WebhookCore
+import WebhookHTTP
+import XCTest
+
+/// The request builder's observable output: URL, headers and body for a given event, secret,
+/// `tries` and time. Signatures are literals computed with Python's hmac, outside the project.
+final class RequestBuilderTests: XCTestCase {
+    private let raw = Array(#"{"username":"alice","action":"user_created","enqueued_at":1700000000.5}"#.utf8)
+    private let hook = Target(kind: .webhook, url: "http://127.0.0.1:1/hook")
+    private let now = 1700000123.9
+
+    private func event(_ bytes: [UInt8]? = nil) throws -> Event {
+        try Event.parse(bytes ?? raw, maxBytes: 1 << 20, now: 1)
+    }
+
+    private func unit(_ id: UInt64 = 1, target: Target? = nil, tries: Int = 2, webhookID: String = "msg_test") -> DeliveryUnit {
+        DeliveryUnit(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID)
+    }
+
+    /// Header lines as name (lowercased) → value; fails on a repeated name.
+    private func headers(_ request: HTTPRequest, file: StaticString = #filePath, line: UInt = #line) -> [String: String] {
+        var out: [String: String] = [:]
+        for header in request.headers {
+            guard let colon = header.firstIndex(of: ":") else {
+                XCTFail("not a header line: \(header)", file: file, line: line)
+                continue
+            }
+            let name = header[..<colon].lowercased()
+            XCTAssertNil(out[name], "header \(name) sent twice", file: file, line: line)
+            out[name] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return out
+    }
+
+    func testStandardRequestIsSignedBothWays() throws {
+        var builder = RequestBuilder(secret: "s3cret", compat: .standard, timeout: 7)
+        let built = builder.requests(for: [(unit(), try event())], now: now)
+        XCTAssertEqual(built.count, 1)
+        let (request, units) = try XCTUnwrap(built.first)
+        XCTAssertEqual(units.map(\.webhookID), ["msg_test"])
+        XCTAssertEqual(request.url, "http://127.0.0.1:1/hook")
+        XCTAssertEqual(request.timeout, 7)
+        XCTAssertEqual(String(decoding: request.body, as: UTF8.self),
+                       #"{"username":"alice","action":"user_created","enqueued_at":1700000000.5,"tries":2}"#)
+        XCTAssertEqual(headers(request), [
+            "content-type": "application/json",
+            "webhook-id": "msg_test",
+            "webhook-timestamp": "1700000123",
+            // hmac.new(b"s3cret", body, sha256).hexdigest()
+            "x-webhook-secret": "8305ccc279e65df9ae6f74fe0b58576f4f8f79cb991e9938209b485e367e338a",
+            // base64(hmac(b"s3cret", b"msg_test.1700000123." + body))
+            "webhook-signature": "v1,zS//4XjQDpqHEzlGfh8PrhC6lnBZtb7UEhtVfH6fvgc=",
+        ])
+    }
+
+    func testWhsecSecretKeysTheStandardSignatureWithTheDecodedBytes() throws {
+        let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
+        let request = try XCTUnwrap(builder.requests(for: [(unit(), try event())], now: now).first?.0)
+        let sent = headers(request)
+        // Keyed by bytes(range(32)), the decoded part after whsec_.
+        XCTAssertEqual(sent["webhook-signature"], "v1,v1jTVXdhMDQfdDl8Aplf4LZYXiy11Fel+wvvIlZUoUI=")
+        // The hex signature keeps the secret's UTF-8 bytes, whsec_ prefix included.
+        XCTAssertEqual(sent["x-webhook-secret"], "6a57290bbed342986ca0a1c7f907ca1c8aa0d96cd1c1c9c3d4bc5cef0c06a56e")
+    }
+
+    func testWithoutASecretNothingIsSigned() throws {
+        for secret in [nil, ""] as [String?] {
+            var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
+            let request = try XCTUnwrap(builder.requests(for: [(unit(tries: 0), try event())], now: now).first?.0)
+            let sent = headers(request)
+            XCTAssertNil(sent["x-webhook-secret"])
+            XCTAssertNil(sent["webhook-signature"])
+            XCTAssertEqual(sent["webhook-id"], "msg_test")
+            XCTAssertEqual(String(decoding: request.body, as: UTF8.self),
+                           #"{"username":"alice","action":"user_created","enqueued_at":1700000000.5,"tries":0}"#)
+        }
+    }
+
+    func testMarzbanModeBatchesOneArrayPerEndpointWithTheRawSecret() throws {
+        let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
+        let second = try event(Array(#"{"action":"user_limited","username":"bob","tries":5,"enqueued_at":2.25}"#.utf8))
+        var builder = RequestBuilder(secret: "raw-secret", compat: .marzban, timeout: 7)
+        let built = builder.requests(for: [
+            (unit(1, tries: 0, webhookID: "a"), try event()),
+            (unit(2, tries: 3, webhookID: "b"), second),
+            (unit(1, target: other, tries: 1, webhookID: "c"), try event()),
+        ], now: now)
+        XCTAssertEqual(built.count, 2, "one request per endpoint")
+        let toHook = try XCTUnwrap(built.first { $0.0.url == hook.url })
+        XCTAssertEqual(toHook.1.map(\.webhookID), ["a", "b"])
+        XCTAssertEqual(String(decoding: toHook.0.body, as: UTF8.self),
+                       #"[{"username":"alice","action":"user_created","enqueued_at":1700000000.5,"tries":0},"#
+                       + #"{"action":"user_limited","username":"bob","tries":3,"enqueued_at":2.25}]"#)
+        XCTAssertEqual(headers(toHook.0), ["content-type": "application/json", "x-webhook-secret": "raw-secret"])
+        let toOther = try XCTUnwrap(built.first { $0.0.url == other.url })
+        XCTAssertEqual(toOther.1.map(\.webhookID), ["c"])
+        XCTAssertEqual(String(decoding: toOther.0.body, as: UTF8.self),
+                       #"[{"username":"alice","action":"user_created","enqueued_at":1700000000.5,"tries":1}]"#)
+        XCTAssertNotEqual(toHook.0.lane, toOther.0.lane, "each endpoint has its own lane")
+    }
+
+    func testDiscordGetsAnEmbedAndNeverTheSecret() throws {
+        let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x")
+        var builder = RequestBuilder(secret: "s3cret", compat: .marzban, timeout: 7)
+        let request = try XCTUnwrap(builder.requests(for: [(unit(target: discord), try event())], now: now).first?.0)
+        XCTAssertEqual(request.url, discord.url)
+        XCTAssertEqual(headers(request), ["content-type": "application/json"])
+        let body = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+        XCTAssertEqual((body["embeds"] as? [[String: Any]])?.count, 1)
+        XCTAssertFalse(String(decoding: request.body, as: UTF8.self).contains("s3cret"))
+    }
+
+    func testTokensAreUniqueAndLanesStablePerEndpoint() throws {
+        let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
+        var builder = RequestBuilder(secret: nil, compat: .standard, timeout: 7)
+        let first = builder.requests(for: [(unit(1), try event()), (unit(2, target: other), try event())], now: now)
+        let second = builder.requests(for: [(unit(3, target: other), try event()), (unit(4), try event())], now: now)
+        let all = (first + second).map(\.0)
+        XCTAssertEqual(Set(all.map(\.token)).count, 4, "a token identifies one request")
+        let lanes = Dictionary(grouping: all, by: \.url).mapValues { Set($0.map(\.lane)) }
+        XCTAssertEqual(lanes[hook.url]?.count, 1)
+        XCTAssertEqual(lanes[other.url]?.count, 1)
+        XCTAssertNotEqual(lanes[hook.url], lanes[other.url])
+    }
+}
