@@ -158,7 +158,7 @@ final class Dispatcher: @unchecked Sendable {
         let units = admission.attempts.map { (DeliveryUnit(attempt: $0), $0.event) }
         let requests = builder.requests(for: units, now: Date().timeIntervalSince1970)
         for (request, carried) in requests {
-            ledger.track(request: request.token, attempts: carried.map(\.attempt))
+            ledger.track(request: request.token, attempts: carried.compactMap(\.attempt))
         }
         http?.submit(requests.map(\.0))
     }
