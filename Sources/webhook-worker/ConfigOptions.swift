@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WebhookCore
+import WebhookRedis
 
 /// Options every subcommand shares: where the configuration comes from, and overrides.
 struct ConfigOptions: ParsableArguments {
@@ -33,7 +34,9 @@ struct ConfigOptions: ParsableArguments {
         let variables = Configuration.merged(environment: ProcessInfo.processInfo.environment,
                                              dotEnvText: dotEnv, overrides: overrides)
         do {
-            return try Configuration.load(variables)
+            let configuration = try Configuration.load(variables)
+            try ClusterPrefixCheck.verify(url: configuration.redis, prefix: configuration.keyPrefix)
+            return configuration
         } catch {
             throw ValidationError("configuration: \(error)")
         }
