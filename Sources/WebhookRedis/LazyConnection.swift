@@ -7,7 +7,9 @@ import WebhookCore
 /// It also hides Redis' topologies from the owner:
 /// - Sentinel (`url.sentinel` set): each connect asks the sentinels for the master and checks its
 ///   `ROLE`; after a connection error or a `READONLY` reply (a connection error here) the next
-///   call asks again.
+///   call asks again. While connected it asks at most once per `sentinelCheckInterval` whether
+///   the sentinels still name the same master, because after a failover the old master keeps
+///   accepting writes (which the new one never sees) until Sentinel demotes it, seconds later.
 /// - Cluster: a `-MOVED` reply reconnects to the named node and runs `body` again (that node is
 ///   kept until a connection error sends us back to the configured one); `-ASK` runs `body` once
 ///   on the named node after `ASKING`; `-TRYAGAIN` and `-CLUSTERDOWN` are retried after short
@@ -20,6 +22,8 @@ final class LazyConnection {
     static let maxRedirects = 5
     /// Pauses before each retry of a `TRYAGAIN`/`CLUSTERDOWN` reply (seconds; about 1.5 s in all).
     static let busyDelays: [Double] = [0.05, 0.1, 0.2, 0.4, 0.8]
+    /// How often a connected Sentinel client checks that its master is still the master.
+    static let sentinelCheckInterval: Duration = .seconds(1)
 
     private let url: RedisURL
     private let connectTimeout: Double
@@ -27,11 +31,17 @@ final class LazyConnection {
     /// The cluster node a `-MOVED` pointed at; nil means the configured address (or the master
     /// the sentinels name).
     private var node: (host: String, port: Int)?
+    /// Set when the URL names sentinels.
+    private let sentinel: SentinelResolver?
+    /// The master the sentinels named for the open connection, and when they last confirmed it.
+    private var master: (host: String, port: Int)?
+    private var masterConfirmed = ContinuousClock.now
 
     init(url: RedisURL, connection: RedisConnection? = nil, connectTimeout: Double = 5) {
         self.url = url
         self.connection = connection
         self.connectTimeout = connectTimeout
+        self.sentinel = url.sentinel.map(SentinelResolver.init)
     }
 
     /// Connects now if not connected, so a wrong address or password shows up at once.
@@ -92,14 +102,23 @@ final class LazyConnection {
     /// The open connection, or a new one to the redirect target, the sentinels' master or the
     /// configured address.
     private func connected() throws(RedisError) -> RedisConnection {
-        if let connection { return connection }
+        if let connection {
+            guard let sentinel, let master, ContinuousClock.now - masterConfirmed >= Self.sentinelCheckInterval else { return connection }
+            masterConfirmed = .now
+            // Sentinels that cannot be reached now do not break a working connection.
+            guard let named = try? sentinel.master(), named != master else { return connection }
+            self.connection = nil
+        }
         do throws(RedisError) {
             let current: RedisConnection
             if let node {
                 current = try open(node)
-            } else if let sentinel = url.sentinel {
-                current = try open(try SentinelResolver.master(sentinel))
-                try SentinelResolver.verifyMaster(current, name: sentinel.masterName)
+            } else if let sentinel {
+                let address = try sentinel.master()
+                current = try open(address)
+                try sentinel.verifyMaster(current)
+                master = address
+                masterConfirmed = .now
             } else {
                 current = try open((url.host, url.port))
             }
