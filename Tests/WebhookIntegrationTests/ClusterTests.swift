@@ -142,6 +142,35 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(second.waitForExit(timeout: 15), 0, second.log.suffix(3000).description)
     }
 
+    func testAskAndTryAgainDuringASlotMigration() throws {
+        let key = "\(prefix):queue"
+        let slot = try owner.redisCLI("CLUSTER", "KEYSLOT", key)
+        let target = cluster.nodes.first { $0.port != owner.port }!
+        // The slot starts moving from owner to target; the (empty) slot's keys are not on the
+        // owner, so it answers -ASK for them.
+        XCTAssertEqual(try target.redisCLI("CLUSTER", "SETSLOT", slot, "IMPORTING", try owner.redisCLI("CLUSTER", "MYID")), "OK")
+        XCTAssertEqual(try owner.redisCLI("CLUSTER", "SETSLOT", slot, "MIGRATING", try target.redisCLI("CLUSTER", "MYID")), "OK")
+
+        let producer = try EventProducer(url: entry.url, prefix: prefix)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"asked"}"#.utf8)])
+        XCTAssertEqual(try target.redisCLI("CLUSTER", "COUNTKEYSINSLOT", slot), "1", "the LPUSH went to the importing node")
+        XCTAssertEqual(try owner.redisCLI("CLUSTER", "COUNTKEYSINSLOT", slot), "0")
+
+        // A script over several keys, only some of them moved yet, gets -TRYAGAIN until the
+        // migration ends: retried briefly, then reported as a connection error for the owner's backoff.
+        let queue = RedisQueue(url: entry.url, prefix: prefix, workerID: "asking-worker")
+        XCTAssertThrowsError(try queue.take(max: 10)) { error in
+            XCTAssertEqual((error as? RedisError)?.redirect, .busy, "\(error)")
+            XCTAssertEqual((error as? RedisError)?.isConnectionError, true, "\(error)")
+        }
+        // The migration ends: every node now sends the slot's commands to the target (MOVED).
+        let targetID = try target.redisCLI("CLUSTER", "MYID")
+        for node in cluster.nodes { XCTAssertEqual(try node.redisCLI("CLUSTER", "SETSLOT", slot, "NODE", targetID), "OK") }
+        let taken = try queue.take(max: 10)
+        XCTAssertEqual(taken.count, 1)
+        XCTAssertEqual(try target.redisCLI("LLEN", "\(prefix):processing:asking-worker"), "1")
+    }
+
     func testAPrefixWithoutHashTagStopsEveryCommandAtStartUp() throws {
         for arguments in [["run"], ["status"], ["enqueue", "--action", "user_created", "--username", "u"], ["dead", "list"]] {
             let result = try WorkerProcess.command(arguments, environment: environment(["REDIS_KEY_PREFIX": "plain"]), timeout: 20)
