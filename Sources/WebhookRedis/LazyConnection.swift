@@ -22,8 +22,10 @@ final class LazyConnection {
     static let maxRedirects = 5
     /// Pauses before each retry of a `TRYAGAIN`/`CLUSTERDOWN` reply (seconds; about 1.5 s in all).
     static let busyDelays: [Double] = [0.05, 0.1, 0.2, 0.4, 0.8]
-    /// How often a connected Sentinel client checks that its master is still the master.
+    /// How often a connected Sentinel client checks that its master is still the master, and
+    /// how long it waits after a check that no sentinel answered.
     static let sentinelCheckInterval: Duration = .seconds(1)
+    static let sentinelRecheckAfterFailure: Duration = .seconds(5)
 
     private let url: RedisURL
     private let connectTimeout: Double
@@ -106,7 +108,11 @@ final class LazyConnection {
             guard let sentinel, let master, ContinuousClock.now - masterConfirmed >= Self.sentinelCheckInterval else { return connection }
             masterConfirmed = .now
             // Sentinels that cannot be reached now do not break a working connection.
-            guard let named = try? sentinel.master(), named != master else { return connection }
+            guard let named = sentinel.currentMaster() else {
+                masterConfirmed = .now + Self.sentinelRecheckAfterFailure - Self.sentinelCheckInterval
+                return connection
+            }
+            guard named != master else { return connection }
             self.connection = nil
         }
         do throws(RedisError) {

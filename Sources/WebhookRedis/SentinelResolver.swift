@@ -11,8 +11,13 @@ final class SentinelResolver {
     /// the failover that the others report.
     static let timeout: Double = 1
 
+    /// Timeouts of the periodic check, which runs on the owner's thread between commands.
+    static let checkTimeout: Double = 0.5
+
     let sentinel: RedisSentinel
     private var cached: RedisConnection?
+    /// The sentinel the next periodic check connects to when none is cached.
+    private var nextIndex = 0
 
     init(_ sentinel: RedisSentinel) {
         self.sentinel = sentinel
@@ -47,6 +52,26 @@ final class SentinelResolver {
         }
         throw RedisError(call: "SENTINEL get-master-addr-by-name(\(sentinel.masterName))",
                          message: "no sentinel named the master: " + failures.joined(separator: "; "), isConnectionError: true)
+    }
+
+    /// For the periodic check while connected: one sentinel's answer (the cached connection, else
+    /// the next sentinel in turn, with short timeouts), nil when that one cannot say. Asks one
+    /// sentinel only, so unreachable sentinels cost the owner at most about a second.
+    func currentMaster() -> (host: String, port: Int)? {
+        var failures: [String] = []
+        if let cached {
+            if let address = try? ask(cached, failures: &failures) { return address }
+            self.cached = nil
+            return nil
+        }
+        guard !sentinel.sentinels.isEmpty else { return nil }
+        let address = sentinel.sentinels[nextIndex % sentinel.sentinels.count]
+        nextIndex += 1
+        guard let connection = try? RedisConnection(url: RedisURL(host: address.host, port: address.port, password: sentinel.password),
+                                                    connectTimeout: Self.checkTimeout, readTimeout: Self.checkTimeout),
+              let master = try? ask(connection, failures: &failures) else { return nil }
+        cached = connection
+        return master
     }
 
     /// One sentinel's answer; nil (with the reason in `failures`) when it has none.
