@@ -93,6 +93,33 @@ final class SentinelTests: XCTestCase {
         XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
     }
 
+    func testAConnectedClientMovesWhenTheSentinelsNameAnotherMaster() throws {
+        let old = try group.master()
+        let new = group.nodes.first { $0.port != old.port }!
+        let producer = try EventProducer(url: group.url, prefix: prefix)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"before"}"#.utf8)])
+        XCTAssertEqual(try old.redisCLI("LLEN", "\(prefix):queue"), "1")
+        XCTAssertEqual(try old.redisCLI("WAIT", "1", "5000"), "1")
+
+        // The sentinels now name the other node, while the old master keeps running as a master
+        // and the producer's connection to it stays open: only asking the sentinels moves it.
+        XCTAssertEqual(try new.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
+        for index in group.sentinelPorts.indices {
+            let sentinel = try group.connection(sentinel: index)
+            for command in [["SENTINEL", "REMOVE", group.masterName],
+                            ["SENTINEL", "MONITOR", group.masterName, "127.0.0.1", String(new.port), "2"],
+                            ["SENTINEL", "SET", group.masterName, "auth-pass", masterPassword]] {
+                let reply = try sentinel.command(command.map { Array($0.utf8) })
+                XCTAssertNil(reply.errorMessage, "\(command.prefix(2)): \(reply)")
+            }
+        }
+        Thread.sleep(forTimeInterval: 1.2)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"after"}"#.utf8)])
+        XCTAssertEqual(try new.redisCLI("LLEN", "\(prefix):queue"), "2", "the second event went to the master the sentinels name")
+        XCTAssertEqual(try old.redisCLI("LLEN", "\(prefix):queue"), "1")
+        XCTAssertTrue(try old.redisCLI("ROLE").hasPrefix("master"), "the old master was never demoted")
+    }
+
     func testADeadSentinelIsSkippedAndAReplicaRefusesWritesAsAConnectionError() throws {
         var url = group.url
         let deadPort = try RedisServer.freePort()
