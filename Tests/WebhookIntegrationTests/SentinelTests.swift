@@ -141,6 +141,13 @@ final class SentinelTests: XCTestCase {
             XCTAssertEqual((error as? RedisError)?.isConnectionError, true, "\(error)")
         }
 
+        // A bad value stops any command at start-up, naming the variable.
+        for (variable, value) in [("REDIS_SENTINELS", "127.0.0.1"), ("REDIS_SENTINEL_MASTER", "")] {
+            let result = try WorkerProcess.command(["status"], environment: environment([variable: value]))
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains(variable), "\(variable): \(result.output)")
+        }
+
         // Sentinels that do not know the master name: a connection-level error naming each one.
         var unknown = group.url
         unknown.sentinel?.masterName = "no-such-master"
