@@ -177,7 +177,7 @@ public struct Configuration: Sendable {
             pollInterval: try reader.seconds("JOB_SEND_NOTIFICATIONS_INTERVAL", default: 30),
             retry: retry,
             discordURL: discordURL,
-            redis: try reader.string("REDIS_URL").map { (text) throws(ConfigurationError) in try RedisURL(parsing: text) } ?? .default,
+            redis: try redisURL(reader),
             keyPrefix: try reader.name("REDIS_KEY_PREFIX") ?? "webhooks",
             timeout: timeout,
             concurrency: concurrency,
@@ -201,6 +201,15 @@ public struct Configuration: Sendable {
             ingestOpen: try reader.boolean("INGEST_OPEN", default: false),
             logLevel: try logLevel(reader),
             warnings: warnings)
+    }
+
+    /// REDIS_URL, with REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD.
+    private static func redisURL(_ reader: ConfigurationReader) throws(ConfigurationError) -> RedisURL {
+        var url = try reader.string("REDIS_URL").map { (text) throws(ConfigurationError) in try RedisURL(parsing: text) } ?? .default
+        url.sentinel = try RedisSentinel.parse(sentinels: reader.string("REDIS_SENTINELS"),
+                                               master: reader.string("REDIS_SENTINEL_MASTER"),
+                                               password: reader.secret("REDIS_SENTINEL_PASSWORD"))
+        return url
     }
 
     private static func compatMode(_ reader: ConfigurationReader) throws(ConfigurationError) -> CompatMode {

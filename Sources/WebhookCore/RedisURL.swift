@@ -8,12 +8,17 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
     public var database: Int
+    /// Set from REDIS_SENTINELS: the master's address comes from the sentinels, and `host` and
+    /// `port` are unused.
+    public var sentinel: RedisSentinel?
 
     /// `redis://127.0.0.1:6379/0`.
     public static let `default` = RedisURL(host: "127.0.0.1", port: 6379, username: nil, password: nil, database: 0)
 
-    public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0,
+                sentinel: RedisSentinel? = nil) {
         self.host = host
+        self.sentinel = sentinel
         self.port = port
         self.username = username
         self.password = password
@@ -85,14 +90,17 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.init(host: String(host), port: port, username: username, password: password, database: database)
     }
 
-    /// The URL with the password replaced by `***`.
+    /// The URL with the password replaced by `***`; with Sentinel, the master name, the
+    /// sentinels and the database instead.
     public var description: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
         var credentials = ""
         if username != nil || password != nil {
             credentials = (username ?? "") + (password == nil ? "" : ":***") + "@"
         }
-        return "redis://\(credentials)\(hostText):\(port)/\(database)"
+        let url = "redis://\(credentials)\(hostText):\(port)/\(database)"
+        guard let sentinel else { return url }
+        return "\(sentinel), database \(database)" + (credentials.isEmpty ? "" : ", credentials \(credentials.dropLast())")
     }
 
     private static func percentDecoded(_ text: Substring) -> String {

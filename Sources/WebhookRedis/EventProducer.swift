@@ -13,7 +13,8 @@ public final class EventProducer: @unchecked Sendable {
     /// Connects at once, so a wrong URL or password shows up here.
     public init(url: RedisURL, prefix: String = "webhooks") throws(RedisError) {
         self.keys = RedisKeys(prefix: prefix)
-        self.connection = LazyConnection(url: url, connection: try RedisConnection(url: url))
+        self.connection = LazyConnection(url: url)
+        try connection.open()
     }
 
     /// Enqueues raw event objects, in order, with one LPUSH: all of them or none.

@@ -17,6 +17,12 @@ public final class RedisConnection {
     private let readTimeout: Double
     private var activeTimeout: Double
     private var brokenReason: String?
+    /// Sends `ASKING` before every command: set on a connection opened to follow `-ASK`, which is
+    /// used for one command and then dropped.
+    var asking = false
+
+    /// `host:port` this connection talks to.
+    public var address: String { endpoint }
 
     /// Connects to `url`, enables TCP keepalive, authenticates and selects the database.
     ///
@@ -72,16 +78,20 @@ public final class RedisConnection {
         _ = redisSetTimeout(context, Self.makeTimeval(seconds: activeTimeout))
     }
 
-    /// Sends one command (binary-safe) and returns its reply; error replies come back as `.error`.
+    /// Sends one command (binary-safe) and returns its reply; error replies come back as `.error`,
+    /// except those about the node rather than the command (see `RedisRedirect`), which are thrown.
     public func command(_ args: [[UInt8]]) throws(RedisError) -> RedisReply {
+        if asking { return try pipeline([args])[0] }
         let call = "redisCommandArgv(\(Self.name(args)))"
         try checkUsable(call)
         let raw = Self.withArgv(args) { argc, argv, lengths in
             redisCommandArgv(context, argc, argv, lengths)
         }
         guard let raw else { throw markBroken(call) }
-        defer { freeReplyObject(raw) }
-        return RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+        let reply = RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+        freeReplyObject(raw)
+        try checkRedirect(reply, call: Self.name(args))
+        return reply
     }
 
     /// Sends one command given as text arguments.
@@ -90,10 +100,14 @@ public final class RedisConnection {
     }
 
     /// Sends all commands, then reads all replies: one round trip. Replies are in command order;
-    /// error replies come back as `.error` values.
+    /// error replies come back as `.error` values, except redirects (thrown once every reply is read).
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         try checkUsable("redisAppendCommandArgv")
+        let askingCommand = [Array("ASKING".utf8)]
         for args in commands {
+            if asking, Self.withArgv(askingCommand, { redisAppendCommandArgv(context, $0, $1, $2) }) != REDIS_OK {
+                throw markBroken("redisAppendCommandArgv(ASKING)")
+            }
             let status = Self.withArgv(args) { argc, argv, lengths in
                 redisAppendCommandArgv(context, argc, argv, lengths)
             }
@@ -102,6 +116,11 @@ public final class RedisConnection {
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for args in commands {
+            if asking {
+                var raw: UnsafeMutableRawPointer?
+                guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw markBroken("redisGetReply(ASKING)") }
+                freeReplyObject(raw)
+            }
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                 throw markBroken("redisGetReply(\(Self.name(args)))")
@@ -109,10 +128,23 @@ public final class RedisConnection {
             replies.append(RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self))))
             freeReplyObject(raw)
         }
+        for (args, reply) in zip(commands, replies) { try checkRedirect(reply, call: Self.name(args)) }
         return replies
     }
 
     // MARK: Errors
+
+    /// Throws an error reply that is about the node (Cluster redirect, replica) instead of
+    /// returning it. A replica's refusal marks the connection broken: it must be replaced by one
+    /// to the master, which the owner's existing reconnect path does.
+    private func checkRedirect(_ reply: RedisReply, call: String) throws(RedisError) {
+        guard case .error(let message) = reply, let redirect = RedisRedirect.classify(message) else { return }
+        if redirect == .notMaster {
+            brokenReason = "\(endpoint) is not the master (\(message))"
+            throw RedisError(call: call, message: "\(message) (\(endpoint))", isConnectionError: true, redirect: redirect)
+        }
+        throw RedisError(call: call, message: message, isConnectionError: false, redirect: redirect)
+    }
 
     private func checkUsable(_ call: String) throws(RedisError) {
         if let brokenReason {

@@ -11,11 +11,15 @@ public struct RedisError: Error, CustomStringConvertible {
     /// True when the connection itself failed (hiredis context error): the connection is unusable
     /// and must be replaced. False for error replies (the connection is still fine).
     public let isConnectionError: Bool
+    /// Set when the error reply was about the node (Cluster redirect, replica), not the command;
+    /// `LazyConnection` follows it before the owner ever sees the error.
+    public let redirect: RedisRedirect?
 
-    public init(call: String, message: String, isConnectionError: Bool) {
+    public init(call: String, message: String, isConnectionError: Bool, redirect: RedisRedirect? = nil) {
         self.call = call
         self.message = message
         self.isConnectionError = isConnectionError
+        self.redirect = redirect
     }
 
     public var description: String { "\(call): \(message)" }

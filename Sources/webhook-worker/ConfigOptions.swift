@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WebhookCore
+import WebhookRedis
 import WebhookServer
 
 /// Options every subcommand shares: where the configuration comes from, and overrides.
@@ -47,6 +48,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             configuration = try Configuration.load(variables)
             format = try LogFormat.load(variables)
+            try ClusterPrefixCheck.verify(url: configuration.redis, prefix: configuration.keyPrefix)
         } catch {
             throw ValidationError("configuration: \(error)")
         }

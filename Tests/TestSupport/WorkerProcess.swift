@@ -27,9 +27,13 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// Starts `webhook-worker <arguments>` with exactly `environment` (plus PATH and HOME), in a
     /// fresh temporary working directory.
-    /// - Parameter files: written into the working directory first (name → contents), e.g.
-    ///   `[".env": "REDIS_URL=..."]`.
-    public init(_ arguments: [String], environment: [String: String], files: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - files: written into the working directory first (name → contents), e.g.
+    ///     `[".env": "REDIS_URL=..."]`.
+    ///   - launcher: a command that runs the worker, e.g. `["faketime", "-f", "+90s"]` for a
+    ///     skewed clock; the worker's path and arguments follow it.
+    public init(_ arguments: [String], environment: [String: String], files: [String: String] = [:],
+                launcher: [String] = []) throws {
         workingDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("webhook-worker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
@@ -46,8 +50,13 @@ public final class WorkerProcess: @unchecked Sendable {
         let inherited = ProcessInfo.processInfo.environment
         env["PATH"] = inherited["PATH"]
         env["HOME"] = inherited["HOME"]
-        process.executableURL = Self.executableURL
-        process.arguments = arguments
+        if launcher.isEmpty {
+            process.executableURL = Self.executableURL
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = launcher + [Self.executableURL.path] + arguments
+        }
         process.environment = env
         process.currentDirectoryURL = workingDirectory
         process.standardOutput = stdoutHandle

@@ -39,7 +39,9 @@ final class EdgeCaseTests: WorkerTestCase {
     func testTheBridgeRefusesToRunOpenUnlessToldTo() throws {
         let port = try RedisServer.freePort()
         let refused = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment([:]))
-        XCTAssertNotEqual(refused.waitForExit(timeout: 20), 0)
+        let status = refused.waitForExit(timeout: 20)
+        XCTAssertNotNil(status, "the bridge must exit, not run open:\n\(refused.log)")
+        XCTAssertNotEqual(status, 0)
         XCTAssertTrue(refused.log.contains("INGEST_SECRET"), refused.log)
         let open = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)", "--open"], environment: environment([:]))
         defer { open.kill() }
@@ -86,7 +88,7 @@ final class EdgeCaseTests: WorkerTestCase {
             guard let open = line.range(of: "] dl_") else { return nil }
             return String(line[line.index(open.lowerBound, offsetBy: 2)...].prefix { $0 != " " })
         }
-        XCTAssertEqual(ids.count, 3, listing)
+        guard ids.count == 3 else { return XCTFail("three dead-letter ids in:\n\(listing)") }
         flaky.setBehaviour(.status(200))
         let replay = try cli(["dead", "replay", ids[1]])
         XCTAssertEqual(replay.status, 0, replay.output)

@@ -24,8 +24,8 @@ final class LostReplyTests: WorkerTestCase {
 
     func testALostTakeReplyStrandsNothingInALiveWorker() async throws {
         let sink = try await receiver()
-        // The first take that returns items (a reply over 200 bytes) is lost.
-        let proxy = try ReplyDroppingProxy(upstreamPort: redis.port, marker: ":holders", minReplyBytes: 200)
+        // The first script call with a reply over 200 bytes (a take that returned items) is lost.
+        let proxy = try ReplyDroppingProxy(upstreamPort: redis.port, marker: "EVALSHA", minReplyBytes: 200)
         defer { proxy.stop() }
         try push(50)
         let worker = try startWorker(["WEBHOOK_ADDRESS": sink.url, "REDIS_URL": "redis://127.0.0.1:\(proxy.port)/0"])

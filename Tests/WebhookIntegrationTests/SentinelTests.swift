@@ -1,0 +1,161 @@
+import Foundation
+import TestSupport
+import WebhookCore
+import WebhookRedis
+import XCTest
+
+/// Redis Sentinel with real processes: a master, a replica and three sentinels; workers and CLI
+/// commands find the master through REDIS_SENTINELS and find it again after a failover.
+final class SentinelTests: XCTestCase {
+    private var group: RedisSentinelGroup!
+    private var workers: [WorkerProcess] = []
+    private var receivers: [HTTPReceiver] = []
+    private let prefix = "sentinel\(UInt32.random(in: 0...UInt32.max))"
+    private let masterPassword = "master-secret"
+    private let sentinelPassword = "sentinel-secret"
+
+    override func setUp() async throws {
+        group = try RedisSentinelGroup(password: masterPassword, sentinelPassword: sentinelPassword)
+    }
+
+    override func tearDown() async throws {
+        for worker in workers where worker.isRunning { worker.kill() }
+        for receiver in receivers { await receiver.stop() }
+        workers = []
+        receivers = []
+        group = nil
+    }
+
+    /// REDIS_URL points at a port where nothing listens: only the sentinels can lead to Redis.
+    private func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var env = [
+            "REDIS_URL": "redis://:\(masterPassword)@127.0.0.1:1/0",
+            "REDIS_SENTINELS": group.sentinelsVariable,
+            "REDIS_SENTINEL_MASTER": group.masterName,
+            "REDIS_SENTINEL_PASSWORD": sentinelPassword,
+            "REDIS_KEY_PREFIX": prefix,
+            "JOB_SEND_NOTIFICATIONS_INTERVAL": "1",
+            "LOG_LEVEL": "debug",
+        ]
+        env.merge(extra) { $1 }
+        return env
+    }
+
+    private func usernames(_ requests: [RecordedRequest]) -> Set<String> {
+        Set(requests.compactMap { request in
+            (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])?["username"] as? String
+        })
+    }
+
+    func testFailoverMidRunDeliversEveryEventAndTheCLIFollowsTheNewMaster() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
+        receivers.append(receiver)
+        let producer = try EventProducer(url: group.url, prefix: prefix)
+        let now = Date().timeIntervalSince1970
+        for start in stride(from: 0, to: 3000, by: 100) {
+            try producer.enqueue(try (start..<start + 100).map { try EventProducer.event(action: "user_created", username: "user-\($0)", now: now) })
+        }
+        // Replication is asynchronous: an LPUSH the replica has not seen is lost by a failover.
+        // Wait for it here, as a producer that needs the guarantee would.
+        let master = try group.master()
+        XCTAssertEqual(try master.redisCLI("WAIT", "1", "5000"), "1")
+
+        let worker = try WorkerProcess.run(environment([
+            "WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_CONCURRENCY": "16", "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "4",
+        ]))
+        workers.append(worker)
+        _ = try await receiver.waitForRequests(count: 300, timeout: 30)
+        let (old, new) = try group.failover()
+        let deliveredAtFailover = usernames(receiver.requests).count
+        XCTAssertLessThan(deliveredAtFailover, 3000, "the failover happened mid-run")
+        XCTAssertNotEqual(old.port, new.port)
+        XCTAssertEqual(new.port, master.port == group.nodes[0].port ? group.nodes[1].port : group.nodes[0].port)
+
+        XCTAssertTrue(eventually(timeout: 90, interval: 0.2) { usernames(receiver.requests).count == 3000 },
+                      "every event delivered after the failover; got \(usernames(receiver.requests).count); log:\n\(worker.log.suffix(3000))")
+        XCTAssertTrue(worker.isRunning, "the worker survived the failover")
+        XCTAssertTrue(eventually(timeout: 20, interval: 0.1) { (try? old.redisCLI("ROLE"))?.hasPrefix("slave") == true },
+                      "the old master became a replica")
+
+        // The CLI, started after the failover, finds the new master too.
+        let status = try WorkerProcess.command(["status"], environment: environment())
+        XCTAssertEqual(status.status, 0, status.output)
+        let enqueue = try WorkerProcess.command(["enqueue", "--action", "user_created", "--username", "after-failover"],
+                                                environment: environment())
+        XCTAssertEqual(enqueue.status, 0, enqueue.output)
+        XCTAssertTrue(eventually(timeout: 30, interval: 0.1) { usernames(receiver.requests).contains("after-failover") },
+                      "an event enqueued through the CLI after the failover is delivered")
+        XCTAssertEqual(try new.redisCLI("LLEN", "\(prefix):queue"), "0")
+        XCTAssertFalse(status.output.contains(masterPassword) || status.output.contains(sentinelPassword))
+        XCTAssertFalse(worker.log.contains(masterPassword) || worker.log.contains(sentinelPassword), "no secret in the log")
+
+        worker.terminate()
+        XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
+    }
+
+    func testAConnectedClientMovesWhenTheSentinelsNameAnotherMaster() throws {
+        let old = try group.master()
+        let new = group.nodes.first { $0.port != old.port }!
+        let producer = try EventProducer(url: group.url, prefix: prefix)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"before"}"#.utf8)])
+        XCTAssertEqual(try old.redisCLI("LLEN", "\(prefix):queue"), "1")
+        XCTAssertEqual(try old.redisCLI("WAIT", "1", "5000"), "1")
+
+        // The sentinels now name the other node, while the old master keeps running as a master
+        // and the producer's connection to it stays open: only asking the sentinels moves it.
+        XCTAssertEqual(try new.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
+        for index in group.sentinelPorts.indices {
+            let sentinel = try group.connection(sentinel: index)
+            for command in [["SENTINEL", "REMOVE", group.masterName],
+                            ["SENTINEL", "MONITOR", group.masterName, "127.0.0.1", String(new.port), "2"],
+                            ["SENTINEL", "SET", group.masterName, "auth-pass", masterPassword]] {
+                let reply = try sentinel.command(command.map { Array($0.utf8) })
+                XCTAssertNil(reply.errorMessage, "\(command.prefix(2)): \(reply)")
+            }
+        }
+        Thread.sleep(forTimeInterval: 1.2)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"after"}"#.utf8)])
+        XCTAssertEqual(try new.redisCLI("LLEN", "\(prefix):queue"), "2", "the second event went to the master the sentinels name")
+        XCTAssertEqual(try old.redisCLI("LLEN", "\(prefix):queue"), "1")
+        XCTAssertTrue(try old.redisCLI("ROLE").hasPrefix("master"), "the old master was never demoted")
+    }
+
+    func testADeadSentinelIsSkippedAndAReplicaRefusesWritesAsAConnectionError() throws {
+        var url = group.url
+        let deadPort = try RedisServer.freePort()
+        url.sentinel?.sentinels.insert(HostPort(host: "127.0.0.1", port: deadPort), at: 0)
+        let producer = try EventProducer(url: url, prefix: prefix)
+        try producer.enqueue([Array(#"{"action":"user_created","username":"u"}"#.utf8)])
+        XCTAssertEqual(try group.master().redisCLI("LLEN", "\(prefix):queue"), "1")
+
+        // Pointed straight at the replica (no sentinels), a write fails as a connection error:
+        // the owner's reconnect and backoff apply, as for an unreachable server.
+        let replica = group.nodes.first { $0.port != (try? group.master().port) }!
+        let queue = RedisQueue(url: replica.url, prefix: prefix, workerID: "w")
+        XCTAssertThrowsError(try queue.heartbeat(join: true, leaseMillis: 30_000)) { error in
+            let redisError = error as? RedisError
+            XCTAssertEqual(redisError?.isConnectionError, true, "\(error)")
+            XCTAssertEqual(redisError?.redirect, .notMaster, "\(error)")
+        }
+        XCTAssertThrowsError(try EventProducer(url: replica.url, prefix: prefix).enqueue([Array("{}".utf8)])) { error in
+            XCTAssertEqual((error as? RedisError)?.isConnectionError, true, "\(error)")
+        }
+
+        // A bad value stops any command at start-up, naming the variable.
+        for (variable, value) in [("REDIS_SENTINELS", "127.0.0.1"), ("REDIS_SENTINEL_MASTER", "")] {
+            let result = try WorkerProcess.command(["status"], environment: environment([variable: value]))
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains(variable), "\(variable): \(result.output)")
+        }
+
+        // Sentinels that do not know the master name: a connection-level error naming each one.
+        var unknown = group.url
+        unknown.sentinel?.masterName = "no-such-master"
+        XCTAssertThrowsError(try EventProducer(url: unknown, prefix: prefix)) { error in
+            let redisError = error as? RedisError
+            XCTAssertEqual(redisError?.isConnectionError, true)
+            XCTAssertTrue(redisError?.message.contains("no-such-master") == true, "\(error)")
+            XCTAssertFalse("\(error)".contains(sentinelPassword))
+        }
+    }
+}
