@@ -18,6 +18,9 @@ import Yams
 ///     chat_id: "-1001234567890"
 /// ```
 ///
+/// Shared settings can live under a top-level `x-...` key with an anchor and be merged into
+/// endpoints with `<<: *anchor`; fields the endpoint sets itself win.
+///
 /// Parsing only reads the text it is given; reading the file is the caller's.
 public struct EndpointsFile: Sendable {
     /// The file as named in WEBHOOK_ENDPOINTS_FILE (used in error messages).
@@ -69,8 +72,10 @@ public struct EndpointsFile: Sendable {
         }
         var list: Node?
         for (key, value) in top {
+            // `x-...` keys hold shared settings for YAML anchors (`x-defaults: &defaults`).
+            if key.scalar?.string.hasPrefix("x-") == true { continue }
             guard key.scalar?.string == "endpoints" else {
-                throw fileError("unknown top-level key '\(key.scalar?.string ?? "?")'; expected only 'endpoints'")
+                throw fileError("unknown top-level key '\(key.scalar?.string ?? "?")'; expected 'endpoints' (and x-... keys for anchors)")
             }
             guard list == nil else { throw fileError("'endpoints' is given twice") }
             list = value
@@ -142,15 +147,33 @@ public struct EndpointsFile: Sendable {
             if let name = mapping["name"]?.scalar?.string.trimmingCharacters(in: .whitespaces), EndpointsFile.isValidName(name) {
                 label = "'\(name)'"
             }
-            for (key, value) in mapping {
-                guard case .scalar(let scalar) = key else { throw error(nil, "field names must be plain words") }
-                let name = scalar.string
-                guard EndpointsFile.fields.contains(name) else {
-                    throw error(name, "unknown field; expected one of \(EndpointsFile.fields.joined(separator: ", "))")
+            // YAML merge keys (`<<: *defaults`, or a list of them) supply fields the endpoint
+            // does not set itself; Yams leaves them to the reader.
+            var merged: [(key: Node, value: Node)] = []
+            for (key, value) in mapping where key.scalar?.string == "<<" {
+                let sources: [Node]
+                if case .sequence(let list) = value { sources = Array(list) } else { sources = [value] }
+                for source in sources {
+                    guard case .mapping(let fields) = source else { throw error(nil, "'<<' must merge a mapping (an anchor like *defaults)") }
+                    merged += fields.map { ($0.key, $0.value) }
                 }
-                guard !pairs.contains(where: { $0.key == name }) else { throw error(name, "given twice") }
-                pairs.append((name, value))
             }
+            for (key, value) in mapping where key.scalar?.string != "<<" {
+                try add(key, value)
+            }
+            for (key, value) in merged where !pairs.contains(where: { $0.key == key.scalar?.string }) {
+                try add(key, value)
+            }
+        }
+
+        private mutating func add(_ key: Node, _ value: Node) throws(EndpointsFileError) {
+            guard case .scalar(let scalar) = key else { throw error(nil, "field names must be plain words") }
+            let name = scalar.string
+            guard EndpointsFile.fields.contains(name) else {
+                throw error(name, "unknown field; expected one of \(EndpointsFile.fields.joined(separator: ", "))")
+            }
+            guard !pairs.contains(where: { $0.key == name }) else { throw error(name, "given twice") }
+            pairs.append((name, value))
         }
 
         func error(_ field: String?, _ message: String) -> EndpointsFileError {

@@ -153,7 +153,7 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertEqual(failure("endpoints:\n  - {name: a, url: \"https://a/\", actions: user_created}"),
                        "endpoints.yaml: endpoint 'a': field 'actions': expected a list, like [a, b]")
         XCTAssertEqual(failure("endpoints:\n  - just-a-string"), "endpoints.yaml: endpoint #1: expected a mapping of fields (name, url, ...)")
-        XCTAssertEqual(failure("hooks: []"), "endpoints.yaml: unknown top-level key 'hooks'; expected only 'endpoints'")
+        XCTAssertEqual(failure("hooks: []"), "endpoints.yaml: unknown top-level key 'hooks'; expected 'endpoints' (and x-... keys for anchors)")
         XCTAssertEqual(failure(""), "endpoints.yaml: expected a mapping with an 'endpoints' list at the top")
         XCTAssertEqual(failure("endpoints: {name: a}"), "endpoints.yaml: 'endpoints' must be a list of endpoints")
     }
@@ -169,6 +169,32 @@ final class EndpointsFileTests: XCTestCase {
         let syntax = failure("endpoints:\n  - name: a\n    secret: \"SECRET-VALUE\n")
         XCTAssertTrue(syntax.hasPrefix("endpoints.yaml: not valid YAML: line "), syntax)
         XCTAssertFalse(syntax.contains("SECRET"), syntax)
+    }
+
+    func testAnchorsAndMergeKeysShareSettings() throws {
+        let parsed = try parse("""
+            x-defaults: &defaults
+              timeout: 3
+              secrets: [shared-new, shared-old]
+              headers: {X-Env: prod}
+            endpoints:
+              - <<: *defaults
+                name: a
+                url: https://a.example/
+              - <<: *defaults
+                name: b
+                url: https://b.example/
+                timeout: 9
+            """)
+        XCTAssertEqual(parsed.endpoints.map(\.timeout), [3, 9])
+        XCTAssertEqual(parsed.endpoints.map(\.secrets), [["shared-new", "shared-old"], ["shared-new", "shared-old"]])
+        XCTAssertEqual(parsed.endpoints[1].headerLines, ["X-Env: prod"])
+        XCTAssertEqual(failure("""
+            x-defaults: &defaults
+              retries: 3
+            endpoints:
+              - {<<: *defaults, name: a, url: "https://a/"}
+            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url")
     }
 
     func testWarningsForLikelyTypos() throws {
