@@ -56,8 +56,8 @@ public enum TelegramMessage {
             }
             if user.keys.contains("expire") { lines.append("<b>Expire:</b> <code>\(DiscordMessage.date(user["expire"]))</code>") }
         }
-        if let percent = number(fields["used_percent"]) { lines.append("<b>Used:</b> <code>\(plain(percent))%</code>") }
-        if let days = number(fields["days_left"]) { lines.append("<b>Days left:</b> <code>\(plain(days))</code>") }
+        if let percent = number(fields["used_percent"]) { lines.append("<b>Used:</b> <code>\(DiscordMessage.plain(percent))%</code>") }
+        if let days = number(fields["days_left"]) { lines.append("<b>Days left:</b> <code>\(DiscordMessage.plain(days))</code>") }
         if let reason = fields["reason"] as? String, !reason.isEmpty {
             lines.append("<b>Reason:</b> \(escape(clip(reason, maxReason)))")
         }
@@ -116,13 +116,6 @@ public enum TelegramMessage {
         return double.isFinite ? double : nil
     }
 
-    /// A whole number without decimals when it is one and small enough to print exactly, else
-    /// two decimals, or scientific notation when huge.
-    static func plain(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return abs(value) < 1e15 ? String(format: "%.2f", value) : String(format: "%.3g", value)
-    }
-
     /// A byte count in binary units ("10 GB", "1.50 GB"); null, 0 or negative shows `zero`.
     static func size(_ value: Any?, zero: String) -> String {
         guard let bytes = number(value), bytes > 0 else { return zero }
@@ -132,6 +125,6 @@ public enum TelegramMessage {
             amount /= 1024
             unit += 1
         }
-        return "\(plain(amount)) \(units[unit])"
+        return "\(DiscordMessage.plain(amount)) \(units[unit])"
     }
 }

@@ -40,7 +40,7 @@ final class EndpointsFileTests: XCTestCase {
                 api_url: http://127.0.0.1:8081/
               - name: team-discord
                 kind: discord
-                url: https://discord.com/api/webhooks/1/tok
+                url: https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdefghijklmnop
                 timeout: 2500ms
               - name: plain
                 url: http://127.0.0.1:9000/hook
@@ -71,7 +71,7 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertEqual(discord.rate, RateLimit(count: 30, per: .minute))
         XCTAssertEqual(discord.secrets, [])
         XCTAssertEqual(discord.timeout, 2.5)
-        XCTAssertEqual(discord.displayURL, "https://discord.com/api/webhooks/1/***")
+        XCTAssertEqual(discord.displayURL, "https://discord.com/api/webhooks/123456789012345678/***")
 
         let plain = parsed.endpoints[3]
         XCTAssertEqual(plain, EndpointSpec(name: "plain", kind: .webhook, url: "http://127.0.0.1:9000/hook", secrets: ["global"],
@@ -122,7 +122,7 @@ final class EndpointsFileTests: XCTestCase {
               - {name: a, url: "https://b.example/"}
             """), "endpoints.yaml: endpoint 'a': field 'name': 'a' is also the name of endpoint #1; names must be unique")
         XCTAssertEqual(failure("endpoints:\n  - {name: a, url: \"ftp://user:pw@a.example/x?token=abc\"}"),
-                       "endpoints.yaml: endpoint 'a': field 'url': expected an http:// or https:// URL, got 'ftp://user:***@a.example/x?token=***'")
+                       "endpoints.yaml: endpoint 'a': field 'url': expected an http:// or https:// URL, got 'ftp://***@a.example/x?***'")
         XCTAssertEqual(failure("endpoints:\n  - {name: a}"), "endpoints.yaml: endpoint 'a': field 'url': missing")
         XCTAssertEqual(failure("endpoints:\n  - {name: tg, kind: telegram, chat_id: 1}"),
                        "endpoints.yaml: endpoint 'tg': field 'bot_token': missing; telegram endpoints need bot_token and chat_id")

@@ -45,8 +45,6 @@ final class TelegramMessageTests: XCTestCase {
         XCTAssertTrue(odd.contains("<b>Data limit:</b> <code>Unlimited</code>"), odd)
         XCTAssertTrue(try body(#"{"action":"a","username":"u","used_percent":1,"days_left":0}"#)
             .contains(#"<b>Used:</b> <code>1%</code>\n<b>Days left:</b> <code>0</code>"#))
-        XCTAssertEqual(TelegramMessage.plain(-1e15), "-1e+15")
-        XCTAssertEqual(TelegramMessage.plain(123456789012345), "123456789012345")
     }
 
     func testLongValuesAreClipped() throws {
