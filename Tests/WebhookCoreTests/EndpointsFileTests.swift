@@ -122,7 +122,7 @@ final class EndpointsFileTests: XCTestCase {
               - {name: a, url: "https://b.example/"}
             """), "endpoints.yaml: endpoint 'a': field 'name': 'a' is also the name of endpoint #1; names must be unique")
         XCTAssertEqual(failure("endpoints:\n  - {name: a, url: \"ftp://user:pw@a.example/x?token=abc\"}"),
-                       "endpoints.yaml: endpoint 'a': field 'url': expected an http:// or https:// URL, got 'ftp://***@a.example/x?***'")
+                       "endpoints.yaml: endpoint 'a': field 'url': expected an http:// or https:// URL, got 'ftp://***@a.example/x?token=***'")
         XCTAssertEqual(failure("endpoints:\n  - {name: a}"), "endpoints.yaml: endpoint 'a': field 'url': missing")
         XCTAssertEqual(failure("endpoints:\n  - {name: tg, kind: telegram, chat_id: 1}"),
                        "endpoints.yaml: endpoint 'tg': field 'bot_token': missing; telegram endpoints need bot_token and chat_id")
