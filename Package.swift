@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C libraries, linked from the system (Debian: libhiredis-dev, libcurl4-openssl-dev).
@@ -28,6 +29,7 @@ let package = Package(
         // Pure core: events, signing, retry arithmetic, configuration. No I/O.
         .target(name: "WebhookCore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         // The only module that knows Redis keys, commands and Lua scripts.
         .target(name: "WebhookRedis", dependencies: [

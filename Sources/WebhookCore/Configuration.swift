@@ -66,6 +66,18 @@ public struct Configuration: Sendable {
     public var logLevel: String
     /// Non-fatal findings to log at start-up.
     public var warnings: [String]
+    /// WEBHOOK_ENDPOINTS_FILE: the YAML file describing endpoints one by one (off).
+    public var endpointsFile: String? = nil
+    /// Every endpoint, resolved: WEBHOOK_ADDRESS's and DISCORD_WEBHOOK_URL's (implicit), then
+    /// the endpoints file's. See ``EndpointsFile/resolve(file:addresses:discordURL:defaults:)``.
+    public var endpointSpecs: [EndpointSpec] = []
+    /// WEBHOOK_BREAKER_FAILURES: consecutive failures that open an endpoint's circuit (20).
+    public var breakerFailures: Int = 20
+    /// WEBHOOK_BREAKER_PROBE: seconds between probes of an open endpoint (30).
+    public var breakerProbe: Double = 30
+    /// WEBHOOK_BREAKER_MAX_HOLD: seconds a delivery may be held by an open or paused endpoint
+    /// before it becomes a dead letter (72 h).
+    public var breakerMaxHold: Double = 72 * 3600
 
     /// Every target: `WEBHOOK_ADDRESS` endpoints, then Discord.
     public var targets: [Target] {
@@ -84,7 +96,9 @@ public struct Configuration: Sendable {
     }
 
     /// Reads and checks every variable; the first bad one throws an error naming it.
-    public static func load(_ variables: [String: String]) throws(ConfigurationError) -> Configuration {
+    /// - Parameter readFile: reads WEBHOOK_ENDPOINTS_FILE (tests pass the text instead).
+    public static func load(_ variables: [String: String],
+                            readFile: (String) throws -> String = Configuration.readTextFile) throws(ConfigurationError) -> Configuration {
         let reader = ConfigurationReader(variables: variables)
         var warnings: [String] = []
 
@@ -105,7 +119,7 @@ public struct Configuration: Sendable {
         if let discordURL, !Self.looksLikeDiscord(discordURL) {
             warnings.append("DISCORD_WEBHOOK_URL does not look like https://discord.com/api/webhooks/...; sending Discord embeds anyway")
         }
-        if endpoints.isEmpty && discordURL == nil {
+        if endpoints.isEmpty && discordURL == nil && reader.string("WEBHOOK_ENDPOINTS_FILE") == nil {
             warnings.append("neither WEBHOOK_ADDRESS nor DISCORD_WEBHOOK_URL is set: events will be taken and acknowledged without delivery")
         }
 
@@ -171,6 +185,11 @@ public struct Configuration: Sendable {
                                      message: "must be below 10 seconds (the usual wait before SIGKILL), got '\(reader.string("WEBHOOK_SHUTDOWN_GRACE") ?? "")'")
         }
 
+        // May lower endpointConcurrency's default and add warnings, so before both are used.
+        let endpointSpecs = try resolveEndpoints(reader, addresses: endpoints, discordURL: discordURL, secret: secret,
+                                                 timeout: timeout, concurrency: concurrency, lease: lease,
+                                                 endpointConcurrency: &endpointConcurrency, warnings: &warnings,
+                                                 readFile: readFile)
         return Configuration(
             endpoints: endpoints,
             secret: secret,
@@ -200,7 +219,12 @@ public struct Configuration: Sendable {
             ingestSecret: reader.secret("INGEST_SECRET"),
             ingestOpen: try reader.boolean("INGEST_OPEN", default: false),
             logLevel: try logLevel(reader),
-            warnings: warnings)
+            warnings: warnings,
+            endpointsFile: reader.string("WEBHOOK_ENDPOINTS_FILE"),
+            endpointSpecs: endpointSpecs,
+            breakerFailures: try reader.integer("WEBHOOK_BREAKER_FAILURES", default: 20, range: 1...1_000_000),
+            breakerProbe: try reader.seconds("WEBHOOK_BREAKER_PROBE", default: 30),
+            breakerMaxHold: try reader.seconds("WEBHOOK_BREAKER_MAX_HOLD", default: 72 * 3600))
     }
 
     /// REDIS_URL, with REDIS_SENTINELS, REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD.
@@ -232,5 +256,61 @@ public struct Configuration: Sendable {
         ["https://discord.com/api/webhooks/", "https://discordapp.com/api/webhooks/",
          "https://ptb.discord.com/api/webhooks/", "https://canary.discord.com/api/webhooks/"]
             .contains { url.lowercased().hasPrefix($0) }
+    }
+}
+
+extension Configuration {
+    /// Reads a UTF-8 text file: the default way ``load(_:readFile:)`` reads the endpoints file.
+    public static func readTextFile(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    /// WEBHOOK_ENDPOINTS_FILE plus the implicit endpoints, with every default applied. Errors
+    /// are WEBHOOK_ENDPOINTS_FILE's and name the file, endpoint and field.
+    ///
+    /// With more than one endpoint in all and WEBHOOK_ENDPOINT_CONCURRENCY unset, the per-endpoint
+    /// default becomes 3/4 of WEBHOOK_CONCURRENCY, as with several WEBHOOK_ADDRESS entries.
+    static func resolveEndpoints(_ reader: ConfigurationReader, addresses: [String], discordURL: String?, secret: String?,
+                                 timeout: Double, concurrency: Int, lease: Double, endpointConcurrency: inout Int,
+                                 warnings: inout [String], readFile: (String) throws -> String) throws(ConfigurationError) -> [EndpointSpec] {
+        let variable = "WEBHOOK_ENDPOINTS_FILE"
+        var text: String?
+        let path = reader.string(variable)
+        if let path {
+            do {
+                text = try readFile(path)
+            } catch {
+                throw ConfigurationError(variable: variable, message: "\(path): cannot be read (\(error.localizedDescription))")
+            }
+        }
+        var defaults = EndpointDefaults(secret: secret, compat: try compatMode(reader), timeout: timeout, concurrency: endpointConcurrency)
+        func resolve() throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
+            let file = try text.map { (text) throws(EndpointsFileError) in try EndpointsFile.parse(text, file: path ?? "", defaults: defaults) }
+            return try EndpointsFile.resolve(file: file, addresses: addresses, discordURL: discordURL, defaults: defaults)
+        }
+        do throws(EndpointsFileError) {
+            var resolved = try resolve()
+            if resolved.endpoints.count > 1, reader.string("WEBHOOK_ENDPOINT_CONCURRENCY") == nil,
+               endpointConcurrency == concurrency, concurrency > 1 {
+                endpointConcurrency = max(1, concurrency * 3 / 4)
+                defaults.concurrency = endpointConcurrency
+                resolved = try resolve()
+            }
+            for index in resolved.endpoints.indices {
+                let endpoint = resolved.endpoints[index]
+                guard endpoint.timeout + 1 < lease else {
+                    throw EndpointsFileError(file: path ?? "", endpoint: "'\(endpoint.name)'", field: "timeout",
+                                             message: "\(endpoint.timeout) s must be below WEBHOOK_LEASE - 1 s (WEBHOOK_LEASE is \(lease) s: raise it or lower the timeout)")
+                }
+                if endpoint.concurrency > concurrency {
+                    warnings.append("\(path ?? ""): endpoint '\(endpoint.name)': field 'concurrency': \(endpoint.concurrency) exceeds WEBHOOK_CONCURRENCY=\(concurrency); using \(concurrency)")
+                    resolved.endpoints[index].concurrency = concurrency
+                }
+            }
+            warnings += resolved.warnings
+            return resolved.endpoints
+        } catch {
+            throw ConfigurationError(variable: variable, message: error.description)
+        }
     }
 }

@@ -100,6 +100,10 @@ public struct EffectiveConfiguration: Sendable {
         Variable("INGEST_OPEN") { c, _ in String(c.ingestOpen) },
         Variable("LOG_LEVEL") { c, _ in c.logLevel },
         Variable("LOG_FORMAT") { _, variables in ((try? LogFormat.load(variables)) ?? .text).rawValue },
+        Variable("WEBHOOK_ENDPOINTS_FILE") { c, _ in c.endpointsFile ?? "" },
+        Variable("WEBHOOK_BREAKER_FAILURES") { c, _ in String(c.breakerFailures) },
+        Variable("WEBHOOK_BREAKER_PROBE") { c, _ in seconds(c.breakerProbe) },
+        Variable("WEBHOOK_BREAKER_MAX_HOLD") { c, _ in seconds(c.breakerMaxHold) },
     ]
 
     /// Seconds without a trailing `.0`: `30`, `0.5`.

@@ -9,6 +9,8 @@ public struct WebhookSigner: Sendable {
     /// The Standard Webhooks key: the base64-decoded part after `whsec_` when the secret has
     /// that form, else the secret's UTF-8 bytes.
     private let standardKey: [UInt8]?
+    /// The Standard Webhooks keys of the older secrets during a rotation (see `init(secrets:)`).
+    private var rotatedKeys: [[UInt8]] = []
 
     /// A signer for `secret`; nil or "" means requests go unsigned.
     public init(secret: String?) {
@@ -19,6 +21,15 @@ public struct WebhookSigner: Sendable {
         }
         hexKey = Array(secret.utf8)
         standardKey = Self.standardKey(for: secret) ?? Array(secret.utf8)
+    }
+
+    /// A signer for a rotation: `secrets` newest first. The first keys `x-webhook-secret`
+    /// (`hexSignature`) and the first signature; `standardSignatures` signs with every one.
+    /// Blank entries are skipped; none left means requests go unsigned.
+    public init(secrets: [String]) {
+        let usable = secrets.filter { !$0.isEmpty }
+        self.init(secret: usable.first)
+        rotatedKeys = usable.dropFirst().map { Self.standardKey(for: $0) ?? Array($0.utf8) }
     }
 
     /// Whether a secret is configured.
@@ -34,7 +45,11 @@ public struct WebhookSigner: Sendable {
     /// The Standard Webhooks signature `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
     public func standardSignature(id: String, timestamp: Int, body: [UInt8]) -> String? {
         guard let standardKey else { return nil }
-        var hmac = HMAC<SHA256>(key: SymmetricKey(data: standardKey))
+        return Self.sign(key: standardKey, id: id, timestamp: timestamp, body: body)
+    }
+
+    private static func sign(key: [UInt8], id: String, timestamp: Int, body: [UInt8]) -> String {
+        var hmac = HMAC<SHA256>(key: SymmetricKey(data: key))
         var prefix = Array(id.utf8)
         prefix.append(UInt8(ascii: "."))
         JSONWriter.appendInt(timestamp, to: &prefix)
@@ -42,6 +57,19 @@ public struct WebhookSigner: Sendable {
         hmac.update(data: prefix)
         hmac.update(data: body)
         return "v1," + Data(hmac.finalize()).base64EncodedString()
+    }
+
+    /// The `webhook-signature` header value: `v1,<sig>` for each secret, space-separated, the
+    /// newest first, as Standard Webhooks specifies for key rotation (a receiver accepts the
+    /// request when any one of them verifies). With one secret it equals `standardSignature`.
+    public func standardSignatures(id: String, timestamp: Int, body: [UInt8]) -> String? {
+        guard let first = standardSignature(id: id, timestamp: timestamp, body: body) else { return nil }
+        guard !rotatedKeys.isEmpty else { return first }
+        var signatures = [first]
+        for key in rotatedKeys {
+            signatures.append(Self.sign(key: key, id: id, timestamp: timestamp, body: body))
+        }
+        return signatures.joined(separator: " ")
     }
 
     /// Compares two byte sequences in time that depends only on their lengths.

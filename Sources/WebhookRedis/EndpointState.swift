@@ -1,0 +1,160 @@
+import WebhookCore
+
+/// Per-endpoint state shared by the whole fleet: the rate limit (GCRA), the circuit breaker,
+/// pause flags and recent outcome counts. Keys are in `EndpointKeys.swift`, scripts in
+/// `EndpointScripts.swift`; every time is Redis' own.
+///
+/// Owns one connection, opened on first use and reopened on the call after a connection error;
+/// the caller decides about backoff. Not thread-safe: one per thread, like `RedisQueue`.
+public final class EndpointState {
+    private let keys: EndpointKeys
+    private let connection: LazyConnection
+    /// SHA1 of each loaded script by name; kept across reconnects, re-sent by EVAL on NOSCRIPT.
+    private var scriptSHAs: [String: String] = [:]
+
+    /// Connects lazily: creating it never fails, the first call reports an unreachable Redis.
+    public init(url: RedisURL, prefix: String) {
+        self.keys = EndpointKeys(prefix: prefix)
+        self.connection = LazyConnection(url: url)
+    }
+
+    // MARK: Rate limit
+
+    /// Asks for one request's slot to `endpoint` under `rate`, for the whole fleet: granted, or
+    /// the seconds to wait before asking again. Requests granted are at least
+    /// `rate.interval` apart, so no window of one period ever holds more than `rate.count`.
+    public func acquire(endpoint: String, rate: RateLimit) throws(RedisError) -> RateDecision {
+        let interval = max(1, Int((rate.interval * 1_000_000).rounded(.up)))
+        let reply = try run(EndpointScripts.acquire, keys: [keys.rate(endpoint)], args: [String(interval)])
+        guard let parts = reply.array, parts.count == 2, let allowed = parts[0].integer, let value = parts[1].integer else {
+            throw unexpected(EndpointScripts.acquire, reply)
+        }
+        return allowed == 1 ? .granted(at: Double(value) / 1_000_000) : .wait(Double(value) / 1_000_000)
+    }
+
+    // MARK: Circuit breaker
+
+    /// Records delivery outcomes for `endpoint` (one call per settled batch is enough).
+    /// - Parameters:
+    ///   - successes: 2xx answers in the batch.
+    ///   - failures: failed attempts in the batch.
+    ///   - failuresSinceSuccess: failures after the batch's last success; ignored (all failures
+    ///     count) when there was no success. Defaults to `failures`.
+    ///   - lastError: short, redacted description of the last failure (e.g. `HTTP 503`).
+    ///   - threshold: WEBHOOK_BREAKER_FAILURES: consecutive failures that open the breaker.
+    ///   - probeInterval: WEBHOOK_BREAKER_PROBE seconds: the first probe after opening waits this long.
+    /// - Returns: the breaker after recording; `transition` tells the one caller that opened or
+    ///   closed it.
+    public func record(endpoint: String, successes: Int, failures: Int, failuresSinceSuccess: Int? = nil,
+                       lastError: String? = nil, threshold: Int, probeInterval: Double) throws(RedisError) -> BreakerRecord {
+        let trailing = successes > 0 ? min(failuresSinceSuccess ?? failures, failures) : failures
+        let reply = try run(EndpointScripts.record, keys: [keys.breaker(endpoint), keys.stats(endpoint), keys.probe(endpoint)],
+                            args: [String(max(0, successes)), String(max(0, failures)), String(max(0, trailing)),
+                                   String(max(1, threshold)), String((lastError ?? "").prefix(500)), Self.milliseconds(probeInterval)])
+        guard let parts = reply.array, parts.count == 3, let name = parts[0].text,
+              let transition = BreakerRecord.Transition(rawValue: name),
+              let count = parts[1].integer, let opened = parts[2].integer else {
+            throw unexpected(EndpointScripts.record, reply)
+        }
+        return BreakerRecord(transition: transition, consecutiveFailures: count,
+                             openedAt: opened > 0 ? Double(opened) / 1000 : nil)
+    }
+
+    /// Whether the next delivery to `endpoint` may go: closed, paused, this caller's probe,
+    /// or hold. Of all callers during one `probeInterval`, exactly one gets `.probe`.
+    /// - Parameter token: who probes (e.g. the worker ID), stored in the probe slot for debugging.
+    public func gate(endpoint: String, probeInterval: Double, token: String) throws(RedisError) -> BreakerGate {
+        let reply = try run(EndpointScripts.gate, keys: [keys.breaker(endpoint), keys.probe(endpoint)],
+                            args: [Self.milliseconds(probeInterval), token])
+        guard let parts = reply.array, parts.count == 2, let name = parts[0].text, let value = parts[1].integer else {
+            throw unexpected(EndpointScripts.gate, reply)
+        }
+        switch name {
+        case "closed": return .closed
+        case "paused": return .paused
+        case "probe": return .probe
+        case "hold": return .hold(Double(value) / 1000)
+        default: throw unexpected(EndpointScripts.gate, reply)
+        }
+    }
+
+    /// Pauses deliveries to `endpoint` fleet-wide (held like an open breaker).
+    /// - Returns: false when it was already paused.
+    @discardableResult
+    public func pause(endpoint: String) throws(RedisError) -> Bool {
+        try run(EndpointScripts.pause, keys: [keys.breaker(endpoint)], args: ["1"]).integer == 1
+    }
+
+    /// Lifts a pause. An open breaker stays open until a probe succeeds.
+    /// - Returns: false when it was not paused.
+    @discardableResult
+    public func resume(endpoint: String) throws(RedisError) -> Bool {
+        try run(EndpointScripts.pause, keys: [keys.breaker(endpoint)], args: ["0"]).integer == 1
+    }
+
+    /// The shared state of `endpoint` (ok for an endpoint never seen).
+    public func status(endpoint: String) throws(RedisError) -> EndpointStatus {
+        let reply = try run(EndpointScripts.status, keys: [keys.breaker(endpoint), keys.stats(endpoint)], args: [])
+        guard let parts = reply.array, parts.count == 4, let pairs = parts[0].array,
+              let successes = parts[1].integer, let failures = parts[2].integer, let now = parts[3].integer else {
+            throw unexpected(EndpointScripts.status, reply)
+        }
+        var fields: [String: String] = [:]
+        for index in stride(from: 0, to: pairs.count - 1, by: 2) {
+            if let key = pairs[index].text, let value = pairs[index + 1].text { fields[key] = value }
+        }
+        func seconds(_ field: String) -> Double? { fields[field].flatMap(Double.init).map { $0 / 1000 } }
+        let openedAt = seconds("opened_at")
+        let state: EndpointStatus.State
+        if fields["paused"] != nil {
+            state = .paused(since: seconds("paused_at") ?? Double(now) / 1000)
+        } else if let openedAt {
+            state = .open(since: openedAt)
+        } else {
+            state = .ok
+        }
+        return EndpointStatus(state: state, openedAt: openedAt, consecutiveFailures: fields["failures"].flatMap { Int($0) } ?? 0,
+                              lastError: fields["last_error"], lastErrorAt: seconds("last_error_at"),
+                              lastSuccessAt: seconds("last_success_at"), recentSuccesses: successes,
+                              recentFailures: failures, readAt: Double(now) / 1000)
+    }
+
+    // MARK: Plumbing
+
+    private static func milliseconds(_ seconds: Double) -> String {
+        String(max(1, Int((seconds * 1000).rounded())))
+    }
+
+    private func run(_ script: LuaScript, keys: [String], args: [String]) throws(RedisError) -> RedisReply {
+        try connection.runScript(script, keys: keys, args: args.map { Array($0.utf8) }, shas: &scriptSHAs)
+    }
+
+    private func unexpected(_ script: LuaScript, _ reply: RedisReply) -> RedisError {
+        RedisError(call: "EVALSHA(\(script.name))", message: "unexpected reply \(reply)", isConnectionError: false)
+    }
+}
+
+extension LazyConnection {
+    /// Runs a script by SHA, loading it first when `shas` has none for it yet; falls back to
+    /// EVAL when the server lost its script cache (restart, SCRIPT FLUSH), which also puts it
+    /// back for the next EVALSHA. Error replies are thrown, named after the script.
+    /// `shas` (SHA1 by script name) belongs to the caller and survives reconnects: the SHA
+    /// depends only on the source.
+    func runScript(_ script: LuaScript, keys: [String], args: [[UInt8]], shas: inout [String: String]) throws(RedisError) -> RedisReply {
+        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args
+        let reply = try run { connection throws(RedisError) -> RedisReply in
+            if shas[script.name] == nil, let sha = try connection.command("SCRIPT", "LOAD", script.source).text {
+                shas[script.name] = sha
+            }
+            if let sha = shas[script.name] {
+                let reply = try connection.command([Array("EVALSHA".utf8), Array(sha.utf8)] + tail)
+                guard reply.errorMessage?.hasPrefix("NOSCRIPT") == true else { return reply }
+            }
+            return try connection.command([Array("EVAL".utf8), Array(script.source.utf8)] + tail)
+        }
+        if case .error(let message) = reply {
+            throw RedisError(call: "EVALSHA(\(script.name))", message: message, isConnectionError: false)
+        }
+        return reply
+    }
+}
