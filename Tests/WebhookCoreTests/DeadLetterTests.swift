@@ -48,7 +48,7 @@ final class DeadLetterTests: XCTestCase {
         let object = try roundTrip(letter)
         XCTAssertEqual(object["kind"] as? String, "discord")
         // The Discord token never reaches Redis: the endpoint is stored redacted.
-        XCTAssertEqual(object["endpoint"] as? String, "https://discord.com/api/webhooks/1/x")
+        XCTAssertEqual(object["endpoint"] as? String, "https://discord.com/api/webhooks/1/***")
         XCTAssertEqual(object["payload"] as? String, "not json: \"quoted\" \\ \n\t\u{01} é")
         XCTAssertTrue(object["last_status"] is NSNull)
     }
