@@ -27,20 +27,21 @@ struct RequestBuilder {
     }
 
     /// Builds the requests for `units` (each with its parsed event) and the units each carries.
+    /// `now` is the time of taking; signed requests get their `webhook-timestamp` and signature
+    /// later, when the HTTP client sends them (see `standardRequest`).
     mutating func requests(for units: [(DeliveryUnit, Event)], now: Double) -> [(HTTPRequest, [DeliveryUnit])] {
         var out: [(HTTPRequest, [DeliveryUnit])] = []
         out.reserveCapacity(units.count)
         var batches: [Target: [(DeliveryUnit, Event)]] = [:]
-        let timestamp = Int(now)
         for (unit, event) in units {
             switch unit.target.kind {
             case .discord:
                 out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
-                                    headers: ["Content-Type: application/json"]), [unit]))
+                                    headers: Self.jsonOnly), [unit]))
             case .webhook where compat == .marzban:
                 batches[unit.target, default: []].append((unit, event))
             case .webhook:
-                out.append((standardRequest(unit, event, timestamp: timestamp), [unit]))
+                out.append((standardRequest(unit, event), [unit]))
             }
         }
         for (target, batch) in batches {
@@ -49,19 +50,30 @@ struct RequestBuilder {
         return out
     }
 
-    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event, timestamp: Int) -> HTTPRequest {
+    private static let jsonOnly = ["Content-Type: application/json"]
+
+    /// The Standard Webhooks request. `webhook-timestamp` and `webhook-signature` (which covers
+    /// the timestamp) are added by the request's send hook, on the HTTP thread, at the moment
+    /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
+    /// not arrive with a stale timestamp that a receiver's replay window rejects.
+    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event) -> HTTPRequest {
         let body = event.body(tries: unit.tries)
-        var headers = [
-            "Content-Type: application/json",
-            "webhook-id: \(unit.webhookID)",
-            "webhook-timestamp: \(timestamp)",
-        ]
-        if let hex = signer.hexSignature(body),
-           let signature = signer.standardSignature(id: unit.webhookID, timestamp: timestamp, body: body) {
-            headers.append("x-webhook-secret: \(hex)")
-            headers.append("webhook-signature: \(signature)")
+        let webhookID = unit.webhookID
+        var headers: [String] = []
+        headers.reserveCapacity(5)
+        headers.append("Content-Type: application/json")
+        headers.append("webhook-id: " + webhookID)
+        if let hex = signer.hexSignature(body) { headers.append("x-webhook-secret: " + hex) }
+        let signer = self.signer
+        var request = request(to: unit.target, body: body, headers: headers)
+        request.onSend = { headers in
+            let timestamp = Int(time(nil))
+            headers.append("webhook-timestamp: " + String(timestamp))
+            if let signature = signer.standardSignature(id: webhookID, timestamp: timestamp, body: body) {
+                headers.append("webhook-signature: " + signature)
+            }
         }
-        return request(to: unit.target, body: body, headers: headers)
+        return request
     }
 
     private mutating func marzbanRequest(to target: Target, _ batch: [(DeliveryUnit, Event)]) -> HTTPRequest {
@@ -71,7 +83,7 @@ struct RequestBuilder {
             body.append(contentsOf: event.body(tries: unit.tries))
         }
         body.append(UInt8(ascii: "]"))
-        var headers = ["Content-Type: application/json"]
+        var headers = Self.jsonOnly
         if let secret { headers.append("x-webhook-secret: \(secret)") }
         return request(to: target, body: body, headers: headers)
     }
