@@ -19,9 +19,16 @@ struct RequestBuilder {
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
 
+    /// The same keys as `signer`'s, absorbed once (see `PrekeyedHMAC`): the hex signature's and
+    /// the Standard Webhooks signature's.
+    private let hexMAC: PrekeyedHMAC?
+    private let standardMAC: PrekeyedHMAC?
+
     init(secret: String?, compat: CompatMode, timeout: Double) {
         self.secret = (secret?.isEmpty ?? true) ? nil : secret
         self.signer = WebhookSigner(secret: self.secret)
+        hexMAC = self.secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
+        standardMAC = self.secret.map { PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8)) }
         self.compat = compat
         self.timeout = timeout
     }
@@ -63,14 +70,29 @@ struct RequestBuilder {
         headers.reserveCapacity(5)
         headers.append("Content-Type: application/json")
         headers.append("webhook-id: " + webhookID)
-        if let hex = signer.hexSignature(body) { headers.append("x-webhook-secret: " + hex) }
-        let signer = self.signer
+        if let hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
+        let standardMAC = self.standardMAC
         var request = request(to: unit.target, body: body, headers: headers)
         request.onSend = { headers in
             let timestamp = Int(time(nil))
             headers.append("webhook-timestamp: " + String(timestamp))
-            if let signature = signer.standardSignature(id: webhookID, timestamp: timestamp, body: body) {
-                headers.append("webhook-signature: " + signature)
+            guard let standardMAC else { return }
+            // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
+            var id = webhookID
+            id.withUTF8 { idBytes in
+                withUnsafeTemporaryAllocation(byteCount: idBytes.count + 24, alignment: 1) { head in
+                    var count = 0
+                    func put(_ byte: UInt8) {
+                        head[count] = byte
+                        count += 1
+                    }
+                    for byte in idBytes { put(byte) }
+                    put(UInt8(ascii: "."))
+                    for byte in String(timestamp).utf8 { put(byte) }
+                    put(UInt8(ascii: "."))
+                    let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
+                    headers.append(standardMAC.base64(prefix: "webhook-signature: v1,", signed, body))
+                }
             }
         }
         return request
