@@ -1,11 +1,11 @@
 /// One POST for `HTTPClient` to send.
 public struct HTTPRequest: Sendable {
-    /// Runs on the HTTP thread when the request leaves its lane's queue and goes on the wire,
-    /// with the request's header lines to complete or change. For headers that must describe
-    /// the moment of sending rather than of queueing (a timestamp and a signature covering it):
-    /// a request may wait behind its lane's cap for a long time. Keep it short: it runs on the
-    /// thread that drives every transfer.
-    public typealias SendHook = @Sendable (_ headers: inout [String]) -> Void
+    /// Runs on the HTTP thread when the request leaves its lane's queue and goes on the wire, and
+    /// appends header lines to `extra` (which starts empty; they are sent after `headers`). For
+    /// headers that must describe the moment of sending rather than of queueing (a timestamp and
+    /// a signature covering it): a request may wait behind its lane's cap for a long time. Keep
+    /// it short: it runs on the thread that drives every transfer.
+    public typealias SendHook = @Sendable (_ extra: inout [String]) -> Void
 
     /// The caller's identifier, echoed in the matching `HTTPResponse`.
     public var token: UInt64

@@ -33,6 +33,7 @@ final class Transfer {
     private var bodyBuffer: UnsafeMutableRawPointer?
     private var bodyCapacity = 0
     private let headerLines = HeaderLines()
+    private var sendTimeHeaders: [String] = []
     private var headersSet = false
     private var currentURL = ""
     private var currentTimeoutMillis = -1
@@ -113,12 +114,13 @@ final class Transfer {
         }
 
         headerLines.removeAll()
+        for line in request.headers { headerLines.append(line) }
         if let hook = request.onSend {
-            var headers = request.headers
-            hook(&headers)
-            for line in headers { headerLines.append(line) }
-        } else {
-            for line in request.headers { headerLines.append(line) }
+            // A buffer this handle keeps, so the hook's lines cost no array allocation.
+            sendTimeHeaders.removeAll(keepingCapacity: true)
+            hook(&sendTimeHeaders)
+            for line in sendTimeHeaders { headerLines.append(line) }
+            sendTimeHeaders.removeAll(keepingCapacity: true)
         }
         Self.expectOff.withUnsafeBufferPointer { headerLines.append($0) }
 

@@ -67,7 +67,7 @@ struct RequestBuilder {
         let body = event.body(tries: unit.tries)
         let webhookID = unit.webhookID
         var headers: [String] = []
-        headers.reserveCapacity(5)
+        headers.reserveCapacity(3)
         headers.append("Content-Type: application/json")
         headers.append("webhook-id: " + webhookID)
         if let hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
