@@ -40,6 +40,7 @@ let package = Package(
         // The only module that knows libcurl.
         .target(name: "WebhookHTTP", dependencies: [
             "CCurl", "CCurlShim",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The worker runtime: composes queue and HTTP delivery.
         .target(name: "WebhookWorker", dependencies: [

@@ -3,10 +3,17 @@
 
 Side by side in one run, everything on 127.0.0.1 (the machine is shared and noisy, so the
 ratios matter, not the absolute figures):
-  1. the raw limit: wrk POSTing the worker's signed request to an nginx sink;
-  2. the Python baseline (scripts/marzban_worker.py) on --python-events events;
-  3. 1, 2 and 4 `webhook-worker run` processes delivering --events queued events;
-  4. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
+  1. the raw limit: wrk POSTing the worker's signed request to an nginx sink, and its CPU per
+     request (getrusage of the wrk child);
+  2. the libcurl floor: bare_loop.c, a plain libcurl multi loop with the same request and 64
+     keep-alive connections (with curl_multi_poll, and with the socket-action API on epoll);
+  3. the Python peers: Marzban-style (scripts/marzban_worker.py) on --python-events events and
+     asyncio+uvloop+aiohttp (scripts/asyncio_worker.py) on --asyncio-events events;
+  4. 1, 2 and 4 `webhook-worker run` processes delivering --events queued events, with CPU per
+     delivery (user + system from /proc) and Redis commands per event (INFO commandstats);
+     one worker again with 4 endpoints per event and in Marzban mode (and, with --compare,
+     another build of the worker, e.g. the previous commit's, in the same run);
+  5. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
 Prints a table and writes every figure as JSON. Each phase has a hard timeout; a phase that
 fails or times out is reported and the others still run. Exit code 1 when a phase did not
 produce its figures (missed targets are only marked)."""
@@ -24,7 +31,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import latency, rawlimit, runs  # noqa: E402
+from benchlib import bareloop, latency, rawlimit, runs  # noqa: E402
 from benchlib.procs import Cleanup  # noqa: E402
 from benchlib.report import print_table, targets  # noqa: E402
 from benchlib.sink import Sink  # noqa: E402
@@ -36,6 +43,10 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description="webhook-worker throughput/latency benchmark")
     parser.add_argument("--events", type=int, default=None, help="events per worker run (100000)")
     parser.add_argument("--python-events", type=int, default=None, help="events for the Python baseline (5000)")
+    parser.add_argument("--asyncio-events", type=int, default=None,
+                        help="events for the asyncio Python peer (20000)")
+    parser.add_argument("--compare", metavar="BINARY", default=None,
+                        help="also run one worker of this other webhook-worker build (before/after in one run)")
     parser.add_argument("--quick", action="store_true", help="small counts and short phases: a smoke run")
     parser.add_argument("--out", default=None, help="JSON file (bench-results/bench-<UTC time>.json)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
@@ -46,6 +57,7 @@ def parse_arguments():
     quick = args.quick
     args.events = args.events or (10_000 if quick else 100_000)
     args.python_events = args.python_events or (1_000 if quick else 5_000)
+    args.asyncio_events = args.asyncio_events or (2_000 if quick else 20_000)
     args.wrk_seconds = 2 if quick else 5
     args.idle_seconds = 2 if quick else 5
     args.latency_seconds = 3 if quick else 10
@@ -86,24 +98,43 @@ def run(args, cleanup):
     results = {}
     sink = Sink(cleanup)
     limit = args.phase_timeout
+    concurrency = os.environ.get("WEBHOOK_CONCURRENCY")
     phase(results, "raw", lambda: rawlimit.measure(sink, cleanup.temp_dir("wrk"), args.concurrency,
                                                    args.wrk_seconds))
+    phase(results, "bare", lambda: bareloop.measure(sink, cleanup.temp_dir("bare"), args.events, args.concurrency,
+                                                    timeout=limit))
     phase(results, "python", lambda: runs.throughput(cleanup, sink, runs.python_worker, args.python_events,
                                                      1, limit, "python"))
-    worker = runs.swift_worker(args.binary, os.environ.get("WEBHOOK_CONCURRENCY"))
-    for count in (1, 2, 4):
-        name = f"worker_x{count}"
+    phase(results, "python_asyncio", lambda: runs.throughput(cleanup, sink, runs.asyncio_worker,
+                                                             args.asyncio_events, 1, limit, "asyncio"))
+    worker = runs.swift_worker(args.binary, concurrency)
+    workers = [(f"worker_x{count}", count) for count in (1, 2, 4)]
+    for name, count in workers:
         if args.worker_unavailable:
             results[name] = {"status": "skipped", "error": args.worker_unavailable}
             continue
         idle = args.idle_seconds if count == 1 else 0
         phase(results, name, lambda c=count, i=idle: runs.throughput(cleanup, sink, worker, args.events, c,
                                                                      limit, f"x{c}", idle_seconds=i))
+    variants = [
+        ("worker_4_endpoints", runs.swift_worker(args.binary, concurrency, endpoint_count=4),
+         max(1, args.events // 4), {"requests_per_event": 4, "deliveries_per_event": 4}),
+        ("worker_marzban", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_COMPAT": "marzban"}),
+         args.events, {"requests_per_event": 0}),
+    ]
+    if args.compare:
+        variants.append(("worker_x1_compare", runs.swift_worker(args.compare, concurrency), args.events, {}))
+    for name, factory, events, options in variants:
+        if args.worker_unavailable:
+            results[name] = {"status": "skipped", "error": args.worker_unavailable}
+            continue
+        phase(results, name, lambda f=factory, e=events, o=options, n=name:
+              runs.throughput(cleanup, sink, f, e, 1, limit, n, **o))
     if args.worker_unavailable:
         results["latency"] = {"status": "skipped", "error": args.worker_unavailable}
     else:
         phase(results, "latency", lambda: latency.measure(cleanup, args.binary, 1000, args.latency_seconds,
-                                                          limit, os.environ.get("WEBHOOK_CONCURRENCY")))
+                                                          limit, concurrency))
     sink.stop()
     return results
 
@@ -131,6 +162,7 @@ def main():
         "timestamp": stamp.isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "settings": {"events": args.events, "python_events": args.python_events, "quick": args.quick,
+                     "asyncio_events": args.asyncio_events, "compare": args.compare,
                      "concurrency": args.concurrency, "wrk_seconds": args.wrk_seconds,
                      "latency_rate": 1000, "latency_seconds": args.latency_seconds,
                      "idle_seconds": args.idle_seconds, "phase_timeout": args.phase_timeout},

@@ -1,6 +1,7 @@
 import CCurl
 import CCurlShim
 import Foundation
+import Logging
 
 /// The body of the curl thread: owns the multi handle's transfers, the lane scheduler and the pool
 /// of easy handles. Every curl handle is touched only here (the one exception, the wake-up, lives
@@ -17,9 +18,12 @@ final class CurlLoop: @unchecked Sendable {
     private var completions: [HTTPResponse] = []
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
+    private let logger: Logger
 
-    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, logger: Logger,
+         onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
         self.state = state
+        self.logger = logger
         self.maxConcurrent = maxConcurrent
         self.onComplete = onComplete
         self.scheduler = LaneScheduler(maxPerLane: maxPerLane)
@@ -92,13 +96,13 @@ final class CurlLoop: @unchecked Sendable {
     private func failNextWaiting(_ error: String) {
         guard let request = scheduler.next() else { return }
         scheduler.finished(lane: request.lane)
-        completions.append(HTTPResponse(token: request.token, status: 0, error: error))
+        completions.append(.notStarted(request.token, error))
     }
 
     private func finishWithoutRunning(_ transfer: Transfer, request: HTTPRequest, error: String) {
         idle.append(transfer)
         scheduler.finished(lane: request.lane)
-        completions.append(HTTPResponse(token: request.token, status: 0, error: error))
+        completions.append(.notStarted(request.token, error))
     }
 
     private func perform() {
@@ -164,9 +168,20 @@ final class CurlLoop: @unchecked Sendable {
         onComplete(batch)
     }
 
-    /// Sleeps until a socket is ready, curl's next timeout, a wake-up, or one second.
+    /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
+    /// the earliest body window. Bodies whose window is over are ended first, without sleeping.
     private func poll() {
-        let code = curl_multi_poll(multi, nil, 0, 1000, nil)
+        var timeoutMillis: Int32 = 1000
+        if let earliest = running.lazy.compactMap(\.bodySince).min() {
+            let now = Transfer.monotonicNanos()
+            let left = Int64(bitPattern: earliest &+ Transfer.bodyWindowNanos &- now)
+            if left <= 0 {
+                endOverdueBodies(now: now)
+                return
+            }
+            timeoutMillis = Int32(min(1000, left / 1_000_000 + 1))
+        }
+        let code = curl_multi_poll(multi, nil, 0, timeoutMillis, nil)
         guard code == CURLM_OK else {
             report(HTTPClientError(call: "curl_multi_poll", code: code))
             usleep(10_000)  // do not spin if polling keeps failing
@@ -174,8 +189,23 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    /// No logger in this module: problems outside any one request go to standard error.
+    /// Ends the transfers whose answer's headers are in but whose body outlasted its window: they
+    /// are reported with their status (the body is not needed to know the receiver's answer).
+    private func endOverdueBodies(now: UInt64) {
+        for transfer in running where transfer.bodyOverdue(now: now) {
+            let code = curl_multi_remove_handle(multi, transfer.easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            transfer.cutBody()
+            let (response, connects) = transfer.finish(result: CURLE_OK)
+            connectsThisRound += connects
+            release(transfer)
+            completions.append(response)
+        }
+        deliver()
+    }
+
+    /// Problems outside any one request (each request's own failure is in its response).
     private func report(_ error: HTTPClientError) {
-        FileHandle.standardError.write(Data("webhook-http: \(error.description)\n".utf8))
+        logger.error("libcurl call failed", metadata: ["call": "\(error.call)", "error": "\(error.message)"])
     }
 }

@@ -1,13 +1,15 @@
 import CCurl
 import CCurlShim
 import Foundation
+import Logging
 
 /// A libcurl multi loop on its own thread. Long-lived easy handles and connections (keep-alive),
 /// at most `maxConcurrent` requests at once and `maxPerLane` per lane (lane = endpoint index).
 ///
 /// Every request is a POST; redirects are not followed (a 3xx is reported as the status), TLS
 /// certificates are verified, `Expect: 100-continue` is never sent, and the first 64 KiB of each
-/// answer's body are kept.
+/// answer's body are kept. The status decides: once an answer's headers are in, its body is read
+/// for at most a second (and 64 KiB), then the answer is reported with its status.
 public final class HTTPClient: Sendable {
     private let state: ClientState
     private let stopped = DispatchSemaphore(value: 0)
@@ -17,9 +19,11 @@ public final class HTTPClient: Sendable {
     /// - Parameters:
     ///   - maxConcurrent: requests (and connections) in flight at once, all lanes together.
     ///   - maxPerLane: requests in flight at once for one lane.
+    ///   - logger: where problems outside any one request are logged (never standard error).
     ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
     ///     (hand the batch to another thread), and do not call `shutdown()` from it.
-    public init(maxConcurrent: Int, maxPerLane: Int, onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
+    public init(maxConcurrent: Int, maxPerLane: Int, logger: Logger = Logger(label: "webhook-http"),
+                onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
         guard CurlGlobal.initResult == CURLE_OK else {
             throw HTTPClientError(call: "curl_global_init", message: String(cString: curl_easy_strerror(CurlGlobal.initResult)))
         }
@@ -37,7 +41,8 @@ public final class HTTPClient: Sendable {
 
         state = ClientState(multi: MultiHandle(raw: multi))
         self.onComplete = onComplete
-        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, onComplete: onComplete)
+        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, logger: logger,
+                            onComplete: onComplete)
         let stopped = self.stopped
         let thread = Thread {
             loop.run()

@@ -1,5 +1,12 @@
 /// One POST for `HTTPClient` to send.
 public struct HTTPRequest: Sendable {
+    /// Runs on the HTTP thread when the request leaves its lane's queue and goes on the wire, and
+    /// appends header lines to `extra` (which starts empty; they are sent after `headers`). For
+    /// headers that must describe the moment of sending rather than of queueing (a timestamp and
+    /// a signature covering it): a request may wait behind its lane's cap for a long time. Keep
+    /// it short: it runs on the thread that drives every transfer.
+    public typealias SendHook = @Sendable (_ extra: inout [String]) -> Void
+
     /// The caller's identifier, echoed in the matching `HTTPResponse`.
     public var token: UInt64
     /// An absolute `http://` or `https://` URL.
@@ -13,13 +20,17 @@ public struct HTTPRequest: Sendable {
     public var lane: Int
     /// Whole-request timeout in seconds (connect + send + answer); 0 or less means none.
     public var timeout: Double
+    /// Called just before sending; see `SendHook`.
+    public var onSend: SendHook?
 
-    public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double) {
+    public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double,
+                onSend: SendHook? = nil) {
         self.token = token
         self.url = url
         self.headers = headers
         self.body = body
         self.lane = lane
         self.timeout = timeout
+        self.onSend = onSend
     }
 }

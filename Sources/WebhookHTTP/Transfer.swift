@@ -1,29 +1,48 @@
 import CCurl
 import CCurlShim
+import Glibc
 
 /// One long-lived curl easy handle and the state of the request it currently runs.
 ///
 /// Reusing the handle keeps curl's per-handle caches (DNS, TLS session) warm, and the options that
 /// never change are set only once. Owned and touched only by the curl thread.
+///
+/// The status decides: once a final status line and its headers are complete, the answer stands.
+/// The body after it is read only up to `maxResponseBody` bytes and for `bodyWindow` seconds; then
+/// the transfer is ended and reported with its status (`bodyCut`), not as a transport error, so a
+/// receiver that took a delivery but sends its body slowly is not retried.
 final class Transfer {
     /// The response body kept per request: enough for Discord's 429 JSON and error pages.
     static let maxResponseBody = 64 * 1024
+    /// How long the body may take after the headers, in nanoseconds (1 s).
+    static let bodyWindowNanos: UInt64 = 1_000_000_000
     /// Grown body buffers larger than this are released after the request, so one huge event does
     /// not pin memory in every handle.
     private static let keptBodyCapacity = 256 * 1024
+    private static let expectOff = Array("Expect:".utf8)  // an empty Expect turns off 100-continue
 
     let easy: UnsafeMutableRawPointer
     private(set) var token: UInt64 = 0
     private(set) var lane: Int = 0
     /// Index in the loop's running list while the transfer is running, else -1.
     var slot = -1
+    /// When the final response's headers were complete (monotonic ns), while its body is read;
+    /// the loop ends transfers whose body outlasts `bodyWindowNanos`.
+    private(set) var bodySince: UInt64?
 
     private var bodyBuffer: UnsafeMutableRawPointer?
     private var bodyCapacity = 0
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let headerLines = HeaderLines()
+    private var sendTimeHeaders: [String] = []
+    private var headersSet = false
+    private var currentURL = ""
+    private var currentTimeoutMillis = -1
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var responseBody: [UInt8] = []
     private var retryAfterHeader: Double?
+    /// The status of the response whose headers are being read (0 before a status line).
+    private var statusSeen = 0
+    private var bodyCut = false
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
     init?(userAgent: String) {
@@ -43,8 +62,9 @@ final class Transfer {
         wh_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
             let total = size * count
             guard let data, let userdata else { return total }
-            Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().received(body: data, count: total)
-            return total  // the rest of a long body is read and discarded, never an error
+            // Fewer bytes than offered ends the transfer (CURLE_WRITE_ERROR): the body is over.
+            return Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().received(body: data, count: total)
+                ? total : 0
         }
         wh_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
         wh_curl_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
@@ -69,13 +89,17 @@ final class Transfer {
         return Unmanaged<Transfer>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    /// Sets the per-request options. Returns an error text when an option is refused.
+    /// Sets the per-request options, after running the request's send hook (the request is
+    /// about to go on the wire). Returns an error text when an option is refused.
     func prepare(_ request: HTTPRequest) -> String? {
         token = request.token
         lane = request.lane
         errorBuffer[0] = 0
         responseBody.removeAll(keepingCapacity: true)
         retryAfterHeader = nil
+        statusSeen = 0
+        bodySince = nil
+        bodyCut = false
 
         // The body is copied into a buffer this handle reuses: Swift does not promise an array a
         // stable address outside `withUnsafeBytes`, and curl copies small bodies again anyway.
@@ -89,31 +113,47 @@ final class Transfer {
             if let base = bytes.baseAddress { bodyBuffer!.copyMemory(from: base, byteCount: count) }
         }
 
-        for header in request.headers where !appendHeader(header) {
-            return "curl_slist_append failed (out of memory)"
+        headerLines.removeAll()
+        for line in request.headers { headerLines.append(line) }
+        if let hook = request.onSend {
+            // A buffer this handle keeps, so the hook's lines cost no array allocation.
+            sendTimeHeaders.removeAll(keepingCapacity: true)
+            hook(&sendTimeHeaders)
+            for line in sendTimeHeaders { headerLines.append(line) }
+            sendTimeHeaders.removeAll(keepingCapacity: true)
         }
-        guard appendHeader("Expect:") else {  // an empty Expect turns off 100-continue round trips
-            return "curl_slist_append failed (out of memory)"
-        }
+        Self.expectOff.withUnsafeBufferPointer { headerLines.append($0) }
 
-        let timeoutMillis = request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded(.up))) : 0
-        let codes = [
-            wh_curl_easy_setopt_pointer(easy, CURLOPT_URL, request.url),
-            // The size first: setting it after POSTFIELDS would be read as a new body.
-            wh_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(count)),
-            wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, bodyBuffer),
-            wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerList),
-            wh_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMillis),
-        ]
-        if let failed = codes.first(where: { $0 != CURLE_OK }) {
-            releaseRequestState()
-            return "curl_easy_setopt: " + String(cString: curl_easy_strerror(failed))
+        // Options equal to the previous request's are not set again (curl copies the URL).
+        if request.url != currentURL {
+            let code = wh_curl_easy_setopt_pointer(easy, CURLOPT_URL, request.url)
+            guard code == CURLE_OK else { return failed(code) }
+            currentURL = request.url
         }
+        let timeoutMillis = request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded(.up))) : 0
+        if timeoutMillis != currentTimeoutMillis {
+            let code = wh_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMillis)
+            guard code == CURLE_OK else { return failed(code) }
+            currentTimeoutMillis = timeoutMillis
+        }
+        // The size first: setting it after POSTFIELDS would be read as a new body.
+        var code = wh_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(count))
+        if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, bodyBuffer) }
+        if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerLines.list()) }
+        guard code == CURLE_OK else { return failed(code) }
+        headersSet = true
         return nil
     }
 
-    /// Reads the outcome after curl reported the transfer done, and frees per-request state.
-    /// `connects` is the number of new connections the transfer opened.
+    private func failed(_ code: CURLcode) -> String {
+        releaseRequestState()
+        currentURL = ""
+        currentTimeoutMillis = -1
+        return "curl_easy_setopt: " + String(cString: curl_easy_strerror(code))
+    }
+
+    /// Reads the outcome after curl reported the transfer done (or the loop ended its body), and
+    /// frees per-request state. `connects` is the number of new connections the transfer opened.
     func finish(result: CURLcode) -> (response: HTTPResponse, connects: Int) {
         var status = 0
         var retryAfter: curl_off_t = 0
@@ -127,11 +167,18 @@ final class Transfer {
         var response = HTTPResponse(token: token, status: status, body: responseBody, duration: Double(totalMicros) / 1e6)
         // curl parses whole seconds and HTTP dates; a fractional value comes from our own parse.
         response.retryAfter = retryAfterHeader ?? (retryAfter > 0 ? Double(retryAfter) : nil)
-        if result != CURLE_OK {
+        let answered = bodySince != nil && status >= 200
+        if result != CURLE_OK && answered {
+            // The headers were complete: the receiver answered, whatever happened to the body.
+            response.bodyCut = true
+        } else if result != CURLE_OK {
             var text = String(cString: curl_easy_strerror(result))
             if errorBuffer[0] != 0 { text += ": " + String(cString: errorBuffer) }
             response.error = text
+            response.failure = HTTPFailure(curlCode: result)
             response.status = 0  // a half-received answer is not an answer
+        } else if bodyCut {
+            response.bodyCut = true
         }
         responseBody = []
         releaseRequestState()
@@ -145,20 +192,23 @@ final class Transfer {
         return .cancelled(token)
     }
 
-    private func appendHeader(_ line: String) -> Bool {
-        guard let longer = curl_slist_append(headerList, line) else {
-            releaseRequestState()
-            return false
-        }
-        headerList = longer
-        return true
+    /// Marks the body as cut short by the loop (it removes the handle before calling `finish`).
+    func cutBody() {
+        bodyCut = true
+    }
+
+    /// True when the body has been read for longer than the body window at `now` (monotonic ns).
+    func bodyOverdue(now: UInt64) -> Bool {
+        guard let since = bodySince else { return false }
+        return now &- since >= Self.bodyWindowNanos
     }
 
     private func releaseRequestState() {
-        if let list = headerList {
+        bodySince = nil
+        if headersSet {
             wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)
-            curl_slist_free_all(list)
-            headerList = nil
+            headerLines.removeAll()
+            headersSet = false
         }
         if bodyCapacity > Self.keptBodyCapacity {
             wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil)
@@ -168,19 +218,48 @@ final class Transfer {
         }
     }
 
-    private func received(body data: UnsafeMutablePointer<CChar>, count: Int) {
+    /// Keeps the start of the body; false (end the transfer) past the size cap or the window.
+    private func received(body data: UnsafeMutablePointer<CChar>, count: Int) -> Bool {
         let room = Self.maxResponseBody - responseBody.count
-        guard room > 0 else { return }
-        let kept = UnsafeRawBufferPointer(start: data, count: min(room, count))
-        responseBody.append(contentsOf: kept)
+        if room > 0 {
+            responseBody.append(contentsOf: UnsafeRawBufferPointer(start: data, count: min(room, count)))
+        }
+        if count >= room || bodyOverdue(now: Self.monotonicNanos()) {
+            bodyCut = true
+            return false
+        }
+        return true
     }
 
     private func received(header data: UnsafeMutablePointer<CChar>, count: Int) {
         let line = UnsafeRawBufferPointer(start: data, count: count)
         if count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[4] == UInt8(ascii: "/") {
             retryAfterHeader = nil  // a new response (status line) starts: forget earlier headers
+            statusSeen = Self.statusCode(line)
+        } else if count <= 2, line.first == UInt8(ascii: "\r") || line.first == UInt8(ascii: "\n") {
+            // The blank line ending a head; 1xx heads are interim, another head follows.
+            if statusSeen >= 200 { bodySince = Self.monotonicNanos() }
         } else if let value = RetryAfterHeader.seconds(fromHeaderLine: line) {
             retryAfterHeader = value
         }
+    }
+
+    /// The three-digit code after the first space of a status line; 0 when there is none.
+    private static func statusCode(_ line: UnsafeRawBufferPointer) -> Int {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")), space + 3 < line.count else { return 0 }
+        var code = 0
+        for index in space + 1...space + 3 {
+            let digit = Int(line[index]) - Int(UInt8(ascii: "0"))
+            guard (0...9).contains(digit) else { return 0 }
+            code = code * 10 + digit
+        }
+        return code
+    }
+
+    /// A coarse monotonic clock (a few ms of resolution is plenty for a 1 s window).
+    static func monotonicNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -19,28 +19,36 @@ struct RequestBuilder {
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
 
+    /// The same keys as `signer`'s, absorbed once (see `PrekeyedHMAC`): the hex signature's and
+    /// the Standard Webhooks signature's.
+    private let hexMAC: PrekeyedHMAC?
+    private let standardMAC: PrekeyedHMAC?
+
     init(secret: String?, compat: CompatMode, timeout: Double) {
         self.secret = (secret?.isEmpty ?? true) ? nil : secret
         self.signer = WebhookSigner(secret: self.secret)
+        hexMAC = self.secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
+        standardMAC = self.secret.map { PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8)) }
         self.compat = compat
         self.timeout = timeout
     }
 
     /// Builds the requests for `units` (each with its parsed event) and the units each carries.
+    /// `now` is the time of taking; signed requests get their `webhook-timestamp` and signature
+    /// later, when the HTTP client sends them (see `standardRequest`).
     mutating func requests(for units: [(DeliveryUnit, Event)], now: Double) -> [(HTTPRequest, [DeliveryUnit])] {
         var out: [(HTTPRequest, [DeliveryUnit])] = []
         out.reserveCapacity(units.count)
         var batches: [Target: [(DeliveryUnit, Event)]] = [:]
-        let timestamp = Int(now)
         for (unit, event) in units {
             switch unit.target.kind {
             case .discord:
                 out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
-                                    headers: ["Content-Type: application/json"]), [unit]))
+                                    headers: Self.jsonOnly), [unit]))
             case .webhook where compat == .marzban:
                 batches[unit.target, default: []].append((unit, event))
             case .webhook:
-                out.append((standardRequest(unit, event, timestamp: timestamp), [unit]))
+                out.append((standardRequest(unit, event), [unit]))
             }
         }
         for (target, batch) in batches {
@@ -49,19 +57,45 @@ struct RequestBuilder {
         return out
     }
 
-    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event, timestamp: Int) -> HTTPRequest {
+    private static let jsonOnly = ["Content-Type: application/json"]
+
+    /// The Standard Webhooks request. `webhook-timestamp` and `webhook-signature` (which covers
+    /// the timestamp) are added by the request's send hook, on the HTTP thread, at the moment
+    /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
+    /// not arrive with a stale timestamp that a receiver's replay window rejects.
+    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event) -> HTTPRequest {
         let body = event.body(tries: unit.tries)
-        var headers = [
-            "Content-Type: application/json",
-            "webhook-id: \(unit.webhookID)",
-            "webhook-timestamp: \(timestamp)",
-        ]
-        if let hex = signer.hexSignature(body),
-           let signature = signer.standardSignature(id: unit.webhookID, timestamp: timestamp, body: body) {
-            headers.append("x-webhook-secret: \(hex)")
-            headers.append("webhook-signature: \(signature)")
+        let webhookID = unit.webhookID
+        var headers: [String] = []
+        headers.reserveCapacity(3)
+        headers.append("Content-Type: application/json")
+        headers.append("webhook-id: " + webhookID)
+        if let hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
+        let standardMAC = self.standardMAC
+        var request = request(to: unit.target, body: body, headers: headers)
+        request.onSend = { headers in
+            let timestamp = Int(time(nil))
+            headers.append("webhook-timestamp: " + String(timestamp))
+            guard let standardMAC else { return }
+            // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
+            var id = webhookID
+            id.withUTF8 { idBytes in
+                withUnsafeTemporaryAllocation(byteCount: idBytes.count + 24, alignment: 1) { head in
+                    var count = 0
+                    func put(_ byte: UInt8) {
+                        head[count] = byte
+                        count += 1
+                    }
+                    for byte in idBytes { put(byte) }
+                    put(UInt8(ascii: "."))
+                    for byte in String(timestamp).utf8 { put(byte) }
+                    put(UInt8(ascii: "."))
+                    let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
+                    headers.append(standardMAC.base64(prefix: "webhook-signature: v1,", signed, body))
+                }
+            }
         }
-        return request(to: unit.target, body: body, headers: headers)
+        return request
     }
 
     private mutating func marzbanRequest(to target: Target, _ batch: [(DeliveryUnit, Event)]) -> HTTPRequest {
@@ -71,7 +105,7 @@ struct RequestBuilder {
             body.append(contentsOf: event.body(tries: unit.tries))
         }
         body.append(UInt8(ascii: "]"))
-        var headers = ["Content-Type: application/json"]
+        var headers = Self.jsonOnly
         if let secret { headers.append("x-webhook-secret: \(secret)") }
         return request(to: target, body: body, headers: headers)
     }

@@ -5,6 +5,7 @@ also on Ctrl-C) stops whatever is still running, even when a phase failed half-w
 
 import ctypes
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -123,6 +124,21 @@ def peak_rss_mb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return None
+
+
+def rss_mb(pid):
+    """VmRSS (resident set size now) of pid in MiB, from /proc/<pid>/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def children_cpu_seconds():
+    """User + system CPU of every terminated, waited-for child of the bench (getrusage)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def start_redis(cleanup, label):

@@ -9,6 +9,8 @@ import re
 import subprocess
 import time
 
+from .procs import children_cpu_seconds
+
 SECRET = "bench-secret"
 
 
@@ -48,10 +50,12 @@ def measure(sink, workdir, connections, seconds):
     with open(script, "w") as f:
         f.write(post_script(body, headers))
     before = sink.count()
+    cpu_before = children_cpu_seconds()
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, sink.url],
         capture_output=True, text=True, timeout=seconds + 60)
     counted = sink.count() - before
+    cpu = children_cpu_seconds() - cpu_before
     if result.returncode != 0:
         raise RuntimeError(f"wrk exited {result.returncode}: {result.stderr.strip()[:300]}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
@@ -67,4 +71,6 @@ def measure(sink, workdir, connections, seconds):
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(0) if socket_errors else None,
         "body_bytes": len(body),
+        "cpu_seconds": round(cpu, 3),
+        "cpu_us_per_request": round(1e6 * cpu / counted, 2) if counted else None,
     }

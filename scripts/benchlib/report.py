@@ -1,10 +1,12 @@
 """The bench's verdicts and its table. Inputs are the phase results of bench.py."""
 
-# Issue 4's targets for one worker process on a 2-core machine.
+# Targets for one worker process on a 2-core machine shared with the sink and Redis.
 MIN_SHARE_OF_WRK = 0.25
 MIN_TIMES_PYTHON = 20.0
-MAX_P99_MS = 10.0
+MAX_CPU_TIMES_WRK = 3.0  # CPU per delivery at most 3x wrk's CPU per request
+MAX_P99_MS = 2.0
 MAX_RSS_MB = 50.0
+MAX_IDLE_RSS_MB = 30.0
 MAX_IDLE_CPU_PERCENT = 1.0  # "about zero": under 1 % of one core
 
 
@@ -16,24 +18,32 @@ def _verdict(value, passes):
     return None if value is None else {"value": value, "pass": bool(passes(value))}
 
 
+def _cpu(result, key="cpu_us_per_delivery"):
+    return result.get(key) if _ok(result) else None
+
+
 def targets(results):
     """Each target with its measured value and pass/fail; None when its inputs are missing."""
     raw, python = results.get("raw"), results.get("python")
     one, lat = results.get("worker_x1"), results.get("latency")
-    share = times = p99 = rss = idle = None
+    share = times = p99 = rss = idle = idle_rss = cpu_ratio = None
     if _ok(one) and _ok(raw):
         share = round(one["rate"] / raw["rate"], 3)
+        if one.get("cpu_us_per_delivery") and raw.get("cpu_us_per_request"):
+            cpu_ratio = round(one["cpu_us_per_delivery"] / raw["cpu_us_per_request"], 2)
     if _ok(one) and _ok(python):
         times = round(one["rate"] / python["rate"], 1)
     if _ok(lat):
         p99 = lat["p99_ms"]
     if _ok(one):
-        rss, idle = one.get("peak_rss_mb"), one.get("idle_cpu_percent")
+        rss, idle, idle_rss = one.get("peak_rss_mb"), one.get("idle_cpu_percent"), one.get("idle_rss_mb")
     return {
         "worker_x1_share_of_wrk": _verdict(share, lambda v: v >= MIN_SHARE_OF_WRK),
+        "worker_x1_cpu_times_wrk": _verdict(cpu_ratio, lambda v: v <= MAX_CPU_TIMES_WRK),
         "worker_x1_times_python": _verdict(times, lambda v: v >= MIN_TIMES_PYTHON),
         "latency_p99_ms": _verdict(p99, lambda v: v < MAX_P99_MS),
         "peak_rss_mb": _verdict(rss, lambda v: v < MAX_RSS_MB),
+        "idle_rss_mb": _verdict(idle_rss, lambda v: v < MAX_IDLE_RSS_MB),
         "idle_cpu_percent": _verdict(idle, lambda v: v < MAX_IDLE_CPU_PERCENT),
     }
 
@@ -52,64 +62,112 @@ def _failure(result):
     return f"{result.get('status')}: {result.get('error', '')}"[:60]
 
 
+def _us(value):
+    return f"{value:.1f} µs" if value is not None else ""
+
+
 def print_table(document):
     settings, results, verdicts = document["settings"], document["results"], document["targets"]
     rows = []
 
-    def row(label, value="", ratio="", target="", mark=""):
-        rows.append((label, value, ratio, target, mark))
+    def row(label, rate="", cpu="", ratio="", target="", mark=""):
+        rows.append((label, rate, cpu, ratio, target, mark))
 
-    raw = results.get("raw")
-    raw_label = f"raw limit (wrk -c{settings['concurrency']}, {settings['wrk_seconds']} s)"
+    raw, bare, one = results.get("raw"), results.get("bare"), results.get("worker_x1")
+    wrk_cpu = _cpu(raw, "cpu_us_per_request")
+    bare_cpu = _cpu(bare, "cpu_us_per_request")
+
+    def ratios(cpu):
+        parts = []
+        if cpu is not None and wrk_cpu:
+            parts.append(f"{cpu / wrk_cpu:.2f}x wrk")
+        if cpu is not None and bare_cpu:
+            parts.append(f"{cpu / bare_cpu:.2f}x bare")
+        return ", ".join(parts)
+
+    label = f"wrk -t1 -c{settings['concurrency']}, {settings['wrk_seconds']} s (the raw limit)"
     if _ok(raw):
-        row(raw_label, f"{raw['rate']:,.0f} req/s")
+        row(label, f"{raw['rate']:,.0f} req/s", _us(wrk_cpu))
     else:
-        row(raw_label, _failure(raw))
+        row(label, _failure(raw))
+    if _ok(bare):
+        for mode, what in (("poll", "curl_multi_poll"), ("epoll", "socket action on epoll")):
+            if mode in bare:
+                row(f"bare libcurl multi loop, {what}", f"{bare[mode]['rate']:,.0f} req/s",
+                    _us(bare[mode]["cpu_us_per_request"]), ratios(bare[mode]["cpu_us_per_request"]))
+    else:
+        row("bare libcurl multi loop", _failure(bare))
+
     for count in (1, 2, 4):
         result = results.get(f"worker_x{count}")
         label = f"webhook-worker x{count} ({settings['events']:,} events)"
         if not _ok(result):
             row(label, _failure(result))
             continue
-        ratio = f"{result['rate'] / raw['rate']:.2f} of wrk" if _ok(raw) else ""
         if count == 1:
-            verdict = verdicts["worker_x1_share_of_wrk"]
-            row(label, f"{result['rate']:,.0f} ev/s", ratio, f">= {MIN_SHARE_OF_WRK:.2f}", _mark(verdict))
+            verdict = verdicts["worker_x1_cpu_times_wrk"]
+            row(label, f"{result['rate']:,.0f} ev/s", _us(result.get("cpu_us_per_delivery")),
+                ratios(result.get("cpu_us_per_delivery")), f"<= {MAX_CPU_TIMES_WRK:.0f}x wrk", _mark(verdict))
+            row("  Redis commands per event", f"{result.get('redis_commands_per_event', 0):.2f}")
+            share = verdicts["worker_x1_share_of_wrk"]
+            row("  rate / wrk's rate", f"{share['value']:.2f}" if share else "", "", "",
+                f">= {MIN_SHARE_OF_WRK:.2f}", _mark(share))
         else:
-            row(label, f"{result['rate']:,.0f} ev/s", ratio)
-    python = results.get("python")
-    label = f"python, Marzban-style ({settings['python_events']:,} events)"
-    row(label, f"{python['rate']:,.0f} ev/s" if _ok(python) else _failure(python))
+            row(label, f"{result['rate']:,.0f} ev/s", _us(result.get("cpu_us_per_delivery")))
+    for key, label in (("worker_4_endpoints", "webhook-worker x1, 4 endpoints per event"),
+                       ("worker_marzban", "webhook-worker x1, Marzban mode (per event)"),
+                       ("worker_x1_compare", "webhook-worker x1, --compare binary")):
+        result = results.get(key)
+        if result is None or result.get("status") == "skipped":
+            continue
+        if _ok(result):
+            row(f"{label} ({result['events']:,} events)", f"{result['rate']:,.0f} ev/s",
+                _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
+        else:
+            row(label, _failure(result))
+
+    for key, label in (("python", "python, Marzban-style"), ("python_asyncio", "python, asyncio+uvloop+aiohttp")):
+        result = results.get(key)
+        if _ok(result):
+            row(f"{label} ({result['events']:,} events)", f"{result['rate']:,.0f} ev/s",
+                _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
+        else:
+            row(label, _failure(result))
     verdict = verdicts["worker_x1_times_python"]
-    row("webhook-worker x1 / python", "", f"{verdict['value']}x" if verdict else "",
+    row("webhook-worker x1 / python Marzban-style", "", "", f"{verdict['value']}x" if verdict else "",
         f">= {MIN_TIMES_PYTHON:.0f}x", _mark(verdict))
+    peer = results.get("python_asyncio")
+    if _ok(one) and _ok(peer):
+        row("webhook-worker x1 / python asyncio", "", "", f"{one['rate'] / peer['rate']:.1f}x")
+
     lat = results.get("latency")
     label = f"latency at {settings['latency_rate']:,}/s, {settings['latency_seconds']} s"
     if _ok(lat):
         row(label + " p50", f"{lat['p50_ms']:.2f} ms")
-        row(label + " p99", f"{lat['p99_ms']:.2f} ms", "", f"< {MAX_P99_MS:.0f} ms",
+        row(label + " p99", f"{lat['p99_ms']:.2f} ms", "", "", f"< {MAX_P99_MS:.0f} ms",
             _mark(verdicts["latency_p99_ms"]))
-        row(label + " max", f"{lat['max_ms']:.2f} ms", f"{lat['over_10ms']} over 10 ms")
+        row(label + " max", f"{lat['max_ms']:.2f} ms", "", f"{lat['over_10ms']} over 10 ms")
         floor = lat.get("receiver_floor", {})
         if floor.get("count"):
-            row("  receiver's own share p50/p99", f"{floor['p50_ms']:.2f}/{floor['p99_ms']:.2f} ms",
+            row("  receiver's own share p50/p99", f"{floor['p50_ms']:.2f}/{floor['p99_ms']:.2f} ms", "",
                 "included above")
     else:
         row(label, _failure(lat))
-    one = results.get("worker_x1")
-    rss, idle = verdicts["peak_rss_mb"], verdicts["idle_cpu_percent"]
-    row("peak RSS, worker x1", f"{rss['value']:.1f} MB" if rss else "", "", f"< {MAX_RSS_MB:.0f} MB",
+    rss, idle_rss, idle = verdicts["peak_rss_mb"], verdicts["idle_rss_mb"], verdicts["idle_cpu_percent"]
+    row("peak RSS, worker x1", f"{rss['value']:.1f} MB" if rss else "", "", "", f"< {MAX_RSS_MB:.0f} MB",
         _mark(rss))
+    row("idle RSS, worker x1", f"{idle_rss['value']:.1f} MB" if idle_rss else "", "", "",
+        f"< {MAX_IDLE_RSS_MB:.0f} MB", _mark(idle_rss))
     idle_label = f"idle CPU, worker x1 ({one.get('idle_seconds', '?')} s)" if _ok(one) else "idle CPU, worker x1"
-    row(idle_label, f"{idle['value']:.2f} % of a core" if idle else "", "",
+    row(idle_label, f"{idle['value']:.2f} % of a core" if idle else "", "", "",
         f"< {MAX_IDLE_CPU_PERCENT:.0f} %", _mark(idle))
 
     loads = [r["load_average_at_start"] for r in results.values() if "load_average_at_start" in r]
     load = f", load average {min(loads):.1f}-{max(loads):.1f}" if loads else ""
     print(f"\nwebhook-worker bench, {document['timestamp']}, {document['nproc']} cores{load} "
           "(shared machine: read the ratios, not the absolute figures)\n")
-    header = ("measure", "value", "ratio", "target", "")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(5)]
+    header = ("measure", "rate", "CPU/request", "ratio", "target", "")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]
     for line in [header] + rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
     for result in results.values():

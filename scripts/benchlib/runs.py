@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from .procs import Deadline, PhaseTimeout, cpu_seconds, peak_rss_mb, start_redis
+from .procs import Deadline, PhaseTimeout, cpu_seconds, peak_rss_mb, rss_mb, start_redis
 from .rawlimit import SECRET
 
 QUEUE = "webhooks:queue"
@@ -22,12 +22,29 @@ WORKER_VARIABLES = ("WEBHOOK_", "REDIS_", "JOB_SEND_NOTIFICATIONS_INTERVAL", "NU
                     "RECURRENT_NOTIFICATIONS_", "DISCORD_WEBHOOK_URL", "INGEST_", "LOG_LEVEL")
 
 
-def worker_environment(redis_url, address, concurrency=None):
+def worker_environment(redis_url, address, concurrency=None, extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(WORKER_VARIABLES)}
     env.update(REDIS_URL=redis_url, WEBHOOK_ADDRESS=address, WEBHOOK_SECRET=SECRET, LOG_LEVEL="warning")
     if concurrency is not None:
         env["WEBHOOK_CONCURRENCY"] = str(concurrency)
+    env.update(extra or {})
     return env
+
+
+def endpoints(sink_url, count):
+    """`count` distinct endpoint URLs on the sink (distinct paths: distinct targets)."""
+    return ",".join(sink_url if count == 1 else f"{sink_url}{index}" for index in range(1, count + 1))
+
+
+def commands_processed(redis_url):
+    """Calls of every command Redis ran (INFO commandstats: script-internal calls included),
+    not counting the INFO commands of this function itself."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
 def prefill(redis_url, count, batch=1000):
@@ -59,10 +76,11 @@ def queue_state(redis_url):
         client.close()
 
 
-def swift_worker(binary, concurrency):
-    """argv/env factory for `webhook-worker run`."""
+def swift_worker(binary, concurrency, endpoint_count=1, extra=None):
+    """argv/env factory for `webhook-worker run` (`endpoint_count` endpoints on the sink)."""
     def factory(redis_url, sink_url):
-        return [binary, "run"], worker_environment(redis_url, sink_url, concurrency)
+        return [binary, "run"], worker_environment(redis_url, endpoints(sink_url, endpoint_count), concurrency,
+                                                   extra)
     return factory
 
 
@@ -73,17 +91,31 @@ def python_worker(redis_url, sink_url):
     return argv, dict(os.environ)
 
 
-def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_seconds=0):
+def asyncio_worker(redis_url, sink_url):
+    """argv/env factory for scripts/asyncio_worker.py (uvloop, redis.asyncio, aiohttp)."""
+    argv = [sys.executable, os.path.join(SCRIPTS, "asyncio_worker.py"), "--redis-url", redis_url,
+            "--queue", QUEUE, "--address", sink_url, "--secret", SECRET, "--concurrency", "64"]
+    return argv, dict(os.environ)
+
+
+def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_seconds=0,
+               requests_per_event=1.0, deliveries_per_event=1):
     """Delivers `events` queued events with `processes` workers; returns the run's figures.
 
-    With idle_seconds > 0 also measures, for the first process, its peak RSS and its CPU while
-    the queue stays empty."""
+    The run is over when the sink has counted events * requests_per_event requests (several
+    endpoints: more; Marzban mode batches events: the count is a lower bound, so the run also
+    waits until Redis holds nothing). CPU per delivery is the workers' user + system CPU (from
+    /proc) over events * deliveries_per_event. With idle_seconds > 0 also measures, for the first
+    process, its peak and idle RSS and its CPU while the queue stays empty."""
     result = {"events": events, "processes": processes}
+    batched = requests_per_event < 1
     redis_url, redis_process = start_redis(cleanup, label)
     workdir = cleanup.temp_dir(f"work-{label}")  # empty: no .env to pick up
     workers = []
     try:
         prefill(redis_url, events)
+        commands_before = commands_processed(redis_url)
+        expected = int(events * requests_per_event)
         deadline = Deadline(timeout, f"{label}: delivering {events} events")
         before = sink.count()
         started = time.monotonic()
@@ -92,7 +124,7 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
             workers.append(cleanup.start(argv, cwd=workdir, env=env,
                                          log_path=os.path.join(workdir, f"worker-{index}.log")))
         first = None  # (seconds, count) at the first poll that saw a delivery: start-up excluded
-        while (delivered := sink.count() - before) < events:
+        while (delivered := sink.count() - before) < expected or (batched and _busy(redis_url)):
             if first is None and delivered > 0:
                 first = (time.monotonic() - started, delivered)
             for worker in workers:
@@ -102,14 +134,20 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
             deadline.check()
             time.sleep(0.02)
         elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(w.pid) for w in workers)
+        commands = commands_processed(redis_url) - commands_before
         result.update(status="ok", seconds=round(elapsed, 3), rate=round(events / elapsed, 1),
-                      cpu_seconds=round(sum(cpu_seconds(w.pid) for w in workers), 3))
+                      cpu_seconds=round(cpu, 3),
+                      cpu_us_per_delivery=round(1e6 * cpu / (events * deliveries_per_event), 2),
+                      redis_commands_per_event=round(commands / events, 3))
         if first is not None and elapsed > first[0]:
             result.update(first_delivery_s=round(first[0], 3),
                           rate_after_first=round((events - first[1]) / (elapsed - first[0]), 1))
         if idle_seconds > 0:
             result.update(_idle_figures(workers[0], idle_seconds))
         result["sink_requests"] = sink.count() - before
+        if not batched and result["sink_requests"] != expected:
+            result["warning"] = f"{label}: sink counted {result['sink_requests']} requests, expected {expected}"
     except PhaseTimeout as error:
         result.update(status="timeout", error=str(error), delivered=sink.count() - before)
     finally:
@@ -130,7 +168,12 @@ def _idle_figures(worker, seconds):
     time.sleep(seconds)
     used = cpu_seconds(worker.pid) - first
     return {"idle_seconds": seconds, "idle_cpu_percent": round(100 * used / seconds, 2),
-            "peak_rss_mb": round(peak_rss_mb(worker.pid), 1)}
+            "peak_rss_mb": round(peak_rss_mb(worker.pid), 1), "idle_rss_mb": round(rss_mb(worker.pid), 1)}
+
+
+def _busy(redis_url):
+    state = queue_state(redis_url)
+    return state["queue"] > 0 or state["processing"] > 0
 
 
 def _log_tail(workdir, index):

@@ -1,0 +1,59 @@
+import CCurl
+
+/// Why a request got no answer, as a value callers can match on (the text in
+/// `HTTPResponse.error` is for logs). Mapped from libcurl's `CURLcode`; callers never see curl.
+public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The whole-request timeout passed before a complete status line and headers arrived.
+    case timeout
+    /// Nothing listens at the address (the TCP connect was refused or reset at once).
+    case connectionRefused
+    /// The host name (or proxy name) did not resolve.
+    case dns
+    /// The TLS handshake or the peer's certificate failed.
+    case tls
+    /// Something exceeded a size limit (the answer, or an allocation for the request).
+    case tooLarge
+    /// `cancelAll()`, `cancelWaiting()` or `shutdown()` ended the request first.
+    case cancelled
+    /// The request was never started: the client could not set it up (see the text).
+    case notStarted(String)
+    /// Any other libcurl error: its `CURLcode` number and curl's text for it.
+    case other(code: Int, text: String)
+
+    /// Maps a libcurl result code; `CURLE_OK` has no failure.
+    init?(curlCode code: CURLcode) {
+        switch code {
+        case CURLE_OK:
+            return nil
+        case CURLE_OPERATION_TIMEDOUT:
+            self = .timeout
+        case CURLE_COULDNT_CONNECT:
+            self = .connectionRefused
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            self = .dns
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+             CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND,
+             CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CRL_BADFILE,
+             CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
+            self = .tls
+        case CURLE_FILESIZE_EXCEEDED, CURLE_OUT_OF_MEMORY:
+            self = .tooLarge
+        default:
+            self = .other(code: Int(code.rawValue), text: String(cString: curl_easy_strerror(code)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .timeout: return "timeout"
+        case .connectionRefused: return "connection refused"
+        case .dns: return "name did not resolve"
+        case .tls: return "TLS failure"
+        case .tooLarge: return "too large"
+        case .cancelled: return "cancelled"
+        case .notStarted(let text): return "not started: \(text)"
+        case .other(let code, let text): return "curl error \(code): \(text)"
+        }
+    }
+}

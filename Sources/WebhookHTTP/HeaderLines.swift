@@ -1,0 +1,77 @@
+import CCurl
+
+/// A `curl_slist` of request header lines whose nodes and text buffers belong to one easy handle
+/// and are reused from request to request.
+///
+/// `curl_slist_append` costs two allocations per line (node and copy) and `curl_slist_free_all`
+/// two frees, for every header of every request; here a request only copies its lines' bytes
+/// into buffers that already exist. curl reads the list while the transfer runs and never frees
+/// or changes it, so it may be rebuilt only between transfers (the curl thread's rule anyway).
+final class HeaderLines {
+    private var nodes: UnsafeMutablePointer<curl_slist>
+    private var nodeCapacity: Int
+    private var buffers: [UnsafeMutablePointer<CChar>] = []
+    private var bufferCapacities: [Int] = []
+    private(set) var count = 0
+    /// A line buffer larger than this is given back after the request (an odd huge header must
+    /// not pin memory in every handle).
+    private static let keptLineCapacity = 1024
+
+    init() {
+        nodeCapacity = 8
+        nodes = .allocate(capacity: nodeCapacity)
+    }
+
+    deinit {
+        for buffer in buffers { buffer.deallocate() }
+        nodes.deallocate()
+    }
+
+    /// Empties the list (the buffers stay for the next request).
+    func removeAll() {
+        count = 0
+        for index in bufferCapacities.indices where bufferCapacities[index] > Self.keptLineCapacity {
+            buffers[index].deallocate()
+            bufferCapacities[index] = 64
+            buffers[index] = .allocate(capacity: 64)
+        }
+    }
+
+    /// Appends one header line (`"Name: value"`), copied with a terminating NUL.
+    func append(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in append(bytes) }
+    }
+
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if count == buffers.count {
+            buffers.append(.allocate(capacity: max(64, bytes.count + 1)))
+            bufferCapacities.append(max(64, bytes.count + 1))
+        } else if bufferCapacities[count] < bytes.count + 1 {
+            buffers[count].deallocate()
+            let capacity = max(bytes.count + 1, 2 * bufferCapacities[count])
+            buffers[count] = .allocate(capacity: capacity)
+            bufferCapacities[count] = capacity
+        }
+        let buffer = buffers[count]
+        if let base = bytes.baseAddress {
+            UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count)
+        }
+        buffer[bytes.count] = 0
+        count += 1
+    }
+
+    /// Links the nodes and returns the list's head, valid until the next change; nil when empty.
+    func list() -> UnsafeMutablePointer<curl_slist>? {
+        guard count > 0 else { return nil }
+        if nodeCapacity < count {
+            nodes.deallocate()
+            nodeCapacity = max(count, 2 * nodeCapacity)
+            nodes = .allocate(capacity: nodeCapacity)
+        }
+        for index in 0..<count {
+            nodes[index] = curl_slist(data: buffers[index], next: index + 1 < count ? nodes + index + 1 : nil)
+        }
+        return nodes
+    }
+}
