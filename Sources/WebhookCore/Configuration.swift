@@ -81,7 +81,8 @@ public struct Configuration: Sendable {
 
     /// Every target: `WEBHOOK_ADDRESS` endpoints, then Discord.
     public var targets: [Target] {
-        endpoints.map { Target(kind: .webhook, url: $0) } + (discordURL.map { [Target(kind: .discord, url: $0)] } ?? [])
+        if !endpointSpecs.isEmpty { return endpointSpecs.map(Target.init(spec:)) }
+        return endpoints.map { Target(kind: .webhook, url: $0) } + (discordURL.map { [Target(kind: .discord, url: $0)] } ?? [])
     }
 
     /// The log levels LOG_LEVEL accepts (swift-log's).

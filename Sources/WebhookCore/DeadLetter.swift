@@ -16,6 +16,8 @@ public struct DeadLetter: Sendable, Equatable {
     /// Set when `payload` is only the first `truncatedPrefix` bytes: the full length and SHA-256.
     public var truncated: (length: Int, sha256: String)?
     public var targetID: String?
+    /// The endpoint's name (`endpoints`, `dead replay --endpoint`).
+    public var endpointName: String?
     /// Redacted URL and kind name of the target, for people.
     public var endpoint: String?
     public var kind: String?
@@ -43,6 +45,7 @@ public struct DeadLetter: Sendable, Equatable {
         self.id = id
         self.payload = payload
         self.targetID = target?.id
+        self.endpointName = target?.name
         self.endpoint = target?.redactedURL
         self.kind = target?.kind.name
         self.webhookID = webhookID
@@ -78,6 +81,8 @@ public struct DeadLetter: Sendable, Equatable {
         JSONWriter.appendString(reason, to: &out)
         out.append(contentsOf: #","endpoint_id":"#.utf8)
         appendOptional(targetID, to: &out)
+        out.append(contentsOf: #","endpoint_name":"#.utf8)
+        appendOptional(endpointName, to: &out)
         out.append(contentsOf: #","endpoint":"#.utf8)
         appendOptional(endpoint, to: &out)
         out.append(contentsOf: #","kind":"#.utf8)
@@ -149,6 +154,7 @@ public struct DeadLetter: Sendable, Equatable {
                   attempts: integer("attempts") ?? 0, lastStatus: integer("last_status"),
                   lastError: string("last_error"), failedAt: number("failed_at") ?? 0, reason: reason)
         self.targetID = string("endpoint_id")
+        self.endpointName = string("endpoint_name")
         self.endpoint = string("endpoint")
         self.kind = string("kind")
         if let length = integer("payload_length"), let digest = string("payload_sha256") {

@@ -143,8 +143,10 @@ public struct DeliveryLedger: Sendable {
                 return
             }
             let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
-            let id = newEvent(ack: stored, event: event, pending: settings.targets.count)
-            for target in settings.targets {
+            // An endpoint that does not subscribe to this action gets no delivery at all.
+            let subscribed = settings.targets.filter { $0.accepts(event.action) }
+            let id = newEvent(ack: stored, event: event, pending: subscribed.count)
+            for target in subscribed {
                 let attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: "msg_\(digest)_\(target.id)",
                                       event: event, rateLimits: 0, rateLimitedFor: 0)
                 schedule(attempt, into: &admission)
@@ -194,6 +196,31 @@ public struct DeliveryLedger: Sendable {
         admission.attempts.append(attempt)
     }
 
+    // MARK: Waiting without a try
+
+    /// Sends `attempt` back to the delayed set for `after` seconds without counting a try: its
+    /// endpoint's rate limit or open circuit breaker says not now. Waits add up in the item;
+    /// past `maxHold` seconds in all, the delivery becomes a dead letter.
+    public mutating func postpone(_ attempt: Attempt, after: Double, maxHold: Double, reason: String, now: Double) -> Completion {
+        var completion = Completion()
+        backlog[attempt.target.id, default: 1] -= 1
+        guard let heldEvent = held[attempt.eventID] else { return completion }
+        let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
+        if Double(waited) > maxHold {
+            let why = "held for more than \(Int(maxHold)) s: \(reason)"
+            let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
+                                    attempts: attempt.tries, failedAt: now, reason: why)
+            record(attempt, .dead(entry: letter.encoded()))
+            completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
+        } else {
+            record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries,
+                                                            rateLimits: attempt.rateLimits, rateLimitedFor: waited)))
+            completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
+        }
+        finishIfDone(attempt.eventID, into: &completion.settlements)
+        return completion
+    }
+
     // MARK: Requests
 
     /// Records which attempts one request carries (one, or a Marzban-mode batch).
@@ -226,7 +253,7 @@ public struct DeliveryLedger: Sendable {
             } else {
                 switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
                                              rateLimitedFor: Double(attempt.rateLimitedFor), result: result,
-                                             isDiscord: attempt.target.kind == .discord, random: &random) {
+                                             isDiscord: attempt.target.kind != .webhook, random: &random) {
                 case .delivered:
                     outcome = nil
                     note = .delivered

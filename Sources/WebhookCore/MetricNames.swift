@@ -4,8 +4,8 @@
 /// process), so each name below must always be used with the type and the dimensions given.
 /// Names only (no metrics code): the worker and the servers both record under them.
 public enum MetricNames {
-    /// Counter, dimensions `outcome` (``Outcome``) and `status_class` (``StatusClass``):
-    /// one per finished delivery attempt.
+    /// Counter, dimensions `outcome` (``Outcome``), `status_class` (``StatusClass``) and
+    /// `endpoint` (the endpoint's name): one per finished delivery attempt.
     public static let deliveries = "webhook_deliveries_total"
     /// Timer (a histogram in seconds, buckets 1 ms .. 30 s), no dimensions: one per HTTP attempt.
     public static let attemptDuration = "webhook_attempt_duration_seconds"
@@ -25,6 +25,9 @@ public enum MetricNames {
     public static let malformedEvents = "webhook_malformed_events_total"
     /// Counter, no dimensions: oldest dead letters dropped to keep the list within WEBHOOK_DEAD_MAX.
     public static let deadTrimmed = "webhook_dead_trimmed_total"
+    /// Counter, dimensions `endpoint` and `state` (`opened`, `closed`): circuit-breaker
+    /// transitions this worker caused.
+    public static let breakerTransitions = "webhook_breaker_transitions_total"
     /// Counter, no dimensions: events the ingest bridge enqueued.
     public static let eventsIngested = "webhook_events_ingested_total"
     /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.

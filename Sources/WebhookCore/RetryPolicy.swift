@@ -60,7 +60,8 @@ public struct RetryPolicy: Sendable, Equatable {
             case 410:
                 return .dead(reason: "endpoint answered HTTP 410 Gone after \(tries + 1) attempt\(tries == 0 ? "" : "s")")
             case 429 where isDiscord:
-                let requested = Self.discordRetryAfter(body) ?? retryAfter ?? Self.discordFallbackDelay
+                let requested = Self.discordRetryAfter(body) ?? TelegramMessage.retryAfter(body) ?? retryAfter
+                    ?? Self.discordFallbackDelay
                 let floor = Self.rateLimitFloor * Double(1 << min(max(rateLimits, 0), 16))
                 let wait = clamp(max(requested.isFinite ? requested : retryAfterCap, floor))
                 if rateLimitedFor + wait <= rateLimitMaxWait { return .rateLimited(after: wait) }

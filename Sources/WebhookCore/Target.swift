@@ -1,36 +1,70 @@
 /// What kind of receiver a delivery goes to.
 public enum TargetKind: String, Sendable, Hashable {
-    /// An endpoint of `WEBHOOK_ADDRESS`: receives the event itself.
+    /// A webhook endpoint: receives the event itself.
     case webhook = "w"
-    /// `DISCORD_WEBHOOK_URL`: receives an embed built from the event.
+    /// A Discord webhook: receives an embed built from the event.
     case discord = "d"
+    /// A Telegram chat: receives a `sendMessage` built from the event.
+    case telegram = "t"
 
     /// The word used in dead letters, logs and the CLI.
     public var name: String {
         switch self {
         case .webhook: return "webhook"
         case .discord: return "discord"
+        case .telegram: return "telegram"
+        }
+    }
+
+    init(_ kind: EndpointKind) {
+        switch kind {
+        case .webhook: self = .webhook
+        case .discord: self = .discord
+        case .telegram: self = .telegram
         }
     }
 }
 
-/// One configured receiver of events: an endpoint URL and how to talk to it.
+/// One configured receiver of events: an endpoint and how to talk to it.
 ///
 /// Queue items name a target by `id`, never by URL: a worker delivers only to targets in its own
 /// configuration, so nothing a producer writes into Redis can choose where a request goes, and
 /// URLs (which may carry tokens) are never stored in Redis.
 public struct Target: Hashable, Sendable {
     public let kind: TargetKind
+    /// Where requests go (for Telegram, the sendMessage URL with the bot token).
     public let url: String
-    /// Stable, URL-free identifier: the kind letter and the FNV-1a 32-bit hash of kind and URL
-    /// (e.g. `w3f2a09c1`). The same configuration gives the same id on every worker.
+    /// Stable, URL-free identifier: for an implicit endpoint (`WEBHOOK_ADDRESS`,
+    /// `DISCORD_WEBHOOK_URL`) the kind letter and the FNV-1a 32-bit hash of kind and URL
+    /// (`w3f2a09c1`); for a named endpoint of the endpoints file, `n` and the hash of its name, so
+    /// that pending retries survive a URL change.
     public let id: String
+    /// The endpoint's name (logs, metrics, `endpoints`, dead letters).
+    public let name: String
+    /// Everything the endpoints file says about it (implicit endpoints have defaults).
+    public let spec: EndpointSpec?
 
     public init(kind: TargetKind, url: String) {
         self.kind = kind
         self.url = url
         self.id = kind.rawValue + Self.fnv1a(kind.rawValue + url)
+        self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
+        self.spec = nil
     }
+
+    public init(spec: EndpointSpec) {
+        self.kind = TargetKind(spec.kind)
+        self.url = spec.url
+        self.id = spec.isImplicit ? kind.rawValue + Self.fnv1a(kind.rawValue + spec.url) : "n" + Self.fnv1a(spec.name)
+        self.name = spec.name
+        self.spec = spec
+    }
+
+    public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    /// Whether this target takes events with `action` (the endpoint's `actions` filter).
+    public func accepts(_ action: String) -> Bool { spec?.accepts(action: action) ?? true }
 
     /// The URL as logs, the CLI and metrics may show it (see `URLRedaction`).
     public var redactedURL: String { URLRedaction.redact(url) }

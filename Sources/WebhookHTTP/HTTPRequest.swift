@@ -22,6 +22,12 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double
     /// Called just before sending; see `SendHook`.
     public var onSend: SendHook?
+    /// Egress proxy for this request (`http://`, `https://`, `socks5://`, `socks5h://`), nil for
+    /// a direct connection. libcurl's own proxy environment variables are never used.
+    public var proxy: String?
+    /// This lane's own cap on requests in flight (an endpoint's `concurrency`), below the
+    /// client's `maxPerLane`; nil for that cap.
+    public var laneLimit: Int?
 
     public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double,
                 onSend: SendHook? = nil) {

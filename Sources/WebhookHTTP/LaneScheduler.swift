@@ -6,6 +6,8 @@ struct LaneScheduler {
         var id: Int
         var waiting = FIFO<HTTPRequest>()
         var running = 0
+        /// The lane's own cap (an endpoint's `concurrency`), at most `maxPerLane`.
+        var cap: Int
     }
 
     let maxPerLane: Int
@@ -26,8 +28,9 @@ struct LaneScheduler {
         } else {
             index = lanes.count
             indexOfLane[request.lane] = index
-            lanes.append(Lane(id: request.lane))
+            lanes.append(Lane(id: request.lane, cap: maxPerLane))
         }
+        if let limit = request.laneLimit { lanes[index].cap = max(1, min(limit, maxPerLane)) }
         lanes[index].waiting.push(request)
         waitingCount += 1
     }
@@ -38,7 +41,7 @@ struct LaneScheduler {
         guard waitingCount > 0 else { return nil }
         for step in 0..<lanes.count {
             let index = (cursor + step) % lanes.count
-            guard lanes[index].running < maxPerLane, let request = lanes[index].waiting.pop() else { continue }
+            guard lanes[index].running < lanes[index].cap, let request = lanes[index].waiting.pop() else { continue }
             lanes[index].running += 1
             waitingCount -= 1
             cursor = (index + 1) % lanes.count

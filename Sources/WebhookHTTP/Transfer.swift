@@ -37,6 +37,8 @@ final class Transfer {
     private var headersSet = false
     private var currentURL = ""
     private var currentTimeoutMillis = -1
+    /// The proxy set on the handle; a value no request has means "not set yet".
+    private var currentProxy: String? = "\u{0}unset"
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var responseBody: [UInt8] = []
     private var retryAfterHeader: Double?
@@ -130,6 +132,12 @@ final class Transfer {
             guard code == CURLE_OK else { return failed(code) }
             currentURL = request.url
         }
+        if request.proxy != currentProxy {
+            // "" turns a previous proxy off and ignores http_proxy & co. from the environment.
+            let code = wh_curl_easy_setopt_pointer(easy, CURLOPT_PROXY, request.proxy ?? "")
+            guard code == CURLE_OK else { return failed(code) }
+            currentProxy = request.proxy
+        }
         let timeoutMillis = request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded(.up))) : 0
         if timeoutMillis != currentTimeoutMillis {
             let code = wh_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMillis)
@@ -149,6 +157,7 @@ final class Transfer {
         releaseRequestState()
         currentURL = ""
         currentTimeoutMillis = -1
+        currentProxy = "\u{0}unset"
         return "curl_easy_setopt: " + String(cString: curl_easy_strerror(code))
     }
 

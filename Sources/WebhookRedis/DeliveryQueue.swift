@@ -25,6 +25,8 @@ public protocol DeliveryQueue: AnyObject {
     func release(_ items: [[UInt8]]) throws(RedisError) -> Int
     func handBack() throws(RedisError) -> Int
     func deregister() throws(RedisError) -> Bool
+    /// `LPUSH`es items onto the queue (the worker's own announcements).
+    func push(_ items: [[UInt8]]) throws(RedisError)
     /// The server's eviction policy when it can tell (a warning at start-up), else nil.
     func maxmemoryPolicy() throws(RedisError) -> String?
 }

@@ -216,5 +216,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
+    public func push(_ items: [[UInt8]]) throws(RedisError) { store.push(items) }
+
     public func maxmemoryPolicy() throws(RedisError) -> String? { nil }
 }

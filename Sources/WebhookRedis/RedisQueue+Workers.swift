@@ -149,4 +149,13 @@ extension RedisQueue {
         return QueueDepths(queue: counts[0], delayed: counts[1], processing: counts[3...].reduce(0, +),
                            dead: counts[2], workers: live.sorted())
     }
+
+    /// `LPUSH`es items onto the queue in one command.
+    public func push(_ items: [[UInt8]]) throws(RedisError) {
+        guard !items.isEmpty else { return }
+        let reply = try withConnection { connection throws(RedisError) in
+            try connection.command([Array("LPUSH".utf8), Array(keys.queue.utf8)] + items)
+        }
+        if case .error(let message) = reply { throw RedisError(call: "LPUSH", message: message, isConnectionError: false) }
+    }
 }

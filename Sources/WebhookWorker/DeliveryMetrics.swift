@@ -14,18 +14,19 @@ final class DeliveryMetrics {
     func count(_ notes: [DeliveryLedger.Note], logger: Logger) {
         for note in notes {
             let statusClass = note.status > 0 ? MetricNames.StatusClass.of(status: note.status) : "none"
+            let endpoint = note.target?.name ?? ""
             switch note.kind {
-            case .delivered: counter(MetricNames.Outcome.delivered, statusClass).increment()
+            case .delivered: counter(MetricNames.Outcome.delivered, statusClass, endpoint).increment()
             case .retry:
-                counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error").increment()
+                counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error", endpoint).increment()
                 logger.debug("attempt failed, retry scheduled", metadata: metadata(note))
-            case .deferred: counter(MetricNames.Outcome.deferred, "none").increment()
+            case .deferred: counter(MetricNames.Outcome.deferred, "none", endpoint).increment()
             case .rateLimited:
-                counter(MetricNames.Outcome.deferred, statusClass).increment()
+                counter(MetricNames.Outcome.deferred, statusClass, endpoint).increment()
                 logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note))
-            case .handedBack: counter(MetricNames.Outcome.handedBack, "error").increment()
+            case .handedBack: counter(MetricNames.Outcome.handedBack, "error", endpoint).increment()
             case .dead:
-                counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error").increment()
+                counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error", endpoint).increment()
                 logger.warning("delivery moved to dead letters", metadata: metadata(note))
             case .rejected:
                 malformed.increment()
@@ -36,17 +37,21 @@ final class DeliveryMetrics {
 
     private func metadata(_ note: DeliveryLedger.Note) -> Logger.Metadata {
         var out: Logger.Metadata = [:]
-        if let target = note.target { out["endpoint"] = "\(target.redactedURL)" }
+        if let target = note.target {
+            out["endpoint"] = "\(target.name)"
+            out["url"] = "\(target.redactedURL)"
+        }
         if let id = note.webhookID { out["webhook_id"] = "\(id)" }
         if note.status > 0 { out["status"] = "\(note.status)" }
         if let reason = note.reason { out["reason"] = "\(reason)" }
         return out
     }
 
-    private func counter(_ outcome: String, _ statusClass: String) -> Counter {
-        let key = outcome + "|" + statusClass
+    private func counter(_ outcome: String, _ statusClass: String, _ endpoint: String) -> Counter {
+        let key = outcome + "|" + statusClass + "|" + endpoint
         if let counter = deliveries[key] { return counter }
-        let counter = Counter(label: MetricNames.deliveries, dimensions: [("outcome", outcome), ("status_class", statusClass)])
+        let counter = Counter(label: MetricNames.deliveries,
+                              dimensions: [("outcome", outcome), ("status_class", statusClass), ("endpoint", endpoint)])
         deliveries[key] = counter
         return counter
     }

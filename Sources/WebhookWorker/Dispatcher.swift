@@ -31,6 +31,9 @@ final class Dispatcher: @unchecked Sendable {
     /// Called with the delay of the earliest retry just scheduled, so the poller can wake.
     var onRetryScheduled: (@Sendable (Double) -> Void)?
     private let metrics = DeliveryMetrics()
+    private let authenticator: ItemAuthenticator
+    /// Rate limits and circuit breakers shared by the fleet; set before `run` starts.
+    var endpointGuard: EndpointGuard?
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -41,6 +44,7 @@ final class Dispatcher: @unchecked Sendable {
         self.gate = gate
         self.liveness = liveness
         self.logger = logger
+        self.authenticator = authenticator
         self.ledger = DeliveryLedger(
             settings: .init(targets: targets, retry: configuration.retry, maxPayloadBytes: configuration.maxPayloadBytes,
                             maxCrashes: configuration.maxCrashes,
@@ -102,7 +106,12 @@ final class Dispatcher: @unchecked Sendable {
                                                  now: now, random: &random)
                 if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
                 metrics.count(completion.notes, logger: logger)
+                endpointGuard?.note(completion.notes)
                 pending.append(contentsOf: completion.settlements)
+            }
+            if let endpointGuard {
+                endpointGuard.flush()
+                announce(endpointGuard.takeAnnouncements(), queue: queue)
             }
             if let http { metrics.inflight.record(http.inFlight) }
 
@@ -155,7 +164,19 @@ final class Dispatcher: @unchecked Sendable {
         metrics.count(admission.notes, logger: logger)
         pending.append(contentsOf: admission.settlements)
         guard !admission.attempts.isEmpty else { return }
-        let units = admission.attempts.map { (DeliveryUnit(attempt: $0), $0.event) }
+        var attempts = admission.attempts
+        if let endpointGuard {
+            let decided = endpointGuard.admit(attempts)
+            attempts = decided.send
+            let now = Date().timeIntervalSince1970
+            for (attempt, delay, reason) in decided.wait {
+                let completion = ledger.postpone(attempt, after: delay, maxHold: configuration.breakerMaxHold, reason: reason, now: now)
+                metrics.count(completion.notes, logger: logger)
+                pending.append(contentsOf: completion.settlements)
+            }
+            guard !attempts.isEmpty else { return }
+        }
+        let units = attempts.map { (DeliveryUnit(attempt: $0), $0.event) }
         let requests = builder.requests(for: units, now: Date().timeIntervalSince1970)
         for (request, carried) in requests {
             ledger.track(request: request.token, attempts: carried.compactMap(\.attempt))
@@ -187,6 +208,18 @@ final class Dispatcher: @unchecked Sendable {
                 return nil
             }
             if let earliest = delays.min() { onRetryScheduled?(earliest) }
+        }
+    }
+
+    /// Enqueues breaker announcements as deliveries to the endpoints named in `notify` only.
+    private func announce(_ announcements: [(target: Target, event: [UInt8])], queue: any DeliveryQueue) {
+        guard !announcements.isEmpty else { return }
+        let items = announcements.map { target, event in
+            QueueItem.encode(Delivery(webhookID: "msg_\(RandomToken.make(24))_\(target.id)", tries: 0, targetID: target.id,
+                                      raw: event[...]), authenticator: authenticator)
+        }
+        do { try queue.push(items) } catch {
+            logger.warning("could not announce an endpoint's state change", metadata: ["error": "\(error)"])
         }
     }
 

@@ -9,8 +9,13 @@ import WebhookHTTP
 /// - Marzban mode: the due events for one endpoint batched into one JSON array, with the raw
 ///   secret in `x-webhook-secret`, exactly as Marzban 0.8.4 sends.
 /// - Discord: one embed message per event, and never the secret.
+/// - Telegram: one `sendMessage` per event (HTML), and never the secret.
 ///
-/// Owned by the taker thread (it allocates request tokens and lanes).
+/// An endpoint of the endpoints file brings its own secrets (the first signs `x-webhook-secret`,
+/// each signs one `v1,` of `webhook-signature`: rotation), compat mode, headers, timeout and
+/// proxy; implicit endpoints use the global settings.
+///
+/// Owned by the dispatcher thread (it allocates request tokens and lanes).
 struct RequestBuilder {
     let secret: String?
     let signer: WebhookSigner
@@ -18,6 +23,23 @@ struct RequestBuilder {
     let timeout: Double
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
+    /// Signing keys per endpoint with secrets of its own, absorbed once.
+    private var endpointKeys: [String: Keys] = [:]
+
+    /// One endpoint's signing keys: the hex signature's (first secret) and one Standard Webhooks
+    /// key per secret.
+    private struct Keys {
+        let secret: String?
+        let hex: PrekeyedHMAC?
+        let standard: [PrekeyedHMAC]
+
+        init(secrets: [String]) {
+            let secrets = secrets.filter { !$0.isEmpty }
+            secret = secrets.first
+            hex = secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
+            standard = secrets.map { PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8)) }
+        }
+    }
 
     /// The same keys as `signer`'s, absorbed once (see `PrekeyedHMAC`): the hex signature's and
     /// the Standard Webhooks signature's.
@@ -45,7 +67,11 @@ struct RequestBuilder {
             case .discord:
                 out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
                                     headers: Self.jsonOnly), [unit]))
-            case .webhook where compat == .marzban:
+            case .telegram:
+                let chat = unit.target.spec?.telegram?.chatID ?? ""
+                out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
+                                    headers: Self.jsonOnly), [unit]))
+            case .webhook where (unit.target.spec?.compat ?? compat) == .marzban:
                 batches[unit.target, default: []].append((unit, event))
             case .webhook:
                 out.append((standardRequest(unit, event), [unit]))
@@ -70,13 +96,14 @@ struct RequestBuilder {
         headers.reserveCapacity(3)
         headers.append("Content-Type: application/json")
         headers.append("webhook-id: " + webhookID)
-        if let hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
-        let standardMAC = self.standardMAC
+        let keys = self.keys(for: unit.target)
+        if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
+        let standardMACs = keys.map { $0.standard } ?? (self.standardMAC.map { [$0] } ?? [])
         var request = request(to: unit.target, body: body, headers: headers)
         request.onSend = { headers in
             let timestamp = Int(time(nil))
             headers.append("webhook-timestamp: " + String(timestamp))
-            guard let standardMAC else { return }
+            guard !standardMACs.isEmpty else { return }
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
             var id = webhookID
             id.withUTF8 { idBytes in
@@ -91,7 +118,10 @@ struct RequestBuilder {
                     for byte in String(timestamp).utf8 { put(byte) }
                     put(UInt8(ascii: "."))
                     let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
-                    headers.append(standardMAC.base64(prefix: "webhook-signature: v1,", signed, body))
+                    // One `v1,` signature per secret, space-separated (Standard Webhooks rotation).
+                    var line = standardMACs[0].base64(prefix: "webhook-signature: v1,", signed, body)
+                    for mac in standardMACs.dropFirst() { line += mac.base64(prefix: " v1,", signed, body) }
+                    headers.append(line)
                 }
             }
         }
@@ -106,14 +136,29 @@ struct RequestBuilder {
         }
         body.append(UInt8(ascii: "]"))
         var headers = Self.jsonOnly
-        if let secret { headers.append("x-webhook-secret: \(secret)") }
+        if let secret = keys(for: target)?.secret ?? secret { headers.append("x-webhook-secret: \(secret)") }
         return request(to: target, body: body, headers: headers)
     }
 
     private mutating func request(to target: Target, body: [UInt8], headers: [String]) -> HTTPRequest {
         nextToken &+= 1
-        return HTTPRequest(token: nextToken, url: target.url, headers: headers, body: body,
-                           lane: lane(for: target), timeout: timeout)
+        var all = headers
+        if let extra = target.spec?.headerLines, !extra.isEmpty { all.append(contentsOf: extra) }
+        var request = HTTPRequest(token: nextToken, url: target.url, headers: all, body: body,
+                                  lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
+        request.proxy = target.spec?.proxy
+        request.laneLimit = target.spec.map { $0.concurrency }
+        return request
+    }
+
+    /// The endpoint's own signing keys, when the endpoints file gives it secrets other than
+    /// WEBHOOK_SECRET; nil means the global ones.
+    private mutating func keys(for target: Target) -> Keys? {
+        guard let secrets = target.spec?.secrets, !secrets.isEmpty, secrets != [secret ?? ""] else { return nil }
+        if let keys = endpointKeys[target.id] { return keys }
+        let keys = Keys(secrets: secrets)
+        endpointKeys[target.id] = keys
+        return keys
     }
 
     private mutating func lane(for target: Target) -> Int {

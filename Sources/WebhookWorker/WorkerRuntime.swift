@@ -68,9 +68,13 @@ public final class WorkerRuntime: @unchecked Sendable {
                                     authenticator: ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial),
                                     room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
         let http = try HTTPClient(maxConcurrent: configuration.concurrency,
-                                  maxPerLane: configuration.endpointConcurrency,
+                                  maxPerLane: configuration.endpointConcurrency, logger: logger,
                                   onComplete: { dispatcher.post(responses: $0) })
         dispatcher.http = http
+        // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.
+        dispatcher.endpointGuard = EndpointGuard(
+            state: queues == nil ? EndpointState(url: configuration.redis, prefix: configuration.keyPrefix) : nil,
+            configuration: configuration, workerID: id, logger: logger)
         self.room = room
         self.gate = gate
         self.dispatcher = dispatcher

@@ -28,7 +28,8 @@ struct DeadCommand: ParsableCommand {
                     continue
                 }
                 let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: letter.failedAt))
-                let endpoint = letter.endpoint.map { "\(letter.kind == "discord" ? "discord " : "")\(URLRedaction.redact($0))" } ?? "-"
+                let url = letter.endpoint.map { URLRedaction.redact($0) }
+                let endpoint = letter.endpointName.map { name in url.map { "\(name) (\($0))" } ?? name } ?? url ?? "-"
                 print("[\(index)] \(letter.id.isEmpty ? "-" : letter.id)  \(when)  \(endpoint)  attempts=\(letter.attempts)  \(letter.reason)")
                 print("      \(String(decoding: letter.payload.prefix(300), as: UTF8.self))")
             }
@@ -44,6 +45,8 @@ struct DeadCommand: ParsableCommand {
         var ids: [String] = []
         @Option(help: "Replay the entry at this position of `dead list` (as a number argument).") var index: Int?
         @Flag(help: "Replay every dead letter (the default without ids).") var all = false
+        @Option(help: "Replay only the dead letters of this endpoint (its name in `endpoints` and `dead list`).")
+        var endpoint: String?
 
         func validate() throws {
             if all && (!ids.isEmpty || index != nil) { throw ValidationError("give ids, --index N or --all, not several") }
@@ -74,6 +77,9 @@ struct DeadCommand: ParsableCommand {
                 if !missing.isEmpty { throw ValidationError("no dead letter with id \(missing.joined(separator: ", "))") }
             }
             if !selective { chosen = entries }
+            if let endpoint {
+                chosen = chosen.filter { (try? DeadLetter(decoding: $0))?.endpointName == endpoint }
+            }
             let configured = Set(configuration.targets.map(\.id))
             var replayed = 0, skipped = 0, unconfigured = 0
             for entry in chosen {

@@ -9,6 +9,7 @@ struct WebhookWorkerCommand: AsyncParsableCommand {
             Configuration comes from the environment and an .env file in the working directory \
             (the environment wins); --set KEY=VALUE and the named flags override both.
             """,
-        subcommands: [RunCommand.self, EnqueueCommand.self, StatusCommand.self, DeadCommand.self, IngestCommand.self]
+        subcommands: [RunCommand.self, EnqueueCommand.self, StatusCommand.self, DeadCommand.self, IngestCommand.self,
+                      EndpointsCommand.self]
     )
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""A plain HTTP forward proxy for tests: takes absolute-form requests (POST http://host:port/path),
+forwards them to the origin and relays the answer; logs each proxied URL to standard error, one
+line each ("proxied <url>"). Prints the listening port on the first line of standard output."""
+import http.client
+import http.server
+import sys
+import urllib.parse
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection", "host")}
+        origin = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=10)
+        origin.request("POST", url.path + (("?" + url.query) if url.query else ""), body=body, headers=headers)
+        answer = origin.getresponse()
+        data = answer.read()
+        print(f"proxied {self.path}", file=sys.stderr, flush=True)
+        self.send_response(answer.status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+print(server.server_address[1], flush=True)
+server.serve_forever()

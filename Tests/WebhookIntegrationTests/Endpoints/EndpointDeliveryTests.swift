@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The endpoints file end to end: filters, secret rotation (checked with the `standardwebhooks`
+/// library), Marzban and standard side by side, headers, Telegram, proxies.
+final class EndpointDeliveryTests: WorkerTestCase {
+    private func endpointsFile(_ yaml: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("endpoints-\(UUID().uuidString).yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func testFiltersRotationAndMarzbanBesideStandard() async throws {
+        let billing = try await receiver(), panel = try await receiver(), everything = try await receiver()
+        let file = try endpointsFile("""
+            endpoints:
+              - name: billing
+                url: \(billing.url)
+                secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "older-plain-secret"]
+                actions: [user_limited]
+                headers: {X-Env: test}
+              - name: panel
+                url: \(panel.url)
+                compat: marzban
+                secret: raw-panel-secret
+              - name: everything
+                url: \(everything.url)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_SECRET": "global"])
+        try push(3, action: "user_created")
+        try push(2, action: "user_limited")
+        _ = try await everything.waitForRequests(count: 5, timeout: 30)
+        let limited = try await billing.waitForRequests(count: 2, timeout: 30)
+        let drained = try await eventuallyAsync(timeout: 30) { try self.processingTotal() == 0 && self.llen("queue") == 0 }
+        XCTAssertTrue(drained)
+        XCTAssertEqual(billing.count, 2, "the filtered endpoint gets exactly its actions")
+        XCTAssertTrue(try limited.allSatisfy { try json($0)["action"] as? String == "user_limited" })
+        XCTAssertTrue(limited.allSatisfy { $0.header("x-env") == "test" })
+        // Both rotated secrets verify with the Standard Webhooks library, each on its own.
+        for request in limited {
+            for secret in ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "older-plain-secret"] {
+                XCTAssertEqual(try Self.verify(request, secret: secret), "ok", "secret \(secret)")
+            }
+            XCTAssertNotEqual(try Self.verify(request, secret: "whsec_" + Data("wrong".utf8).base64EncodedString()), "ok")
+            XCTAssertEqual(request.header("x-webhook-secret"),
+                           hexHMAC(request.body, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "the first secret signs")
+        }
+        // Marzban mode beside standard: arrays with the raw secret, no Standard Webhooks headers.
+        let arrays = panel.requests
+        XCTAssertFalse(arrays.isEmpty)
+        XCTAssertTrue(arrays.allSatisfy { $0.body.first == UInt8(ascii: "[") && $0.header("x-webhook-secret") == "raw-panel-secret" })
+        XCTAssertTrue(arrays.allSatisfy { $0.header("webhook-signature") == nil })
+        let panelEvents = try arrays.flatMap { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.body)) as? [Any]) }
+        XCTAssertEqual(panelEvents.count, 5)
+        XCTAssertTrue(everything.requests.allSatisfy { $0.header("x-webhook-secret") == hexHMAC($0.body, secret: "global") })
+        stopCleanly(worker)
+    }
+
+    func testTelegramMessagesAreEscapedAnd429IsHonoured() async throws {
+        let telegram = try await receiver(.respond { _, index in
+            index == 0
+                ? ReceiverResponse(status: 429, headers: [("Content-Type", "application/json")],
+                                   body: Array(#"{"ok":false,"error_code":429,"parameters":{"retry_after":1}}"#.utf8))
+                : ReceiverResponse(status: 200, body: Array(#"{"ok":true}"#.utf8))
+        })
+        let file = try endpointsFile("""
+            endpoints:
+              - name: ops-chat
+                kind: telegram
+                bot_token: "123456:SECRET-token_abc"
+                chat_id: "-1001234567890"
+                api_url: \(telegram.baseURL)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "LOG_LEVEL": "trace"])
+        _ = try redisCLI(["LPUSH", "\(prefix):queue", #"{"action":"user_limited","username":"<b>&amp","by":{"username":"ad<min>"}}"#])
+        let requests = try await telegram.waitForRequests(count: 2, timeout: 30)
+        XCTAssertEqual(requests[1].path, "/bot123456:SECRET-token_abc/sendMessage")
+        XCTAssertGreaterThanOrEqual(requests[1].arrival - requests[0].arrival, 0.9, "retry_after honoured")
+        let body = try json(requests[1])
+        XCTAssertEqual(body["chat_id"] as? String, "-1001234567890")
+        XCTAssertEqual(body["parse_mode"] as? String, "HTML")
+        let text = try XCTUnwrap(body["text"] as? String)
+        XCTAssertTrue(text.contains("&lt;b&gt;&amp;amp"), text)
+        XCTAssertTrue(text.contains("ad&lt;min&gt;"), text)
+        XCTAssertFalse(text.contains("<b>&amp"), text)
+        XCTAssertEqual(try llen("dead"), 0)
+        stopCleanly(worker)
+        XCTAssertFalse(worker.log.contains("SECRET-token_abc"), "the bot token never reaches the log")
+        XCTAssertFalse(try cli(["endpoints"]).output.contains("SECRET-token_abc"))
+    }
+
+    func testAProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
+        let proxied = try await receiver(), direct = try await receiver()
+        let proxy = try FixtureProcess("forward_proxy.py")
+        defer { proxy.stop() }
+        let file = try endpointsFile("""
+            endpoints:
+              - name: censored
+                url: \(proxied.url)
+                proxy: http://127.0.0.1:\(proxy.port)
+              - name: open
+                url: \(direct.url)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
+        try push(5)
+        _ = try await proxied.waitForRequests(count: 5, timeout: 30)
+        _ = try await direct.waitForRequests(count: 5, timeout: 30)
+        // The proxy logs after relaying the answer: wait for its fifth line.
+        let through = try await eventuallyAsync(timeout: 10) { proxy.log.components(separatedBy: "proxied ").count - 1 == 5 }
+        XCTAssertTrue(through, "every request of the proxied endpoint went through the proxy:\n\(proxy.log)")
+        XCTAssertFalse(proxy.log.contains(direct.url), "the other endpoint went direct")
+        stopCleanly(worker)
+    }
+
+    func testAWrongFileStopsStartUpNamingFileEndpointAndField() throws {
+        let file = try endpointsFile("""
+            endpoints:
+              - name: billing
+                url: http://127.0.0.1:1/hook
+                rate: 20 per second
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
+        let status = worker.waitForExit(timeout: 20)
+        XCTAssertNotNil(status)
+        XCTAssertNotEqual(status, 0)
+        for part in [URL(fileURLWithPath: file).lastPathComponent, "billing", "rate"] {
+            XCTAssertTrue(worker.log.contains(part), "names \(part):\n\(worker.log)")
+        }
+    }
+
+    /// Verifies a request with the Standard Webhooks Python library; returns "ok" or its error.
+    static func verify(_ request: RecordedRequest, secret: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(request.body).write(to: directory.appendingPathComponent("body"))
+        let headers = ["webhook-id", "webhook-timestamp", "webhook-signature"].map { request.header($0) ?? "" }
+        let key = secret.hasPrefix("whsec_") ? secret : "whsec_" + Data(secret.utf8).base64EncodedString()
+        let script = """
+            import sys
+            from standardwebhooks.webhooks import Webhook
+            body = open(sys.argv[1], "rb").read()
+            try:
+                Webhook(sys.argv[2]).verify(body, {"webhook-id": sys.argv[3], "webhook-timestamp": sys.argv[4], "webhook-signature": sys.argv[5]})
+                print("ok")
+            except Exception as error:
+                print("failed:", error)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, directory.appendingPathComponent("body").path, key] + headers
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
