@@ -133,28 +133,3 @@ public final class EndpointState {
         RedisError(call: "EVALSHA(\(script.name))", message: "unexpected reply \(reply)", isConnectionError: false)
     }
 }
-
-extension LazyConnection {
-    /// Runs a script by SHA, loading it first when `shas` has none for it yet; falls back to
-    /// EVAL when the server lost its script cache (restart, SCRIPT FLUSH), which also puts it
-    /// back for the next EVALSHA. Error replies are thrown, named after the script.
-    /// `shas` (SHA1 by script name) belongs to the caller and survives reconnects: the SHA
-    /// depends only on the source.
-    func runScript(_ script: LuaScript, keys: [String], args: [[UInt8]], shas: inout [String: String]) throws(RedisError) -> RedisReply {
-        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args
-        let reply = try run { connection throws(RedisError) -> RedisReply in
-            if shas[script.name] == nil, let sha = try connection.command("SCRIPT", "LOAD", script.source).text {
-                shas[script.name] = sha
-            }
-            if let sha = shas[script.name] {
-                let reply = try connection.command([Array("EVALSHA".utf8), Array(sha.utf8)] + tail)
-                guard reply.errorMessage?.hasPrefix("NOSCRIPT") == true else { return reply }
-            }
-            return try connection.command([Array("EVAL".utf8), Array(script.source.utf8)] + tail)
-        }
-        if case .error(let message) = reply {
-            throw RedisError(call: "EVALSHA(\(script.name))", message: message, isConnectionError: false)
-        }
-        return reply
-    }
-}

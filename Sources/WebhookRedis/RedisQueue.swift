@@ -138,25 +138,9 @@ public final class RedisQueue {
         return reply
     }
 
-    /// Runs a script by SHA, loading it first if this queue has not yet; falls back to EVAL when
-    /// the server lost its script cache (restart, SCRIPT FLUSH). Error replies are thrown.
+    /// Runs a script by SHA (see `LazyConnection.runScript`, shared with `EndpointState`).
     func run(_ script: LuaScript, keys: [String], args: [[UInt8]]) throws(RedisError) -> RedisReply {
-        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args
-        let reply = try withConnection { connection throws(RedisError) -> RedisReply in
-            if scriptSHAs[script.name] == nil, let sha = try connection.command("SCRIPT", "LOAD", script.source).text {
-                scriptSHAs[script.name] = sha
-            }
-            if let sha = scriptSHAs[script.name] {
-                let reply = try connection.command([Array("EVALSHA".utf8), Array(sha.utf8)] + tail)
-                guard reply.errorMessage?.hasPrefix("NOSCRIPT") == true else { return reply }
-            }
-            // EVAL also puts the script back into the server's cache for the next EVALSHA.
-            return try connection.command([Array("EVAL".utf8), Array(script.source.utf8)] + tail)
-        }
-        if case .error(let message) = reply {
-            throw RedisError(call: "EVALSHA(\(script.name))", message: message, isConnectionError: false)
-        }
-        return reply
+        try connection.runScript(script, keys: keys, args: args, shas: &scriptSHAs)
     }
 
     /// An error for a reply of the wrong shape (a Redis we do not understand).

@@ -23,6 +23,8 @@ struct RequestBuilder {
     let timeout: Double
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
+    /// Unix seconds at send time, for `webhook-timestamp` (injected by tests).
+    var clock: @Sendable () -> Int = { Int(time(nil)) }
     /// Signing keys per endpoint with secrets of its own, absorbed once.
     private var endpointKeys: [String: Keys] = [:]
 
@@ -99,9 +101,10 @@ struct RequestBuilder {
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
         let standardMACs = keys.map { $0.standard } ?? (self.standardMAC.map { [$0] } ?? [])
+        let clock = self.clock
         var request = request(to: unit.target, body: body, headers: headers)
         request.onSend = { headers in
-            let timestamp = Int(time(nil))
+            let timestamp = clock()
             headers.append("webhook-timestamp: " + String(timestamp))
             guard !standardMACs.isEmpty else { return }
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.

@@ -64,11 +64,7 @@ struct EndpointsCommand: ParsableCommand {
         @Argument(help: "The endpoint's name (see `endpoints`).") var name: String
 
         func run() throws {
-            let configuration = try options.load()
-            guard configuration.targets.contains(where: { $0.name == name }) else {
-                throw ValidationError("no endpoint named '\(name)' (see `webhook-worker endpoints`)")
-            }
-            let changed = try EndpointState(url: configuration.redis, prefix: configuration.keyPrefix).pause(endpoint: name)
+            let changed = try EndpointsCommand.state(options, name).pause(endpoint: name)
             print(changed ? "paused \(name)" : "\(name) was already paused")
         }
     }
@@ -79,12 +75,17 @@ struct EndpointsCommand: ParsableCommand {
         @Argument(help: "The endpoint's name (see `endpoints`).") var name: String
 
         func run() throws {
-            let configuration = try options.load()
-            guard configuration.targets.contains(where: { $0.name == name }) else {
-                throw ValidationError("no endpoint named '\(name)' (see `webhook-worker endpoints`)")
-            }
-            let changed = try EndpointState(url: configuration.redis, prefix: configuration.keyPrefix).resume(endpoint: name)
+            let changed = try EndpointsCommand.state(options, name).resume(endpoint: name)
             print(changed ? "resumed \(name)" : "\(name) was not paused")
         }
+    }
+
+    /// The fleet-wide state of the configured endpoint `name`; refuses names not configured.
+    static func state(_ options: ConfigOptions, _ name: String) throws -> EndpointState {
+        let configuration = try options.load()
+        guard configuration.targets.contains(where: { $0.name == name }) else {
+            throw ValidationError("no endpoint named '\(name)' (see `webhook-worker endpoints`)")
+        }
+        return EndpointState(url: configuration.redis, prefix: configuration.keyPrefix)
     }
 }

@@ -28,12 +28,15 @@ class WorkerTestCase: XCTestCase {
 
     var redisURLString: String { "redis://127.0.0.1:\(redis.port)/0" }
 
-    /// The environment of a worker in these tests: fast polls, short lease, debug logs.
+    /// The environment of a worker in these tests: fast polls, short lease, debug logs, and a
+    /// circuit breaker that does not open (tests of retries fail many deliveries in a row on
+    /// purpose; the breaker's own tests set WEBHOOK_BREAKER_FAILURES).
     func environment(_ extra: [String: String]) -> [String: String] {
         var env = [
             "REDIS_URL": redisURLString,
             "REDIS_KEY_PREFIX": prefix,
             "JOB_SEND_NOTIFICATIONS_INTERVAL": "1",
+            "WEBHOOK_BREAKER_FAILURES": "1000000",
             "LOG_LEVEL": "debug",
         ]
         env.merge(extra) { $1 }

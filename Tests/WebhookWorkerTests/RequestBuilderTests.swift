@@ -18,10 +18,13 @@ final class RequestBuilderTests: XCTestCase {
         DeliveryUnit(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID)
     }
 
-    /// Header lines as name (lowercased) → value; fails on a repeated name.
+    /// Header lines as name (lowercased) → value, including those the send hook adds when the
+    /// request goes on the wire; fails on a repeated name.
     private func headers(_ request: HTTPRequest, file: StaticString = #filePath, line: UInt = #line) -> [String: String] {
         var out: [String: String] = [:]
-        for header in request.headers {
+        var atSend: [String] = []
+        request.onSend?(&atSend)
+        for header in request.headers + atSend {
             guard let colon = header.firstIndex(of: ":") else {
                 XCTFail("not a header line: \(header)", file: file, line: line)
                 continue
@@ -35,6 +38,7 @@ final class RequestBuilderTests: XCTestCase {
 
     func testStandardRequestIsSignedBothWays() throws {
         var builder = RequestBuilder(secret: "s3cret", compat: .standard, timeout: 7)
+        builder.clock = { 1700000123 }
         let built = builder.requests(for: [(unit(), try event())], now: now)
         XCTAssertEqual(built.count, 1)
         let (request, units) = try XCTUnwrap(built.first)
@@ -57,6 +61,7 @@ final class RequestBuilderTests: XCTestCase {
     func testWhsecSecretKeysTheStandardSignatureWithTheDecodedBytes() throws {
         let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
         var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
+        builder.clock = { 1700000123 }
         let request = try XCTUnwrap(builder.requests(for: [(unit(), try event())], now: now).first?.0)
         let sent = headers(request)
         // Keyed by bytes(range(32)), the decoded part after whsec_.

@@ -5,12 +5,6 @@ import XCTest
 /// The endpoints file end to end: filters, secret rotation (checked with the `standardwebhooks`
 /// library), Marzban and standard side by side, headers, Telegram, proxies.
 final class EndpointDeliveryTests: WorkerTestCase {
-    private func endpointsFile(_ yaml: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("endpoints-\(UUID().uuidString).yaml")
-        try yaml.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
     func testFiltersRotationAndMarzbanBesideStandard() async throws {
         let billing = try await receiver(), panel = try await receiver(), everything = try await receiver()
         let file = try endpointsFile("""

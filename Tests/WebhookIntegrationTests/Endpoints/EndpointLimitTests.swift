@@ -5,12 +5,6 @@ import XCTest
 /// Fleet-wide limits in front of an endpoint: a rate limit two workers share, and a circuit
 /// breaker that holds deliveries (no tries spent) while an endpoint is down.
 final class EndpointLimitTests: WorkerTestCase {
-    private func endpointsFile(_ yaml: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("endpoints-\(UUID().uuidString).yaml")
-        try yaml.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
     func testTwoWorkersTogetherKeepAnEndpointAtItsRateWhileAnotherRunsFree() async throws {
         let limited = try await receiver(), free = try await receiver()
         let file = try endpointsFile("""
