@@ -22,6 +22,10 @@ final class EndpointGuard {
     /// Outcomes since the last `flush`, per endpoint name.
     private var tallies: [String: Tally] = [:]
     private var transitions: [String: Counter] = [:]
+    /// Outcomes are written at most this often: one script call per endpoint per round, not per
+    /// dispatcher iteration (thousands a second at full speed).
+    private static let flushInterval = 0.25
+    private var nextFlush = Date.distantPast
     /// Notifications to enqueue (breaker opened/closed), drained by the dispatcher.
     private(set) var announcements: [(target: Target, event: [UInt8])] = []
 
@@ -120,7 +124,8 @@ final class EndpointGuard {
     /// Writes the counted outcomes to Redis; logs, counts and announces the transitions this
     /// worker caused.
     func flush() {
-        guard let state, !tallies.isEmpty else { return }
+        guard let state, !tallies.isEmpty, Date() >= nextFlush else { return }
+        nextFlush = Date().addingTimeInterval(Self.flushInterval)
         let batch = tallies
         tallies.removeAll(keepingCapacity: true)
         for (name, tally) in batch {
