@@ -30,6 +30,14 @@ extension RedisQueue {
     /// than the lease, and holders of processing lists that are not registered at all (the
     /// sweep). Each is re-checked atomically by `reap(worker:leaseMillis:)`.
     public func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String] {
+        let roster = try workerRoster(leaseMillis: leaseMillis)
+        return roster.registered.filter { !roster.live.contains($0) }.sorted()
+            + roster.holders.subtracting(roster.registered).sorted()
+    }
+
+    /// Who is registered, who of them is live (heartbeat within the lease, on Redis's clock) and
+    /// who holds a processing list: one round trip (TIME, the workers set, the holders set).
+    func workerRoster(leaseMillis: Int) throws(RedisError) -> (registered: Set<String>, live: Set<String>, holders: Set<String>) {
         let replies = try withConnection { connection throws(RedisError) in
             try connection.pipeline([
                 ["TIME"], ["ZRANGE", keys.workers, "0", "-1", "WITHSCORES"], ["SMEMBERS", keys.holders],
@@ -38,17 +46,17 @@ extension RedisQueue {
         guard replies.count == 3, let time = replies[0].array, time.count == 2,
               let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init),
               let pairs = replies[1].array, pairs.count % 2 == 0, let holders = replies[2].array
-        else { throw unexpected("reapCandidates", replies.first ?? .null) }
+        else { throw unexpected("TIME/ZRANGE/SMEMBERS", replies.first ?? .null) }
         let cutoff = Double(seconds * 1000 + micros / 1000 - leaseMillis)
-        var registered: Set<String> = []
-        var candidates: [String] = []
+        var registered: Set<String> = [], live: Set<String> = []
         for index in stride(from: 0, to: pairs.count, by: 2) {
-            guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else { continue }
+            guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else {
+                throw unexpected("ZRANGE", replies[1])
+            }
             registered.insert(member)
-            if score < cutoff { candidates.append(member) }
+            if score >= cutoff { live.insert(member) }
         }
-        for holder in holders.compactMap(\.text) where !registered.contains(holder) { candidates.append(holder) }
-        return candidates
+        return (registered, live, Set(holders.compactMap(\.text)))
     }
 
     /// Returns `worker`'s processing list to the queue's taking end and forgets the worker,
@@ -116,26 +124,9 @@ extension RedisQueue {
     /// Sizes of the queue, the delayed set, all processing lists and the dead list, and the live
     /// workers (heartbeat within `leaseMillis` of Redis's now). Two round trips, not atomic.
     public func depths(leaseMillis: Int) throws(RedisError) -> QueueDepths {
-        let first = try withConnection { connection throws(RedisError) in
-            try connection.pipeline([["TIME"], ["ZRANGE", keys.workers, "0", "-1", "WITHSCORES"], ["SMEMBERS", keys.holders]]
-                .map { $0.map { Array($0.utf8) } })
-        }
-        guard first.count == 3, let time = first[0].array, time.count == 2,
-              let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init),
-              let pairs = first[1].array, pairs.count % 2 == 0
-        else { throw unexpected("ZRANGE", first.count > 1 ? first[1] : .null) }
-        let cutoff = Double(seconds * 1000 + micros / 1000 - leaseMillis)
-        var members: Set<String> = []
-        var live: [String] = []
-        for index in stride(from: 0, to: pairs.count, by: 2) {
-            guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else {
-                throw unexpected("ZRANGE", first[1])
-            }
-            members.insert(member)
-            if score >= cutoff { live.append(member) }
-        }
-        for holder in first[2].array?.compactMap(\.text) ?? [] { members.insert(holder) }
-        let holders = members.sorted()
+        let roster = try workerRoster(leaseMillis: leaseMillis)
+        let live = Array(roster.live)
+        let holders = roster.registered.union(roster.holders).sorted()
         let commands: [[String]] = [["LLEN", keys.queue], ["ZCARD", keys.delayed], ["LLEN", keys.dead]]
             + holders.map { ["LLEN", keys.processing($0)] }
         let replies = try withConnection { connection throws(RedisError) in
