@@ -1,7 +1,8 @@
 import Foundation
 
-/// Reads typed values out of the variable map for ``Configuration/load(_:)``; every failure
-/// names its variable. An empty (or all-whitespace) value counts as unset.
+/// Reads typed values out of the variable map for ``Configuration/load(_:readFile:)`` and the
+/// components' loaders; every failure names its variable. An empty (or all-whitespace) value
+/// counts as unset.
 struct ConfigurationReader {
     let variables: [String: String]
 

@@ -3,8 +3,8 @@ import Foundation
 /// Every known variable's effective value and where it came from, secrets redacted: what a
 /// command logs once at start-up, so "my setting did not apply" is answered by that line.
 ///
-/// The table of known variables is ``known``; a variable added to ``Configuration`` needs a row
-/// there (a test checks that every variable in the README's table has one).
+/// The table of known variables is ``known``; a variable added to ``Configuration`` or one of its
+/// components needs a row there (a test checks that every variable in the README's table has one).
 public struct EffectiveConfiguration: Sendable {
     /// One variable as it applies.
     public struct Setting: Sendable, Equatable {
@@ -69,44 +69,44 @@ public struct EffectiveConfiguration: Sendable {
 
     /// The known variables.
     public static let known: [Variable] = [
-        Variable("WEBHOOK_ADDRESS") { c, _ in c.endpoints.map(ConfigurationReader.redacted).joined(separator: ",") },
+        Variable("WEBHOOK_ADDRESS") { c, _ in c.endpoints.addresses.map(ConfigurationReader.redacted).joined(separator: ",") },
         Variable("WEBHOOK_SECRET", secret: true) { _, _ in "" },
-        Variable("JOB_SEND_NOTIFICATIONS_INTERVAL") { c, _ in seconds(c.pollInterval) },
-        Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.retry.effectiveRetries) },
-        Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.retry.delay) },
-        Variable("DISCORD_WEBHOOK_URL") { c, _ in c.discordURL.map(ConfigurationReader.redacted) ?? "" },
-        Variable("REDIS_URL") { c, _ in c.redis.description },
-        Variable("REDIS_KEY_PREFIX") { c, _ in c.keyPrefix },
-        Variable("REDIS_SENTINELS") { c, _ in c.redis.sentinel?.sentinels.map(\.description).joined(separator: ",") ?? "" },
-        Variable("REDIS_SENTINEL_MASTER") { c, _ in c.redis.sentinel?.masterName ?? "" },
+        Variable("JOB_SEND_NOTIFICATIONS_INTERVAL") { c, _ in seconds(c.worker.pollInterval) },
+        Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.endpoints.retry.effectiveRetries) },
+        Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.endpoints.retry.delay) },
+        Variable("DISCORD_WEBHOOK_URL") { c, _ in c.endpoints.discordURL.map(ConfigurationReader.redacted) ?? "" },
+        Variable("REDIS_URL") { c, _ in c.redis.url.description },
+        Variable("REDIS_KEY_PREFIX") { c, _ in c.redis.keyPrefix },
+        Variable("REDIS_SENTINELS") { c, _ in c.redis.url.sentinel?.sentinels.map(\.description).joined(separator: ",") ?? "" },
+        Variable("REDIS_SENTINEL_MASTER") { c, _ in c.redis.url.sentinel?.masterName ?? "" },
         Variable("REDIS_SENTINEL_PASSWORD", secret: true) { _, _ in "" },
-        Variable("WEBHOOK_TIMEOUT") { c, _ in seconds(c.timeout) },
-        Variable("WEBHOOK_CONCURRENCY") { c, _ in String(c.concurrency) },
-        Variable("WEBHOOK_ENDPOINT_CONCURRENCY") { c, _ in String(c.endpointConcurrency) },
-        Variable("WEBHOOK_MAX_INFLIGHT") { c, _ in String(c.maxInflightEvents) },
-        Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.maxInflightBytes) },
-        Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.batchSize) },
-        Variable("WEBHOOK_COMPAT") { c, _ in c.compat.rawValue },
-        Variable("WEBHOOK_RETRY_SCHEDULE") { c, _ in c.retry.schedule?.map(seconds).joined(separator: ",") ?? "" },
-        Variable("WEBHOOK_RETRY_AFTER_MAX") { c, _ in seconds(c.retry.retryAfterCap) },
-        Variable("WEBHOOK_RATE_LIMIT_MAX_WAIT") { c, _ in seconds(c.retry.rateLimitMaxWait) },
-        Variable("WEBHOOK_MAX_PAYLOAD_BYTES") { c, _ in String(c.maxPayloadBytes) },
-        Variable("WEBHOOK_MAX_CRASHES") { c, _ in String(c.maxCrashes) },
-        Variable("WEBHOOK_DEAD_MAX") { c, _ in String(c.deadMax) },
+        Variable("WEBHOOK_TIMEOUT") { c, _ in seconds(c.http.timeout) },
+        Variable("WEBHOOK_CONCURRENCY") { c, _ in String(c.http.concurrency) },
+        Variable("WEBHOOK_ENDPOINT_CONCURRENCY") { c, _ in String(c.http.endpointConcurrency) },
+        Variable("WEBHOOK_MAX_INFLIGHT") { c, _ in String(c.worker.maxInflightEvents) },
+        Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.worker.maxInflightBytes) },
+        Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.worker.batchSize) },
+        Variable("WEBHOOK_COMPAT") { c, _ in c.endpoints.compat.rawValue },
+        Variable("WEBHOOK_RETRY_SCHEDULE") { c, _ in c.endpoints.retry.schedule?.map(seconds).joined(separator: ",") ?? "" },
+        Variable("WEBHOOK_RETRY_AFTER_MAX") { c, _ in seconds(c.endpoints.retry.retryAfterCap) },
+        Variable("WEBHOOK_RATE_LIMIT_MAX_WAIT") { c, _ in seconds(c.endpoints.retry.rateLimitMaxWait) },
+        Variable("WEBHOOK_MAX_PAYLOAD_BYTES") { c, _ in String(c.worker.maxPayloadBytes) },
+        Variable("WEBHOOK_MAX_CRASHES") { c, _ in String(c.worker.maxCrashes) },
+        Variable("WEBHOOK_DEAD_MAX") { c, _ in String(c.worker.deadMax) },
         Variable("WEBHOOK_ITEM_KEY", secret: true) { _, _ in "" },
-        Variable("WEBHOOK_LEASE") { c, _ in seconds(c.lease) },
-        Variable("WEBHOOK_SHUTDOWN_GRACE") { c, _ in seconds(c.shutdownGrace) },
-        Variable("WEBHOOK_METRICS_LISTEN") { c, _ in c.metricsListen?.description ?? "" },
-        Variable("WEBHOOK_WORKER_ID") { c, _ in c.workerID ?? "" },
-        Variable("INGEST_LISTEN") { c, _ in c.ingestListen.description },
+        Variable("WEBHOOK_LEASE") { c, _ in seconds(c.worker.lease) },
+        Variable("WEBHOOK_SHUTDOWN_GRACE") { c, _ in seconds(c.worker.shutdownGrace) },
+        Variable("WEBHOOK_METRICS_LISTEN") { c, _ in c.worker.metricsListen?.description ?? "" },
+        Variable("WEBHOOK_WORKER_ID") { c, _ in c.worker.id ?? "" },
+        Variable("INGEST_LISTEN") { c, _ in c.bridge.listen.description },
         Variable("INGEST_SECRET", secret: true) { _, _ in "" },
-        Variable("INGEST_OPEN") { c, _ in String(c.ingestOpen) },
+        Variable("INGEST_OPEN") { c, _ in String(c.bridge.isOpen) },
         Variable("LOG_LEVEL") { c, _ in c.logLevel },
         Variable("LOG_FORMAT") { _, variables in ((try? LogFormat.load(variables)) ?? .text).rawValue },
-        Variable("WEBHOOK_ENDPOINTS_FILE") { c, _ in c.endpointsFile ?? "" },
-        Variable("WEBHOOK_BREAKER_FAILURES") { c, _ in String(c.breakerFailures) },
-        Variable("WEBHOOK_BREAKER_PROBE") { c, _ in seconds(c.breakerProbe) },
-        Variable("WEBHOOK_BREAKER_MAX_HOLD") { c, _ in seconds(c.breakerMaxHold) },
+        Variable("WEBHOOK_ENDPOINTS_FILE") { c, _ in c.endpoints.file ?? "" },
+        Variable("WEBHOOK_BREAKER_FAILURES") { c, _ in String(c.endpoints.breaker.failures) },
+        Variable("WEBHOOK_BREAKER_PROBE") { c, _ in seconds(c.endpoints.breaker.probeInterval) },
+        Variable("WEBHOOK_BREAKER_MAX_HOLD") { c, _ in seconds(c.endpoints.breaker.maxHold) },
     ]
 
     /// Seconds without a trailing `.0`: `30`, `0.5`.

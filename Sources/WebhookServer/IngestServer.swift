@@ -19,9 +19,9 @@ public struct IngestServer: Service {
     private let onListening: @Sendable (Int) async -> Void
 
     /// - Parameters:
-    ///   - configuration: uses `redis`, `keyPrefix`, `ingestSecret`, `maxPayloadBytes`, `lease`
-    ///     and `ingestListen`.
-    ///   - listen: overrides `configuration.ingestListen` (the `--listen` flag); port 0 picks a
+    ///   - configuration: uses `redis`, `bridge` (`listen`, `secret`), and from `worker`
+    ///     `maxPayloadBytes` and `lease`.
+    ///   - listen: overrides `configuration.bridge.listen` (the `--listen` flag); port 0 picks a
     ///     free port, reported to `onListening`.
     ///   - registry: usually `Telemetry.bootstrap()`.
     ///   - onListening: called once bound, with the bound port.
@@ -33,7 +33,7 @@ public struct IngestServer: Service {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
-        self.listen = listen ?? configuration.ingestListen
+        self.listen = listen ?? configuration.bridge.listen
         self.registry = registry
         self.logger = logger
         self.onListening = onListening
@@ -41,18 +41,18 @@ public struct IngestServer: Service {
 
     /// Serves until cancelled or a graceful shutdown is requested.
     public func run() async throws {
-        let secret = configuration.ingestSecret.flatMap { $0.isEmpty ? nil : $0 }
+        let secret = configuration.bridge.secret.flatMap { $0.isEmpty ? nil : $0 }
         if secret == nil {
             logger.warning("INGEST_SECRET is not set: POST /events accepts unauthenticated requests")
         }
         let health = HealthProbe(
-            redis: configuration.redis, prefix: configuration.keyPrefix,
-            leaseSeconds: configuration.lease, logger: logger
+            redis: configuration.redis.url, prefix: configuration.redis.keyPrefix,
+            leaseSeconds: configuration.worker.lease, logger: logger
         )
         let handler = IngestHandler(
             secret: secret,
-            maxBytes: configuration.maxPayloadBytes,
-            producers: ProducerPool(url: configuration.redis, prefix: configuration.keyPrefix),
+            maxBytes: configuration.worker.maxPayloadBytes,
+            producers: ProducerPool(url: configuration.redis.url, prefix: configuration.redis.keyPrefix),
             logger: logger
         )
 
@@ -69,7 +69,7 @@ public struct IngestServer: Service {
             services: [health],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("ingest listening", metadata: ["port": "\(port)", "redis": "\(configuration.redis)"])
+                logger.info("ingest listening", metadata: ["port": "\(port)", "redis": "\(configuration.redis.url)"])
                 await onListening(port)
             },
             logger: logger

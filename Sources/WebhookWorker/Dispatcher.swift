@@ -46,13 +46,13 @@ final class Dispatcher: @unchecked Sendable {
         self.logger = logger
         self.authenticator = authenticator
         self.ledger = DeliveryLedger(
-            settings: .init(targets: targets, retry: configuration.retry, maxPayloadBytes: configuration.maxPayloadBytes,
-                            maxCrashes: configuration.maxCrashes,
-                            laggardSlack: max(1, configuration.maxInflightEvents / 2),
-                            deferDelay: max(1, configuration.pollInterval)),
+            settings: .init(targets: targets, retry: configuration.endpoints.retry, maxPayloadBytes: configuration.worker.maxPayloadBytes,
+                            maxCrashes: configuration.worker.maxCrashes,
+                            laggardSlack: max(1, configuration.worker.maxInflightEvents / 2),
+                            deferDelay: max(1, configuration.worker.pollInterval)),
             authenticator: authenticator)
-        self.builder = RequestBuilder(secret: configuration.secret, compat: configuration.compat,
-                                      timeout: configuration.timeout)
+        self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
+                                      timeout: configuration.http.timeout)
     }
 
     /// Items the taker moved into the processing list.
@@ -128,7 +128,7 @@ final class Dispatcher: @unchecked Sendable {
                     failedSince = since
                     // At shutdown, give up after the grace period: what stays in the processing
                     // list is requeued by another worker once this one's heartbeat expires.
-                    if done && Date().timeIntervalSince(since) > configuration.shutdownGrace {
+                    if done && Date().timeIntervalSince(since) > configuration.worker.shutdownGrace {
                         logger.error("could not settle before exit; another worker will requeue the held events",
                                      metadata: ["error": "\(error)", "events": "\(pending.count)"])
                         return
@@ -170,7 +170,7 @@ final class Dispatcher: @unchecked Sendable {
             attempts = decided.send
             let now = Date().timeIntervalSince1970
             for (attempt, delay, reason) in decided.wait {
-                let completion = ledger.postpone(attempt, after: delay, maxHold: configuration.breakerMaxHold, reason: reason, now: now)
+                let completion = ledger.postpone(attempt, after: delay, maxHold: configuration.endpoints.breaker.maxHold, reason: reason, now: now)
                 metrics.count(completion.notes, logger: logger)
                 pending.append(contentsOf: completion.settlements)
             }
@@ -191,7 +191,7 @@ final class Dispatcher: @unchecked Sendable {
         var written = 0
         defer { pending.removeFirst(written) }
         for batch in batches {
-            let result = try queue.settle(batch, deadMax: configuration.deadMax)
+            let result = try queue.settle(batch, deadMax: configuration.worker.deadMax)
             written += batch.count
             room.release(batch.lazy.map(\.ack))
             if result.fenced > 0 {
@@ -201,7 +201,7 @@ final class Dispatcher: @unchecked Sendable {
             if result.trimmed > 0 {
                 metrics.deadTrimmed.increment(by: Int64(result.trimmed))
                 logger.warning("dead list over WEBHOOK_DEAD_MAX: oldest dead letters dropped",
-                               metadata: ["dropped": "\(result.trimmed)", "max": "\(configuration.deadMax)"])
+                               metadata: ["dropped": "\(result.trimmed)", "max": "\(configuration.worker.deadMax)"])
             }
             let delays = batch.flatMap(\.outcomes).compactMap { outcome -> Double? in
                 if case .retry(let after, _) = outcome { return after }

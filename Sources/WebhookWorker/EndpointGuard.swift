@@ -16,6 +16,7 @@ final class EndpointGuard {
     private let configuration: Configuration
     private let workerID: String
     private let logger: Logger
+    private var breaker: BreakerConfiguration { configuration.endpoints.breaker }
     /// The last gate answer per endpoint and until when it holds: one Redis call per endpoint per
     /// second at most while the breaker is closed.
     private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
@@ -57,12 +58,12 @@ final class EndpointGuard {
                 break
             case .probe where !probing.contains(name):
                 probing.insert(name)  // one probe; the rest of this batch waits for its answer
-                gates[name] = (.hold(configuration.breakerProbe), Date().addingTimeInterval(configuration.breakerProbe))
+                gates[name] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
             case .probe, .hold:
                 wait.append((attempt, holdDelay(name), "endpoint \(name) is open (circuit breaker)"))
                 continue
             case .paused:
-                wait.append((attempt, configuration.breakerProbe, "endpoint \(name) is paused"))
+                wait.append((attempt, breaker.probeInterval, "endpoint \(name) is paused"))
                 continue
             }
             if let rate = attempt.target.spec?.rate {
@@ -84,11 +85,11 @@ final class EndpointGuard {
 
     private func gate(_ name: String, _ state: EndpointState) -> BreakerGate {
         if let cached = gates[name], cached.until > Date() { return cached.gate }
-        let answer = (try? state.gate(endpoint: name, probeInterval: configuration.breakerProbe, token: workerID)) ?? .closed
+        let answer = (try? state.gate(endpoint: name, probeInterval: breaker.probeInterval, token: workerID)) ?? .closed
         let ttl: Double
         switch answer {
         case .closed: ttl = 1
-        case .hold(let seconds): ttl = min(max(seconds, 0.05), configuration.breakerProbe)
+        case .hold(let seconds): ttl = min(max(seconds, 0.05), breaker.probeInterval)
         case .probe: ttl = 0
         case .paused: ttl = 1
         }
@@ -97,8 +98,8 @@ final class EndpointGuard {
     }
 
     private func holdDelay(_ name: String) -> Double {
-        guard let cached = gates[name], case .hold(let seconds) = cached.gate else { return configuration.breakerProbe }
-        return min(max(seconds, 0.5), configuration.breakerProbe)
+        guard let cached = gates[name], case .hold(let seconds) = cached.gate else { return breaker.probeInterval }
+        return min(max(seconds, 0.5), breaker.probeInterval)
     }
 
     /// Counts outcomes for the breaker.
@@ -131,14 +132,14 @@ final class EndpointGuard {
         for (name, tally) in batch {
             guard let record = try? state.record(endpoint: name, successes: tally.successes, failures: tally.failures,
                                                  failuresSinceSuccess: tally.failuresSinceSuccess, lastError: tally.lastError,
-                                                 threshold: configuration.breakerFailures,
-                                                 probeInterval: configuration.breakerProbe) else { continue }
+                                                 threshold: breaker.failures,
+                                                 probeInterval: breaker.probeInterval) else { continue }
             switch record.transition {
             case .none: continue
             case .opened:
                 logger.warning("endpoint opened: deliveries are held (no tries spent) and probed", metadata: [
                     "endpoint": "\(name)", "consecutive_failures": "\(record.consecutiveFailures)",
-                    "last_error": "\(tally.lastError ?? "")", "probe_every": "\(configuration.breakerProbe)s"])
+                    "last_error": "\(tally.lastError ?? "")", "probe_every": "\(breaker.probeInterval)s"])
                 gates[name] = nil
             case .closed:
                 logger.info("endpoint closed: a probe succeeded; held deliveries are released", metadata: ["endpoint": "\(name)"])

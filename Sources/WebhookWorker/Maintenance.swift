@@ -72,11 +72,11 @@ final class Maintenance: @unchecked Sendable {
         return false
     }
 
-    private var leaseMillis: Int { Int(configuration.lease * 1000) }
+    private var leaseMillis: Int { Int(configuration.worker.lease * 1000) }
 
     func run() {
         let queue = makeQueue()
-        let heartbeatEvery = configuration.lease / 3
+        let heartbeatEvery = configuration.worker.lease / 3
         var nextHeartbeat = Date()
         var retry = RetryLog(what: "maintenance", logger: logger)
         var warnedPolicy = false
@@ -161,7 +161,7 @@ final class Maintenance: @unchecked Sendable {
             if result.moved < limit { break }
         }
         if moved > 0 { logger.debug("moved due retries to the queue", metadata: ["count": "\(moved)"]) }
-        var next = Date().addingTimeInterval(configuration.pollInterval)
+        var next = Date().addingTimeInterval(configuration.worker.pollInterval)
         if let nextDueIn {
             // Never sooner than 10 ms: a member added between the two calls must not spin us.
             next = min(next, Date().addingTimeInterval(max(nextDueIn, 0.01)))

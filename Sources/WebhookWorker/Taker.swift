@@ -52,7 +52,7 @@ final class Taker: @unchecked Sendable {
                     try reconcile(queue)
                     mustReconcile = false
                 }
-                let items = try queue.take(max: min(configuration.batchSize, free.events), maxBytes: free.bytes)
+                let items = try queue.take(max: min(configuration.worker.batchSize, free.events), maxBytes: free.bytes)
                 retry.succeeded()
                 if items.isEmpty {
                     // Blocks in Redis until a producer pushes; the timeout only bounds how long a

@@ -53,27 +53,27 @@ public final class WorkerRuntime: @unchecked Sendable {
     public init(configuration: Configuration, workerID: String? = nil, logger: Logger,
                 queues: (@Sendable (String) -> any DeliveryQueue)? = nil) throws {
         let targets = configuration.targets
-        let id = workerID ?? configuration.workerID ?? Self.generatedID()
+        let id = workerID ?? configuration.worker.id ?? Self.generatedID()
         self.workerID = id
-        let open = queues ?? { id in RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: id) }
+        let open = queues ?? { id in RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id) }
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue
         self.configuration = configuration
-        self.stallBound = max(60, 2 * configuration.timeout + 40, configuration.lease / 3 + 40)
+        self.stallBound = max(60, 2 * configuration.http.timeout + 40, configuration.worker.lease / 3 + 40)
         self.logger = logger
-        let room = Room(maxEvents: configuration.maxInflightEvents, maxBytes: configuration.maxInflightBytes,
+        let room = Room(maxEvents: configuration.worker.maxInflightEvents, maxBytes: configuration.worker.maxInflightBytes,
                         targets: targets.count)
         let gate = TakeGate(logger: logger)
         let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
-                                    authenticator: ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial),
+                                    authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
                                     room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
-        let http = try HTTPClient(maxConcurrent: configuration.concurrency,
-                                  maxPerLane: configuration.endpointConcurrency, logger: logger,
+        let http = try HTTPClient(maxConcurrent: configuration.http.concurrency,
+                                  maxPerLane: configuration.http.endpointConcurrency, logger: logger,
                                   onComplete: { dispatcher.post(responses: $0) })
         dispatcher.http = http
         // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.
         dispatcher.endpointGuard = EndpointGuard(
-            state: queues == nil ? EndpointState(url: configuration.redis, prefix: configuration.keyPrefix) : nil,
+            state: queues == nil ? EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix) : nil,
             configuration: configuration, workerID: id, logger: logger)
         self.room = room
         self.gate = gate
@@ -106,9 +106,9 @@ public final class WorkerRuntime: @unchecked Sendable {
         for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
         logger.info("worker started", metadata: [
-            "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.count)",
-            "discord": "\(configuration.discordURL != nil)", "compat": "\(configuration.compat.rawValue)",
-            "redis": "\(configuration.redis)"])
+            "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.addresses.count)",
+            "discord": "\(configuration.endpoints.discordURL != nil)", "compat": "\(configuration.endpoints.compat.rawValue)",
+            "redis": "\(configuration.redis.url)"])
     }
 
     /// Stops cleanly; safe to call more than once (later calls return at once).
@@ -118,7 +118,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         stopped = true
         stopOnce.unlock()
 
-        let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
+        let deadline = Date().addingTimeInterval(configuration.worker.shutdownGrace)
         logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(room.heldEvents)"])
         startAbort.stop()
         takerStop.stop()

@@ -48,7 +48,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             configuration = try Configuration.load(variables)
             format = try LogFormat.load(variables)
-            try ClusterPrefixCheck.verify(url: configuration.redis, prefix: configuration.keyPrefix)
+            try ClusterPrefixCheck.verify(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
         } catch {
             throw ValidationError("configuration: \(error)")
         }

@@ -17,7 +17,7 @@ struct DeadCommand: ParsableCommand {
 
         func run() throws {
             let configuration = try options.load()
-            let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
+            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
             for (index, entry) in try queue.deadList(limit: limit).enumerated() {
                 if json {
                     print(String(decoding: entry, as: UTF8.self))
@@ -55,8 +55,8 @@ struct DeadCommand: ParsableCommand {
 
         func run() throws {
             let configuration = try options.load()
-            let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
-            let authenticator = ItemAuthenticator(keyMaterial: configuration.itemKeyMaterial)
+            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
+            let authenticator = ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial)
             let positions = (index.map { [$0] } ?? []) + ids.compactMap { Int($0) }
             let wanted = Set(ids.filter { Int($0) == nil })
             let selective = !positions.isEmpty || !wanted.isEmpty
@@ -106,7 +106,7 @@ struct DeadCommand: ParsableCommand {
 
         func run() throws {
             let configuration = try options.load()
-            let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
+            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
             print("purged \(try queue.deadPurge())")
         }
     }

@@ -20,7 +20,7 @@ struct EndpointsCommand: ParsableCommand {
 
         func run() throws {
             let configuration = try options.load()
-            let state = EndpointState(url: configuration.redis, prefix: configuration.keyPrefix)
+            let state = EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
             for target in configuration.targets {
                 let status = try state.status(endpoint: target.name)
                 if json {
@@ -86,6 +86,6 @@ struct EndpointsCommand: ParsableCommand {
         guard configuration.targets.contains(where: { $0.name == name }) else {
             throw ValidationError("no endpoint named '\(name)' (see `webhook-worker endpoints`)")
         }
-        return EndpointState(url: configuration.redis, prefix: configuration.keyPrefix)
+        return EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
     }
 }

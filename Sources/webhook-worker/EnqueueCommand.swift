@@ -44,9 +44,9 @@ struct EnqueueCommand: ParsableCommand {
             }
             extra.append((String(field[..<eq]), JSONValue(argument: String(field[field.index(after: eq)...]))))
         }
-        let producer = try EventProducer(url: configuration.redis, prefix: configuration.keyPrefix)
+        let producer = try EventProducer(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
         try producer.enqueue(action: action, username: username, fields: extra,
                              now: Date().timeIntervalSince1970)
-        print("enqueued \(action) for \(username) on \(configuration.keyPrefix):queue")
+        print("enqueued \(action) for \(username) on \(configuration.redis.keyPrefix):queue")
     }
 }

@@ -27,7 +27,7 @@ struct IngestCommand: AsyncParsableCommand {
         if open { extra["INGEST_OPEN"] = "true" }
         let configuration = try options.load(extra: extra, label: "webhook-ingest", configurationLogLevel: .info)
         let logger = makeLogger(configuration, label: "webhook-ingest")
-        if (configuration.ingestSecret ?? "").isEmpty && !configuration.ingestOpen {
+        if (configuration.bridge.secret ?? "").isEmpty && !configuration.bridge.isOpen {
             logger.critical("""
                 configuration: INGEST_SECRET: not set; the bridge would accept events from anyone. \
                 Set INGEST_SECRET (and the same value as WEBHOOK_SECRET in Marzban), or run it open on purpose with --open or INGEST_OPEN=true

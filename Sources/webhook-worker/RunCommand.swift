@@ -42,16 +42,16 @@ struct RunCommand: AsyncParsableCommand {
         let logger = makeLogger(configuration)
 
         var services: [any Service] = []
-        let registry = configuration.metricsListen.map { _ in Telemetry.bootstrap() }
+        let registry = configuration.worker.metricsListen.map { _ in Telemetry.bootstrap() }
         let runtime: WorkerRuntime
         do {
             runtime = try WorkerRuntime(configuration: configuration, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError("configuration: \(error)")
         }
-        if let listen = configuration.metricsListen, let registry {
-            let health = HealthProbe(redis: configuration.redis, prefix: configuration.keyPrefix,
-                                     leaseSeconds: configuration.lease, liveness: runtime.liveness, logger: logger)
+        if let listen = configuration.worker.metricsListen, let registry {
+            let health = HealthProbe(redis: configuration.redis.url, prefix: configuration.redis.keyPrefix,
+                                     leaseSeconds: configuration.worker.lease, liveness: runtime.liveness, logger: logger)
             services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
         }
         services.append(WorkerService(runtime: runtime))

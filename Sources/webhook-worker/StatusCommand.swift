@@ -15,8 +15,8 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        let queue = RedisQueue(url: configuration.redis, prefix: configuration.keyPrefix, workerID: "cli")
-        let depths = try queue.depths(leaseMillis: Int(configuration.lease * 1000))
+        let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
+        let depths = try queue.depths(leaseMillis: Int(configuration.worker.lease * 1000))
         if json {
             let object: [String: Any] = [
                 "queue": depths.queue, "delayed": depths.delayed, "in_flight": depths.processing,

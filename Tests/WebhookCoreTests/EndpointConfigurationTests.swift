@@ -18,13 +18,13 @@ final class EndpointConfigurationTests: XCTestCase {
     func testDefaultsWithoutAFile() throws {
         let config = try load(["WEBHOOK_ADDRESS": "http://127.0.0.1:9000/", "WEBHOOK_SECRET": "s",
                                "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/1/t"])
-        XCTAssertNil(config.endpointsFile)
-        XCTAssertEqual(config.endpointSpecs.map(\.name), ["127.0.0.1:9000", "discord"])
-        XCTAssertEqual(config.endpointSpecs[0].secrets, ["s"])
-        XCTAssertEqual(config.endpointSpecs[0].concurrency, config.endpointConcurrency)
-        XCTAssertEqual(config.breakerFailures, 20)
-        XCTAssertEqual(config.breakerProbe, 30)
-        XCTAssertEqual(config.breakerMaxHold, 259_200)
+        XCTAssertNil(config.endpoints.file)
+        XCTAssertEqual(config.endpoints.specs.map(\.name), ["127.0.0.1:9000", "discord"])
+        XCTAssertEqual(config.endpoints.specs[0].secrets, ["s"])
+        XCTAssertEqual(config.endpoints.specs[0].concurrency, config.http.endpointConcurrency)
+        XCTAssertEqual(config.endpoints.breaker.failures, 20)
+        XCTAssertEqual(config.endpoints.breaker.probeInterval, 30)
+        XCTAssertEqual(config.endpoints.breaker.maxHold, 259_200)
     }
 
     func testFileEndpointsJoinTheImplicitOnes() throws {
@@ -35,15 +35,15 @@ final class EndpointConfigurationTests: XCTestCase {
             endpoints:
               - {name: billing, url: "https://billing.example/hook", compat: standard, concurrency: 100}
             """)
-        XCTAssertEqual(config.endpointsFile, "endpoints.yaml")
-        XCTAssertEqual(config.endpointSpecs.map(\.name), ["127.0.0.1:9000", "billing"])
-        let implicit = config.endpointSpecs[0], billing = config.endpointSpecs[1]
+        XCTAssertEqual(config.endpoints.file, "endpoints.yaml")
+        XCTAssertEqual(config.endpoints.specs.map(\.name), ["127.0.0.1:9000", "billing"])
+        let implicit = config.endpoints.specs[0], billing = config.endpoints.specs[1]
         XCTAssertEqual(implicit.compat, .marzban)
         XCTAssertEqual(billing.compat, .standard)
         XCTAssertEqual(billing.secrets, ["global"])
         XCTAssertEqual(billing.timeout, 7)
         // Two endpoints in all: each may take 3/4 of the worker's slots, as with two addresses.
-        XCTAssertEqual(config.endpointConcurrency, 30)
+        XCTAssertEqual(config.http.endpointConcurrency, 30)
         XCTAssertEqual(implicit.concurrency, 30)
         XCTAssertEqual(billing.concurrency, 40, "clamped to WEBHOOK_CONCURRENCY")
         XCTAssertTrue(config.warnings.contains("endpoints.yaml: endpoint 'billing': field 'concurrency': 100 exceeds WEBHOOK_CONCURRENCY=40; using 40"),
@@ -71,9 +71,9 @@ final class EndpointConfigurationTests: XCTestCase {
 
     func testBreakerVariables() throws {
         let config = try load(["WEBHOOK_BREAKER_FAILURES": "5", "WEBHOOK_BREAKER_PROBE": "500ms", "WEBHOOK_BREAKER_MAX_HOLD": "2h"])
-        XCTAssertEqual(config.breakerFailures, 5)
-        XCTAssertEqual(config.breakerProbe, 0.5)
-        XCTAssertEqual(config.breakerMaxHold, 7200)
+        XCTAssertEqual(config.endpoints.breaker.failures, 5)
+        XCTAssertEqual(config.endpoints.breaker.probeInterval, 0.5)
+        XCTAssertEqual(config.endpoints.breaker.maxHold, 7200)
         XCTAssertEqual(error(["WEBHOOK_BREAKER_FAILURES": "0"]), "WEBHOOK_BREAKER_FAILURES: expected an integer from 1 to 1000000, got '0'")
         XCTAssertEqual(error(["WEBHOOK_BREAKER_PROBE": "soon"]), "WEBHOOK_BREAKER_PROBE: expected a positive number of seconds, got 'soon'")
         XCTAssertEqual(error(["WEBHOOK_BREAKER_MAX_HOLD": "0"]), "WEBHOOK_BREAKER_MAX_HOLD: expected a positive number of seconds, got '0'")

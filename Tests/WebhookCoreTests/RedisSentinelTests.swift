@@ -9,8 +9,8 @@ final class RedisSentinelTests: XCTestCase {
     }
 
     func testNoSentinelByDefault() throws {
-        XCTAssertNil(try Configuration.load([:]).redis.sentinel)
-        XCTAssertNil(try Configuration.load(["REDIS_SENTINELS": " ", "REDIS_SENTINEL_MASTER": ""]).redis.sentinel)
+        XCTAssertNil(try Configuration.load([:]).redis.url.sentinel)
+        XCTAssertNil(try Configuration.load(["REDIS_SENTINELS": " ", "REDIS_SENTINEL_MASTER": ""]).redis.url.sentinel)
     }
 
     func testSentinelsMasterAndPasswordTravelInsideTheRedisURL() throws {
@@ -20,12 +20,12 @@ final class RedisSentinelTests: XCTestCase {
             "REDIS_SENTINEL_MASTER": "mymaster",
             "REDIS_SENTINEL_PASSWORD": "sentinelpw",
         ])
-        XCTAssertEqual(config.redis.sentinel, RedisSentinel(
+        XCTAssertEqual(config.redis.url.sentinel, RedisSentinel(
             sentinels: [HostPort(host: "10.0.0.1", port: 26379), HostPort(host: "sentinel-b", port: 26380), HostPort(host: "::1", port: 26381)],
             masterName: "mymaster", password: "sentinelpw"))
         // The master's password and database still come from REDIS_URL.
-        XCTAssertEqual(config.redis.password, "masterpw")
-        XCTAssertEqual(config.redis.database, 2)
+        XCTAssertEqual(config.redis.url.password, "masterpw")
+        XCTAssertEqual(config.redis.url.database, 2)
     }
 
     func testDescriptionNamesMasterAndSentinelsButNoPassword() throws {
@@ -33,7 +33,7 @@ final class RedisSentinelTests: XCTestCase {
             "REDIS_URL": "redis://:masterpw@h/3", "REDIS_SENTINELS": "a:1,b:2",
             "REDIS_SENTINEL_MASTER": "m", "REDIS_SENTINEL_PASSWORD": "sentinelpw",
         ])
-        let text = config.redis.description
+        let text = config.redis.url.description
         XCTAssertEqual(text, "master 'm' via sentinels a:1,b:2, database 3, credentials :***")
         XCTAssertFalse(text.contains("masterpw"))
         XCTAssertFalse(text.contains("sentinelpw"))
