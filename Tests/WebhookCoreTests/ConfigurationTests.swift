@@ -152,6 +152,21 @@ final class ConfigurationTests: XCTestCase {
                                                "WEBHOOK_CONCURRENCY": "1"]).http.endpointConcurrency, 1)
     }
 
+    func testWarningsComeInTheOrderComponentsLoad() throws {
+        let config = try Configuration.load([
+            "WEBHOOK_ADDRESS": "http://a/,http://a/", "WEBHOOK_CONCURRENCY": "4", "WEBHOOK_ENDPOINT_CONCURRENCY": "10",
+            "WEBHOOK_MAX_INFLIGHT": "8", "WEBHOOK_BATCH_SIZE": "9",
+        ])
+        XCTAssertEqual(config.warnings, [
+            "WEBHOOK_ADDRESS: 'http://a/' is listed twice; delivering once",
+            "WEBHOOK_ENDPOINT_CONCURRENCY=10 exceeds WEBHOOK_CONCURRENCY=4; using 4",
+            "WEBHOOK_BATCH_SIZE=9 exceeds WEBHOOK_MAX_INFLIGHT=8; using 8",
+            "neither WEBHOOK_ITEM_KEY nor WEBHOOK_SECRET is set: internal queue items are authenticated with a public key, so anyone who can write to Redis can forge retries (they still reach only configured endpoints)",
+        ])
+        XCTAssertEqual(config.worker.batchSize, 8)
+        XCTAssertEqual(config.http.endpointConcurrency, 4)
+    }
+
     func testMergedPrecedence() {
         let merged = Configuration.merged(
             environment: ["A": "env", "B": "env"],
