@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// The endpoints file end to end: filters, secret rotation (checked with the `standardwebhooks`
-/// library), Marzban and standard side by side, headers, Telegram, proxies.
+/// library), Marzban and standard side by side, headers, Telegram, proxies (HTTP and SOCKS5).
 final class EndpointDeliveryTests: WorkerTestCase {
     func testFiltersRotationAndMarzbanBesideStandard() async throws {
         let billing = try await receiver(), panel = try await receiver(), everything = try await receiver()
@@ -105,6 +105,56 @@ final class EndpointDeliveryTests: WorkerTestCase {
         XCTAssertTrue(through, "every request of the proxied endpoint went through the proxy:\n\(proxy.log)")
         XCTAssertFalse(proxy.log.contains(direct.url), "the other endpoint went direct")
         stopCleanly(worker)
+    }
+
+    func testASocks5ProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
+        let proxied = try await receiver(), direct = try await receiver()
+        let proxy = try FixtureProcess("socks5_proxy.py")
+        defer { proxy.stop() }
+        let file = try endpointsFile("""
+            endpoints:
+              - name: censored
+                url: \(proxied.url)
+                proxy: socks5://127.0.0.1:\(proxy.port)
+              - name: open
+                url: \(direct.url)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
+        try push(5)
+        _ = try await proxied.waitForRequests(count: 5, timeout: 30)
+        _ = try await direct.waitForRequests(count: 5, timeout: 30)
+        // socks5://: the worker resolves the name and asks for an IPv4 address. A connection
+        // carries several requests, so there may be fewer CONNECTs than deliveries.
+        let connects = Self.connects(proxy.log)
+        XCTAssertFalse(connects.isEmpty, "the proxied endpoint's deliveries went through the proxy:\n\(proxy.log)")
+        XCTAssertEqual(Set(connects), ["127.0.0.1:\(proxied.port)"], proxy.log)
+        XCTAssertFalse(proxy.log.contains(":\(direct.port)"), "the other endpoint went direct")
+        stopCleanly(worker)
+    }
+
+    func testASocks5hProxyResolvesTheEndpointsHostName() async throws {
+        let proxied = try await receiver()
+        let proxy = try FixtureProcess("socks5_proxy.py")
+        defer { proxy.stop() }
+        let file = try endpointsFile("""
+            endpoints:
+              - name: by-name
+                url: http://localhost:\(proxied.port)/hook
+                proxy: socks5h://127.0.0.1:\(proxy.port)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
+        try push(3)
+        _ = try await proxied.waitForRequests(count: 3, timeout: 30)
+        // socks5h://: the name itself reaches the proxy, which resolves it.
+        let connects = Self.connects(proxy.log)
+        XCTAssertFalse(connects.isEmpty, proxy.log)
+        XCTAssertEqual(Set(connects), ["localhost:\(proxied.port)"], proxy.log)
+        stopCleanly(worker)
+    }
+
+    /// The targets `socks5_proxy.py` logged, one per CONNECT.
+    static func connects(_ log: String) -> [String] {
+        log.split(separator: "\n").compactMap { $0.hasPrefix("connect ") ? String($0.dropFirst("connect ".count)) : nil }
     }
 
     func testAWrongFileStopsStartUpNamingFileEndpointAndField() throws {
