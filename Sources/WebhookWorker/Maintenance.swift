@@ -113,7 +113,7 @@ final class Maintenance: @unchecked Sendable {
         do {
             let handed = try queue.handBack()
             if handed > 0 { logger.info("handed back held events", metadata: ["events": "\(handed)"]) }
-            try queue.deregister()
+            _ = try queue.deregister()
         } catch {
             logger.error("could not hand back at exit; another worker will requeue after the lease",
                          metadata: ["error": "\(error)"])
