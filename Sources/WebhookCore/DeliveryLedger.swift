@@ -47,6 +47,23 @@ public struct DeliveryLedger: Sendable {
         public let event: Event
         let rateLimits: Int
         let rateLimitedFor: Int
+
+        /// An attempt outside any ledger (request-builder tests).
+        public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event) {
+            self.init(eventID: eventID, target: target, tries: tries, webhookID: webhookID, event: event,
+                      rateLimits: 0, rateLimitedFor: 0)
+        }
+
+        init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
+             rateLimits: Int, rateLimitedFor: Int) {
+            self.eventID = eventID
+            self.target = target
+            self.tries = tries
+            self.webhookID = webhookID
+            self.event = event
+            self.rateLimits = rateLimits
+            self.rateLimitedFor = rateLimitedFor
+        }
     }
 
     /// What happened, for logs and metrics (the ledger itself does neither).

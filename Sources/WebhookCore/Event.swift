@@ -5,7 +5,10 @@
 /// besides `bytes`: large events are held once, not three times).
 /// Every byte of the producer's object is kept (whitespace, key order, unknown fields),
 /// except that `enqueued_at` is appended when missing and `tries` is set per attempt.
-public struct Event: Sendable {
+///
+/// A class, immutable: each attempt, request and held event refers to it, and a reference is one
+/// reference-count update per copy where this struct's five buffers were five.
+public final class Event: Sendable {
     /// The event object: the producer's bytes, plus `enqueued_at` when it was missing.
     public let bytes: [UInt8]
     /// The non-empty `action` (e.g. `user_created`).

@@ -30,7 +30,11 @@ public enum TargetKind: String, Sendable, Hashable {
 /// Queue items name a target by `id`, never by URL: a worker delivers only to targets in its own
 /// configuration, so nothing a producer writes into Redis can choose where a request goes, and
 /// URLs (which may carry tokens) are never stored in Redis.
-public struct Target: Hashable, Sendable {
+///
+/// A class, immutable: every attempt and request names its target, and copying a struct of a
+/// dozen strings and arrays cost a dozen reference-count updates per copy (it showed in
+/// profiles); a reference costs one.
+public final class Target: Hashable, Sendable {
     public let kind: TargetKind
     /// Where requests go (for Telegram, the sendMessage URL with the bot token).
     public let url: String
@@ -43,6 +47,8 @@ public struct Target: Hashable, Sendable {
     public let name: String
     /// Everything the endpoints file says about it (implicit endpoints have defaults).
     public let spec: EndpointSpec?
+    /// The endpoint's extra header lines (`Name: value`), rendered once.
+    public let headerLines: [String]
 
     public init(kind: TargetKind, url: String) {
         self.kind = kind
@@ -50,14 +56,17 @@ public struct Target: Hashable, Sendable {
         self.id = kind.rawValue + Self.fnv1a(kind.rawValue + url)
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
+        self.headerLines = []
     }
 
     public init(spec: EndpointSpec) {
-        self.kind = TargetKind(spec.kind)
+        let kind = TargetKind(spec.kind)
+        self.kind = kind
         self.url = spec.url
         self.id = spec.isImplicit ? kind.rawValue + Self.fnv1a(kind.rawValue + spec.url) : "n" + Self.fnv1a(spec.name)
         self.name = spec.name
         self.spec = spec
+        self.headerLines = spec.headerLines
     }
 
     public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url }

@@ -17,6 +17,8 @@ import WebhookHTTP
 ///
 /// Owned by the dispatcher thread (it allocates request tokens and lanes).
 struct RequestBuilder {
+    typealias Attempt = DeliveryLedger.Attempt
+
     let secret: String?
     let signer: WebhookSigner
     let compat: CompatMode
@@ -57,14 +59,15 @@ struct RequestBuilder {
         self.timeout = timeout
     }
 
-    /// Builds the requests for `units` (each with its parsed event) and the units each carries.
-    /// `now` is the time of taking; signed requests get their `webhook-timestamp` and signature
-    /// later, when the HTTP client sends them (see `standardRequest`).
-    mutating func requests(for units: [(DeliveryUnit, Event)], now: Double) -> [(HTTPRequest, [DeliveryUnit])] {
-        var out: [(HTTPRequest, [DeliveryUnit])] = []
-        out.reserveCapacity(units.count)
-        var batches: [Target: [(DeliveryUnit, Event)]] = [:]
-        for (unit, event) in units {
+    /// Builds the requests for `attempts` and the attempts each carries (one, or a Marzban-mode
+    /// batch). Signed requests get their `webhook-timestamp` and signature later, when the HTTP
+    /// engine sends them (see `standardRequest`).
+    mutating func requests(for attempts: [Attempt]) -> [(HTTPRequest, [Attempt])] {
+        var out: [(HTTPRequest, [Attempt])] = []
+        out.reserveCapacity(attempts.count)
+        var batches: [Target: [Attempt]] = [:]
+        for unit in attempts {
+            let event = unit.event
             switch unit.target.kind {
             case .discord:
                 out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
@@ -74,13 +77,13 @@ struct RequestBuilder {
                 out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
                                     headers: Self.jsonOnly), [unit]))
             case .webhook where (unit.target.spec?.compat ?? compat) == .marzban:
-                batches[unit.target, default: []].append((unit, event))
+                batches[unit.target, default: []].append(unit)
             case .webhook:
-                out.append((standardRequest(unit, event), [unit]))
+                out.append((standardRequest(unit), [unit]))
             }
         }
         for (target, batch) in batches {
-            out.append((marzbanRequest(to: target, batch), batch.map(\.0)))
+            out.append((marzbanRequest(to: target, batch), batch))
         }
         return out
     }
@@ -91,8 +94,8 @@ struct RequestBuilder {
     /// the timestamp) are added by the request's send hook, on the HTTP thread, at the moment
     /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
     /// not arrive with a stale timestamp that a receiver's replay window rejects.
-    private mutating func standardRequest(_ unit: DeliveryUnit, _ event: Event) -> HTTPRequest {
-        let body = event.body(tries: unit.tries)
+    private mutating func standardRequest(_ unit: Attempt) -> HTTPRequest {
+        let body = unit.event.body(tries: unit.tries)
         let webhookID = unit.webhookID
         var headers: [String] = []
         headers.reserveCapacity(3)
@@ -131,11 +134,11 @@ struct RequestBuilder {
         return request
     }
 
-    private mutating func marzbanRequest(to target: Target, _ batch: [(DeliveryUnit, Event)]) -> HTTPRequest {
+    private mutating func marzbanRequest(to target: Target, _ batch: [Attempt]) -> HTTPRequest {
         var body: [UInt8] = [UInt8(ascii: "[")]
-        for (index, (unit, event)) in batch.enumerated() {
+        for (index, unit) in batch.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: event.body(tries: unit.tries))
+            body.append(contentsOf: unit.event.body(tries: unit.tries))
         }
         body.append(UInt8(ascii: "]"))
         var headers = Self.jsonOnly
@@ -146,11 +149,11 @@ struct RequestBuilder {
     private mutating func request(to target: Target, body: [UInt8], headers: [String]) -> HTTPRequest {
         nextToken &+= 1
         var all = headers
-        if let extra = target.spec?.headerLines, !extra.isEmpty { all.append(contentsOf: extra) }
+        if !target.headerLines.isEmpty { all.append(contentsOf: target.headerLines) }
         var request = HTTPRequest(token: nextToken, url: target.url, headers: all, body: body,
                                   lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
         request.proxy = target.spec?.proxy
-        request.laneLimit = target.spec.map { $0.concurrency }
+        request.laneLimit = target.spec?.concurrency
         return request
     }
 

@@ -31,9 +31,10 @@ final class SendTimeSigningTests: XCTestCase {
         let units = try (0..<2).map { index in
             let raw = Array(#"{"username":"u\#(index)","action":"user_created","enqueued_at":1}"#.utf8)
             let event = try Event.parse(raw, maxBytes: 1 << 20, now: queuedAt)
-            return (DeliveryUnit(eventID: UInt64(index), target: target, tries: 0, webhookID: "msg_send_time_\(index)"), event)
+            return DeliveryLedger.Attempt(eventID: UInt64(index), target: target, tries: 0,
+                                          webhookID: "msg_send_time_\(index)", event: event)
         }
-        let requests = builder.requests(for: units, now: queuedAt).map(\.0)
+        let requests = builder.requests(for: units).map(\.0)
         XCTAssertEqual(requests.count, 2)
         client.submit(requests)
 

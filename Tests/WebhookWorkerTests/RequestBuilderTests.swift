@@ -14,8 +14,9 @@ final class RequestBuilderTests: XCTestCase {
         try Event.parse(bytes ?? raw, maxBytes: 1 << 20, now: 1)
     }
 
-    private func unit(_ id: UInt64 = 1, target: Target? = nil, tries: Int = 2, webhookID: String = "msg_test") -> DeliveryUnit {
-        DeliveryUnit(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID)
+    private func attempt(_ event: Event, _ id: UInt64 = 1, target: Target? = nil, tries: Int = 2,
+                         webhookID: String = "msg_test") -> DeliveryLedger.Attempt {
+        DeliveryLedger.Attempt(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID, event: event)
     }
 
     /// Header lines as name (lowercased) → value, including those the send hook adds when the
@@ -39,7 +40,7 @@ final class RequestBuilderTests: XCTestCase {
     func testStandardRequestIsSignedBothWays() throws {
         var builder = RequestBuilder(secret: "s3cret", compat: .standard, timeout: 7)
         builder.clock = { 1700000123 }
-        let built = builder.requests(for: [(unit(), try event())], now: now)
+        let built = builder.requests(for: [attempt(try event())])
         XCTAssertEqual(built.count, 1)
         let (request, units) = try XCTUnwrap(built.first)
         XCTAssertEqual(units.map(\.webhookID), ["msg_test"])
@@ -62,7 +63,7 @@ final class RequestBuilderTests: XCTestCase {
         let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
         var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
         builder.clock = { 1700000123 }
-        let request = try XCTUnwrap(builder.requests(for: [(unit(), try event())], now: now).first?.0)
+        let request = try XCTUnwrap(builder.requests(for: [attempt(try event())]).first?.0)
         let sent = headers(request)
         // Keyed by bytes(range(32)), the decoded part after whsec_.
         XCTAssertEqual(sent["webhook-signature"], "v1,v1jTVXdhMDQfdDl8Aplf4LZYXiy11Fel+wvvIlZUoUI=")
@@ -73,7 +74,7 @@ final class RequestBuilderTests: XCTestCase {
     func testWithoutASecretNothingIsSigned() throws {
         for secret in [nil, ""] as [String?] {
             var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
-            let request = try XCTUnwrap(builder.requests(for: [(unit(tries: 0), try event())], now: now).first?.0)
+            let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), tries: 0)]).first?.0)
             let sent = headers(request)
             XCTAssertNil(sent["x-webhook-secret"])
             XCTAssertNil(sent["webhook-signature"])
@@ -88,10 +89,10 @@ final class RequestBuilderTests: XCTestCase {
         let second = try event(Array(#"{"action":"user_limited","username":"bob","tries":5,"enqueued_at":2.25}"#.utf8))
         var builder = RequestBuilder(secret: "raw-secret", compat: .marzban, timeout: 7)
         let built = builder.requests(for: [
-            (unit(1, tries: 0, webhookID: "a"), try event()),
-            (unit(2, tries: 3, webhookID: "b"), second),
-            (unit(1, target: other, tries: 1, webhookID: "c"), try event()),
-        ], now: now)
+            attempt(try event(), 1, tries: 0, webhookID: "a"),
+            attempt(second, 2, tries: 3, webhookID: "b"),
+            attempt(try event(), 1, target: other, tries: 1, webhookID: "c"),
+        ])
         XCTAssertEqual(built.count, 2, "one request per endpoint")
         let toHook = try XCTUnwrap(built.first { $0.0.url == hook.url })
         XCTAssertEqual(toHook.1.map(\.webhookID), ["a", "b"])
@@ -109,7 +110,7 @@ final class RequestBuilderTests: XCTestCase {
     func testDiscordGetsAnEmbedAndNeverTheSecret() throws {
         let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x")
         var builder = RequestBuilder(secret: "s3cret", compat: .marzban, timeout: 7)
-        let request = try XCTUnwrap(builder.requests(for: [(unit(target: discord), try event())], now: now).first?.0)
+        let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), target: discord)]).first?.0)
         XCTAssertEqual(request.url, discord.url)
         XCTAssertEqual(headers(request), ["content-type": "application/json"])
         let body = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
@@ -120,8 +121,8 @@ final class RequestBuilderTests: XCTestCase {
     func testTokensAreUniqueAndLanesStablePerEndpoint() throws {
         let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
         var builder = RequestBuilder(secret: nil, compat: .standard, timeout: 7)
-        let first = builder.requests(for: [(unit(1), try event()), (unit(2, target: other), try event())], now: now)
-        let second = builder.requests(for: [(unit(3, target: other), try event()), (unit(4), try event())], now: now)
+        let first = builder.requests(for: [attempt(try event(), 1), attempt(try event(), 2, target: other)])
+        let second = builder.requests(for: [attempt(try event(), 3, target: other), attempt(try event(), 4)])
         let all = (first + second).map(\.0)
         XCTAssertEqual(Set(all.map(\.token)).count, 4, "a token identifies one request")
         let lanes = Dictionary(grouping: all, by: \.url).mapValues { Set($0.map(\.lane)) }
