@@ -10,9 +10,9 @@ import Crypto
 /// tag *and* the payload: a producer who copies a real event's tag onto other bytes gets another
 /// id, never the real event's.
 public struct ItemAuthenticator: Sendable {
-    /// The derived key's bytes (SymmetricKey is not Sendable; it is rebuilt per use, cheaply).
-    private let keyBytes: [UInt8]
-    private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    /// The derived key, absorbed once: every taken event and every retry item is MAC'd, so the
+    /// per-use key set-up of `HMAC<SHA256>(key:)` showed in profiles (see `PrekeyedHMAC`).
+    private let hmac: PrekeyedHMAC
     /// Bytes of MAC kept in items (hex-encoded, so twice as many characters). 128 bits.
     static let macBytes = 16
 
@@ -21,14 +21,16 @@ public struct ItemAuthenticator: Sendable {
     public init(keyMaterial: [UInt8]) {
         let derived = HMAC<SHA256>.authenticationCode(for: Array("webhook-worker internal items v1".utf8),
                                                       using: SymmetricKey(data: keyMaterial))
-        self.keyBytes = Array(derived)
+        self.hmac = PrekeyedHMAC(key: Array(derived))
     }
 
     /// The MAC of `bytes` as lowercase hex (`2 * macBytes` characters).
-    public func mac(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var hmac = HMAC<SHA256>(key: key)
-        hmac.update(data: Array(bytes))
-        return Hex.encode(Array(hmac.finalize()).prefix(Self.macBytes))
+    public func mac(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
+            let done: Void? = bytes.withContiguousStorageIfAvailable { hmac.code(UnsafeRawBufferPointer($0), into: digest) }
+            if done == nil { Array(bytes).withUnsafeBytes { hmac.code($0, into: digest) } }
+            return Hex.encode(UnsafeRawBufferPointer(digest).prefix(Self.macBytes))
+        }
     }
 
     /// Whether `mac` (hex, as stored) authenticates `bytes`; constant time in the MAC's content.
@@ -43,14 +45,18 @@ public struct ItemAuthenticator: Sendable {
         "msg_" + eventDigest(tag: tag, raw: raw) + "_" + target.id
     }
 
-    /// The per-event part of `webhookID`: 24 hex digits. Compute once per event, then append
-    /// each target's id.
+    /// The per-event part of `webhookID`: 24 hex digits, the HMAC of tag, a zero byte, and the
+    /// payload. Compute once per event, then append each target's id.
     public func eventDigest(tag: some Collection<UInt8>, raw: some Collection<UInt8>) -> String {
-        var hmac = HMAC<SHA256>(key: key)
-        hmac.update(data: Array(tag))
-        hmac.update(data: [0])
-        hmac.update(data: Array(raw))
-        return String(decoding: Hex.encode(Array(hmac.finalize()).prefix(12)), as: UTF8.self)
+        var head = Array(tag)
+        head.append(0)
+        return withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
+            head.withUnsafeBytes { head in
+                let done: Void? = raw.withContiguousStorageIfAvailable { hmac.code(head, UnsafeRawBufferPointer($0), into: digest) }
+                if done == nil { Array(raw).withUnsafeBytes { hmac.code(head, $0, into: digest) } }
+            }
+            return String(decoding: Hex.encode(UnsafeRawBufferPointer(digest).prefix(12)), as: UTF8.self)
+        }
     }
 }
 

@@ -9,7 +9,14 @@ final class DeliveryMetrics {
     let inflight = Gauge(label: MetricNames.inflightRequests)
     let deadTrimmed = Counter(label: MetricNames.deadTrimmed)
     private let malformed = Counter(label: MetricNames.malformedEvents)
-    private var deliveries: [String: Counter] = [:]
+    private var deliveries: [CounterKey: Counter] = [:]
+
+    /// The labels of one `deliveries` counter, as a key: no string is built per lookup.
+    private struct CounterKey: Hashable {
+        let outcome: String
+        let statusClass: String
+        let endpoint: String
+    }
 
     func count(_ notes: [DeliveryLedger.Note], logger: Logger) {
         for note in notes {
@@ -48,7 +55,7 @@ final class DeliveryMetrics {
     }
 
     private func counter(_ outcome: String, _ statusClass: String, _ endpoint: String) -> Counter {
-        let key = outcome + "|" + statusClass + "|" + endpoint
+        let key = CounterKey(outcome: outcome, statusClass: statusClass, endpoint: endpoint)
         if let counter = deliveries[key] { return counter }
         let counter = Counter(label: MetricNames.deliveries,
                               dimensions: [("outcome", outcome), ("status_class", statusClass), ("endpoint", endpoint)])

@@ -35,6 +35,17 @@ final class EndpointGuard {
         var failures = 0
         var failuresSinceSuccess = 0
         var lastError: String?
+
+        mutating func succeeded() {
+            successes += 1
+            failuresSinceSuccess = 0
+        }
+
+        mutating func failed(_ error: String) {
+            failures += 1
+            failuresSinceSuccess += 1
+            lastError = error
+        }
     }
 
     init(state: EndpointState?, configuration: Configuration, workerID: String, logger: Logger) {
@@ -109,13 +120,10 @@ final class EndpointGuard {
             guard let target = note.target else { continue }
             switch note.kind {
             case .delivered:
-                tallies[target.name, default: Tally()].successes += 1
-                tallies[target.name]!.failuresSinceSuccess = 0
+                tallies[target.name, default: Tally()].succeeded()
             case .retry, .dead:
                 guard note.reason?.hasPrefix("held for") != true else { continue }
-                tallies[target.name, default: Tally()].failures += 1
-                tallies[target.name]!.failuresSinceSuccess += 1
-                tallies[target.name]!.lastError = note.status > 0 ? "HTTP \(note.status)" : (note.reason ?? "no answer")
+                tallies[target.name, default: Tally()].failed(note.status > 0 ? "HTTP \(note.status)" : (note.reason ?? "no answer"))
             default:
                 continue
             }
