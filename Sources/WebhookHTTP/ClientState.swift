@@ -1,23 +1,26 @@
+import CCurl
 import Glibc
 import Synchronization
 
-/// What `HTTPClient`'s callers and its thread share: the inbox of new requests, the cancel and
-/// stop requests, and counters. The lock is never held across a network call.
+/// What callers and the curl thread share: the inbox of new requests, the cancel and stop
+/// requests, and counters. The lock is never held across a network call; the only curl call made
+/// under it is `curl_multi_wakeup`, which just writes to a socket pair, and holding the lock there
+/// guarantees no wake-up can race with the multi handle's clean-up.
 final class ClientState: Sendable {
     struct Shared {
         var inbox: [HTTPRequest] = []
-        /// Requests submitted before `cancelAll()` that the client's thread has not yet seen.
+        /// Requests submitted before `cancelAll()` that the curl thread has not yet seen.
         var toCancel: [HTTPRequest] = []
         var cancelRequested = false
         /// Cancel only what has not started (inbox and lanes), letting running transfers finish.
         var cancelWaitingRequested = false
         var stopping = false
-        /// A wake-up was sent and the thread has not drained the inbox since: no need for more.
+        /// A wake-up was sent and the curl thread has not drained the inbox since: no need for more.
         var wakePending = false
         var inFlight = 0
     }
 
-    /// One drain of the inbox by the client's thread.
+    /// One drain of the inbox by the curl thread.
     struct Work {
         var requests: [HTTPRequest]
         var toCancel: [HTTPRequest]
@@ -26,19 +29,20 @@ final class ClientState: Sendable {
         var stop: Bool
     }
 
-    private let waker: HTTPWaker
+    let multi: MultiHandle
     private let shared = Mutex(Shared())
     private let opened = Atomic<Int>(0)
     private let loopThread = Mutex<pthread_t?>(nil)
 
-    init(waker: HTTPWaker) {
-        self.waker = waker
+    init(multi: MultiHandle) {
+        self.multi = multi
     }
 
     var inFlight: Int { shared.withLock { $0.inFlight } }
     var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+    var isStopping: Bool { shared.withLock { $0.stopping } }
 
-    /// Queues requests for the thread; false (nothing queued) once the client is stopping.
+    /// Queues requests for the curl thread; false (nothing queued) once the client is stopping.
     func submit(_ requests: [HTTPRequest]) -> Bool {
         shared.withLock { state in
             guard !state.stopping else { return false }
@@ -62,16 +66,15 @@ final class ClientState: Sendable {
 
     /// Asks the loop to stop; true for the first call only.
     func requestStop() -> Bool {
-        let first = shared.withLock { state in
+        shared.withLock { state in
             guard !state.stopping else { return false }
             state.stopping = true
+            curl_multi_wakeup(multi.raw)
             return true
         }
-        if first { waker.wake() }
-        return first
     }
 
-    /// Called by the thread at the top of each iteration.
+    /// Called by the curl thread at the top of each iteration.
     func takeWork() -> Work {
         shared.withLock { state in
             state.wakePending = false
@@ -85,10 +88,10 @@ final class ClientState: Sendable {
         }
     }
 
-    /// Called by the thread before it hands completions to the caller.
+    /// Called by the curl thread before it hands completions to the caller.
     func completed(_ count: Int, connectionsOpened: Int) {
         shared.withLock { $0.inFlight -= count }
-        opened.store(connectionsOpened, ordering: .relaxed)
+        if connectionsOpened > 0 { opened.add(connectionsOpened, ordering: .relaxed) }
     }
 
     func setLoopThread() {
@@ -104,6 +107,11 @@ final class ClientState: Sendable {
     private func wakeIfNeeded(_ state: inout Shared) {
         guard !state.wakePending else { return }
         state.wakePending = true
-        waker.wake()
+        curl_multi_wakeup(multi.raw)
     }
+}
+
+/// A CURLM pointer that may cross threads: only `curl_multi_wakeup` is called off the curl thread.
+struct MultiHandle: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
 }

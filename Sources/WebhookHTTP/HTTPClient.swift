@@ -1,32 +1,51 @@
 import CCurl
+import CCurlShim
 import Foundation
 import Logging
 
-/// An `HTTPEngine` on a thread of its own, for callers that only submit requests and take
-/// answers: the engine's rules, plus thread-safe `submit` and cancellation. (The worker's
-/// dispatcher drives an engine directly instead: see `HTTPEngine` for why.)
+/// A libcurl multi loop on its own thread. Long-lived easy handles and connections (keep-alive),
+/// at most `maxConcurrent` requests at once and `maxPerLane` per lane (lane = endpoint index).
+///
+/// Every request is a POST; redirects are not followed (a 3xx is reported as the status), TLS
+/// certificates are verified, `Expect: 100-continue` is never sent, and the first 64 KiB of each
+/// answer's body are kept. The status decides: once an answer's headers are in, its body is read
+/// for at most a second (and 64 KiB), then the answer is reported with its status.
 public final class HTTPClient: Sendable {
     private let state: ClientState
     private let stopped = DispatchSemaphore(value: 0)
     private let onComplete: @Sendable ([HTTPResponse]) -> Void
 
-    /// Starts the thread.
+    /// Starts the curl thread.
     /// - Parameters:
     ///   - maxConcurrent: requests (and connections) in flight at once, all lanes together.
     ///   - maxPerLane: requests in flight at once for one lane.
     ///   - logger: where problems outside any one request are logged (never standard error).
-    ///   - onComplete: receives finished requests in batches, on the client's thread: keep it
-    ///     short (hand the batch to another thread), and do not call `shutdown()` from it.
+    ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
+    ///     (hand the batch to another thread), and do not call `shutdown()` from it.
     public init(maxConcurrent: Int, maxPerLane: Int, logger: Logger = Logger(label: "webhook-http"),
                 onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
-        let engine = try HTTPEngine(maxConcurrent: maxConcurrent, maxPerLane: maxPerLane, logger: logger)
-        let state = ClientState(waker: engine.waker)
-        self.state = state
+        guard CurlGlobal.initResult == CURLE_OK else {
+            throw HTTPClientError(call: "curl_global_init", message: String(cString: curl_easy_strerror(CurlGlobal.initResult)))
+        }
+        guard let multi = curl_multi_init() else {
+            throw HTTPClientError(call: "curl_multi_init", message: "returned NULL")
+        }
+        let concurrent = max(1, maxConcurrent)
+        // Every connection may be busy at once; idle ones beyond that are closed oldest first.
+        var code = wh_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, concurrent)
+        if code == CURLM_OK { code = wh_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(2 * concurrent, 16)) }
+        guard code == CURLM_OK else {
+            curl_multi_cleanup(multi)
+            throw HTTPClientError(call: "curl_multi_setopt", code: code)
+        }
+
+        state = ClientState(multi: MultiHandle(raw: multi))
         self.onComplete = onComplete
-        let owned = EngineBox(engine: engine)
+        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, logger: logger,
+                            onComplete: onComplete)
         let stopped = self.stopped
         let thread = Thread {
-            Self.loop(owned.engine, state: state, onComplete: onComplete)
+            loop.run()
             stopped.signal()
         }
         thread.name = "webhook-http"
@@ -49,7 +68,8 @@ public final class HTTPClient: Sendable {
     /// Requests submitted and not yet completed (waiting or running).
     public var inFlight: Int { state.inFlight }
 
-    /// New connections opened so far: with keep-alive this stays far below the number of requests.
+    /// New connections opened so far (CURLINFO_NUM_CONNECTS summed): with keep-alive this stays
+    /// far below the number of requests.
     public var connectionsOpened: Int { state.connectionsOpened }
 
     /// Every waiting and running request completes with `cancelled = true`; requests submitted
@@ -59,50 +79,19 @@ public final class HTTPClient: Sendable {
     }
 
     /// Requests that have not started complete with `cancelled = true`; running ones go on.
+    /// A clean stop uses it to hand back queued work at once and let only what is on the
+    /// wire use the grace period.
     public func cancelWaiting() {
         state.requestCancel(running: false)
     }
 
-    /// Cancels what is left (completions still reach `onComplete`), stops the thread and waits
-    /// for it, then frees every curl handle. Idempotent.
+    /// Cancels what is left (completions still reach `onComplete`), stops the curl thread and
+    /// waits for it, then frees every curl handle. Idempotent.
     public func shutdown() {
         guard state.requestStop() else { return }
-        // On the client's thread itself (from onComplete) waiting would deadlock; the loop ends on its own.
+        // On the curl thread itself (from onComplete) waiting would deadlock; the loop ends on its own.
         if !state.isOnLoopThread { stopped.wait() }
     }
-
-    private static func loop(_ engine: HTTPEngine, state: ClientState, onComplete: @Sendable ([HTTPResponse]) -> Void) {
-        state.setLoopThread()
-        var completions: [HTTPResponse] = []
-        while true {
-            let work = state.takeWork()
-            for request in work.toCancel { completions.append(.cancelled(request.token)) }
-            if work.cancel || work.stop {
-                engine.cancelAll(into: &completions)
-            } else if work.cancelWaiting {
-                engine.cancelWaiting(into: &completions)
-            }
-            if work.stop {
-                for request in work.requests { completions.append(.cancelled(request.token)) }
-            } else {
-                engine.submit(work.requests, completions: &completions)
-                engine.run(maxWait: completions.isEmpty ? 1 : 0, into: &completions)
-            }
-            if !completions.isEmpty {
-                let batch = completions
-                completions = []
-                state.completed(batch.count, connectionsOpened: engine.connectionsOpened)
-                onComplete(batch)
-            }
-            if work.stop { break }
-        }
-        engine.close()
-    }
-}
-
-/// Hands the engine to the client's thread, which alone uses it from then on.
-private struct EngineBox: @unchecked Sendable {
-    let engine: HTTPEngine
 }
 
 /// `curl_global_init`, run once per process (Swift runs a global's initializer exactly once,

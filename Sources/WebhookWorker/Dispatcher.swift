@@ -2,29 +2,16 @@ import Crypto
 import Foundation
 import Logging
 import Metrics
-import Synchronization
 import WebhookCore
 import WebhookHTTP
 import WebhookRedis
 
-/// The dispatcher thread: sole owner of the `DeliveryLedger` and of the HTTP engine. It admits
-/// what the taker took, runs the requests' transfers, completes what finished, and settles decided
-/// events in Redis; after each persisted settle it frees the taker's room.
+/// The dispatcher thread: sole owner of the `DeliveryLedger`. It admits what the taker took,
+/// hands the requests to the HTTP client, completes what the HTTP client finished, and settles
+/// decided events in Redis; after each persisted settle it frees the taker's room.
 ///
-/// One thread for deciding and sending, because a hand-off to a separate HTTP thread and back
-/// cost two wake-ups per round (see `HTTPEngine`). The other threads only post into its mailbox
-/// and wake the engine's sleep; everything the ledger decides happens here.
+/// The other threads only post into its mailbox; everything the ledger decides happens here.
 final class Dispatcher: @unchecked Sendable {
-    /// What other threads hand over. `finishing` stays set once set.
-    private struct Mailbox {
-        var takenBatches: [[[UInt8]]] = []
-        var cancelWaiting = false
-        var cancelAll = false
-        var finishing = false
-        /// A wake-up was sent and not yet seen: later posts need not send another.
-        var wakePending = false
-    }
-
     private let configuration: Configuration
     private let workerID: String
     private let room: Room
@@ -33,13 +20,14 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
-    private let mailbox = Mutex(Mailbox())
-    private let engine: HTTPEngine
-    private let waker: HTTPWaker
-    /// Answers not yet handed to the ledger (dispatcher thread only).
+    private let condition = NSCondition()
+    private var takenBatches: [[[UInt8]]] = []
     private var responses: [HTTPResponse] = []
+    private var finishing = false
     private var ledger: DeliveryLedger
     private var builder: RequestBuilder
+    /// The HTTP client; set before `run` starts.
+    var http: HTTPClient?
     /// Called with the delay of the earliest retry just scheduled, so the poller can wake.
     var onRetryScheduled: (@Sendable (Double) -> Void)?
     private let metrics = DeliveryMetrics()
@@ -47,16 +35,11 @@ final class Dispatcher: @unchecked Sendable {
     /// Rate limits and circuit breakers shared by the fleet; set before `run` starts.
     var endpointGuard: EndpointGuard?
 
-    /// - Parameter engine: used only by this dispatcher's thread from `run` on, and closed when
-    ///   `run` returns.
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
-         engine: HTTPEngine, room: Room, gate: TakeGate, liveness: Liveness, logger: Logger,
-         makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
+         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
         self.makeQueue = makeQueue
         self.configuration = configuration
         self.workerID = workerID
-        self.engine = engine
-        self.waker = engine.waker
         self.room = room
         self.gate = gate
         self.liveness = liveness
@@ -74,35 +57,29 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Items the taker moved into the processing list.
     func post(taken items: [[UInt8]]) {
-        post { $0.takenBatches.append(items) }
+        condition.lock()
+        takenBatches.append(items)
+        condition.signal()
+        condition.unlock()
     }
 
-    /// Requests that have not reached the wire are handed back at once (a clean stop's first step).
-    func cancelWaiting() {
-        post { $0.cancelWaiting = true }
-    }
-
-    /// Every request, on the wire or not, is handed back (the grace period is over).
-    func cancelAll() {
-        post { $0.cancelAll = true }
+    /// Completed HTTP attempts, from the HTTP thread.
+    func post(responses new: [HTTPResponse]) {
+        condition.lock()
+        responses.append(contentsOf: new)
+        condition.signal()
+        condition.unlock()
     }
 
     /// Asks the loop to write what it has and return once nothing is held.
     func finish() {
-        post { $0.finishing = true }
-    }
-
-    private func post(_ change: (inout Mailbox) -> Void) {
-        let wake = mailbox.withLock { box in
-            change(&box)
-            defer { box.wakePending = true }
-            return !box.wakePending
-        }
-        if wake { waker.wake() }
+        condition.lock()
+        finishing = true
+        condition.signal()
+        condition.unlock()
     }
 
     func run() {
-        defer { engine.close() }
         let queue = makeQueue()
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
@@ -111,46 +88,32 @@ final class Dispatcher: @unchecked Sendable {
         var retryAt = Date.distantPast
         while true {
             liveness.beat("dispatcher")
-            let mail = mailbox.withLock { box in
-                let mail = box
-                box.takenBatches.removeAll(keepingCapacity: true)
-                box.cancelWaiting = false
-                box.cancelAll = false
-                box.wakePending = false
-                return mail
+            condition.lock()
+            while takenBatches.isEmpty && responses.isEmpty && !finishing && (pending.isEmpty || Date() < retryAt) {
+                // Bounded, so the loop beats for /livez while idle and retries settles on time.
+                _ = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
+                liveness.beat("dispatcher")
             }
-            if mail.cancelAll {
-                engine.cancelAll(into: &responses)
-            } else if mail.cancelWaiting {
-                engine.cancelWaiting(into: &responses)
-            }
-            let now = Date().timeIntervalSince1970
-            for batch in mail.takenBatches { admit(batch, now: now, queue: queue, into: &pending) }
+            let batches = takenBatches, newResponses = responses, done = finishing
+            takenBatches.removeAll(keepingCapacity: true)
+            responses.removeAll(keepingCapacity: true)
+            condition.unlock()
 
-            // Sleep in the engine (until an answer, a post, or a timer) only when nothing here is
-            // ready; bounded, so the loop beats for /livez while idle and retries settles on time.
-            var wait = 0.0
-            if responses.isEmpty && (pending.isEmpty || Date() < retryAt) {
-                wait = pending.isEmpty ? 1 : min(1, max(0.001, retryAt.timeIntervalSinceNow))
-            }
-            engine.run(maxWait: wait, into: &responses)
-            if !responses.isEmpty {
-                let now = Date().timeIntervalSince1970
-                for response in responses {
-                    let completion = ledger.complete(request: response.token, result: Self.result(of: response),
-                                                     now: now, random: &random)
-                    if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
-                    metrics.count(completion.notes, logger: logger)
-                    endpointGuard?.note(completion.notes)
-                    pending.append(contentsOf: completion.settlements)
-                }
-                responses.removeAll(keepingCapacity: true)
+            let now = Date().timeIntervalSince1970
+            for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            for response in newResponses {
+                let completion = ledger.complete(request: response.token, result: Self.result(of: response),
+                                                 now: now, random: &random)
+                if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+                metrics.count(completion.notes, logger: logger)
+                endpointGuard?.note(completion.notes)
+                pending.append(contentsOf: completion.settlements)
             }
             if let endpointGuard {
                 endpointGuard.flush()
                 announce(endpointGuard.takeAnnouncements(), queue: queue)
             }
-            metrics.inflight.record(engine.inFlight)
+            if let http { metrics.inflight.record(http.inFlight) }
 
             if !pending.isEmpty && Date() >= retryAt {
                 do {
@@ -165,7 +128,7 @@ final class Dispatcher: @unchecked Sendable {
                     failedSince = since
                     // At shutdown, give up after the grace period: what stays in the processing
                     // list is requeued by another worker once this one's heartbeat expires.
-                    if mail.finishing && Date().timeIntervalSince(since) > configuration.worker.shutdownGrace {
+                    if done && Date().timeIntervalSince(since) > configuration.worker.shutdownGrace {
                         logger.error("could not settle before exit; another worker will requeue the held events",
                                      metadata: ["error": "\(error)", "events": "\(pending.count)"])
                         return
@@ -173,8 +136,11 @@ final class Dispatcher: @unchecked Sendable {
                     retryAt = Date().addingTimeInterval(retry.failed(error))
                 }
             }
-            if mail.finishing && pending.isEmpty && ledger.heldEvents == 0 && responses.isEmpty {
-                if mailbox.withLock({ $0.takenBatches.isEmpty }) { return }
+            if done && pending.isEmpty && ledger.heldEvents == 0 {
+                condition.lock()
+                let idle = takenBatches.isEmpty && responses.isEmpty
+                condition.unlock()
+                if idle { return }
             }
         }
     }
@@ -210,13 +176,11 @@ final class Dispatcher: @unchecked Sendable {
             }
             guard !attempts.isEmpty else { return }
         }
-        var requests: [HTTPRequest] = []
-        requests.reserveCapacity(attempts.count)
-        for (request, carried) in builder.requests(for: attempts) {
+        let requests = builder.requests(for: attempts)
+        for (request, carried) in requests {
             ledger.track(request: request.token, attempts: carried)
-            requests.append(request)
         }
-        engine.submit(requests, completions: &responses)
+        http?.submit(requests.map(\.0))
     }
 
     /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.

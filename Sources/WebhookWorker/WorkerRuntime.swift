@@ -10,8 +10,7 @@ public struct WorkerStartError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// One worker process's delivery machinery: the taker, dispatcher (which also drives HTTP) and
-/// maintenance threads.
+/// One worker process's delivery machinery: the taker, dispatcher, HTTP and maintenance threads.
 ///
 /// `start()` joins the workers set and launches the threads; `stop()` stops taking, lets what is
 /// in flight finish within `WEBHOOK_SHUTDOWN_GRACE`, hands back the rest, and returns when every
@@ -34,6 +33,7 @@ public final class WorkerRuntime: @unchecked Sendable {
     private let room: Room
     private let gate: TakeGate
     private let dispatcher: Dispatcher
+    private let http: HTTPClient
     private let taker: Taker
     private let maintenance: Maintenance
     private let takerStop = StopSignal()
@@ -64,12 +64,13 @@ public final class WorkerRuntime: @unchecked Sendable {
         let room = Room(maxEvents: configuration.worker.maxInflightEvents, maxBytes: configuration.worker.maxInflightBytes,
                         targets: targets.count)
         let gate = TakeGate(logger: logger)
-        let engine = try HTTPEngine(maxConcurrent: configuration.http.concurrency,
-                                    maxPerLane: configuration.http.endpointConcurrency, logger: logger)
         let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
                                     authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
-                                    engine: engine, room: room, gate: gate, liveness: liveness, logger: logger,
-                                    makeQueue: makeQueue)
+                                    room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
+        let http = try HTTPClient(maxConcurrent: configuration.http.concurrency,
+                                  maxPerLane: configuration.http.endpointConcurrency, logger: logger,
+                                  onComplete: { dispatcher.post(responses: $0) })
+        dispatcher.http = http
         // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.
         dispatcher.endpointGuard = EndpointGuard(
             state: queues == nil ? EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix) : nil,
@@ -77,6 +78,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.room = room
         self.gate = gate
         self.dispatcher = dispatcher
+        self.http = http
         let maintenance = Maintenance(configuration: configuration, workerID: id, stop: maintenanceStop, gate: gate,
                                       liveness: liveness, logger: logger, makeQueue: makeQueue)
         self.maintenance = maintenance
@@ -123,10 +125,10 @@ public final class WorkerRuntime: @unchecked Sendable {
         threads["taker"]?.join()
         liveness.unregister("taker")
         // What has not reached the wire goes back at once; what is on the wire may finish.
-        dispatcher.cancelWaiting()
+        http.cancelWaiting()
         if !room.waitUntilEmpty(deadline: deadline) {
             logger.info("grace period over: handing back what is still in flight", metadata: ["events": "\(room.heldEvents)"])
-            dispatcher.cancelAll()
+            http.cancelAll()
             _ = room.waitUntilEmpty(deadline: Date().addingTimeInterval(2))
         }
         dispatcher.finish()
@@ -137,6 +139,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         maintenance.wake()
         threads["maintenance"]?.join()
         liveness.unregister("maintenance")
+        http.shutdown()
         logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
     }
 

@@ -1,0 +1,211 @@
+import CCurl
+import CCurlShim
+import Foundation
+import Logging
+
+/// The body of the curl thread: owns the multi handle's transfers, the lane scheduler and the pool
+/// of easy handles. Every curl handle is touched only here (the one exception, the wake-up, lives
+/// in `ClientState`). Unchecked Sendable because it is handed to the thread once and then used
+/// only there.
+final class CurlLoop: @unchecked Sendable {
+    private let state: ClientState
+    private let maxConcurrent: Int
+    private let onComplete: @Sendable ([HTTPResponse]) -> Void
+    private var scheduler: LaneScheduler
+    private var idle: [Transfer] = []
+    private var running: [Transfer] = []
+    private var created = 0
+    private var completions: [HTTPResponse] = []
+    private var connectsThisRound = 0
+    private let userAgent = "webhook-worker/1.0"
+    private let logger: Logger
+
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, logger: Logger,
+         onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
+        self.state = state
+        self.logger = logger
+        self.maxConcurrent = maxConcurrent
+        self.onComplete = onComplete
+        self.scheduler = LaneScheduler(maxPerLane: maxPerLane)
+    }
+
+    private var multi: UnsafeMutableRawPointer { state.multi.raw }
+
+    /// Runs until the client stops; then cancels what is left and frees every handle.
+    func run() {
+        state.setLoopThread()
+        while true {
+            let work = state.takeWork()
+            if work.cancel || work.stop {
+                cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
+            } else if work.cancelWaiting {
+                for request in scheduler.removeAllWaiting() + work.toCancel {
+                    completions.append(.cancelled(request.token))
+                }
+            }
+            if work.stop {
+                deliver()
+                break
+            }
+            for request in work.requests { scheduler.enqueue(request) }
+            startTransfers()
+            perform()
+            collectFinished()
+            let finishedAny = !completions.isEmpty
+            deliver()
+            // After completions, slots may have freed up: go round again before sleeping.
+            if !finishedAny || scheduler.waitingCount == 0 { poll() }
+        }
+        idle.removeAll()  // curl_easy_cleanup in Transfer.deinit
+        curl_multi_cleanup(multi)
+    }
+
+    /// Starts waiting requests while a handle is free and the lanes' caps allow.
+    private func startTransfers() {
+        while running.count < maxConcurrent, scheduler.waitingCount > 0 {
+            guard let transfer = freeTransfer() else {
+                failNextWaiting("curl_easy_init failed")
+                continue
+            }
+            guard let request = scheduler.next() else {
+                idle.append(transfer)
+                return
+            }
+            if let problem = transfer.prepare(request) {
+                finishWithoutRunning(transfer, request: request, error: problem)
+                continue
+            }
+            let code = curl_multi_add_handle(multi, transfer.easy)
+            guard code == CURLM_OK else {
+                _ = transfer.abandon()
+                finishWithoutRunning(transfer, request: request, error: HTTPClientError(call: "curl_multi_add_handle", code: code).description)
+                continue
+            }
+            transfer.slot = running.count
+            running.append(transfer)
+        }
+    }
+
+    private func freeTransfer() -> Transfer? {
+        if let transfer = idle.popLast() { return transfer }
+        guard created < maxConcurrent, let transfer = Transfer(userAgent: userAgent) else { return nil }
+        created += 1
+        return transfer
+    }
+
+    private func failNextWaiting(_ error: String) {
+        guard let request = scheduler.next() else { return }
+        scheduler.finished(lane: request.lane)
+        completions.append(.notStarted(request.token, error))
+    }
+
+    private func finishWithoutRunning(_ transfer: Transfer, request: HTTPRequest, error: String) {
+        idle.append(transfer)
+        scheduler.finished(lane: request.lane)
+        completions.append(.notStarted(request.token, error))
+    }
+
+    private func perform() {
+        var stillRunning: Int32 = 0
+        let code = curl_multi_perform(multi, &stillRunning)
+        if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_perform", code: code)) }
+    }
+
+    /// Reads every "done" message and turns it into a completion.
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = Transfer.of(easy) else { continue }
+            let result = message.pointee.data.result  // read before remove: the message is freed by it
+            let code = curl_multi_remove_handle(multi, easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            let (response, connects) = transfer.finish(result: result)
+            connectsThisRound += connects
+            release(transfer)
+            completions.append(response)
+        }
+    }
+
+    /// Ends every running and waiting request (plus `extra`) as cancelled.
+    private func cancelEverything(alsoCancel extra: [HTTPRequest]) {
+        for transfer in running {
+            let code = curl_multi_remove_handle(multi, transfer.easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            completions.append(transfer.abandon())
+            scheduler.finished(lane: transfer.lane)
+            transfer.slot = -1
+            idle.append(transfer)
+        }
+        running.removeAll(keepingCapacity: true)
+        for request in scheduler.removeAllWaiting() + extra {
+            completions.append(.cancelled(request.token))
+        }
+    }
+
+    /// Takes a finished transfer out of the running list (swap-remove) and back into the pool.
+    private func release(_ transfer: Transfer) {
+        let slot = transfer.slot
+        if slot >= 0, slot < running.count, running[slot] === transfer {
+            let last = running.removeLast()
+            if slot < running.count {
+                running[slot] = last
+                last.slot = slot
+            }
+        }
+        transfer.slot = -1
+        scheduler.finished(lane: transfer.lane)
+        idle.append(transfer)
+    }
+
+    /// Hands this round's completions to the caller in one call.
+    private func deliver() {
+        guard !completions.isEmpty else { return }
+        let batch = completions
+        completions = []
+        state.completed(batch.count, connectionsOpened: connectsThisRound)
+        connectsThisRound = 0
+        onComplete(batch)
+    }
+
+    /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
+    /// the earliest body window. Bodies whose window is over are ended first, without sleeping.
+    private func poll() {
+        var timeoutMillis: Int32 = 1000
+        if let earliest = running.lazy.compactMap(\.bodySince).min() {
+            let now = Transfer.monotonicNanos()
+            let left = Int64(bitPattern: earliest &+ Transfer.bodyWindowNanos &- now)
+            if left <= 0 {
+                endOverdueBodies(now: now)
+                return
+            }
+            timeoutMillis = Int32(min(1000, left / 1_000_000 + 1))
+        }
+        let code = curl_multi_poll(multi, nil, 0, timeoutMillis, nil)
+        guard code == CURLM_OK else {
+            report(HTTPClientError(call: "curl_multi_poll", code: code))
+            usleep(10_000)  // do not spin if polling keeps failing
+            return
+        }
+    }
+
+    /// Ends the transfers whose answer's headers are in but whose body outlasted its window: they
+    /// are reported with their status (the body is not needed to know the receiver's answer).
+    private func endOverdueBodies(now: UInt64) {
+        for transfer in running where transfer.bodyOverdue(now: now) {
+            let code = curl_multi_remove_handle(multi, transfer.easy)
+            if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
+            transfer.cutBody()
+            let (response, connects) = transfer.finish(result: CURLE_OK)
+            connectsThisRound += connects
+            release(transfer)
+            completions.append(response)
+        }
+        deliver()
+    }
+
+    /// Problems outside any one request (each request's own failure is in its response).
+    private func report(_ error: HTTPClientError) {
+        logger.error("libcurl call failed", metadata: ["call": "\(error.call)", "error": "\(error.message)"])
+    }
+}
