@@ -22,6 +22,7 @@ struct ByteScanner {
         let kind: JSONKind
         switch bytes[index] {
         case UInt8(ascii: "{"):
+            members.reserveCapacity(8)  // one allocation for a typical event, not one per doubling
             try object(depth: 1, members: &members, record: true)
             kind = .object
         case UInt8(ascii: "["):

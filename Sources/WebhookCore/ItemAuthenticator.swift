@@ -48,14 +48,25 @@ public struct ItemAuthenticator: Sendable {
     /// The per-event part of `webhookID`: 24 hex digits, the HMAC of tag, a zero byte, and the
     /// payload. Compute once per event, then append each target's id.
     public func eventDigest(tag: some Collection<UInt8>, raw: some Collection<UInt8>) -> String {
-        var head = Array(tag)
-        head.append(0)
-        return withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
-            head.withUnsafeBytes { head in
-                let done: Void? = raw.withContiguousStorageIfAvailable { hmac.code(head, UnsafeRawBufferPointer($0), into: digest) }
-                if done == nil { Array(raw).withUnsafeBytes { hmac.code(head, $0, into: digest) } }
+        withUnsafeTemporaryAllocation(byteCount: tag.count + 1 + 32, alignment: 1) { scratch in
+            // tag, a zero byte, then room for the code: on the stack, no allocation per event
+            var end = 0
+            for byte in tag {
+                scratch[end] = byte
+                end += 1
             }
-            return String(decoding: Hex.encode(UnsafeRawBufferPointer(digest).prefix(12)), as: UTF8.self)
+            scratch[end] = 0
+            let head = UnsafeRawBufferPointer(rebasing: scratch[0...end])
+            let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[(end + 1)...])
+            let done: Void? = raw.withContiguousStorageIfAvailable { hmac.code(head, UnsafeRawBufferPointer($0), into: digest) }
+            if done == nil { Array(raw).withUnsafeBytes { hmac.code(head, $0, into: digest) } }
+            return String(unsafeUninitializedCapacity: 24) { out in
+                for index in 0..<12 {
+                    out[2 * index] = Hex.digits[Int(digest[index] >> 4)]
+                    out[2 * index + 1] = Hex.digits[Int(digest[index] & 0x0F)]
+                }
+                return 24
+            }
         }
     }
 }

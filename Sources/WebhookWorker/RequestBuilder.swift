@@ -48,13 +48,14 @@ struct RequestBuilder {
     /// The same keys as `signer`'s, absorbed once (see `PrekeyedHMAC`): the hex signature's and
     /// the Standard Webhooks signature's.
     private let hexMAC: PrekeyedHMAC?
-    private let standardMAC: PrekeyedHMAC?
+    /// WEBHOOK_SECRET's Standard Webhooks key, as the list a request signs with (none or one).
+    private let globalStandardMACs: [PrekeyedHMAC]
 
     init(secret: String?, compat: CompatMode, timeout: Double) {
         self.secret = (secret?.isEmpty ?? true) ? nil : secret
         self.signer = WebhookSigner(secret: self.secret)
         hexMAC = self.secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
-        standardMAC = self.secret.map { PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8)) }
+        globalStandardMACs = self.secret.map { [PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8))] } ?? []
         self.compat = compat
         self.timeout = timeout
     }
@@ -103,7 +104,7 @@ struct RequestBuilder {
         headers.append("webhook-id: " + webhookID)
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
-        let standardMACs = keys.map { $0.standard } ?? (self.standardMAC.map { [$0] } ?? [])
+        let standardMACs = keys.map { $0.standard } ?? globalStandardMACs
         let clock = self.clock
         var request = request(to: unit.target, body: body, headers: headers)
         request.onSend = { headers in
