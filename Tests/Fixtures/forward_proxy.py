@@ -4,8 +4,14 @@ forwards them to the origin and relays the answer; logs each proxied URL to stan
 line each ("proxied <url>"). Prints the listening port on the first line of standard output."""
 import http.client
 import http.server
-import sys
+import os
 import urllib.parse
+
+
+def log(line):
+    """One line to standard error in a single write: handler threads run concurrently, and
+    print() writes the text and its newline separately, so lines could interleave."""
+    os.write(2, (line + "\n").encode())
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -19,7 +25,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         origin.request("POST", url.path + (("?" + url.query) if url.query else ""), body=body, headers=headers)
         answer = origin.getresponse()
         data = answer.read()
-        print(f"proxied {self.path}", file=sys.stderr, flush=True)
+        log(f"proxied {self.path}")
         self.send_response(answer.status)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

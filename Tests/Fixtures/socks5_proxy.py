@@ -6,11 +6,17 @@ destinations are served. Logs each CONNECT to standard error, one line each ("co
 <host>:<port>", the host as the client sent it), then relays bytes both ways. Prints the
 listening port on the first line of standard output."""
 import ipaddress
+import os
 import socket
 import socketserver
 import struct
-import sys
 import threading
+
+
+def log(line):
+    """One line to standard error in a single write: handler threads run concurrently, and
+    print() writes the text and its newline separately, so lines could interleave."""
+    os.write(2, (line + "\n").encode())
 
 
 def read(sock, count):
@@ -81,7 +87,7 @@ class Socks5(socketserver.BaseRequestHandler):
         port = struct.unpack("!H", read(client, 2))[0]
         if command != 1:
             return reply(client, 7)  # command not supported: CONNECT only
-        print(f"connect {shown}:{port}", file=sys.stderr, flush=True)
+        log(f"connect {shown}:{port}")
         try:
             upstream = connect_loopback(host, port)
         except PermissionError:
