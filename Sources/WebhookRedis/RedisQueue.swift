@@ -88,30 +88,37 @@ public final class RedisQueue {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
         var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8)]
         args.reserveCapacity(2 + settlements.count * 3)
-        for settlement in settlements {
-            args.append(settlement.ack)
-            let count = settlement.outcomes.count
-            args.append(count < Self.smallCounts.count ? Self.smallCounts[count] : Array(String(count).utf8))
-            for outcome in settlement.outcomes {
-                switch outcome {
-                case .retry(let after, let item):
-                    args.append([UInt8(ascii: "r")])
-                    args.append(Array(Self.score(Swift.max(0, after)).utf8))
-                    args.append(item)
-                case .requeue(let item):
-                    args.append([UInt8(ascii: "q")])
-                    args.append(item)
-                case .dead(let entry):
-                    args.append([UInt8(ascii: "d")])
-                    args.append(entry)
-                }
-            }
-        }
+        // Events with writes first: under `maxmemory` Redis refuses a script's first write when
+        // memory is full, and only its first, so the whole settle then fails before anything is
+        // written; removals alone (delivered events) would let later writes through.
+        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, to: &args) }
+        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, to: &args) }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey], args: args)
         guard let parts = reply.array, parts.count == 3,
               let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer
         else { throw unexpected("EVALSHA(settle)", reply) }
         return SettleResult(written: written, fenced: fenced, trimmed: trimmed)
+    }
+
+    /// One event's settle arguments: its stored item, its number of outcomes, then each outcome.
+    private static func append(_ settlement: Settlement, to args: inout [[UInt8]]) {
+        args.append(settlement.ack)
+        let count = settlement.outcomes.count
+        args.append(count < smallCounts.count ? smallCounts[count] : Array(String(count).utf8))
+        for outcome in settlement.outcomes {
+            switch outcome {
+            case .retry(let after, let item):
+                args.append([UInt8(ascii: "r")])
+                args.append(Array(score(Swift.max(0, after)).utf8))
+                args.append(item)
+            case .requeue(let item):
+                args.append([UInt8(ascii: "q")])
+                args.append(item)
+            case .dead(let entry):
+                args.append([UInt8(ascii: "d")])
+                args.append(entry)
+            }
+        }
     }
 
     /// Moves up to `limit` deliveries due now (Redis's clock) from the delayed set to the taking

@@ -25,20 +25,20 @@ enum Scripts {
     /// alive, e.g. paused) takes nothing until it has registered again: otherwise its processing
     /// list would belong to no registered worker. The byte budget stops after the item that
     /// crosses it (always at least one item), so a worker's memory is bounded by bytes too.
+    /// Items are read with one LRANGE and removed with one LTRIM after the push (push before
+    /// remove), not popped one by one: three commands per batch instead of one per item.
     static let take = LuaScript(name: "take", source: """
         if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
           return redis.error_reply('UNREGISTERED this worker is not in the workers set')
         end
         redis.call('SADD', KEYS[4], ARGV[1])
         local max, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+        -- The oldest items are at the right end: read them in one call, oldest last.
+        local oldest = redis.call('LRANGE', KEYS[1], -max, -1)
         local items, total = {}, 0
-        for i = 1, max do
-          local item = redis.call('RPOP', KEYS[1])
-          if not item then break end
-          if i > 1 and total + #item > budget then
-            redis.call('RPUSH', KEYS[1], item)
-            break
-          end
+        for i = 1, #oldest do
+          local item = oldest[#oldest - i + 1]
+          if i > 1 and total + #item > budget then break end
           total = total + #item
           local first = string.byte(item, 1)
           -- '#' (35) tagged event, '@' (64) delivery, '!' (33) crash-marked: kept as they are.
@@ -50,6 +50,7 @@ enum Scripts {
         for i = 1, #items, 1000 do
           redis.call('LPUSH', KEYS[2], unpack(items, i, math.min(i + 999, #items)))
         end
+        if #items > 0 then redis.call('LTRIM', KEYS[1], 0, -#items - 1) end
         return items
         """)
 
@@ -69,7 +70,9 @@ enum Scripts {
         for _ = 1, tonumber(ARGV[2]) do
           local ack, count = ARGV[pos], tonumber(ARGV[pos + 1])
           pos = pos + 2
-          local held = redis.call('LPOS', KEYS[4], ack, 'RANK', -1)
+          -- An event with nothing to write needs no check first: LREM's count is the fence.
+          local held
+          if count > 0 then held = redis.call('LPOS', KEYS[4], ack, 'RANK', -1) end
           for _ = 1, count do
             local kind = ARGV[pos]
             if kind == 'r' then
@@ -83,8 +86,9 @@ enum Scripts {
               pos = pos + 2
             end
           end
+          if count == 0 then held = redis.call('LREM', KEYS[4], -1, ack) > 0
+          elseif held then redis.call('LREM', KEYS[4], -1, ack) end
           if held then
-            redis.call('LREM', KEYS[4], -1, ack)
             written = written + 1
           else
             fenced = fenced + 1
