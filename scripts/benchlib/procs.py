@@ -135,6 +135,17 @@ def rss_mb(pid):
     return None
 
 
+def rss_split_mb(pid):
+    """(RssAnon, RssFile) of pid in MiB: private memory, and pages of mapped files (code and
+    data of the binary and its shared libraries, shared with every process mapping them)."""
+    values = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("RssAnon:", "RssFile:")):
+                values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values.get("RssAnon"), values.get("RssFile")
+
+
 def children_cpu_seconds():
     """User + system CPU of every terminated, waited-for child of the bench (getrusage)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

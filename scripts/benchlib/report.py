@@ -158,6 +158,9 @@ def print_table(document):
         _mark(rss))
     row("idle RSS, worker x1", f"{idle_rss['value']:.1f} MB" if idle_rss else "", "", "",
         f"< {MAX_IDLE_RSS_MB:.0f} MB", _mark(idle_rss))
+    if one.get("idle_rss_anon_mb") is not None:
+        row("  private / mapped files (code, shared)",
+            f"{one['idle_rss_anon_mb']:.1f} / {one['idle_rss_file_mb']:.1f} MB", "", "RssAnon / RssFile")
     idle_label = f"idle CPU, worker x1 ({one.get('idle_seconds', '?')} s)" if _ok(one) else "idle CPU, worker x1"
     row(idle_label, f"{idle['value']:.2f} % of a core" if idle else "", "", "",
         f"< {MAX_IDLE_CPU_PERCENT:.0f} %", _mark(idle))

@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from .procs import Deadline, PhaseTimeout, cpu_seconds, peak_rss_mb, rss_mb, start_redis
+from .procs import Deadline, PhaseTimeout, cpu_seconds, peak_rss_mb, rss_mb, rss_split_mb, start_redis
 from .rawlimit import SECRET
 
 QUEUE = "webhooks:queue"
@@ -167,8 +167,10 @@ def _idle_figures(worker, seconds):
     first = cpu_seconds(worker.pid)
     time.sleep(seconds)
     used = cpu_seconds(worker.pid) - first
+    anon, mapped = rss_split_mb(worker.pid)
     return {"idle_seconds": seconds, "idle_cpu_percent": round(100 * used / seconds, 2),
-            "peak_rss_mb": round(peak_rss_mb(worker.pid), 1), "idle_rss_mb": round(rss_mb(worker.pid), 1)}
+            "peak_rss_mb": round(peak_rss_mb(worker.pid), 1), "idle_rss_mb": round(rss_mb(worker.pid), 1),
+            "idle_rss_anon_mb": round(anon, 1), "idle_rss_file_mb": round(mapped, 1)}
 
 
 def _busy(redis_url):
