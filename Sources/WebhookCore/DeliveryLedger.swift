@@ -275,7 +275,7 @@ public struct DeliveryLedger: Sendable {
             } else {
                 switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
                                              rateLimitedFor: Double(attempt.rateLimitedFor), result: result,
-                                             isDiscord: attempt.target.kind != .webhook, random: &random) {
+                                             rateLimitsBy429: attempt.target.kind != .webhook, random: &random) {
                 case .delivered:
                     outcome = nil
                     note = .delivered

@@ -38,14 +38,16 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Decides after an attempt. `tries`: failed attempts before this one.
     ///
     /// 2xx is delivered; 410 is dead at once; a 3xx is a failure (redirects are not followed);
-    /// a 429/503 with Retry-After waits min(Retry-After, cap); Discord's 429 (its rate limit)
-    /// waits Discord's `retry_after` and does not count as a failure, but never less than
-    /// `rateLimitFloor` doubled per consecutive rate-limit answer (`rateLimits` so far), and once
-    /// the waits add up past `rateLimitMaxWait` (`rateLimitedFor` so far) the next one counts as
-    /// a failed attempt; any other failure is retried with `tries + 1` while that stays within
-    /// the retries, else the delivery is dead. A cancelled attempt is retried at once, uncounted.
+    /// a 429/503 with Retry-After waits min(Retry-After, cap); Discord's or Telegram's 429 (their
+    /// rate limit) waits the `retry_after` they send and does not count as a failure, but never
+    /// less than `rateLimitFloor` doubled per consecutive rate-limit answer (`rateLimits` so
+    /// far), and once the waits add up past `rateLimitMaxWait` (`rateLimitedFor` so far) the next
+    /// one counts as a failed attempt; any other failure is retried with `tries + 1` while that
+    /// stays within the retries, else the delivery is dead. A cancelled attempt is retried at once, uncounted.
+    /// `rateLimitsBy429`: the target is a chat API (Discord or Telegram) whose 429 is its rate
+    /// limit, answered with how long to wait, rather than a failure of the receiver.
     public func decide(tries: Int, rateLimits: Int = 0, rateLimitedFor: Double = 0, result: AttemptResult,
-                       isDiscord: Bool, random: inout some RandomNumberGenerator) -> RetryDecision {
+                       rateLimitsBy429: Bool, random: inout some RandomNumberGenerator) -> RetryDecision {
         let failure: String
         var requestedDelay: Double?
         switch result {
@@ -59,7 +61,7 @@ public struct RetryPolicy: Sendable, Equatable {
                 return .delivered
             case 410:
                 return .dead(reason: "endpoint answered HTTP 410 Gone after \(tries + 1) attempt\(tries == 0 ? "" : "s")")
-            case 429 where isDiscord:
+            case 429 where rateLimitsBy429:
                 let requested = Self.discordRetryAfter(body) ?? TelegramMessage.retryAfter(body) ?? retryAfter
                     ?? Self.discordFallbackDelay
                 let floor = Self.rateLimitFloor * Double(1 << min(max(rateLimits, 0), 16))

@@ -5,7 +5,7 @@ final class RetryPolicyTests: XCTestCase {
     private var random = SplitMix64(seed: 42)
 
     private func decide(_ policy: RetryPolicy, tries: Int, _ result: AttemptResult, discord: Bool = false) -> RetryDecision {
-        policy.decide(tries: tries, result: result, isDiscord: discord, random: &random)
+        policy.decide(tries: tries, result: result, rateLimitsBy429: discord, random: &random)
     }
 
     private func status(_ code: Int, retryAfter: Double? = nil, body: String = "") -> AttemptResult {
@@ -90,13 +90,13 @@ final class RetryPolicyTests: XCTestCase {
         let zero = AttemptResult.status(429, retryAfter: nil, body: Array(#"{"retry_after":0}"#.utf8))
         // retry_after 0 must not become a tight loop: 1 s, then 2, 4, 8 ... on consecutive 429s.
         for (streak, expected) in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (6, 64.0)] {
-            XCTAssertEqual(policy.decide(tries: 0, rateLimits: streak, rateLimitedFor: 0, result: zero, isDiscord: true,
+            XCTAssertEqual(policy.decide(tries: 0, rateLimits: streak, rateLimitedFor: 0, result: zero, rateLimitsBy429: true,
                                          random: &random), .rateLimited(after: expected), "streak \(streak)")
         }
         // Past the bound, the next 429 is a failed attempt (tries + 1), waiting at least the floor.
-        XCTAssertEqual(policy.decide(tries: 0, rateLimits: 6, rateLimitedFor: 90, result: zero, isDiscord: true, random: &random),
+        XCTAssertEqual(policy.decide(tries: 0, rateLimits: 6, rateLimitedFor: 90, result: zero, rateLimitsBy429: true, random: &random),
                        .retry(after: 64, tries: 1))
-        guard case .dead = policy.decide(tries: 3, rateLimits: 6, rateLimitedFor: 90, result: zero, isDiscord: true,
+        guard case .dead = policy.decide(tries: 3, rateLimits: 6, rateLimitedFor: 90, result: zero, rateLimitsBy429: true,
                                          random: &random) else { return XCTFail("not dead after the last try") }
     }
 }
