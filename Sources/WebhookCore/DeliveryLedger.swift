@@ -91,6 +91,8 @@ public struct DeliveryLedger: Sendable {
     public struct Completion: Sendable {
         public var settlements: [Settlement] = []
         public var notes: [Note] = []
+
+        public init() {}
     }
 
     private struct Held {
@@ -256,7 +258,15 @@ public struct DeliveryLedger: Sendable {
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
                                   random: inout some RandomNumberGenerator) -> Completion {
         var completion = Completion()
-        guard let attempts = requests.removeValue(forKey: token) else { return completion }
+        complete(request: token, result: result, now: now, random: &random, into: &completion)
+        return completion
+    }
+
+    /// `complete(request:result:now:random:)`, appending to `completion`: a caller completing
+    /// many requests reuses one pair of arrays instead of allocating two per request.
+    public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
+                                  random: inout some RandomNumberGenerator, into completion: inout Completion) {
+        guard let attempts = requests.removeValue(forKey: token) else { return }
         let status: Int
         switch result {
         case .status(let code, _, _): status = code
@@ -304,7 +314,6 @@ public struct DeliveryLedger: Sendable {
             record(attempt, outcome)
             finishIfDone(attempt.eventID, into: &completion.settlements)
         }
-        return completion
     }
 
     // MARK: Helpers

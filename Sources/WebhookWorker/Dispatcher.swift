@@ -83,6 +83,8 @@ final class Dispatcher: @unchecked Sendable {
         let queue = makeQueue()
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
+        /// Reused for every round's answers (see `DeliveryLedger.complete(...into:)`).
+        var completion = DeliveryLedger.Completion()
         var retry = RetryLog(what: "settling", logger: logger)
         var failedSince: Date?
         var retryAt = Date.distantPast
@@ -101,13 +103,17 @@ final class Dispatcher: @unchecked Sendable {
 
             let now = Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
-            for response in newResponses {
-                let completion = ledger.complete(request: response.token, result: Self.result(of: response),
-                                                 now: now, random: &random)
-                if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+            if !newResponses.isEmpty {
+                completion.notes.removeAll(keepingCapacity: true)
+                for response in newResponses {
+                    ledger.complete(request: response.token, result: Self.result(of: response),
+                                    now: now, random: &random, into: &completion)
+                    if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+                }
                 metrics.count(completion.notes, logger: logger)
                 endpointGuard?.note(completion.notes)
                 pending.append(contentsOf: completion.settlements)
+                completion.settlements.removeAll(keepingCapacity: true)
             }
             if let endpointGuard {
                 endpointGuard.flush()
