@@ -29,6 +29,9 @@ final class PoisonEventTests: WorkerTestCase {
             // Killed while it holds the event (before its 2 s timeout could settle it).
             let held = try await eventuallyAsync(timeout: 30) { try self.llen("processing:holder-\(round)") == 1 }
             XCTAssertTrue(held, "round \(round): the event was taken\n\(worker.log.suffix(2000))")
+            // Taken is not yet sent: wait for this holder's request to arrive, then kill it.
+            let sent = try await eventuallyAsync(timeout: 30) { hung.count >= round }
+            XCTAssertTrue(sent, "round \(round): the request arrived (seen: \(hung.count))")
             worker.kill()
         }
         let last = try startWorker(env.merging(["WEBHOOK_WORKER_ID": "survivor"]) { $1 })
