@@ -60,13 +60,7 @@ public struct ItemAuthenticator: Sendable {
             let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[(end + 1)...])
             let done: Void? = raw.withContiguousStorageIfAvailable { hmac.code(head, UnsafeRawBufferPointer($0), into: digest) }
             if done == nil { Array(raw).withUnsafeBytes { hmac.code(head, $0, into: digest) } }
-            return String(unsafeUninitializedCapacity: 24) { out in
-                for index in 0..<12 {
-                    out[2 * index] = Hex.digits[Int(digest[index] >> 4)]
-                    out[2 * index + 1] = Hex.digits[Int(digest[index] & 0x0F)]
-                }
-                return 24
-            }
+            return Hex.string(UnsafeRawBufferPointer(digest).prefix(12))
         }
     }
 }
@@ -85,7 +79,21 @@ public enum Hex {
         return out
     }
 
+    /// The hex of `bytes`, written straight into the string's storage (no intermediate array).
+    public static func string(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            var at = 0
+            for byte in bytes {
+                out[at] = digits[Int(byte >> 4)]
+                out[at + 1] = digits[Int(byte & 0x0F)]
+                at += 2
+            }
+            return at
+        }
+    }
+
+    /// The hex of a sequence that is not a collection (a digest): gathered first.
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
-        String(decoding: encode(bytes), as: UTF8.self)
+        string(Array(bytes))
     }
 }
