@@ -104,7 +104,6 @@ final class Dispatcher: @unchecked Sendable {
             let now = Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
             if !newResponses.isEmpty {
-                completion.notes.removeAll(keepingCapacity: true)
                 for response in newResponses {
                     ledger.complete(request: response.token, result: Self.result(of: response),
                                     now: now, random: &random, into: &completion)
@@ -113,6 +112,7 @@ final class Dispatcher: @unchecked Sendable {
                 metrics.count(completion.notes, logger: logger)
                 endpointGuard?.note(completion.notes)
                 pending.append(contentsOf: completion.settlements)
+                completion.notes.removeAll(keepingCapacity: true)
                 completion.settlements.removeAll(keepingCapacity: true)
             }
             if let endpointGuard {
