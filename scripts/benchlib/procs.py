@@ -117,33 +117,31 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def peak_rss_mb(pid):
-    """VmHWM (peak resident set size) of pid in MiB, from /proc/<pid>/status."""
+def _status_mb(pid, *fields):
+    """The named kB fields of /proc/<pid>/status (VmHWM, VmRSS, ...) in MiB; None when absent."""
+    values = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
+            name = line.split(":", 1)[0]
+            if name in fields:
+                values[name] = int(line.split()[1]) / 1024
+    return tuple(values.get(field) for field in fields)
+
+
+def peak_rss_mb(pid):
+    """VmHWM (peak resident set size) of pid in MiB."""
+    return _status_mb(pid, "VmHWM")[0]
 
 
 def rss_mb(pid):
-    """VmRSS (resident set size now) of pid in MiB, from /proc/<pid>/status."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return None
+    """VmRSS (resident set size now) of pid in MiB."""
+    return _status_mb(pid, "VmRSS")[0]
 
 
 def rss_split_mb(pid):
     """(RssAnon, RssFile) of pid in MiB: private memory, and pages of mapped files (code and
     data of the binary and its shared libraries, shared with every process mapping them)."""
-    values = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(("RssAnon:", "RssFile:")):
-                values[line.split(":")[0]] = int(line.split()[1]) / 1024
-    return values.get("RssAnon"), values.get("RssFile")
+    return _status_mb(pid, "RssAnon", "RssFile")
 
 
 def children_cpu_seconds():
