@@ -84,15 +84,17 @@ final class EndpointDeliveryTests: WorkerTestCase {
         XCTAssertFalse(try cli(["endpoints"]).output.contains("SECRET-token_abc"))
     }
 
-    func testAProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
+    /// Two endpoints, `censored` through the proxy `fixture` (as `scheme`://) and `open` direct;
+    /// returns once each received 5 events.
+    private func deliverBesideAProxy(_ fixture: String, scheme: String) async throws
+        -> (proxy: FixtureProcess, proxied: HTTPReceiver, direct: HTTPReceiver, worker: WorkerProcess) {
         let proxied = try await receiver(), direct = try await receiver()
-        let proxy = try FixtureProcess("forward_proxy.py")
-        defer { proxy.stop() }
+        let proxy = try FixtureProcess(fixture)
         let file = try endpointsFile("""
             endpoints:
               - name: censored
                 url: \(proxied.url)
-                proxy: http://127.0.0.1:\(proxy.port)
+                proxy: \(scheme)://127.0.0.1:\(proxy.port)
               - name: open
                 url: \(direct.url)
             """)
@@ -100,6 +102,12 @@ final class EndpointDeliveryTests: WorkerTestCase {
         try push(5)
         _ = try await proxied.waitForRequests(count: 5, timeout: 30)
         _ = try await direct.waitForRequests(count: 5, timeout: 30)
+        return (proxy, proxied, direct, worker)
+    }
+
+    func testAProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
+        let (proxy, _, direct, worker) = try await deliverBesideAProxy("forward_proxy.py", scheme: "http")
+        defer { proxy.stop() }
         // The proxy logs after relaying the answer: wait for its fifth line.
         let through = try await eventuallyAsync(timeout: 10) { proxy.log.components(separatedBy: "proxied ").count - 1 == 5 }
         XCTAssertTrue(through, "every request of the proxied endpoint went through the proxy:\n\(proxy.log)")
@@ -108,21 +116,8 @@ final class EndpointDeliveryTests: WorkerTestCase {
     }
 
     func testASocks5ProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
-        let proxied = try await receiver(), direct = try await receiver()
-        let proxy = try FixtureProcess("socks5_proxy.py")
+        let (proxy, proxied, direct, worker) = try await deliverBesideAProxy("socks5_proxy.py", scheme: "socks5")
         defer { proxy.stop() }
-        let file = try endpointsFile("""
-            endpoints:
-              - name: censored
-                url: \(proxied.url)
-                proxy: socks5://127.0.0.1:\(proxy.port)
-              - name: open
-                url: \(direct.url)
-            """)
-        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
-        try push(5)
-        _ = try await proxied.waitForRequests(count: 5, timeout: 30)
-        _ = try await direct.waitForRequests(count: 5, timeout: 30)
         // socks5://: the worker resolves the name and asks for an IPv4 address. A connection
         // carries several requests, so there may be fewer CONNECTs than deliveries.
         let connects = Self.connects(proxy.log)
