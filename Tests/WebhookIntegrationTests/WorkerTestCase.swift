@@ -54,42 +54,41 @@ class WorkerTestCase: XCTestCase {
     /// it, so a worker that does not answer is killed and started again on another port: start
     /// it before pushing work.
     func startWorkerWithMetrics(_ extra: [String: String]) async throws -> (worker: WorkerProcess, base: String) {
-        var failures: [String] = []
-        for _ in 0..<3 {
-            let port = try freeTCPPort()
-            let worker = try startWorker(extra.merging(["WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"]) { $1 })
-            let base = "http://127.0.0.1:\(port)"
-            do {
-                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
-                if worker.isRunning { return (worker, base) }
-                failures.append("port \(port): worker exited\n\(worker.log.suffix(1000))")
-            } catch {
-                failures.append("port \(port): \(error)\n\(worker.log.suffix(1000))")
-            }
-            worker.kill()
+        try await startServing("worker") { port in
+            try startWorker(extra.merging(["WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"]) { $1 })
         }
-        throw EventuallyTimeout(description: "no worker served /healthz:\n\(failures.joined(separator: "\n"))")
     }
 
     /// Starts `webhook-worker ingest` (the bridge) on a free port; returns it once /healthz
     /// answers 200, retrying on another port like `startWorkerWithMetrics`.
     func startBridge(_ extra: [String: String]) async throws -> (bridge: WorkerProcess, base: String) {
+        let (bridge, base) = try await startServing("bridge") { port in
+            let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(extra))
+            workers.append(bridge)
+            return bridge
+        }
+        return (bridge, base)
+    }
+
+    /// Launches a process serving HTTP on a free port and returns it once /healthz answers 200;
+    /// up to three ports, as another process may take a free port before ours binds it.
+    private func startServing(_ what: String, _ launch: (Int) throws -> WorkerProcess) async throws
+        -> (WorkerProcess, String) {
         var failures: [String] = []
         for _ in 0..<3 {
             let port = try freeTCPPort()
-            let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(extra))
-            workers.append(bridge)
+            let process = try launch(port)
             let base = "http://127.0.0.1:\(port)"
             do {
                 try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
-                if bridge.isRunning { return (bridge, base) }
-                failures.append("port \(port): bridge exited\n\(bridge.log.suffix(1000))")
+                if process.isRunning { return (process, base) }
+                failures.append("port \(port): \(what) exited\n\(process.log.suffix(1000))")
             } catch {
-                failures.append("port \(port): \(error)\n\(bridge.log.suffix(1000))")
+                failures.append("port \(port): \(error)\n\(process.log.suffix(1000))")
             }
-            bridge.kill()
+            process.kill()
         }
-        throw EventuallyTimeout(description: "no bridge served /healthz:\n\(failures.joined(separator: "\n"))")
+        throw EventuallyTimeout(description: "no \(what) served /healthz:\n\(failures.joined(separator: "\n"))")
     }
 
     func receiver(_ behaviour: ReceiverBehaviour = .status(200)) async throws -> HTTPReceiver {
