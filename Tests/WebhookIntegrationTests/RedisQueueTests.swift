@@ -6,20 +6,7 @@ import XCTest
 
 /// RedisQueue's work path (take, wait, settle, promote) against a real redis-server.
 /// Key names are spelled out literally: they are the documented layout (docs/ARCHITECTURE.md).
-final class RedisQueueTests: XCTestCase {
-    private let prefix = "t"
-    private var server: RedisServer!
-    private var redis: RedisConnection!
-
-    override func setUpWithError() throws {
-        server = try RedisServer()
-        redis = try RedisConnection(url: server.url)
-    }
-
-    override func tearDown() {
-        server?.stop()
-    }
-
+final class RedisQueueTests: RedisServerTestCase {
     /// A queue whose worker has joined (the take script refuses unregistered workers).
     private func joinedQueue(_ id: String = "w1") throws -> RedisQueue {
         let queue = RedisQueue(url: server.url, prefix: prefix, workerID: id)

@@ -6,20 +6,7 @@ import XCTest
 
 /// Registration, heartbeats, reaping, the sweep, crash marks and administration against a real
 /// redis-server. Leases are Redis's clock: tests age a worker by writing an old score directly.
-final class RedisWorkersTests: XCTestCase {
-    private let prefix = "t"
-    private var server: RedisServer!
-    private var redis: RedisConnection!
-
-    override func setUpWithError() throws {
-        server = try RedisServer()
-        redis = try RedisConnection(url: server.url)
-    }
-
-    override func tearDown() {
-        server?.stop()
-    }
-
+final class RedisWorkersTests: RedisServerTestCase {
     private func queue(_ id: String) -> RedisQueue { RedisQueue(url: server.url, prefix: prefix, workerID: id) }
 
     private func redisMillis() throws -> Int {
