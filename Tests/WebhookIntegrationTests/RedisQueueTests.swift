@@ -148,6 +148,24 @@ final class RedisQueueTests: RedisServerTestCase {
         XCTAssertEqual(try server.redisCLI("LLEN", "t:queue"), "1")
     }
 
+    func testOutOfMemoryRefusesAWholeSettleEvenWhenADeliveredEventComesFirst() throws {
+        _ = try redis.command("LPUSH", "t:queue", "a", "b")
+        let queue = try joinedQueue()
+        let taken = try queue.take(max: 2, maxBytes: 1 << 20)
+        XCTAssertEqual(try server.redisCLI("CONFIG", "SET", "maxmemory-policy", "noeviction"), "OK")
+        XCTAssertEqual(try server.redisCLI("CONFIG", "SET", "maxmemory", "1"), "OK")
+        // Delivered first, then one with a retry: a removal ahead of the write would let the
+        // write through past maxmemory, and the outcome would be persisted while Redis is full.
+        let batch = [Settlement(ack: taken[0]), Settlement(ack: taken[1], outcomes: [.retry(after: 60, item: Array("r".utf8))])]
+        XCTAssertThrowsError(try queue.settle(batch[...], deadMax: 0)) { error in
+            XCTAssertTrue("\(error)".contains("OOM"), "\(error)")
+        }
+        XCTAssertEqual(try server.redisCLI("CONFIG", "SET", "maxmemory", "0"), "OK")
+        XCTAssertEqual(Set(try list("t:processing:w1")), Set(taken), "nothing was removed")
+        XCTAssertEqual(try server.redisCLI("ZCARD", "t:delayed"), "0", "nothing was written")
+        XCTAssertEqual(try queue.settle(batch[...], deadMax: 0).written, 2, "the same settle succeeds once memory is back")
+    }
+
     func testSettleForAnItemAnotherWorkerNowHoldsIsFenced() throws {
         _ = try redis.command("LPUSH", "t:queue", "a")
         let queue = try joinedQueue()
@@ -216,10 +234,6 @@ final class RedisQueueTests: RedisServerTestCase {
         XCTAssertEqual(queued.count, 2_000)
         XCTAssertEqual(Set(queued), Set(members))
         XCTAssertEqual(try server.redisCLI("ZCARD", "t:delayed"), "0")
-    }
-
-    private func list(_ key: String) throws -> [[UInt8]] {
-        (try redis.command("LRANGE", key, "0", "-1").array ?? []).compactMap(\.bytes)
     }
 }
 

@@ -17,4 +17,9 @@ class RedisServerTestCase: XCTestCase {
     override func tearDown() {
         server?.stop()
     }
+
+    /// A list's items, oldest last, read with the raw connection.
+    func list(_ key: String) throws -> [[UInt8]] {
+        (try redis.command("LRANGE", key, "0", "-1").array ?? []).compactMap(\.bytes)
+    }
 }

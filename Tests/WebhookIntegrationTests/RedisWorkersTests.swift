@@ -148,10 +148,6 @@ final class RedisWorkersTests: RedisServerTestCase {
         XCTAssertEqual(try list("t:processing:w1").count, 2)
     }
 
-    private func list(_ key: String) throws -> [[UInt8]] {
-        (try redis.command("LRANGE", key, "0", "-1").array ?? []).compactMap(\.bytes)
-    }
-
     static func sha1Hex(_ bytes: [UInt8]) throws -> String {
         // An independent SHA-1: the system's sha1sum.
         let process = Process()
