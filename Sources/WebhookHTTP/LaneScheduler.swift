@@ -69,8 +69,11 @@ struct LaneScheduler {
 }
 
 /// A first-in first-out queue on an array with a moving head; compacts when half is consumed.
+/// Slots are optional so that `pop` moves an element out instead of copying it: a copied
+/// request would cost a retain and a release per reference it holds, and the consumed slot
+/// would keep its body alive until the next compaction.
 struct FIFO<Element> {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
@@ -81,7 +84,7 @@ struct FIFO<Element> {
 
     mutating func pop() -> Element? {
         guard head < storage.count else { return nil }
-        let element = storage[head]
+        let element = storage[head].take()
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
