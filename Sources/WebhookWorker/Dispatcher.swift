@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metrics
 import WebhookCore
@@ -88,14 +91,21 @@ final class Dispatcher: @unchecked Sendable {
         var retry = RetryLog(what: "settling", logger: logger)
         var failedSince: Date?
         var retryAt = Date.distantPast
+        /// Work was done since memory was last given back (see `returnFreeMemory`).
+        var busySinceTrim = false
         while true {
             liveness.beat("dispatcher")
             condition.lock()
             while takenBatches.isEmpty && responses.isEmpty && !finishing && (pending.isEmpty || Date() < retryAt) {
                 // Bounded, so the loop beats for /livez while idle and retries settles on time.
-                _ = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
+                let woken = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
                 liveness.beat("dispatcher")
+                if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
+                    busySinceTrim = false
+                    Self.returnFreeMemory()
+                }
             }
+            busySinceTrim = true
             let batches = takenBatches, newResponses = responses, done = finishing
             takenBatches.removeAll(keepingCapacity: true)
             responses.removeAll(keepingCapacity: true)
@@ -149,6 +159,21 @@ final class Dispatcher: @unchecked Sendable {
                 if idle { return }
             }
         }
+    }
+
+    /// Gives the heap's free pages back to the system, once per busy spell, after a second with
+    /// nothing held. Why: a burst leaves several megabytes free in malloc's per-thread arenas,
+    /// and glibc keeps them; an idle worker (most of a fleet, most of the time) should hold only
+    /// what it uses. Not done between events under steady load: a second of idleness comes first.
+    private static func returnFreeMemory() {
+        #if canImport(Glibc)
+        // Looked up at run time: `malloc_trim` is glibc's own (malloc.h, which the Glibc module
+        // does not import), and a C library without it simply keeps its pages.
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: Trim.self)(0)
+        }
+        #endif
     }
 
     /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked
