@@ -20,7 +20,6 @@ struct RequestBuilder {
     typealias Attempt = DeliveryLedger.Attempt
 
     let secret: String?
-    let signer: WebhookSigner
     let compat: CompatMode
     let timeout: Double
     private var lanes: [Target: Int] = [:]
@@ -45,15 +44,14 @@ struct RequestBuilder {
         }
     }
 
-    /// The same keys as `signer`'s, absorbed once (see `PrekeyedHMAC`): the hex signature's and
-    /// the Standard Webhooks signature's.
+    /// WEBHOOK_SECRET's keys, absorbed once (see `PrekeyedHMAC`; `WebhookSigner` is the plain
+    /// reference its tests compare with): the hex signature's and the Standard Webhooks one's.
     private let hexMAC: PrekeyedHMAC?
     /// WEBHOOK_SECRET's Standard Webhooks key, as the list a request signs with (none or one).
     private let globalStandardMACs: [PrekeyedHMAC]
 
     init(secret: String?, compat: CompatMode, timeout: Double) {
         self.secret = (secret?.isEmpty ?? true) ? nil : secret
-        self.signer = WebhookSigner(secret: self.secret)
         hexMAC = self.secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
         globalStandardMACs = self.secret.map { [PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8))] } ?? []
         self.compat = compat
