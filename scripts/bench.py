@@ -105,8 +105,13 @@ def run(args, cleanup):
                                                     timeout=limit))
     phase(results, "python", lambda: runs.throughput(cleanup, sink, runs.python_worker, args.python_events,
                                                      1, limit, "python"))
-    phase(results, "python_asyncio", lambda: runs.throughput(cleanup, sink, runs.asyncio_worker,
-                                                             args.asyncio_events, 1, limit, "asyncio"))
+    # The asyncio peer gets the worker's figures too: 1, 2 and 4 processes, memory and idle CPU.
+    for count in (1, 2, 4):
+        name = "python_asyncio" if count == 1 else f"python_asyncio_x{count}"
+        idle = args.idle_seconds if count == 1 else 0
+        phase(results, name, lambda c=count, i=idle: runs.throughput(cleanup, sink, runs.asyncio_worker,
+                                                                     args.asyncio_events, c, limit,
+                                                                     f"asyncio-x{c}", idle_seconds=i))
     worker = runs.swift_worker(args.binary, concurrency)
     workers = [(f"worker_x{count}", count) for count in (1, 2, 4)]
     for name, count in workers:

@@ -126,13 +126,23 @@ def print_table(document):
         else:
             row(label, _failure(result))
 
-    for key, label in (("python", "python, Marzban-style"), ("python_asyncio", "python, asyncio+uvloop+aiohttp")):
+    peers = (("python", "python, Marzban-style"), ("python_asyncio", "python asyncio+uvloop+aiohttp x1"),
+             ("python_asyncio_x2", "python asyncio+uvloop+aiohttp x2"),
+             ("python_asyncio_x4", "python asyncio+uvloop+aiohttp x4"))
+    for key, label in peers:
         result = results.get(key)
-        if _ok(result):
-            row(f"{label} ({result['events']:,} events)", f"{result['rate']:,.0f} ev/s",
-                _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
-        else:
+        if result is None and key.endswith(("_x2", "_x4")):
+            continue  # a results file written before these phases existed
+        if not _ok(result):
             row(label, _failure(result))
+            continue
+        row(f"{label} ({result['events']:,} events)", f"{result['rate']:,.0f} ev/s",
+            _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
+        if result.get("processes") == 1:
+            row("  Redis commands per event", f"{result.get('redis_commands_per_event', 0):.2f}")
+        if result.get("idle_rss_mb") is not None:
+            row("  peak / idle RSS, idle CPU", f"{result['peak_rss_mb']:.1f} / {result['idle_rss_mb']:.1f} MB", "",
+                f"{result['idle_cpu_percent']:.2f} % of a core")
     verdict = verdicts["worker_x1_times_python"]
     row("webhook-worker x1 / python Marzban-style", "", "", f"{verdict['value']}x" if verdict else "",
         f">= {MIN_TIMES_PYTHON:.0f}x", _mark(verdict))
