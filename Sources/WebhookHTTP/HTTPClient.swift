@@ -45,6 +45,7 @@ public final class HTTPClient: Sendable {
                             onComplete: onComplete)
         let stopped = self.stopped
         let thread = Thread {
+            Thread.current.name = "webhook-http"  // from inside: see WorkerThread
             loop.run()
             stopped.signal()
         }

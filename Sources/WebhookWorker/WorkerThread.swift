@@ -9,6 +9,10 @@ final class WorkerThread: @unchecked Sendable {
     init(name: String, _ body: @escaping @Sendable () -> Void) {
         let done = finished
         thread = Thread {
+            // Named from inside: on Linux, Foundation gives the OS thread (what `top -H`, `ps -L`
+            // and perf show) only a name set by the thread itself; set before `start` it is kept
+            // on the object alone and the thread shows its creator's name.
+            Thread.current.name = name
             body()
             done.signal()
         }
