@@ -71,14 +71,17 @@ final class CurlLoop: @unchecked Sendable {
                 idle.append(transfer)
                 return
             }
+            let token = request.token, lane = request.lane
+            // The request moves into the transfer, which hands it back in its response.
             if let problem = transfer.prepare(request) {
-                finishWithoutRunning(transfer, request: request, error: problem)
+                finishWithoutRunning(transfer, token: token, lane: lane, error: problem)
                 continue
             }
             let code = curl_multi_add_handle(multi, transfer.easy)
             guard code == CURLM_OK else {
                 _ = transfer.abandon()
-                finishWithoutRunning(transfer, request: request, error: HTTPClientError(call: "curl_multi_add_handle", code: code).description)
+                finishWithoutRunning(transfer, token: token, lane: lane,
+                                     error: HTTPClientError(call: "curl_multi_add_handle", code: code).description)
                 continue
             }
             transfer.slot = running.count
@@ -99,10 +102,10 @@ final class CurlLoop: @unchecked Sendable {
         completions.append(.notStarted(request.token, error))
     }
 
-    private func finishWithoutRunning(_ transfer: Transfer, request: HTTPRequest, error: String) {
+    private func finishWithoutRunning(_ transfer: Transfer, token: UInt64, lane: Int, error: String) {
         idle.append(transfer)
-        scheduler.finished(lane: request.lane)
-        completions.append(.notStarted(request.token, error))
+        scheduler.finished(lane: lane)
+        completions.append(.notStarted(token, error))
     }
 
     private func perform() {

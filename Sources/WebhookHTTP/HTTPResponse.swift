@@ -21,6 +21,12 @@ public struct HTTPResponse: Sendable {
     public var bodyCut: Bool
     /// Seconds from the start of the transfer to its end (0 for requests that never started).
     public var duration: Double
+    /// The request this answers, handed back once the transfer is over (nil for requests that
+    /// never started). Why: the request's memory should be freed by the thread that built it.
+    /// glibc's malloc frees a block from another thread under the lock of the arena it came
+    /// from, so a request dropped on the HTTP thread made it wait for the submitting thread's
+    /// own allocations; under load those waits were most of the worker's futex calls.
+    public var request: HTTPRequest?
 
     public init(
         token: UInt64, status: Int, error: String? = nil, cancelled: Bool = false,

@@ -30,6 +30,8 @@ final class Transfer {
     /// the loop ends transfers whose body outlasts `bodyWindowNanos`.
     private(set) var bodySince: UInt64?
 
+    /// The running request, kept to be handed back in its response (see `HTTPResponse.request`).
+    private var request: HTTPRequest?
     private var bodyBuffer: UnsafeMutableRawPointer?
     private var bodyCapacity = 0
     private let headerLines = HeaderLines()
@@ -93,7 +95,7 @@ final class Transfer {
 
     /// Sets the per-request options, after running the request's send hook (the request is
     /// about to go on the wire). Returns an error text when an option is refused.
-    func prepare(_ request: HTTPRequest) -> String? {
+    func prepare(_ request: consuming HTTPRequest) -> String? {
         token = request.token
         lane = request.lane
         errorBuffer[0] = 0
@@ -150,6 +152,7 @@ final class Transfer {
         if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerLines.list()) }
         guard code == CURLE_OK else { return failed(code) }
         headersSet = true
+        self.request = request
         return nil
     }
 
@@ -189,6 +192,7 @@ final class Transfer {
         } else if bodyCut {
             response.bodyCut = true
         }
+        response.request = request.take()
         responseBody = []
         releaseRequestState()
         return (response, connects)
@@ -198,7 +202,9 @@ final class Transfer {
     func abandon() -> HTTPResponse {
         responseBody = []
         releaseRequestState()
-        return .cancelled(token)
+        var response = HTTPResponse.cancelled(token)
+        response.request = request.take()
+        return response
     }
 
     /// Marks the body as cut short by the loop (it removes the handle before calling `finish`).

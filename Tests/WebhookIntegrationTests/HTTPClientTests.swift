@@ -22,6 +22,9 @@ final class HTTPClientTests: XCTestCase {
             XCTAssertFalse(response.cancelled)
             XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "thanks")
             XCTAssertGreaterThan(response.duration, 0)
+            // The request comes back with its answer, to be freed by the thread that built it.
+            XCTAssertEqual(response.request?.token, 7)
+            XCTAssertEqual(response.request?.body, body)
 
             let seen = try await receiver.waitForRequests(count: 1, timeout: 10)[0]
             XCTAssertEqual(seen.method, "POST")
@@ -175,6 +178,9 @@ final class HTTPClientTests: XCTestCase {
             XCTAssertEqual(Set(done.map(\.token)), Set(0..<10))
             XCTAssertTrue(done.allSatisfy(\.cancelled))
             XCTAssertEqual(client.inFlight, 0)
+            // The four that were running come back with their requests; waiting ones never ran.
+            XCTAssertEqual(Set(done.compactMap(\.request?.token)).count, 4)
+            XCTAssertTrue(done.allSatisfy { $0.request == nil || $0.request?.token == $0.token })
 
             receiver.setBehaviour(.status(200))
             client.submit([HTTPClientTests.request(99, receiver.url)])
