@@ -93,8 +93,6 @@ final class Dispatcher: @unchecked Sendable {
         var retryAt = Date.distantPast
         /// Work was done since memory was last given back (see `returnFreeMemory`).
         var busySinceTrim = false
-        var batches: [[[UInt8]]] = []
-        var newResponses: [HTTPResponse] = []
         while true {
             liveness.beat("dispatcher")
             condition.lock()
@@ -108,16 +106,10 @@ final class Dispatcher: @unchecked Sendable {
                 }
             }
             busySinceTrim = true
-            // Swapped with arrays this thread keeps, emptied after use: the mailboxes and the
-            // inboxes keep their capacity, and what they held is freed here, on the dispatcher.
-            swap(&takenBatches, &batches)
-            swap(&responses, &newResponses)
-            let done = finishing
+            let batches = takenBatches, newResponses = responses, done = finishing
+            takenBatches.removeAll(keepingCapacity: true)
+            responses.removeAll(keepingCapacity: true)
             condition.unlock()
-            defer {
-                batches.removeAll(keepingCapacity: true)
-                newResponses.removeAll(keepingCapacity: true)
-            }
 
             let now = Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
