@@ -12,7 +12,8 @@ ratios matter, not the absolute figures):
   4. 1, 2 and 4 `webhook-worker run` processes delivering --events queued events, with CPU per
      delivery (user + system from /proc) and Redis commands per event (INFO commandstats);
      one worker again with 4 endpoints per event and in Marzban mode (and, with --compare,
-     another build of the worker, e.g. the previous commit's, in the same run);
+     another build of the worker, e.g. the previous commit's, in the same run; with --pairs N,
+     N interleaved runs of both builds, compared by their medians);
   5. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
 Prints a table and writes every figure as JSON. Each phase has a hard timeout; a phase that
 fails or times out is reported and the others still run. Exit code 1 when a phase did not
@@ -47,6 +48,9 @@ def parse_arguments():
                         help="events for the asyncio Python peer (20000)")
     parser.add_argument("--compare", metavar="BINARY", default=None,
                         help="also run one worker of this other webhook-worker build (before/after in one run)")
+    parser.add_argument("--pairs", type=int, default=0, metavar="N",
+                        help="with --compare: N interleaved runs of each build (one worker, --events "
+                             "events), reported as medians; single rows are too noisy on a shared machine")
     parser.add_argument("--quick", action="store_true", help="small counts and short phases: a smoke run")
     parser.add_argument("--out", default=None, help="JSON file (bench-results/bench-<UTC time>.json)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
@@ -62,6 +66,8 @@ def parse_arguments():
     args.idle_seconds = 2 if quick else 5
     args.latency_seconds = 3 if quick else 10
     args.concurrency = int(os.environ.get("WEBHOOK_CONCURRENCY", "64"))
+    if args.pairs and not args.compare:
+        parser.error("--pairs needs --compare BINARY")
     if args.worker_unavailable is None and not os.access(args.binary, os.X_OK):
         args.worker_unavailable = f"{args.binary} is missing (build it: swift build -c release)"
     return args
@@ -135,6 +141,8 @@ def run(args, cleanup):
             continue
         phase(results, name, lambda f=factory, e=events, o=options, n=name:
               runs.throughput(cleanup, sink, f, e, 1, limit, n, **o))
+    if args.pairs and not args.worker_unavailable:
+        phase(results, "pairs", lambda: interleaved_pairs(cleanup, sink, args, concurrency, limit))
     if args.worker_unavailable:
         results["latency"] = {"status": "skipped", "error": args.worker_unavailable}
     else:
@@ -142,6 +150,24 @@ def run(args, cleanup):
                                                           limit, concurrency))
     sink.stop()
     return results
+
+
+def interleaved_pairs(cleanup, sink, args, concurrency, limit):
+    """Runs this build and the --compare build one after the other, args.pairs times (the order
+    alternating), one worker on args.events events each; returns both lists of CPU per delivery."""
+    builds = {"this": runs.swift_worker(args.binary, concurrency),
+              "compare": runs.swift_worker(args.compare, concurrency)}
+    cpu = {"this": [], "compare": []}
+    for index in range(args.pairs):
+        order = ("this", "compare") if index % 2 == 0 else ("compare", "this")
+        for name in order:
+            result = runs.throughput(cleanup, sink, builds[name], args.events, 1, limit, f"pair{index}-{name}")
+            if result.get("status") != "ok":
+                raise RuntimeError(f"pair {index}, {name}: {result.get('error', result.get('status'))}")
+            cpu[name].append(result["cpu_us_per_delivery"])
+    lower = sum(1 for mine, theirs in zip(cpu["this"], cpu["compare"]) if mine < theirs)
+    return {"pairs": args.pairs, "events": args.events, "this_cpu_us": cpu["this"],
+            "compare_cpu_us": cpu["compare"], "this_lower_in": lower}
 
 
 def interrupt(_signum, _frame):
@@ -167,6 +193,7 @@ def main():
         "timestamp": stamp.isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "settings": {"events": args.events, "python_events": args.python_events, "quick": args.quick,
+                     "pairs": args.pairs,
                      "asyncio_events": args.asyncio_events, "compare": args.compare,
                      "concurrency": args.concurrency, "wrk_seconds": args.wrk_seconds,
                      "latency_rate": 1000, "latency_seconds": args.latency_seconds,

@@ -1,5 +1,7 @@
 """The bench's verdicts and its table. Inputs are the phase results of bench.py."""
 
+import statistics
+
 # Targets for one worker process on a 2-core machine shared with the sink and Redis.
 MIN_SHARE_OF_WRK = 0.25
 MIN_TIMES_PYTHON = 20.0
@@ -126,6 +128,16 @@ def print_table(document):
         else:
             row(label, _failure(result))
 
+    pairs = results.get("pairs")
+    if pairs is not None and _ok(pairs):
+        mine, theirs = statistics.median(pairs["this_cpu_us"]), statistics.median(pairs["compare_cpu_us"])
+        row(f"interleaved pairs ({pairs['pairs']} x {pairs['events']:,} events): this build, median", "",
+            _us(mine), ratios(mine))
+        row("  --compare binary, median", "", _us(theirs), ratios(theirs))
+        row("  this build lower in", f"{pairs['this_lower_in']} of {pairs['pairs']} pairs", "",
+            f"{mine / theirs:.2f}x the other build")
+    elif pairs is not None:
+        row("interleaved pairs", _failure(pairs))
     peers = (("python", "python, Marzban-style"), ("python_asyncio", "python asyncio+uvloop+aiohttp x1"),
              ("python_asyncio_x2", "python asyncio+uvloop+aiohttp x2"),
              ("python_asyncio_x4", "python asyncio+uvloop+aiohttp x4"))
