@@ -25,7 +25,8 @@ public struct HTTPResponse: Sendable {
     /// never started). Why: the request's memory should be freed by the thread that built it.
     /// glibc's malloc frees a block from another thread under the lock of the arena it came
     /// from, so a request dropped on the HTTP thread made it wait for the submitting thread's
-    /// own allocations; under load those waits were most of the worker's futex calls.
+    /// own allocations; under load those waits were most of the worker's futex calls. A body
+    /// over 16 KiB is not held that long: the request then comes back with an empty body.
     public var request: HTTPRequest?
 
     public init(

@@ -20,6 +20,8 @@ final class Transfer {
     /// not pin memory in every handle.
     private static let keptBodyCapacity = 256 * 1024
     private static let expectOff = Array("Expect:".utf8)  // an empty Expect turns off 100-continue
+    /// Bodies up to this size stay in the request handed back with the response.
+    private static let heldBodyLimit = 16 * 1024
 
     let easy: UnsafeMutableRawPointer
     private(set) var token: UInt64 = 0
@@ -152,6 +154,9 @@ final class Transfer {
         if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerLines.list()) }
         guard code == CURLE_OK else { return failed(code) }
         headersSet = true
+        // A large body is dropped now rather than held to the end (the handle has its own copy):
+        // one free of a big block costs little, and 64 held 1 MiB bodies would cost 64 MiB.
+        if count > Self.heldBodyLimit { request.body = [] }
         self.request = request
         return nil
     }

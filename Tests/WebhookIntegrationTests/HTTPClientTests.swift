@@ -39,6 +39,21 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    func testALargeBodyIsSentWholeButNotHeldUntilTheAnswer() async throws {
+        try await withReceiver(.status(200)) { receiver in
+            let (client, log) = try makeClient()
+            defer { client.shutdown() }
+            let large = [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024)
+            client.submit([HTTPClientTests.request(1, receiver.url, body: large)])
+            let response = try await log.wait(count: 1).first!
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.request?.token, 1)
+            XCTAssertEqual(response.request?.body, [], "a 64 KiB body must not be held until the answer")
+            let seen = try await receiver.waitForRequests(count: 1, timeout: 10)[0]
+            XCTAssertEqual(seen.body, large)
+        }
+    }
+
     func testSequentialRequestsReuseTheConnection() async throws {
         try await withReceiver(.status(204)) { receiver in
             let (client, log) = try makeClient()
