@@ -102,7 +102,9 @@ final class Dispatcher: @unchecked Sendable {
                 liveness.beat("dispatcher")
                 if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
                     busySinceTrim = false
+                    condition.unlock()  // the trim takes milliseconds: posts must not wait on it
                     Self.returnFreeMemory()
+                    condition.lock()
                 }
             }
             busySinceTrim = true
