@@ -78,12 +78,12 @@ public final class RedisQueue {
         }
     }
 
-    /// Records finished events, each atomically and fenced (see `Scripts.settle`): an event's
-    /// outcomes are written only if it is still in this worker's processing list.
-    /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     /// "0" ... "15" as arguments, built once: every settled event carries its count of outcomes.
     private static let smallCounts: [[UInt8]] = (0..<16).map { Array(String($0).utf8) }
 
+    /// Records finished events, each atomically and fenced (see `Scripts.settle`): an event's
+    /// outcomes are written only if it is still in this worker's processing list.
+    /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
         var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8)]
