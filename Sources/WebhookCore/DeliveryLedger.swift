@@ -166,12 +166,8 @@ public struct DeliveryLedger: Sendable {
             let subscribed = settings.targets.filter { $0.accepts(event.action) }
             let id = newEvent(ack: stored, event: event, pending: subscribed.count)
             for target in subscribed {
-                var webhookID = "msg_"
-                webhookID.reserveCapacity(5 + digest.utf8.count + target.id.utf8.count)
-                webhookID += digest
-                webhookID += "_"
-                webhookID += target.id
-                let attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
+                let attempt = Attempt(eventID: id, target: target, tries: 0,
+                                      webhookID: ItemAuthenticator.webhookID(digest: digest, target: target),
                                       event: event, rateLimits: 0, rateLimitedFor: 0)
                 schedule(attempt, into: &admission)
             }

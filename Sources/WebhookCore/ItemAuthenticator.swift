@@ -42,7 +42,18 @@ public struct ItemAuthenticator: Sendable {
     /// `msg_<24 hex of HMAC(tag, payload)>_<target id>`. The same on every attempt and after a
     /// crash (the tag and payload travel together), different for different payloads.
     public func webhookID(tag: some Collection<UInt8>, raw: some Collection<UInt8>, target: Target) -> String {
-        "msg_" + eventDigest(tag: tag, raw: raw) + "_" + target.id
+        Self.webhookID(digest: eventDigest(tag: tag, raw: raw), target: target)
+    }
+
+    /// `msg_<digest>_<target id>`, from an `eventDigest` computed once per event; built in one
+    /// allocation (it is built for every delivery).
+    public static func webhookID(digest: String, target: Target) -> String {
+        var id = "msg_"
+        id.reserveCapacity(5 + digest.utf8.count + target.id.utf8.count)
+        id += digest
+        id += "_"
+        id += target.id
+        return id
     }
 
     /// The per-event part of `webhookID`: 24 hex digits, the HMAC of tag, a zero byte, and the
