@@ -27,8 +27,7 @@ public struct ItemAuthenticator: Sendable {
     /// The MAC of `bytes` as lowercase hex (`2 * macBytes` characters).
     public func mac(_ bytes: some Collection<UInt8>) -> [UInt8] {
         withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
-            let done: Void? = bytes.withContiguousStorageIfAvailable { hmac.code(UnsafeRawBufferPointer($0), into: digest) }
-            if done == nil { Array(bytes).withUnsafeBytes { hmac.code($0, into: digest) } }
+            Self.withBytes(of: bytes) { hmac.code($0, into: digest) }
             return Hex.encode(UnsafeRawBufferPointer(digest).prefix(Self.macBytes))
         }
     }
@@ -69,10 +68,16 @@ public struct ItemAuthenticator: Sendable {
             scratch[end] = 0
             let head = UnsafeRawBufferPointer(rebasing: scratch[0...end])
             let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[(end + 1)...])
-            let done: Void? = raw.withContiguousStorageIfAvailable { hmac.code(head, UnsafeRawBufferPointer($0), into: digest) }
-            if done == nil { Array(raw).withUnsafeBytes { hmac.code(head, $0, into: digest) } }
+            Self.withBytes(of: raw) { hmac.code(head, $0, into: digest) }
             return Hex.string(UnsafeRawBufferPointer(digest).prefix(12))
         }
+    }
+
+    /// Runs `body` on `bytes` in place when they are contiguous (arrays and their slices, what
+    /// the hot paths pass), else on a gathered copy.
+    private static func withBytes(of bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
+        if done == nil { Array(bytes).withUnsafeBytes(body) }
     }
 }
 
