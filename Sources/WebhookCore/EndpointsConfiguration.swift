@@ -108,7 +108,8 @@ public struct EndpointsConfiguration: Sendable {
             var resolved = try resolve()
             if resolved.endpoints.count > 1, reader.string("WEBHOOK_ENDPOINT_CONCURRENCY") == nil,
                http.endpointConcurrency == concurrency, concurrency > 1 {
-                http.endpointConcurrency = max(1, concurrency * 3 / 4)
+                http.endpointConcurrency = HTTPConfiguration.defaultEndpointConcurrency(concurrency,
+                                                                                        endpoints: resolved.endpoints.count)
                 defaults.concurrency = http.endpointConcurrency
                 resolved = try resolve()
             }

@@ -18,12 +18,18 @@ public struct HTTPConfiguration: Sendable {
         let timeout = try reader.seconds("WEBHOOK_TIMEOUT", default: 10)
         let concurrency = try reader.integer("WEBHOOK_CONCURRENCY", default: 64, range: 1...100_000)
         var endpointConcurrency = try reader.integer("WEBHOOK_ENDPOINT_CONCURRENCY",
-                                                     default: endpoints <= 1 ? concurrency : max(1, concurrency * 3 / 4),
+                                                     default: defaultEndpointConcurrency(concurrency, endpoints: endpoints),
                                                      range: 1...100_000)
         if endpointConcurrency > concurrency {
             warnings.append("WEBHOOK_ENDPOINT_CONCURRENCY=\(endpointConcurrency) exceeds WEBHOOK_CONCURRENCY=\(concurrency); using \(concurrency)")
             endpointConcurrency = concurrency
         }
         return HTTPConfiguration(timeout: timeout, concurrency: concurrency, endpointConcurrency: endpointConcurrency)
+    }
+
+    /// WEBHOOK_ENDPOINT_CONCURRENCY's default: all of `concurrency` for one endpoint, 3/4 of it
+    /// for several.
+    static func defaultEndpointConcurrency(_ concurrency: Int, endpoints: Int) -> Int {
+        endpoints <= 1 ? concurrency : max(1, concurrency * 3 / 4)
     }
 }
