@@ -43,7 +43,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// less than `rateLimitFloor` doubled per consecutive rate-limit answer (`rateLimits` so
     /// far), and once the waits add up past `rateLimitMaxWait` (`rateLimitedFor` so far) the next
     /// one counts as a failed attempt; any other failure is retried with `tries + 1` while that
-    /// stays within the retries, else the delivery is dead. A cancelled attempt is retried at once, uncounted.
+    /// stays within the retries, else the delivery is dead. A cancelled attempt is retried at
+    /// once, uncounted.
     /// `rateLimitsBy429`: the target is a chat API (Discord or Telegram) whose 429 is its rate
     /// limit, answered with how long to wait, rather than a failure of the receiver.
     public func decide(tries: Int, rateLimits: Int = 0, rateLimitedFor: Double = 0, result: AttemptResult,
