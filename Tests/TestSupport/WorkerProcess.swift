@@ -71,28 +71,45 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// What a finished command printed, stdout and stderr apart.
     public struct CommandResult: Sendable {
-        /// The exit status; nil when the command did not finish in time (it was killed).
-        public let status: Int32?
+        /// The exit status (a command that does not finish in time throws instead).
+        public let status: Int32
         public let stdout: String
         public let stderr: String
     }
 
-    /// Runs a short command (`status`, `dead list`, `enqueue`, ...) to completion; a command
-    /// still running after `timeout` is killed and reported with a nil status.
+    /// A command that was still running at its deadline: a hang is a failure, never an exit
+    /// status a test could mistake for "exits non-zero".
+    public struct TimedOut: Error, CustomStringConvertible {
+        public let arguments: [String]
+        public let timeout: Double
+        public let output: String
+        public var description: String {
+            "webhook-worker \(arguments.joined(separator: " ")) did not exit within \(timeout) s; output:\n\(output)"
+        }
+    }
+
+    /// Runs a short command (`status`, `dead list`, `enqueue`, ...) to completion.
+    /// - Throws: `TimedOut` (after killing it) when it is still running after `timeout`.
     public static func complete(_ arguments: [String], environment: [String: String],
                                 files: [String: String] = [:], timeout: Double = 30) async throws -> CommandResult {
         let worker = try WorkerProcess(arguments, environment: environment, files: files)
-        let status = await worker.exit(timeout: timeout)
-        if status == nil { worker.kill() }
+        guard let status = await worker.exit(timeout: timeout) else {
+            worker.kill()
+            throw TimedOut(arguments: arguments, timeout: timeout, output: worker.stdout + worker.log)
+        }
         return CommandResult(status: status, stdout: worker.stdout, stderr: worker.log)
     }
 
     /// Runs a short command to completion; `output` is standard output followed by standard
-    /// error, and the status -1 when it did not finish within `timeout`.
+    /// error.
+    /// - Throws: `TimedOut` (after killing it) when it is still running after `timeout`.
     public static func command(_ arguments: [String], environment: [String: String],
                                timeout: Double = 30) throws -> (status: Int32, output: String) {
         let worker = try WorkerProcess(arguments, environment: environment)
-        let status = worker.waitForExit(timeout: timeout) ?? -1
+        guard let status = worker.waitForExit(timeout: timeout) else {
+            worker.kill()
+            throw TimedOut(arguments: arguments, timeout: timeout, output: worker.stdout + worker.log)
+        }
         return (status, worker.stdout + worker.log)
     }
 

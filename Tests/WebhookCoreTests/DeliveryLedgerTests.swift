@@ -29,12 +29,17 @@ final class DeliveryLedgerTests: XCTestCase {
         }
     }
 
-    private func deadLetter(_ settlement: Settlement) throws -> DeadLetter {
+    /// The settlement's one dead letter. Anything else fails the test (it must never turn into
+    /// a skip: a regression that stops producing dead letters would pass a green run unseen).
+    private func deadLetter(_ settlement: Settlement, file: StaticString = #filePath, line: UInt = #line) throws -> DeadLetter {
         guard settlement.outcomes.count == 1, case .dead(let entry) = settlement.outcomes[0] else {
-            throw XCTSkip("not one dead letter: \(settlement.outcomes)")
+            XCTFail("not one dead letter: \(settlement.outcomes)", file: file, line: line)
+            throw NotOneDeadLetter()
         }
         return try DeadLetter(decoding: entry)
     }
+
+    private struct NotOneDeadLetter: Error {}
 
     private func delivery(_ item: [UInt8]) -> Delivery? {
         if case .delivery(let delivery) = QueueItem.parse(item, authenticator: auth).item { return delivery }
@@ -138,7 +143,7 @@ final class DeliveryLedgerTests: XCTestCase {
         let big = #"{"action":"a","username":"u","pad":""# + String(repeating: "x", count: 5_000) + #""}"#
         let admission = ledger.admit([tagged("t", "not json"), tagged("t", #"{"username":"u"}"#), tagged("t", big)], now: 1)
         XCTAssertTrue(admission.attempts.isEmpty)
-        let letters = try admission.settlements.map(deadLetter)
+        let letters = try admission.settlements.map { try deadLetter($0) }
         XCTAssertTrue(letters[0].reason.hasPrefix("malformed event: not JSON"), letters[0].reason)
         XCTAssertTrue(letters[1].reason.contains("action"), letters[1].reason)
         XCTAssertTrue(letters[2].reason.contains("too large"), letters[2].reason)
