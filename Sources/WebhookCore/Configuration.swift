@@ -18,6 +18,8 @@ public struct Configuration: Sendable {
     public var endpoints: EndpointsConfiguration
     /// The Marzban bridge (`ingest`).
     public var bridge: BridgeConfiguration
+    /// OpenTelemetry traces of delivery attempts (the standard `OTEL_*` variables); off by default.
+    public var tracing: TracingConfiguration = .off
     /// LOG_LEVEL: trace, debug, info (default), notice, warning, error, critical. At the top level
     /// because it is the process's, whichever command runs, not one component's.
     public var logLevel: String
@@ -60,8 +62,10 @@ public struct Configuration: Sendable {
         try endpoints.resolveSpecs(reader, http: &http, lease: worker.lease, warnings: &warnings, readFile: readFile)
         let redis = try RedisConfiguration.load(reader)
         let bridge = try BridgeConfiguration.load(reader)
-        return Configuration(redis: redis, worker: worker, http: http, endpoints: endpoints, bridge: bridge,
-                             logLevel: try logLevel(reader), warnings: warnings)
+        var configuration = Configuration(redis: redis, worker: worker, http: http, endpoints: endpoints, bridge: bridge,
+                                          logLevel: try logLevel(reader), warnings: warnings)
+        configuration.tracing = try TracingConfiguration.load(reader)
+        return configuration
     }
 
     /// Reads a UTF-8 text file: the default way ``load(_:readFile:)`` reads the endpoints file.

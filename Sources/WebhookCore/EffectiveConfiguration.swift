@@ -107,6 +107,9 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_BREAKER_FAILURES") { c, _ in String(c.endpoints.breaker.failures) },
         Variable("WEBHOOK_BREAKER_PROBE") { c, _ in seconds(c.endpoints.breaker.probeInterval) },
         Variable("WEBHOOK_BREAKER_MAX_HOLD") { c, _ in seconds(c.endpoints.breaker.maxHold) },
+        Variable("OTEL_EXPORTER_OTLP_ENDPOINT") { c, _ in c.tracing.endpoint.map(ConfigurationReader.redacted) ?? "" },
+        Variable("OTEL_EXPORTER_OTLP_HEADERS", secret: true) { _, _ in "" },
+        Variable("OTEL_SERVICE_NAME") { c, _ in c.tracing.resource.first?.1 ?? "" },
     ]
 
     /// Seconds without a trailing `.0`: `30`, `0.5`.

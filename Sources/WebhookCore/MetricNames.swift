@@ -28,6 +28,10 @@ public enum MetricNames {
     /// Counter, dimensions `endpoint` and `state` (`opened`, `closed`): circuit-breaker
     /// transitions this worker caused.
     public static let breakerTransitions = "webhook_breaker_transitions_total"
+    /// Counter, no dimensions: attempt spans sent to the OTLP collector (tracing on).
+    public static let spansExported = "webhook_trace_spans_exported_total"
+    /// Counter, no dimensions: attempt spans dropped (queue full, collector down or refusing).
+    public static let spansDropped = "webhook_trace_spans_dropped_total"
     /// Counter, no dimensions: events the ingest bridge enqueued.
     public static let eventsIngested = "webhook_events_ingested_total"
     /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.

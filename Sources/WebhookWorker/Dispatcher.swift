@@ -37,6 +37,10 @@ final class Dispatcher: @unchecked Sendable {
     private let authenticator: ItemAuthenticator
     /// Rate limits and circuit breakers shared by the fleet; set before `run` starts.
     var endpointGuard: EndpointGuard?
+    /// Sends attempt spans to the OTLP collector; nil when tracing is off.
+    private let spanExporter: SpanExporter?
+    /// Makes the spans; nil when tracing is off.
+    private let tracer: AttemptTracer?
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -56,6 +60,9 @@ final class Dispatcher: @unchecked Sendable {
             authenticator: authenticator)
         self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
                                       timeout: configuration.http.timeout)
+        self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
+        self.tracer = spanExporter.map(AttemptTracer.init)
+        builder.tracer = tracer
     }
 
     /// Items the taker moved into the processing list.
@@ -83,6 +90,7 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     func run() {
+        defer { spanExporter?.shutdown() }
         let queue = makeQueue()
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
@@ -117,9 +125,14 @@ final class Dispatcher: @unchecked Sendable {
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
             if !newResponses.isEmpty {
                 for response in newResponses {
+                    let noted = completion.notes.count
                     ledger.complete(request: response.token, result: Self.result(of: response),
                                     now: now, random: &random, into: &completion)
                     if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+                    if let tracer {
+                        let end = Date()
+                        for note in completion.notes[noted...] { tracer.end(note, response: response, now: end) }
+                    }
                 }
                 metrics.count(completion.notes, logger: logger)
                 endpointGuard?.note(completion.notes)

@@ -26,6 +26,9 @@ struct RequestBuilder {
     private var nextToken: UInt64 = 0
     /// Unix seconds at send time, for `webhook-timestamp` (injected by tests).
     var clock: @Sendable () -> Int = { Int(time(nil)) }
+    /// Spans of attempts and their `traceparent` headers, when tracing is on (nil: nothing is
+    /// recorded and no header is sent).
+    var tracer: AttemptTracer?
     /// Signing keys per endpoint with secrets of its own, absorbed once.
     private var endpointKeys: [String: Keys] = [:]
 
@@ -69,9 +72,11 @@ struct RequestBuilder {
             let event = unit.event
             switch unit.target.kind {
             case .discord:
+                _ = tracer?.begin(unit)  // a span, but no trace header to a third-party service
                 out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
                                     headers: Self.jsonOnly), [unit]))
             case .telegram:
+                _ = tracer?.begin(unit)
                 let chat = unit.target.spec?.telegram?.chatID ?? ""
                 out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
                                     headers: Self.jsonOnly), [unit]))
@@ -100,6 +105,7 @@ struct RequestBuilder {
         headers.reserveCapacity(3)
         headers.append("Content-Type: application/json")
         headers.append("webhook-id: " + webhookID)
+        if let tracer { headers.append("traceparent: " + tracer.begin(unit)) }
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
         let standardMACs = keys.map { $0.standard } ?? globalStandardMACs
@@ -142,6 +148,11 @@ struct RequestBuilder {
         body.append(UInt8(ascii: "]"))
         var headers = Self.jsonOnly
         if let secret = keys(for: target)?.secret ?? secret { headers.append("x-webhook-secret: \(secret)") }
+        if let tracer {
+            // One span per event; the request carries the first one's context.
+            let contexts = batch.map(tracer.begin)
+            headers.append("traceparent: " + contexts[0])
+        }
         return request(to: target, body: body, headers: headers)
     }
 
