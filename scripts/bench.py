@@ -133,6 +133,11 @@ def run(args, cleanup):
         ("worker_marzban", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_COMPAT": "marzban"}),
          args.events, {"requests_per_event": 0}),
     ]
+    # Tracing on: every attempt a span, exported to a second nginx standing in for the collector
+    # (its own, so the sink's request count stays the deliveries').
+    collector = Sink(cleanup)
+    variants.append(("worker_traced", runs.swift_worker(args.binary, concurrency, extra={
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url.replace("/hook", "/v1/traces")}), args.events, {}))
     if args.compare:
         variants.append(("worker_x1_compare", runs.swift_worker(args.compare, concurrency), args.events, {}))
     for name, factory, events, options in variants:
@@ -149,6 +154,7 @@ def run(args, cleanup):
         phase(results, "latency", lambda: latency.measure(cleanup, args.binary, 1000, args.latency_seconds,
                                                           limit, concurrency))
     sink.stop()
+    collector.stop()
     return results
 
 

@@ -122,3 +122,24 @@ final class TracingConfigurationTests: XCTestCase {
         }
     }
 }
+
+/// The bridge's `traceparent` header, carried into the event.
+final class TraceparentFieldTests: XCTestCase {
+    private let header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    func testAddsTheFieldBeforeTheClosingBraceAndKeepsEveryOtherByte() {
+        let event = Array(#"{"action":"user_created", "username":"a" }"#.utf8)
+        XCTAssertEqual(String(decoding: TraceContext.adding(header, to: event), as: UTF8.self),
+                       #"{"action":"user_created", "username":"a" ,"traceparent":"\#(header)"}"#)
+        XCTAssertEqual(String(decoding: TraceContext.adding(header, to: Array("{}".utf8)), as: UTF8.self),
+                       #"{"traceparent":"\#(header)"}"#)
+    }
+
+    func testTheProducersOwnFieldAndInvalidHeadersLeaveTheEventAlone() {
+        let own = Array(#"{"action":"a","username":"u","traceparent":"00-11111111111111111111111111111111-2222222222222222-01"}"#.utf8)
+        XCTAssertEqual(TraceContext.adding(header, to: own), own)
+        let event = Array(#"{"action":"a","username":"u"}"#.utf8)
+        XCTAssertEqual(TraceContext.adding("00-xyz", to: event), event)
+        XCTAssertEqual(TraceContext.adding(#"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","x":"#, to: event), event)
+    }
+}

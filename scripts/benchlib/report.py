@@ -118,6 +118,7 @@ def print_table(document):
             row(label, f"{result['rate']:,.0f} ev/s", _us(result.get("cpu_us_per_delivery")))
     for key, label in (("worker_4_endpoints", "webhook-worker x1, 4 endpoints per event"),
                        ("worker_marzban", "webhook-worker x1, Marzban mode (per event)"),
+                       ("worker_traced", "webhook-worker x1, OpenTelemetry spans exported"),
                        ("worker_x1_compare", "webhook-worker x1, --compare binary")):
         result = results.get(key)
         if result is None or result.get("status") == "skipped":
