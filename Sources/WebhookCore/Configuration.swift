@@ -60,12 +60,33 @@ public struct Configuration: Sendable {
         let worker = try WorkerConfiguration.load(reader, timeout: http.timeout, secret: endpoints.secret, warnings: &warnings)
         // May lower http.endpointConcurrency and add warnings.
         try endpoints.resolveSpecs(reader, http: &http, lease: worker.lease, warnings: &warnings, readFile: readFile)
+        try checkEgress(endpoints, http.egress)
         let redis = try RedisConfiguration.load(reader)
         let bridge = try BridgeConfiguration.load(reader)
         var configuration = Configuration(redis: redis, worker: worker, http: http, endpoints: endpoints, bridge: bridge,
                                           logLevel: try logLevel(reader), warnings: warnings)
         configuration.tracing = try TracingConfiguration.load(reader)
         return configuration
+    }
+
+    /// Refuses an endpoint whose URL names, as a literal, an address the egress guard forbids:
+    /// it could never be delivered, and saying so at start-up beats a dead letter per event.
+    /// Names are judged when they are connected to (`HTTPRequest.connectCheck`). Proxied
+    /// endpoints are not judged here: their proxy is the policy point.
+    static func checkEgress(_ endpoints: EndpointsConfiguration, _ policy: EgressPolicy) throws(ConfigurationError) {
+        guard policy.mode != .off else { return }
+        for spec in endpoints.specs where spec.proxy == nil {
+            guard let host = URLComponents(string: spec.url)?.host, let address = IPAddress(literal: host),
+                  let refusal = policy.refusal(address, privateOK: spec.egressPrivateOK) else { continue }
+            let fix = "set WEBHOOK_EGRESS_ALLOW to exempt the range, or WEBHOOK_EGRESS=off"
+            if !spec.isImplicit {
+                throw ConfigurationError(variable: "WEBHOOK_ENDPOINTS_FILE",
+                                         message: "\(endpoints.file ?? ""): endpoint '\(spec.name)': url: \(refusal); "
+                                             + (policy.mode == .private ? "set egress: private-ok on it, or " : "") + fix)
+            }
+            throw ConfigurationError(variable: spec.kind == .discord ? "DISCORD_WEBHOOK_URL" : "WEBHOOK_ADDRESS",
+                                     message: "'\(spec.displayURL)': \(refusal); \(fix)")
+        }
     }
 
     /// Reads a UTF-8 text file: the default way ``load(_:readFile:)`` reads the endpoints file.

@@ -107,6 +107,8 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_BREAKER_FAILURES") { c, _ in String(c.endpoints.breaker.failures) },
         Variable("WEBHOOK_BREAKER_PROBE") { c, _ in seconds(c.endpoints.breaker.probeInterval) },
         Variable("WEBHOOK_BREAKER_MAX_HOLD") { c, _ in seconds(c.endpoints.breaker.maxHold) },
+        Variable("WEBHOOK_EGRESS") { c, _ in c.http.egress.mode.rawValue },
+        Variable("WEBHOOK_EGRESS_ALLOW") { c, _ in c.http.egress.allow.map(\.description).joined(separator: ",") },
         Variable("OTEL_EXPORTER_OTLP_ENDPOINT") { c, _ in c.tracing.endpoint.map(ConfigurationReader.redacted) ?? "" },
         Variable("OTEL_EXPORTER_OTLP_HEADERS", secret: true) { _, _ in "" },
         Variable("OTEL_SERVICE_NAME") { c, _ in c.tracing.resource.first?.1 ?? "" },

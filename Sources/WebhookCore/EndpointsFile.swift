@@ -32,7 +32,7 @@ public struct EndpointsFile: Sendable {
 
     /// Every field an endpoint may have.
     public static let fields = ["name", "url", "kind", "secret", "secrets", "actions", "compat", "headers", "timeout",
-                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url"]
+                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress"]
     /// Fields that only some kinds take, and which.
     static let kindFields: [String: Set<EndpointKind>] = [
         "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "compat": [.webhook],
@@ -346,9 +346,18 @@ public struct EndpointsFile: Sendable {
                 }
             }
 
-            return EndpointSpec(name: name, kind: kind, url: url, secrets: secrets, actions: actions, compat: compat,
-                                headers: headers, timeout: timeout, concurrency: concurrency, rate: rate, proxy: proxy,
-                                notify: notify, telegram: telegram, isImplicit: false)
+            var spec = EndpointSpec(name: name, kind: kind, url: url, secrets: secrets, actions: actions, compat: compat,
+                                    headers: headers, timeout: timeout, concurrency: concurrency, rate: rate, proxy: proxy,
+                                    notify: notify, telegram: telegram, isImplicit: false)
+            if let node = value("egress") {
+                let text = try string(node, "egress")
+                switch text.lowercased() {
+                case "private-ok": spec.egressPrivateOK = true
+                case "default": break
+                default: throw error("egress", "expected private-ok or default, got '\(text)'")
+                }
+            }
+            return spec
         }
 
         /// A scalar's text. `secret` keeps the value out of error messages.

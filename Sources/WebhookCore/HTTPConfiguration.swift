@@ -9,6 +9,9 @@ public struct HTTPConfiguration: Sendable {
     /// one endpoint, else 3/4 of it, so one slow endpoint cannot take every slot). Never above
     /// `concurrency`.
     public var endpointConcurrency: Int
+    /// WEBHOOK_EGRESS (`metadata`, `private` or `off`; default `metadata`) and
+    /// WEBHOOK_EGRESS_ALLOW (CIDRs, comma-separated): the addresses no endpoint may connect to.
+    public var egress = EgressPolicy(mode: .metadata)
 
     /// - Parameter endpoints: the implicit endpoints (WEBHOOK_ADDRESS and DISCORD_WEBHOOK_URL),
     ///   which choose `endpointConcurrency`'s default. The endpoints file may lower it later (see
@@ -24,7 +27,26 @@ public struct HTTPConfiguration: Sendable {
             warnings.append("WEBHOOK_ENDPOINT_CONCURRENCY=\(endpointConcurrency) exceeds WEBHOOK_CONCURRENCY=\(concurrency); using \(concurrency)")
             endpointConcurrency = concurrency
         }
-        return HTTPConfiguration(timeout: timeout, concurrency: concurrency, endpointConcurrency: endpointConcurrency)
+        var http = HTTPConfiguration(timeout: timeout, concurrency: concurrency, endpointConcurrency: endpointConcurrency)
+        http.egress = try egressPolicy(reader)
+        return http
+    }
+
+    static func egressPolicy(_ reader: ConfigurationReader) throws(ConfigurationError) -> EgressPolicy {
+        let modeText = reader.string("WEBHOOK_EGRESS")?.lowercased() ?? "metadata"
+        guard let mode = EgressPolicy.Mode(rawValue: modeText) else {
+            throw ConfigurationError(variable: "WEBHOOK_EGRESS", message: "expected metadata, private or off, got '\(modeText)'")
+        }
+        var allow: [CIDR] = []
+        for part in (reader.string("WEBHOOK_EGRESS_ALLOW") ?? "").split(separator: ",") {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { continue }
+            guard let range = CIDR(text) else {
+                throw ConfigurationError(variable: "WEBHOOK_EGRESS_ALLOW", message: "expected CIDR ranges like 10.0.0.0/8 or fd00::/8, got '\(text)'")
+            }
+            allow.append(range)
+        }
+        return EgressPolicy(mode: mode, allow: allow)
     }
 
     /// WEBHOOK_ENDPOINT_CONCURRENCY's default: all of `concurrency` for one endpoint, 3/4 of it

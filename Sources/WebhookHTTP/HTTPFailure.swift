@@ -15,6 +15,9 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
     case tooLarge
     /// `cancelAll()`, `cancelWaiting()` or `shutdown()` ended the request first.
     case cancelled
+    /// The egress guard refused every address the host resolved to (the reason says which and
+    /// why); no connection was made.
+    case refused(String)
     /// The request was never started: the client could not set it up (see the text).
     case notStarted(String)
     /// Any other libcurl error: its `CURLcode` number and curl's text for it.
@@ -52,6 +55,7 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
         case .tls: return "TLS failure"
         case .tooLarge: return "too large"
         case .cancelled: return "cancelled"
+        case .refused(let text): return "refused by the egress guard: \(text)"
         case .notStarted(let text): return "not started: \(text)"
         case .other(let code, let text): return "curl error \(code): \(text)"
         }

@@ -7,6 +7,12 @@ public struct HTTPRequest: Sendable {
     /// it short: it runs on the thread that drives every transfer.
     public typealias SendHook = @Sendable (_ extra: inout [String]) -> Void
 
+    /// Judges each address a direct connection for this request is about to be made to (4 bytes
+    /// for IPv4, 16 for IPv6, as curl resolved them): a reason refuses it, and no connection is
+    /// made (libcurl's CURLOPT_OPENSOCKETFUNCTION). Runs on the HTTP thread; keep it short.
+    /// Through a proxy it is not asked: the proxy is the policy point there.
+    public typealias ConnectCheck = @Sendable (_ address: [UInt8]) -> String?
+
     /// The caller's identifier, echoed in the matching `HTTPResponse`.
     public var token: UInt64
     /// An absolute `http://` or `https://` URL.
@@ -25,6 +31,8 @@ public struct HTTPRequest: Sendable {
     /// Egress proxy for this request (`http://`, `https://`, `socks5://`, `socks5h://`), nil for
     /// a direct connection. libcurl's own proxy environment variables are never used.
     public var proxy: String?
+    /// The egress guard for this request's direct connections; nil allows every address.
+    public var connectCheck: ConnectCheck?
     /// This lane's own cap on requests in flight (an endpoint's `concurrency`), below the
     /// client's `maxPerLane`; nil for that cap.
     public var laneLimit: Int?

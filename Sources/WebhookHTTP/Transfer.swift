@@ -49,6 +49,8 @@ final class Transfer {
     /// The status of the response whose headers are being read (0 before a status line).
     private var statusSeen = 0
     private var bodyCut = false
+    /// Why the egress guard refused the last address curl tried, for the response's error.
+    private var egressRefusal: String?
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
     init?(userAgent: String) {
@@ -71,6 +73,12 @@ final class Transfer {
             // Fewer bytes than offered ends the transfer (CURLE_WRITE_ERROR): the body is over.
             return Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().received(body: data, count: total)
                 ? total : 0
+        }
+        // The egress guard: every new connection's address is judged before its socket exists.
+        wh_curl_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, me)
+        wh_curl_easy_setopt_opensocket(easy) { clientp, purpose, address in
+            guard let clientp, let address else { return CURL_SOCKET_BAD }
+            return Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue().openSocket(purpose, address)
         }
         wh_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
         wh_curl_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
@@ -106,6 +114,7 @@ final class Transfer {
         statusSeen = 0
         bodySince = nil
         bodyCut = false
+        egressRefusal = nil
 
         // The body is copied into a buffer this handle reuses: Swift does not promise an array a
         // stable address outside `withUnsafeBytes`, and curl copies small bodies again anyway.
@@ -193,6 +202,10 @@ final class Transfer {
             if errorBuffer[0] != 0 { text += ": " + String(cString: errorBuffer) }
             response.error = text
             response.failure = HTTPFailure(curlCode: result)
+            if let refusal = egressRefusal {
+                response.failure = .refused(refusal)
+                response.error = HTTPFailure.refused(refusal).description
+            }
             response.status = 0  // a half-received answer is not an answer
         } else if bodyCut {
             response.bodyCut = true
@@ -201,6 +214,25 @@ final class Transfer {
         responseBody = []
         releaseRequestState()
         return (response, connects)
+    }
+
+    /// CURLOPT_OPENSOCKETFUNCTION: opens the socket only when the request's egress guard allows
+    /// the address (checked at connect time, so what a name resolves to later cannot slip past a
+    /// check made earlier); a refused address makes curl try the next one, then fail.
+    private func openSocket(_ purpose: curlsocktype, _ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        if purpose == CURLSOCKTYPE_IPCXN, let check = request?.connectCheck, request?.proxy == nil {
+            var ip = [UInt8](repeating: 0, count: 16)
+            let count = Int(wh_curl_sockaddr_ip(address, &ip))
+            guard count > 0 else {
+                egressRefusal = "address family \(address.pointee.family) is not IP"
+                return CURL_SOCKET_BAD
+            }
+            if let refusal = check(Array(ip.prefix(count))) {
+                egressRefusal = refusal
+                return CURL_SOCKET_BAD
+            }
+        }
+        return wh_curl_open_socket(address)
     }
 
     /// Frees per-request state of a transfer that was removed before it finished.

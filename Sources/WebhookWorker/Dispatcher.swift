@@ -63,6 +63,7 @@ final class Dispatcher: @unchecked Sendable {
         self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
         self.tracer = spanExporter.map(AttemptTracer.init)
         builder.tracer = tracer
+        builder.egress = configuration.http.egress
     }
 
     /// Items the taker moved into the processing list.

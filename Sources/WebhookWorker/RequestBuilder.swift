@@ -26,6 +26,12 @@ struct RequestBuilder {
     private var nextToken: UInt64 = 0
     /// Unix seconds at send time, for `webhook-timestamp` (injected by tests).
     var clock: @Sendable () -> Int = { Int(time(nil)) }
+    /// The addresses requests may connect to (WEBHOOK_EGRESS); set by the dispatcher.
+    var egress = EgressPolicy(mode: .off) {
+        didSet { connectChecks.removeAll() }
+    }
+    /// One egress check per endpoint, made once (a closure per request would be an allocation).
+    private var connectChecks: [String: HTTPRequest.ConnectCheck] = [:]
     /// Spans of attempts and their `traceparent` headers, when tracing is on (nil: nothing is
     /// recorded and no header is sent).
     var tracer: AttemptTracer?
@@ -164,7 +170,19 @@ struct RequestBuilder {
                                   lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
         request.proxy = target.spec?.proxy
         request.laneLimit = target.spec?.concurrency
+        request.connectCheck = connectCheck(for: target)
         return request
+    }
+
+    private mutating func connectCheck(for target: Target) -> HTTPRequest.ConnectCheck? {
+        guard egress.mode != .off else { return nil }
+        if let check = connectChecks[target.id] { return check }
+        let policy = egress, privateOK = target.spec?.egressPrivateOK ?? false
+        let check: HTTPRequest.ConnectCheck = { bytes in
+            policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
+        }
+        connectChecks[target.id] = check
+        return check
     }
 
     /// The endpoint's own signing keys, when the endpoints file gives it secrets other than

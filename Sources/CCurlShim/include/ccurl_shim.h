@@ -18,6 +18,15 @@ CURLcode wh_curl_easy_setopt_pointer(CURL *handle, CURLoption option, const void
 /// curl_easy_setopt with a write or header callback.
 CURLcode wh_curl_easy_setopt_callback(CURL *handle, CURLoption option, wh_curl_data_callback value);
 
+typedef curl_socket_t (*wh_curl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+/// curl_easy_setopt with CURLOPT_OPENSOCKETFUNCTION's callback type.
+CURLcode wh_curl_easy_setopt_opensocket(CURL *handle, wh_curl_opensocket_callback value);
+/// Copies the IP address of `address` into `out`: returns 4 (IPv4), 16 (IPv6) or 0 (another
+/// family). struct sockaddr's variants are unions of casts, easier read in C.
+int wh_curl_sockaddr_ip(const struct curl_sockaddr *address, unsigned char out[16]);
+/// Opens the socket curl asked for (what curl does without an OPENSOCKETFUNCTION).
+curl_socket_t wh_curl_open_socket(const struct curl_sockaddr *address);
+
 /// curl_easy_getinfo for `long` results (response code, ...).
 CURLcode wh_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 /// curl_easy_getinfo for `curl_off_t` results (CURLINFO_RETRY_AFTER, *_T timings).
