@@ -37,6 +37,8 @@ public struct EndpointSpec: Sendable, Equatable {
     /// `egress: private-ok`: this endpoint may reach private and loopback addresses under
     /// WEBHOOK_EGRESS=private (a bot on localhost); never the metadata ranges.
     public var egressPrivateOK = false
+    /// `drop_fields`: dotted paths removed from each body before it is signed (webhooks only).
+    public var dropFields: [[String]] = []
 
     public init(name: String, kind: EndpointKind, url: String, secrets: [String] = [], actions: Set<String>? = nil,
                 compat: CompatMode = .standard, headers: [(name: String, value: String)] = [], timeout: Double = 10,
@@ -77,6 +79,6 @@ public struct EndpointSpec: Sendable, Equatable {
             && a.compat == b.compat && a.headers.map(\.name) == b.headers.map(\.name)
             && a.headers.map(\.value) == b.headers.map(\.value) && a.timeout == b.timeout
             && a.concurrency == b.concurrency && a.rate == b.rate && a.proxy == b.proxy && a.notify == b.notify
-            && a.telegram == b.telegram && a.isImplicit == b.isImplicit && a.egressPrivateOK == b.egressPrivateOK
+            && a.telegram == b.telegram && a.isImplicit == b.isImplicit && a.egressPrivateOK == b.egressPrivateOK && a.dropFields == b.dropFields
     }
 }

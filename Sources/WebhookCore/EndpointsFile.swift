@@ -32,11 +32,11 @@ public struct EndpointsFile: Sendable {
 
     /// Every field an endpoint may have.
     public static let fields = ["name", "url", "kind", "secret", "secrets", "actions", "compat", "headers", "timeout",
-                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress"]
+                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress", "drop_fields"]
     /// Fields that only some kinds take, and which.
     static let kindFields: [String: Set<EndpointKind>] = [
         "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "compat": [.webhook],
-        "bot_token": [.telegram], "chat_id": [.telegram], "api_url": [.telegram],
+        "bot_token": [.telegram], "chat_id": [.telegram], "api_url": [.telegram], "drop_fields": [.webhook],
     ]
     /// Headers the worker sets itself; the file may not replace them.
     static let reservedHeaders: Set<String> = ["content-type", "content-length", "host", "transfer-encoding", "connection",
@@ -355,6 +355,14 @@ public struct EndpointsFile: Sendable {
                 case "private-ok": spec.egressPrivateOK = true
                 case "default": break
                 default: throw error("egress", "expected private-ok or default, got '\(text)'")
+                }
+            }
+            if let node = value("drop_fields") {
+                for text in try list(node, "drop_fields") {
+                    guard let path = DroppedFields.path(text) else {
+                        throw error("drop_fields", "expected dotted paths like user.admin.discord_webhook, got '\(text)'")
+                    }
+                    spec.dropFields.append(path)
                 }
             }
             return spec

@@ -64,6 +64,7 @@ final class Dispatcher: @unchecked Sendable {
         self.tracer = spanExporter.map(AttemptTracer.init)
         builder.tracer = tracer
         builder.egress = configuration.http.egress
+        builder.logger = logger
     }
 
     /// Items the taker moved into the processing list.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import WebhookCore
 import WebhookHTTP
 
@@ -32,6 +33,10 @@ struct RequestBuilder {
     }
     /// One egress check per endpoint, made once (a closure per request would be an allocation).
     private var connectChecks: [String: HTTPRequest.ConnectCheck] = [:]
+    /// Where the one notice about admins' Discord URLs in payloads goes; set by the dispatcher.
+    var logger: Logger?
+    /// Whether that notice was given (it is given once per process).
+    private var adminURLNoticeGiven = false
     /// Spans of attempts and their `traceparent` headers, when tracing is on (nil: nothing is
     /// recorded and no header is sent).
     var tracer: AttemptTracer?
@@ -105,7 +110,7 @@ struct RequestBuilder {
     /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
     /// not arrive with a stale timestamp that a receiver's replay window rejects.
     private mutating func standardRequest(_ unit: Attempt) -> HTTPRequest {
-        let body = unit.event.body(tries: unit.tries)
+        let body = webhookBody(unit)
         let webhookID = unit.webhookID
         var headers: [String] = []
         headers.reserveCapacity(3)
@@ -149,7 +154,7 @@ struct RequestBuilder {
         var body: [UInt8] = [UInt8(ascii: "[")]
         for (index, unit) in batch.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: unit.event.body(tries: unit.tries))
+            body.append(contentsOf: webhookBody(unit))
         }
         body.append(UInt8(ascii: "]"))
         var headers = Self.jsonOnly
@@ -160,6 +165,36 @@ struct RequestBuilder {
             headers.append("traceparent: " + contexts[0])
         }
         return request(to: target, body: body, headers: headers)
+    }
+
+    /// The event as a webhook endpoint gets it: `tries` set, the endpoint's `drop_fields` removed.
+    private mutating func webhookBody(_ unit: Attempt) -> [UInt8] {
+        var body = unit.event.body(tries: unit.tries)
+        if let drops = unit.target.spec?.dropFields, !drops.isEmpty { body = DroppedFields.removing(drops, from: body) }
+        if !adminURLNoticeGiven { noticeAdminURLs(in: body, to: unit.target) }
+        return body
+    }
+
+    private static let adminURLField = Array(#""discord_webhook":"http"#.utf8)
+
+    /// Tells the operator, once, that a generic endpoint receives admins' Discord webhook URLs
+    /// (Marzban sends them in `by` and `user.admin`): each is a credential, and `drop_fields`
+    /// keeps it from endpoints that do not need it. Only searched until the first notice.
+    private mutating func noticeAdminURLs(in body: [UInt8], to target: Target) {
+        let needle = Self.adminURLField
+        guard body.count >= needle.count else { return }
+        var index = 0
+        let last = body.count - needle.count
+        while index <= last && !(body[index] == needle[0] && body[index..<(index + needle.count)].elementsEqual(needle)) {
+            index += 1
+        }
+        guard index <= last else { return }
+        adminURLNoticeGiven = true
+        logger?.notice("""
+            endpoint \(target.name) receives payloads carrying admins' Discord webhook URLs (discord_webhook); \
+            they are credentials: add drop_fields: [user.admin.discord_webhook, by.discord_webhook] to endpoints \
+            that do not need them (told once)
+            """)
     }
 
     private mutating func request(to target: Target, body: [UInt8], headers: [String]) -> HTTPRequest {
