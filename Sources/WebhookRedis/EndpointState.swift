@@ -13,9 +13,10 @@ public final class EndpointState {
     private var scriptSHAs: [String: String] = [:]
 
     /// Connects lazily: creating it never fails, the first call reports an unreachable Redis.
-    public init(url: RedisURL, prefix: String) {
+    /// - Parameter readTimeout: seconds one reply may take before the call fails.
+    public init(url: RedisURL, prefix: String, readTimeout: Double = RedisConnection.defaultReadTimeout) {
         self.keys = EndpointKeys(prefix: prefix)
-        self.connection = LazyConnection(url: url)
+        self.connection = LazyConnection(url: url, readTimeout: readTimeout)
     }
 
     // MARK: Rate limit
