@@ -8,8 +8,19 @@
 ///
 /// Single owner: one thread holds the ledger and calls both entry points; the taker and HTTP
 /// threads only pass it data. Time is passed in (`now`, Unix seconds) and only stamps dead
-/// letters and fills a missing `enqueued_at`; due times are relative delays that Redis turns
-/// into absolute ones on its own clock.
+/// letters, fills a missing `enqueued_at` and dates answers and holds for the laggard rule; due
+/// times are relative delays that Redis turns into absolute ones on its own clock.
+///
+/// The laggard rule: a target is a *laggard* when its unresolved attempts run `laggardSlack` or
+/// more ahead of the least loaded other target that is *taking deliveries*: one without a rate
+/// limit that answered an attempt (any answer, or a transport failure) within the last
+/// `deferDelay` seconds and has not been held (rate limit, open or paused breaker) since. A
+/// laggard's new deliveries are deferred to the delayed set for `deferDelay` seconds without a
+/// try, so a hung endpoint cannot fill the worker's room and hold back the endpoints that
+/// answer. Targets that take nothing cannot measure the others: one whose `actions:` filter out
+/// these events, one that is paused or open, one not heard from lately, and one with a rate
+/// limit (its pace is its limit's, not its health's). With no target to compare with, nothing is
+/// deferred.
 public struct DeliveryLedger: Sendable {
     /// The rules' parameters, from the configuration.
     public struct Settings: Sendable {
@@ -21,9 +32,11 @@ public struct DeliveryLedger: Sendable {
         /// WEBHOOK_MAX_CRASHES: an item whose holders died this often becomes a dead letter.
         public var maxCrashes: Int
         /// A target whose unresolved attempts run this far ahead of the least loaded other target
-        /// has its new deliveries deferred (half of WEBHOOK_MAX_INFLIGHT).
+        /// taking deliveries has its new deliveries deferred (half of WEBHOOK_MAX_INFLIGHT); see
+        /// the laggard rule above.
         public var laggardSlack: Int
-        /// Seconds a deferred delivery waits (the poll interval).
+        /// Seconds a deferred delivery waits (the poll interval); also how recent an answer must
+        /// be for its target to count as taking deliveries.
         public var deferDelay: Double
 
         public init(targets: [Target], retry: RetryPolicy, maxPayloadBytes: Int, maxCrashes: Int,
@@ -109,6 +122,13 @@ public struct DeliveryLedger: Sendable {
     private var requests: [UInt64: [Attempt]] = [:]
     /// Attempts admitted and not yet completed, per target id.
     private var backlog: [String: Int] = [:]
+    /// When each target last answered and was last held, per target id (the laggard rule).
+    private var activity: [String: Activity] = [:]
+
+    private struct Activity {
+        var answeredAt = -Double.infinity
+        var heldAt = -Double.infinity
+    }
     private var nextEventID: UInt64 = 0
 
     public init(settings: Settings, authenticator: ItemAuthenticator) {
@@ -169,7 +189,7 @@ public struct DeliveryLedger: Sendable {
                 let attempt = Attempt(eventID: id, target: target, tries: 0,
                                       webhookID: ItemAuthenticator.webhookID(digest: digest, target: target),
                                       event: event, rateLimits: 0, rateLimitedFor: 0)
-                schedule(attempt, into: &admission)
+                schedule(attempt, now: now, into: &admission)
             }
             finishIfDone(id, into: &admission.settlements)
         case .delivery(let delivery):
@@ -191,19 +211,17 @@ public struct DeliveryLedger: Sendable {
             let id = newEvent(ack: stored, event: event, pending: 1)
             schedule(Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
                              event: event, rateLimits: delivery.rateLimits, rateLimitedFor: delivery.rateLimitedFor),
-                     into: &admission)
+                     now: now, into: &admission)
             finishIfDone(id, into: &admission.settlements)
         }
     }
 
-    /// Sends the attempt now or, when its target lags far behind the others, defers it to the
-    /// delayed set without counting a try: a hung endpoint must not fill the worker's room and
-    /// hold back the endpoints that answer. Healthy targets move in step, so this only trips
-    /// for one that lags.
-    private mutating func schedule(_ attempt: Attempt, into admission: inout Admission) {
+    /// Sends the attempt now or, when its target is a laggard (see the type's doc), defers it to
+    /// the delayed set without counting a try.
+    private mutating func schedule(_ attempt: Attempt, now: Double, into admission: inout Admission) {
         let mine = backlog[attempt.target.id, default: 0]
         var least: Int?
-        for target in settings.targets where target.id != attempt.target.id {
+        for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
             least = min(least ?? .max, backlog[target.id, default: 0])
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
@@ -216,6 +234,12 @@ public struct DeliveryLedger: Sendable {
         admission.attempts.append(attempt)
     }
 
+    /// Whether `target` can measure how fast the others should go: see the laggard rule.
+    private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
+        guard target.spec?.rate == nil, let seen = activity[target.id] else { return false }
+        return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
+    }
+
     // MARK: Waiting without a try
 
     /// Sends `attempt` back to the delayed set for `after` seconds without counting a try: its
@@ -224,6 +248,7 @@ public struct DeliveryLedger: Sendable {
     public mutating func postpone(_ attempt: Attempt, after: Double, maxHold: Double, reason: String, now: Double) -> Completion {
         var completion = Completion()
         backlog[attempt.target.id, default: 1] -= 1
+        activity[attempt.target.id, default: Activity()].heldAt = now
         guard let heldEvent = held[attempt.eventID] else { return completion }
         let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
         if Double(waited) > maxHold {
@@ -271,6 +296,7 @@ public struct DeliveryLedger: Sendable {
         for attempt in attempts {
             backlog[attempt.target.id, default: 1] -= 1
             guard let heldEvent = held[attempt.eventID] else { continue }
+            if case .cancelled = result {} else { activity[attempt.target.id, default: Activity()].answeredAt = now }
             let outcome: Settlement.Outcome?
             let note: Note.Kind
             var reason: String?
