@@ -7,8 +7,11 @@
 /// and the writes it needs (retry, requeue, dead letter), for one fenced atomic settle.
 ///
 /// Single owner: one thread holds the ledger and calls both entry points; the taker and HTTP
-/// threads only pass it data. Time is passed in (`now`, Unix seconds) and only stamps dead
-/// letters, fills a missing `enqueued_at` and dates answers and holds for the laggard rule; due
+/// threads only pass it data. Time is passed in (`now`): Unix seconds on Redis's clock as the
+/// worker knows it (its own clock plus the offset measured from Redis's replies, see
+/// `EndpointGuard`). It stamps dead letters, fills a missing `enqueued_at`, and measures holds:
+/// a delivery records when it was first held (`Delivery.heldSince`), so WEBHOOK_BREAKER_MAX_HOLD
+/// and WEBHOOK_RATE_LIMIT_MAX_WAIT bound the time really waited, whichever worker held it. Due
 /// times are relative delays that Redis turns into absolute ones on its own clock.
 ///
 /// The laggard rule: a target is a *laggard* when its unresolved attempts run `laggardSlack` or
@@ -59,23 +62,28 @@ public struct DeliveryLedger: Sendable {
         public let webhookID: String
         public let event: Event
         let rateLimits: Int
-        let rateLimitedFor: Int
+        /// See `Delivery.heldSince`; 0 when never held.
+        public let heldSince: Double
+        /// The rate-limit slot this attempt was granted (Redis's clock, Unix seconds), or 0.
+        public let slot: Double
 
-        /// An attempt outside any ledger (request-builder tests).
-        public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event) {
+        /// An attempt outside any ledger (request-builder and guard tests).
+        public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
+                    heldSince: Double = 0, slot: Double = 0) {
             self.init(eventID: eventID, target: target, tries: tries, webhookID: webhookID, event: event,
-                      rateLimits: 0, rateLimitedFor: 0)
+                      rateLimits: 0, heldSince: heldSince, slot: slot)
         }
 
         init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
-             rateLimits: Int, rateLimitedFor: Int) {
+             rateLimits: Int, heldSince: Double, slot: Double) {
             self.eventID = eventID
             self.target = target
             self.tries = tries
             self.webhookID = webhookID
             self.event = event
             self.rateLimits = rateLimits
-            self.rateLimitedFor = rateLimitedFor
+            self.heldSince = heldSince
+            self.slot = slot
         }
     }
 
@@ -188,7 +196,7 @@ public struct DeliveryLedger: Sendable {
             for target in subscribed {
                 let attempt = Attempt(eventID: id, target: target, tries: 0,
                                       webhookID: ItemAuthenticator.webhookID(digest: digest, target: target),
-                                      event: event, rateLimits: 0, rateLimitedFor: 0)
+                                      event: event, rateLimits: 0, heldSince: 0, slot: 0)
                 schedule(attempt, now: now, into: &admission)
             }
             finishIfDone(id, into: &admission.settlements)
@@ -210,7 +218,7 @@ public struct DeliveryLedger: Sendable {
             }
             let id = newEvent(ack: stored, event: event, pending: 1)
             schedule(Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
-                             event: event, rateLimits: delivery.rateLimits, rateLimitedFor: delivery.rateLimitedFor),
+                             event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince, slot: delivery.slot),
                      now: now, into: &admission)
             finishIfDone(id, into: &admission.settlements)
         }
@@ -225,7 +233,9 @@ public struct DeliveryLedger: Sendable {
             least = min(least ?? .max, backlog[target.id, default: 0])
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
-            record(attempt, .retry(after: settings.deferDelay, item: item(for: attempt, tries: attempt.tries)))
+            record(attempt, .retry(after: settings.deferDelay,
+                                   item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                              heldSince: attempt.heldSince)))
             admission.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID,
                                         status: 0, reason: nil))
             return
@@ -243,23 +253,27 @@ public struct DeliveryLedger: Sendable {
     // MARK: Waiting without a try
 
     /// Sends `attempt` back to the delayed set for `after` seconds without counting a try: its
-    /// endpoint's rate limit or open circuit breaker says not now. Waits add up in the item;
-    /// past `maxHold` seconds in all, the delivery becomes a dead letter.
-    public mutating func postpone(_ attempt: Attempt, after: Double, maxHold: Double, reason: String, now: Double) -> Completion {
+    /// endpoint's rate limit or circuit breaker says not now. The delivery keeps when it was
+    /// first held; when waiting `after` more seconds would take it past `maxHold` seconds held
+    /// in all, it becomes a dead letter now instead.
+    /// - Parameter slot: the rate-limit slot reserved for it (Redis's clock), or 0: it is then
+    ///   sent at that slot without asking the limiter again.
+    public mutating func postpone(_ attempt: Attempt, after: Double, slot: Double = 0, maxHold: Double, reason: String,
+                                  now: Double) -> Completion {
         var completion = Completion()
         backlog[attempt.target.id, default: 1] -= 1
         activity[attempt.target.id, default: Activity()].heldAt = now
         guard let heldEvent = held[attempt.eventID] else { return completion }
-        let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
-        if Double(waited) > maxHold {
+        let since = attempt.heldSince > 0 ? attempt.heldSince : now
+        if now + after - since > maxHold {
             let why = "held for more than \(Int(maxHold)) s: \(reason)"
             let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
                                     attempts: attempt.tries, failedAt: now, reason: why)
             record(attempt, .dead(entry: letter.encoded()))
             completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
         } else {
-            record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries,
-                                                            rateLimits: attempt.rateLimits, rateLimitedFor: waited)))
+            record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                                            heldSince: since, slot: slot)))
             completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
         }
         finishIfDone(attempt.eventID, into: &completion.settlements)
@@ -301,12 +315,15 @@ public struct DeliveryLedger: Sendable {
             let note: Note.Kind
             var reason: String?
             if case .cancelled = result {
-                // Handed back at shutdown: not an attempt, so nothing is counted.
-                outcome = .requeue(item: item(for: attempt, tries: attempt.tries))
+                // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
+                // and any slot (not used: it never reached the wire) travel on.
+                outcome = .requeue(item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                              heldSince: attempt.heldSince, slot: attempt.slot))
                 note = .handedBack
             } else {
+                let heldFor = attempt.heldSince > 0 ? max(0, now - attempt.heldSince) : 0
                 switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                             rateLimitedFor: Double(attempt.rateLimitedFor), result: result,
+                                             rateLimitedFor: heldFor, result: result,
                                              rateLimitsBy429: attempt.target.kind != .webhook, random: &random) {
                 case .delivered:
                     outcome = nil
@@ -315,9 +332,8 @@ public struct DeliveryLedger: Sendable {
                     outcome = .retry(after: after, item: item(for: attempt, tries: tries))
                     note = .retry
                 case .rateLimited(let after):
-                    let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
-                    outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries,
-                                                              rateLimits: attempt.rateLimits + 1, rateLimitedFor: waited))
+                    outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
+                                                              heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
                     note = .rateLimited
                 case .dead(let why):
                     var lastError: String?
@@ -374,9 +390,9 @@ public struct DeliveryLedger: Sendable {
         admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
     }
 
-    private func item(for attempt: Attempt, tries: Int, rateLimits: Int = 0, rateLimitedFor: Int = 0) -> [UInt8] {
+    private func item(for attempt: Attempt, tries: Int, rateLimits: Int = 0, heldSince: Double = 0, slot: Double = 0) -> [UInt8] {
         QueueItem.encode(Delivery(webhookID: attempt.webhookID, tries: tries, targetID: attempt.target.id,
-                                  rateLimits: rateLimits, rateLimitedFor: rateLimitedFor, raw: attempt.event.bytes[...]),
+                                  rateLimits: rateLimits, heldSince: heldSince, slot: slot, raw: attempt.event.bytes[...]),
                          authenticator: authenticator)
     }
 }

@@ -31,10 +31,13 @@ final class DeliveryLedgerTests: XCTestCase {
 
     private func deadLetter(_ settlement: Settlement) throws -> DeadLetter {
         guard settlement.outcomes.count == 1, case .dead(let entry) = settlement.outcomes[0] else {
-            throw XCTSkip("not one dead letter: \(settlement.outcomes)")
+            XCTFail("not one dead letter: \(settlement.outcomes)")
+            throw NotADeadLetter()
         }
         return try DeadLetter(decoding: entry)
     }
+
+    private struct NotADeadLetter: Error {}
 
     private func delivery(_ item: [UInt8]) -> Delivery? {
         if case .delivery(let delivery) = QueueItem.parse(item, authenticator: auth).item { return delivery }
@@ -243,6 +246,31 @@ final class DeliveryLedgerTests: XCTestCase {
         XCTAssertEqual(deferred, 0, "a rate-limited endpoint's pace is its limit's, not a measure of the others")
     }
 
+    // MARK: Holds are measured
+
+    func testShortWaitsCountAsTheTimeReallyHeldNotASecondEach() throws {
+        let limited = named("limited", rate: "10/s")
+        var ledger = ledger([limited])
+        var item = tagged()
+        var now = 1000.0
+        // 300 waits of 50 ms: 15 s held, far below the bound of 120 s.
+        for round in 0..<300 {
+            let attempt = try XCTUnwrap(ledger.admit([item], now: now).attempts.first)
+            let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit",
+                                       now: now)
+            guard case .retry(_, let next) = done.settlements.first?.outcomes.first else {
+                return XCTFail("wait \(round) after \(now - 1000) s: \(done.notes.map(\.reason))")
+            }
+            item = next
+            now += 0.05
+        }
+        // Really held past the bound: a dead letter.
+        let attempt = try XCTUnwrap(ledger.admit([item], now: 1121).attempts.first)
+        let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit", now: 1121)
+        let letter = try deadLetter(done.settlements[0])
+        XCTAssertTrue(letter.reason.hasPrefix("held for more than 120 s"), letter.reason)
+    }
+
     func testCancelledAttemptsAreHandedBackWithTheirTries() throws {
         var ledger = ledger([a])
         let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(a.id)", tries: 2, targetID: a.id, raw: Array(event.utf8)[...]),
@@ -264,7 +292,7 @@ final class DeliveryLedgerTests: XCTestCase {
         let parked = try XCTUnwrap(delivery(item))
         XCTAssertEqual(parked.tries, 0)
         XCTAssertEqual(parked.rateLimits, 1)
-        XCTAssertEqual(parked.rateLimitedFor, 1)
+        XCTAssertEqual(parked.heldSince, 2, "held since this answer (the ledger's now)")
         // The next 429 waits twice as long.
         var again = self.ledger([discord])
         let next = send(again.admit([item], now: 3).attempts, in: &again)
