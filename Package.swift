@@ -73,7 +73,10 @@ let package = Package(
             "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Unit tests of the worker's internal pure parts (@testable import).
-        .testTarget(name: "WebhookWorkerTests", dependencies: ["WebhookWorker", "WebhookCore", "WebhookHTTP"]),
+        // Unit tests of the worker's internal parts (@testable import); the endpoint guard against a real
+        // redis-server.
+        .testTarget(name: "WebhookWorkerTests", dependencies: [
+            "WebhookWorker", "WebhookCore", "WebhookHTTP", "WebhookRedis", "TestSupport",
+        ]),
     ]
 )

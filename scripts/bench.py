@@ -11,7 +11,9 @@ ratios matter, not the absolute figures):
      asyncio+uvloop+aiohttp (scripts/asyncio_worker.py) on --asyncio-events events;
   4. 1, 2 and 4 `webhook-worker run` processes delivering --events queued events, with CPU per
      delivery (user + system from /proc) and Redis commands per event (INFO commandstats);
-     one worker again with 4 endpoints per event and in Marzban mode (and, with --compare,
+     one worker again with 4 endpoints per event, in Marzban mode, and with a rate-limited
+     endpoint behind a --limited-events backlog (rate --limited-rate: its Redis commands per
+     delivery are the figure; the rate sets its time) (and, with --compare,
      another build of the worker, e.g. the previous commit's, in the same run; with --pairs N,
      N interleaved runs of both builds, compared by their medians);
   5. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
@@ -51,6 +53,9 @@ def parse_arguments():
     parser.add_argument("--pairs", type=int, default=0, metavar="N",
                         help="with --compare: N interleaved runs of each build (one worker, --events "
                              "events), reported as medians; single rows are too noisy on a shared machine")
+    parser.add_argument("--limited-events", type=int, default=None,
+                        help="backlog for the rate-limited endpoint's row (10000)")
+    parser.add_argument("--limited-rate", default="500/s", help="that endpoint's rate: (500/s)")
     parser.add_argument("--quick", action="store_true", help="small counts and short phases: a smoke run")
     parser.add_argument("--out", default=None, help="JSON file (bench-results/bench-<UTC time>.json)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
@@ -62,6 +67,7 @@ def parse_arguments():
     args.events = args.events or (10_000 if quick else 100_000)
     args.python_events = args.python_events or (1_000 if quick else 5_000)
     args.asyncio_events = args.asyncio_events or (2_000 if quick else 20_000)
+    args.limited_events = args.limited_events or (2_000 if quick else 10_000)
     args.wrk_seconds = 2 if quick else 5
     args.idle_seconds = 2 if quick else 5
     args.latency_seconds = 3 if quick else 10
@@ -132,6 +138,9 @@ def run(args, cleanup):
          max(1, args.events // 4), {"requests_per_event": 4, "deliveries_per_event": 4}),
         ("worker_marzban", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_COMPAT": "marzban"}),
          args.events, {"requests_per_event": 0}),
+        ("worker_rate_limited", runs.swift_worker(args.binary, concurrency, rate=args.limited_rate,
+                                                  workdir=cleanup.temp_dir("rate-limited")),
+         args.limited_events, {}),
     ]
     # Tracing on: every attempt a span, exported to a second nginx standing in for the collector
     # (its own, so the sink's request count stays the deliveries').
@@ -201,6 +210,7 @@ def main():
         "settings": {"events": args.events, "python_events": args.python_events, "quick": args.quick,
                      "pairs": args.pairs,
                      "asyncio_events": args.asyncio_events, "compare": args.compare,
+                     "limited_events": args.limited_events, "limited_rate": args.limited_rate,
                      "concurrency": args.concurrency, "wrk_seconds": args.wrk_seconds,
                      "latency_rate": 1000, "latency_seconds": args.latency_seconds,
                      "idle_seconds": args.idle_seconds, "phase_timeout": args.phase_timeout},

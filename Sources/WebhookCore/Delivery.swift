@@ -9,18 +9,25 @@ public struct Delivery: Sendable, Equatable {
     public var targetID: String
     /// Consecutive rate-limit answers (429) so far, which do not count as tries.
     public var rateLimits: Int
-    /// Seconds waited because of those rate-limit answers.
-    public var rateLimitedFor: Int
+    /// When this delivery was first made to wait without a try (a rate limit, an open or paused
+    /// endpoint, a 429), in Unix seconds of Redis's clock; 0 when it never was. Hold bounds
+    /// (WEBHOOK_BREAKER_MAX_HOLD, WEBHOOK_RATE_LIMIT_MAX_WAIT) are measured from it.
+    public var heldSince: Double
+    /// The rate-limit slot granted to this delivery (Unix seconds of Redis's clock), or 0: it
+    /// waits in the delayed set until just before its slot and is then sent at the slot without
+    /// asking the limiter again.
+    public var slot: Double
     /// The event bytes as they were taken from the queue.
     public var raw: ArraySlice<UInt8>
 
-    public init(webhookID: String, tries: Int, targetID: String, rateLimits: Int = 0, rateLimitedFor: Int = 0,
-                raw: ArraySlice<UInt8>) {
+    public init(webhookID: String, tries: Int, targetID: String, rateLimits: Int = 0, heldSince: Double = 0,
+                slot: Double = 0, raw: ArraySlice<UInt8>) {
         self.webhookID = webhookID
         self.tries = tries
         self.targetID = targetID
         self.rateLimits = rateLimits
-        self.rateLimitedFor = rateLimitedFor
+        self.heldSince = heldSince
+        self.slot = slot
         self.raw = raw
     }
 }

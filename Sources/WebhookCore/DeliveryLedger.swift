@@ -7,9 +7,23 @@
 /// and the writes it needs (retry, requeue, dead letter), for one fenced atomic settle.
 ///
 /// Single owner: one thread holds the ledger and calls both entry points; the taker and HTTP
-/// threads only pass it data. Time is passed in (`now`, Unix seconds) and only stamps dead
-/// letters and fills a missing `enqueued_at`; due times are relative delays that Redis turns
-/// into absolute ones on its own clock.
+/// threads only pass it data. Time is passed in (`now`): Unix seconds on Redis's clock as the
+/// worker knows it (its own clock plus the offset measured from Redis's replies, see
+/// `EndpointGuard`). It stamps dead letters, fills a missing `enqueued_at`, and measures holds:
+/// a delivery records when it was first held (`Delivery.heldSince`), so WEBHOOK_BREAKER_MAX_HOLD
+/// and WEBHOOK_RATE_LIMIT_MAX_WAIT bound the time really waited, whichever worker held it. Due
+/// times are relative delays that Redis turns into absolute ones on its own clock.
+///
+/// The laggard rule: a target is a *laggard* when its unresolved attempts run `laggardSlack` or
+/// more ahead of the least loaded other target that is *taking deliveries*: one without a rate
+/// limit that answered an attempt (any answer, or a transport failure) within the last
+/// `deferDelay` seconds and has not been held (rate limit, open or paused breaker) since. A
+/// laggard's new deliveries are deferred to the delayed set for `deferDelay` seconds without a
+/// try, so a hung endpoint cannot fill the worker's room and hold back the endpoints that
+/// answer. Targets that take nothing cannot measure the others: one whose `actions:` filter out
+/// these events, one that is paused or open, one not heard from lately, and one with a rate
+/// limit (its pace is its limit's, not its health's). With no target to compare with, nothing is
+/// deferred.
 public struct DeliveryLedger: Sendable {
     /// The rules' parameters, from the configuration.
     public struct Settings: Sendable {
@@ -21,9 +35,11 @@ public struct DeliveryLedger: Sendable {
         /// WEBHOOK_MAX_CRASHES: an item whose holders died this often becomes a dead letter.
         public var maxCrashes: Int
         /// A target whose unresolved attempts run this far ahead of the least loaded other target
-        /// has its new deliveries deferred (half of WEBHOOK_MAX_INFLIGHT).
+        /// taking deliveries has its new deliveries deferred (half of WEBHOOK_MAX_INFLIGHT); see
+        /// the laggard rule above.
         public var laggardSlack: Int
-        /// Seconds a deferred delivery waits (the poll interval).
+        /// Seconds a deferred delivery waits (the poll interval); also how recent an answer must
+        /// be for its target to count as taking deliveries.
         public var deferDelay: Double
 
         public init(targets: [Target], retry: RetryPolicy, maxPayloadBytes: Int, maxCrashes: Int,
@@ -46,23 +62,28 @@ public struct DeliveryLedger: Sendable {
         public let webhookID: String
         public let event: Event
         let rateLimits: Int
-        let rateLimitedFor: Int
+        /// See `Delivery.heldSince`; 0 when never held.
+        public let heldSince: Double
+        /// The rate-limit slot this attempt was granted (Redis's clock, Unix seconds), or 0.
+        public let slot: Double
 
-        /// An attempt outside any ledger (request-builder tests).
-        public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event) {
+        /// An attempt outside any ledger (request-builder and guard tests).
+        public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
+                    heldSince: Double = 0, slot: Double = 0) {
             self.init(eventID: eventID, target: target, tries: tries, webhookID: webhookID, event: event,
-                      rateLimits: 0, rateLimitedFor: 0)
+                      rateLimits: 0, heldSince: heldSince, slot: slot)
         }
 
         init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
-             rateLimits: Int, rateLimitedFor: Int) {
+             rateLimits: Int, heldSince: Double, slot: Double) {
             self.eventID = eventID
             self.target = target
             self.tries = tries
             self.webhookID = webhookID
             self.event = event
             self.rateLimits = rateLimits
-            self.rateLimitedFor = rateLimitedFor
+            self.heldSince = heldSince
+            self.slot = slot
         }
     }
 
@@ -109,6 +130,13 @@ public struct DeliveryLedger: Sendable {
     private var requests: [UInt64: [Attempt]] = [:]
     /// Attempts admitted and not yet completed, per target id.
     private var backlog: [String: Int] = [:]
+    /// When each target last answered and was last held, per target id (the laggard rule).
+    private var activity: [String: Activity] = [:]
+
+    private struct Activity {
+        var answeredAt = -Double.infinity
+        var heldAt = -Double.infinity
+    }
     private var nextEventID: UInt64 = 0
 
     public init(settings: Settings, authenticator: ItemAuthenticator) {
@@ -168,8 +196,8 @@ public struct DeliveryLedger: Sendable {
             for target in subscribed {
                 let attempt = Attempt(eventID: id, target: target, tries: 0,
                                       webhookID: ItemAuthenticator.webhookID(digest: digest, target: target),
-                                      event: event, rateLimits: 0, rateLimitedFor: 0)
-                schedule(attempt, into: &admission)
+                                      event: event, rateLimits: 0, heldSince: 0, slot: 0)
+                schedule(attempt, now: now, into: &admission)
             }
             finishIfDone(id, into: &admission.settlements)
         case .delivery(let delivery):
@@ -190,24 +218,24 @@ public struct DeliveryLedger: Sendable {
             }
             let id = newEvent(ack: stored, event: event, pending: 1)
             schedule(Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
-                             event: event, rateLimits: delivery.rateLimits, rateLimitedFor: delivery.rateLimitedFor),
-                     into: &admission)
+                             event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince, slot: delivery.slot),
+                     now: now, into: &admission)
             finishIfDone(id, into: &admission.settlements)
         }
     }
 
-    /// Sends the attempt now or, when its target lags far behind the others, defers it to the
-    /// delayed set without counting a try: a hung endpoint must not fill the worker's room and
-    /// hold back the endpoints that answer. Healthy targets move in step, so this only trips
-    /// for one that lags.
-    private mutating func schedule(_ attempt: Attempt, into admission: inout Admission) {
+    /// Sends the attempt now or, when its target is a laggard (see the type's doc), defers it to
+    /// the delayed set without counting a try.
+    private mutating func schedule(_ attempt: Attempt, now: Double, into admission: inout Admission) {
         let mine = backlog[attempt.target.id, default: 0]
         var least: Int?
-        for target in settings.targets where target.id != attempt.target.id {
+        for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
             least = min(least ?? .max, backlog[target.id, default: 0])
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
-            record(attempt, .retry(after: settings.deferDelay, item: item(for: attempt, tries: attempt.tries)))
+            record(attempt, .retry(after: settings.deferDelay,
+                                   item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                              heldSince: attempt.heldSince)))
             admission.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID,
                                         status: 0, reason: nil))
             return
@@ -216,25 +244,36 @@ public struct DeliveryLedger: Sendable {
         admission.attempts.append(attempt)
     }
 
+    /// Whether `target` can measure how fast the others should go: see the laggard rule.
+    private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
+        guard target.spec?.rate == nil, let seen = activity[target.id] else { return false }
+        return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
+    }
+
     // MARK: Waiting without a try
 
     /// Sends `attempt` back to the delayed set for `after` seconds without counting a try: its
-    /// endpoint's rate limit or open circuit breaker says not now. Waits add up in the item;
-    /// past `maxHold` seconds in all, the delivery becomes a dead letter.
-    public mutating func postpone(_ attempt: Attempt, after: Double, maxHold: Double, reason: String, now: Double) -> Completion {
+    /// endpoint's rate limit or circuit breaker says not now. The delivery keeps when it was
+    /// first held; when waiting `after` more seconds would take it past `maxHold` seconds held
+    /// in all, it becomes a dead letter now instead.
+    /// - Parameter slot: the rate-limit slot reserved for it (Redis's clock), or 0: it is then
+    ///   sent at that slot without asking the limiter again.
+    public mutating func postpone(_ attempt: Attempt, after: Double, slot: Double = 0, maxHold: Double, reason: String,
+                                  now: Double) -> Completion {
         var completion = Completion()
         backlog[attempt.target.id, default: 1] -= 1
+        activity[attempt.target.id, default: Activity()].heldAt = now
         guard let heldEvent = held[attempt.eventID] else { return completion }
-        let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
-        if Double(waited) > maxHold {
+        let since = attempt.heldSince > 0 ? attempt.heldSince : now
+        if now + after - since > maxHold {
             let why = "held for more than \(Int(maxHold)) s: \(reason)"
             let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
                                     attempts: attempt.tries, failedAt: now, reason: why)
             record(attempt, .dead(entry: letter.encoded()))
             completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
         } else {
-            record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries,
-                                                            rateLimits: attempt.rateLimits, rateLimitedFor: waited)))
+            record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                                            heldSince: since, slot: slot)))
             completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
         }
         finishIfDone(attempt.eventID, into: &completion.settlements)
@@ -271,16 +310,20 @@ public struct DeliveryLedger: Sendable {
         for attempt in attempts {
             backlog[attempt.target.id, default: 1] -= 1
             guard let heldEvent = held[attempt.eventID] else { continue }
+            if case .cancelled = result {} else { activity[attempt.target.id, default: Activity()].answeredAt = now }
             let outcome: Settlement.Outcome?
             let note: Note.Kind
             var reason: String?
             if case .cancelled = result {
-                // Handed back at shutdown: not an attempt, so nothing is counted.
-                outcome = .requeue(item: item(for: attempt, tries: attempt.tries))
+                // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
+                // and any slot (not used: it never reached the wire) travel on.
+                outcome = .requeue(item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                              heldSince: attempt.heldSince, slot: attempt.slot))
                 note = .handedBack
             } else {
+                let heldFor = attempt.heldSince > 0 ? max(0, now - attempt.heldSince) : 0
                 switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                             rateLimitedFor: Double(attempt.rateLimitedFor), result: result,
+                                             rateLimitedFor: heldFor, result: result,
                                              rateLimitsBy429: attempt.target.kind != .webhook, random: &random) {
                 case .delivered:
                     outcome = nil
@@ -289,9 +332,8 @@ public struct DeliveryLedger: Sendable {
                     outcome = .retry(after: after, item: item(for: attempt, tries: tries))
                     note = .retry
                 case .rateLimited(let after):
-                    let waited = attempt.rateLimitedFor + Int(after.rounded(.up))
-                    outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries,
-                                                              rateLimits: attempt.rateLimits + 1, rateLimitedFor: waited))
+                    outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
+                                                              heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
                     note = .rateLimited
                 case .dead(let why):
                     var lastError: String?
@@ -348,9 +390,9 @@ public struct DeliveryLedger: Sendable {
         admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
     }
 
-    private func item(for attempt: Attempt, tries: Int, rateLimits: Int = 0, rateLimitedFor: Int = 0) -> [UInt8] {
+    private func item(for attempt: Attempt, tries: Int, rateLimits: Int = 0, heldSince: Double = 0, slot: Double = 0) -> [UInt8] {
         QueueItem.encode(Delivery(webhookID: attempt.webhookID, tries: tries, targetID: attempt.target.id,
-                                  rateLimits: rateLimits, rateLimitedFor: rateLimitedFor, raw: attempt.event.bytes[...]),
+                                  rateLimits: rateLimits, heldSince: heldSince, slot: slot, raw: attempt.event.bytes[...]),
                          authenticator: authenticator)
     }
 }

@@ -3,8 +3,10 @@
 ///
 /// - a raw event: the producer's bytes, as `LPUSH`ed;
 /// - a tagged event: `#<tag> <raw event>`, tagged by the take script;
-/// - a delivery: `@<mac> <webhook-id> <tries> <target-id> <rate-limits>.<seconds> <raw event>`,
-///   where `<mac>` authenticates everything after it (`ItemAuthenticator`).
+/// - a delivery: `@<mac> <webhook-id> <tries> <target-id> <rate-limits>.<held-since>.<slot> <raw event>`,
+///   where `<mac>` authenticates everything after it (`ItemAuthenticator`); `<held-since>` and
+///   `<slot>` are milliseconds of Redis time, 0 for none (see `Delivery`). Items written before
+///   had `<rate-limits>.<seconds waited>`: read as never held, so their hold clock restarts.
 ///
 /// Any of them may carry `!<n> ` in front: the number of times a worker holding it died
 /// (added by the reap script, see `WEBHOOK_MAX_CRASHES`).
@@ -46,7 +48,9 @@ public enum QueueItem: Sendable, Equatable {
         body.append(UInt8(ascii: " "))
         JSONWriter.appendInt(delivery.rateLimits, to: &body)
         body.append(UInt8(ascii: "."))
-        JSONWriter.appendInt(delivery.rateLimitedFor, to: &body)
+        JSONWriter.appendInt(milliseconds(delivery.heldSince), to: &body)
+        body.append(UInt8(ascii: "."))
+        JSONWriter.appendInt(milliseconds(delivery.slot), to: &body)
         body.append(UInt8(ascii: " "))
         body.append(contentsOf: delivery.raw)
         var out: [UInt8] = [UInt8(ascii: "@")]
@@ -79,16 +83,23 @@ public enum QueueItem: Sendable, Equatable {
         guard authenticator.verify(mac: fields[0], of: signed) else { return nil }
         let limits = fields[4].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard isToken(fields[1]), isToken(fields[3]), let tries = decimal(fields[2]),
-              limits.count == 2, let rateLimits = decimal(limits[0]), let waited = decimal(limits[1])
+              limits.count == 2 || limits.count == 3, let rateLimits = decimal(limits[0]),
+              let since = decimal(limits[1], maxDigits: 15), let slot = limits.count == 3 ? decimal(limits[2], maxDigits: 15) : 0
         else { return nil }
+        let held = limits.count == 3 ? Double(since) / 1000 : 0
         return .delivery(Delivery(webhookID: String(decoding: fields[1], as: UTF8.self), tries: tries,
                                   targetID: String(decoding: fields[3], as: UTF8.self),
-                                  rateLimits: rateLimits, rateLimitedFor: waited, raw: bytes[start...]))
+                                  rateLimits: rateLimits, heldSince: held, slot: Double(slot) / 1000, raw: bytes[start...]))
     }
 
-    /// 1 to 9 ASCII digits.
-    static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
-        guard !bytes.isEmpty, bytes.count <= 9, bytes.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
+    /// Unix seconds as whole milliseconds, for the item's text.
+    private static func milliseconds(_ seconds: Double) -> Int {
+        seconds > 0 && seconds.isFinite ? Int((seconds * 1000).rounded()) : 0
+    }
+
+    /// 1 to `maxDigits` ASCII digits.
+    static func decimal(_ bytes: ArraySlice<UInt8>, maxDigits: Int = 9) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= maxDigits, bytes.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
         return bytes.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
     }
 

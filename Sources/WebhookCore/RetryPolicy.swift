@@ -41,8 +41,9 @@ public struct RetryPolicy: Sendable, Equatable {
     /// a 429/503 with Retry-After waits min(Retry-After, cap); Discord's or Telegram's 429 (their
     /// rate limit) waits the `retry_after` they send and does not count as a failure, but never
     /// less than `rateLimitFloor` doubled per consecutive rate-limit answer (`rateLimits` so
-    /// far), and once the waits add up past `rateLimitMaxWait` (`rateLimitedFor` so far) the next
-    /// one counts as a failed attempt; any other failure is retried with `tries + 1` while that
+    /// far), and once the wait would take the delivery past `rateLimitMaxWait` held in all
+    /// (`rateLimitedFor`: seconds since it was first held, measured on Redis's clock by the
+    /// ledger, not a sum of planned waits) the answer counts as a failed attempt; any other failure is retried with `tries + 1` while that
     /// stays within the retries, else the delivery is dead. A cancelled attempt is retried at
     /// once, uncounted.
     /// `rateLimitsBy429`: the target is a chat API (Discord or Telegram) whose 429 is its rate

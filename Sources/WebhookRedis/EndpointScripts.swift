@@ -3,24 +3,40 @@
 /// `TIME` and then write are fine with effects replication, the default since Redis 5 (we need
 /// 6.2+). Every key is passed in KEYS.
 enum EndpointScripts {
-    /// KEYS: rate key. ARGV: emission interval T in microseconds.
-    /// Returns `{1, now}` when a request may go now, or `{0, wait}`; both in microseconds.
+    /// KEYS: rate key. ARGV: emission interval T (µs), the longest hold (µs), then for each
+    /// request to place: since when it has been held (µs of Redis time; 0 = not yet).
+    /// Returns `{now, d1, d2, ...}` in µs: `now` is Redis's clock; `dᵢ >= 0` reserves request i
+    /// the slot `now + dᵢ`; `dᵢ < 0` reserves nothing, because waiting `-dᵢ` for the next slot
+    /// would hold request i past the longest hold.
     ///
-    /// GCRA with no burst tolerance: a request is allowed when Redis' clock has reached the
-    /// theoretical arrival time (TAT), and the next TAT is now + T. So granted requests are at
-    /// least T apart across the whole fleet, and any window of length N·T (one period) holds at
-    /// most N of them. Atomic: reading the TAT and moving it on is one step, or two workers
-    /// could both take the same slot.
-    static let acquire = LuaScript(name: "rate_acquire", source: """
+    /// GCRA with no burst tolerance, reserving instead of refusing: the theoretical arrival time
+    /// (TAT) is the next free slot; each request takes the slot max(TAT, now) and moves the TAT
+    /// on by T. So slots are at least T apart across the whole fleet and any window of one
+    /// period holds at most N of them, and a request behind the limit is answered once, with its
+    /// slot, instead of asking again and again. Atomic: reading the TAT and moving it on is one
+    /// step, or two workers could take the same slot. One call places a whole batch.
+    static let reserve = LuaScript(name: "rate_reserve", source: """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-        local interval = tonumber(ARGV[1])
-        local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-        if tat > now then
-          return {0, tat - now}
+        local interval, maxHold = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local start = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+        local tat = start
+        local out = {now}
+        for i = 3, #ARGV do
+          local since = tonumber(ARGV[i]) or 0
+          if since <= 0 or since > now then since = now end
+          local slot = math.max(tat, now)
+          if slot - since > maxHold then
+            out[#out + 1] = -math.max(1, slot - now)
+          else
+            out[#out + 1] = slot - now
+            tat = slot + interval
+          end
         end
-        redis.call('SET', KEYS[1], string.format('%.0f', now + interval), 'PX', math.ceil(interval / 1000) + 1000)
-        return {1, now}
+        if tat ~= start then
+          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+        end
+        return out
         """)
 
     /// KEYS: breaker, stats, probe. ARGV: successes, failures, failures since the last success
@@ -76,19 +92,22 @@ enum EndpointScripts {
         """)
 
     /// KEYS: breaker, probe. ARGV: probe interval in milliseconds, the caller's token.
-    /// Returns `{'closed', 0}`, `{'paused', 0}`, `{'probe', 0}` (the caller sends one probe) or
-    /// `{'hold', ms until the next probe slot}`.
+    /// Returns `{'closed', 0, now}`, `{'paused', 0, now}`, `{'probe', 0, now}` (the caller sends
+    /// one probe) or `{'hold', ms until the next probe slot, now}`; `now` is Redis's clock in
+    /// ms, so callers learn it (the hold clocks of deliveries run on it).
     ///
     /// Atomic with SET NX PX: of all workers asking during one interval exactly one gets the
     /// probe slot.
     static let gate = LuaScript(name: "breaker_gate", source: """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local state = redis.call('HMGET', KEYS[1], 'opened_at', 'paused')
-        if state[2] then return {'paused', 0} end
-        if not state[1] then return {'closed', 0} end
-        if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then return {'probe', 0} end
+        if state[2] then return {'paused', 0, now} end
+        if not state[1] then return {'closed', 0, now} end
+        if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then return {'probe', 0, now} end
         local left = redis.call('PTTL', KEYS[2])
         if left < 0 then left = tonumber(ARGV[1]) end
-        return {'hold', left}
+        return {'hold', left, now}
         """)
 
     /// KEYS: breaker. ARGV: `1` to pause, `0` to resume. Returns 1 when the flag changed.

@@ -1,3 +1,4 @@
+import Foundation
 import WebhookCore
 
 /// Per-endpoint state shared by the whole fleet: the rate limit (GCRA), the circuit breaker,
@@ -13,23 +14,60 @@ public final class EndpointState {
     private var scriptSHAs: [String: String] = [:]
 
     /// Connects lazily: creating it never fails, the first call reports an unreachable Redis.
-    public init(url: RedisURL, prefix: String) {
+    /// - Parameter readTimeout: seconds one reply may take before the call fails.
+    public init(url: RedisURL, prefix: String, readTimeout: Double = RedisConnection.defaultReadTimeout) {
         self.keys = EndpointKeys(prefix: prefix)
-        self.connection = LazyConnection(url: url)
+        self.connection = LazyConnection(url: url, readTimeout: readTimeout)
+    }
+
+    // MARK: Redis's clock
+
+    /// Redis's clock minus this process's, in seconds, from the last reply that carried Redis's
+    /// time (`reserve`, `acquire`, `gate`); nil before the first. Measured when the reply
+    /// arrives, so it errs by up to one round trip on the early side: a time computed with it is
+    /// never ahead of Redis's.
+    public private(set) var clockOffset: Double?
+
+    private func noteRedisTime(_ seconds: Double) {
+        clockOffset = seconds - Date().timeIntervalSince1970
     }
 
     // MARK: Rate limit
 
-    /// Asks for one request's slot to `endpoint` under `rate`, for the whole fleet: granted, or
-    /// the seconds to wait before asking again. Requests granted are at least
-    /// `rate.interval` apart, so no window of one period ever holds more than `rate.count`.
-    public func acquire(endpoint: String, rate: RateLimit) throws(RedisError) -> RateDecision {
-        let interval = max(1, Int((rate.interval * 1_000_000).rounded(.up)))
-        let reply = try run(EndpointScripts.acquire, keys: [keys.rate(endpoint)], args: [String(interval)])
-        guard let parts = reply.array, parts.count == 2, let allowed = parts[0].integer, let value = parts[1].integer else {
-            throw unexpected(EndpointScripts.acquire, reply)
+    /// Reserves one slot per entry of `heldSince` under `rate`, for the whole fleet, in one call:
+    /// slots are `rate.interval` apart, so no window of one period ever holds more than
+    /// `rate.count`. An entry whose slot would hold it more than `maxHold` seconds since it was
+    /// first held gets none (and takes none from the others).
+    /// - Parameter heldSince: per request, since when it has been held (Redis's clock, Unix
+    ///   seconds), or 0 when it has not been.
+    public func reserve(_ scope: RateScope, rate: RateLimit, maxHold: Double, heldSince: [Double]) throws(RedisError) -> RateReservation {
+        var args = [String(max(1, Int((rate.interval * 1_000_000).rounded(.up)))),
+                    String(Int(min(max(0, maxHold), 1e12) * 1_000_000))]
+        args.reserveCapacity(heldSince.count + 2)
+        for since in heldSince { args.append(since > 0 ? String(Int(since * 1_000_000)) : "0") }
+        let reply = try run(EndpointScripts.reserve, keys: [keys.rate(scope)], args: args)
+        guard let parts = reply.array, parts.count == heldSince.count + 1, let now = parts[0].integer else {
+            throw unexpected(EndpointScripts.reserve, reply)
         }
-        return allowed == 1 ? .granted(at: Double(value) / 1_000_000) : .wait(Double(value) / 1_000_000)
+        var slots: [RateReservation.Slot] = []
+        slots.reserveCapacity(heldSince.count)
+        for part in parts.dropFirst() {
+            guard let micros = part.integer else { throw unexpected(EndpointScripts.reserve, reply) }
+            slots.append(micros >= 0 ? .granted(in: Double(micros) / 1_000_000) : .refused(wait: Double(-micros) / 1_000_000))
+        }
+        let redisNow = Double(now) / 1_000_000
+        noteRedisTime(redisNow)
+        return RateReservation(now: redisNow, slots: slots)
+    }
+
+    /// Asks for one request's slot to `endpoint` under `rate` now: granted, or the seconds until
+    /// the next free slot (nothing is reserved then). `reserve` with a hold of zero.
+    public func acquire(endpoint: String, rate: RateLimit) throws(RedisError) -> RateDecision {
+        let answer = try reserve(.endpoint(endpoint), rate: rate, maxHold: 0, heldSince: [0])
+        switch answer.slots[0] {
+        case .granted: return .granted(at: answer.now)
+        case .refused(let wait): return .wait(wait)
+        }
     }
 
     // MARK: Circuit breaker
@@ -66,9 +104,11 @@ public final class EndpointState {
     public func gate(endpoint: String, probeInterval: Double, token: String) throws(RedisError) -> BreakerGate {
         let reply = try run(EndpointScripts.gate, keys: [keys.breaker(endpoint), keys.probe(endpoint)],
                             args: [Self.milliseconds(probeInterval), token])
-        guard let parts = reply.array, parts.count == 2, let name = parts[0].text, let value = parts[1].integer else {
+        guard let parts = reply.array, parts.count == 3, let name = parts[0].text, let value = parts[1].integer,
+              let now = parts[2].integer else {
             throw unexpected(EndpointScripts.gate, reply)
         }
+        noteRedisTime(Double(now) / 1000)
         switch name {
         case "closed": return .closed
         case "paused": return .paused

@@ -41,6 +41,8 @@ final class Dispatcher: @unchecked Sendable {
     private let spanExporter: SpanExporter?
     /// Makes the spans; nil when tracing is off.
     private let tracer: AttemptTracer?
+    /// Attempts waiting in memory for a near rate-limit slot.
+    private var pacer = Pacer()
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -96,6 +98,8 @@ final class Dispatcher: @unchecked Sendable {
         let queue = makeQueue()
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
+        /// When `pending` last went from empty to not (see `settleDelay`).
+        var pendingSince = Date.distantFuture
         /// Reused for every round's answers (see `DeliveryLedger.complete(...into:)`).
         var completion = DeliveryLedger.Completion()
         var retry = RetryLog(what: "settling", logger: logger)
@@ -106,9 +110,15 @@ final class Dispatcher: @unchecked Sendable {
         while true {
             liveness.beat("dispatcher")
             condition.lock()
-            while takenBatches.isEmpty && responses.isEmpty && !finishing && (pending.isEmpty || Date() < retryAt) {
-                // Bounded, so the loop beats for /livez while idle and retries settles on time.
-                let woken = condition.wait(until: pending.isEmpty ? Date(timeIntervalSinceNow: 1) : min(retryAt, Date(timeIntervalSinceNow: 1)))
+            while takenBatches.isEmpty && responses.isEmpty && !finishing
+                    && (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
+                    && (pacer.nextTime.map { Date() < $0 } ?? true) {
+                // Bounded, so the loop beats for /livez while idle, retries settles and sends
+                // paced attempts on time.
+                var until = Date(timeIntervalSinceNow: 1)
+                if !pending.isEmpty { until = min(until, settleAt(pending.count, since: pendingSince, retryAt: retryAt)) }
+                if let paced = pacer.nextTime { until = min(until, paced) }
+                let woken = condition.wait(until: until)
                 liveness.beat("dispatcher")
                 if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
                     busySinceTrim = false
@@ -123,8 +133,15 @@ final class Dispatcher: @unchecked Sendable {
             responses.removeAll(keepingCapacity: true)
             condition.unlock()
 
-            let now = Date().timeIntervalSince1970
+            let now = endpointGuard?.now() ?? Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            if !pacer.isEmpty {
+                if done {
+                    handBackPaced(now: now, into: &pending)
+                } else {
+                    send(pacer.release(now: Date()))
+                }
+            }
             if !newResponses.isEmpty {
                 for response in newResponses {
                     let noted = completion.notes.count
@@ -148,9 +165,16 @@ final class Dispatcher: @unchecked Sendable {
             }
             if let http { metrics.inflight.record(http.inFlight) }
 
-            if !pending.isEmpty && Date() >= retryAt {
+            if pending.isEmpty {
+                pendingSince = .distantFuture
+            } else if pendingSince == .distantFuture {
+                pendingSince = Date()
+            }
+            if !pending.isEmpty && Date() >= retryAt && (done || Date() >= settleAt(pending.count, since: pendingSince, retryAt: retryAt)) {
                 do {
                     try settle(&pending, queue: queue)
+                    pendingSince = .distantFuture
+                    endpointGuard?.redisAnswered()
                     retry.succeeded()
                     gate.open(.settle)
                     failedSince = nil
@@ -176,6 +200,19 @@ final class Dispatcher: @unchecked Sendable {
                 if idle { return }
             }
         }
+    }
+
+    /// Outcomes are written in batches of at least this many, or once the oldest has waited
+    /// `settleDelay`. Why: a rate-limited endpoint's answers trickle in one by one, and a settle
+    /// per answer (a script call and its TIME) was the largest part of its Redis commands per
+    /// event; under load a batch fills in milliseconds, so busy workers never wait.
+    static let settleBatch = 64
+    /// See `settleBatch`: short enough that room is freed and outcomes are durable promptly.
+    static let settleDelay = 0.05
+
+    /// When to write `count` pending outcomes, the oldest pending since `since`.
+    private func settleAt(_ count: Int, since: Date, retryAt: Date) -> Date {
+        count >= Self.settleBatch ? retryAt : max(retryAt, since.addingTimeInterval(Self.settleDelay))
     }
 
     /// Gives the heap's free pages back to the system, once per busy spell, after a second with
@@ -212,23 +249,44 @@ final class Dispatcher: @unchecked Sendable {
         metrics.count(admission.notes, logger: logger)
         pending.append(contentsOf: admission.settlements)
         guard !admission.attempts.isEmpty else { return }
-        var attempts = admission.attempts
-        if let endpointGuard {
-            let decided = endpointGuard.admit(attempts)
-            attempts = decided.send
-            let now = Date().timeIntervalSince1970
-            for (attempt, delay, reason) in decided.wait {
-                let completion = ledger.postpone(attempt, after: delay, maxHold: configuration.endpoints.breaker.maxHold, reason: reason, now: now)
+        guard let endpointGuard else { return send(admission.attempts) }
+        let decided = endpointGuard.admit(admission.attempts)
+        if !decided.wait.isEmpty {
+            let now = endpointGuard.now()
+            for wait in decided.wait {
+                let completion = ledger.postpone(wait.attempt, after: wait.after, slot: wait.slot,
+                                                 maxHold: configuration.endpoints.breaker.maxHold, reason: wait.reason, now: now)
                 metrics.count(completion.notes, logger: logger)
                 pending.append(contentsOf: completion.settlements)
             }
-            guard !attempts.isEmpty else { return }
         }
+        for entry in decided.paced { pacer.add(entry) }
+        if !decided.paced.isEmpty { send(pacer.release(now: Date())) }
+        send(decided.send)
+    }
+
+    /// Builds the requests for `attempts` and submits them.
+    private func send(_ attempts: [DeliveryLedger.Attempt]) {
+        guard !attempts.isEmpty else { return }
         let requests = builder.requests(for: attempts)
         for (request, carried) in requests {
             ledger.track(request: request.token, attempts: carried)
         }
         http?.submit(requests.map(\.0))
+    }
+
+    /// At shutdown: attempts still waiting in memory for their slot go back to the delayed set
+    /// with it, due at the slot, so whichever worker takes them sends them then.
+    private func handBackPaced(now: Double, into pending: inout [Settlement]) {
+        for entry in pacer.drain() {
+            for attempt in entry.attempts {
+                let completion = ledger.postpone(attempt, after: max(0, entry.slot - now), slot: entry.slot,
+                                                 maxHold: configuration.endpoints.breaker.maxHold,
+                                                 reason: "handed back at shutdown before its rate-limit slot", now: now)
+                metrics.count(completion.notes, logger: logger)
+                pending.append(contentsOf: completion.settlements)
+            }
+        }
     }
 
     /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.

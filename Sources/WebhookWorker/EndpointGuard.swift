@@ -10,8 +10,51 @@ import WebhookRedis
 /// seconds, fleet-wide, and the first success closes it). What either says "not now" to waits
 /// in the delayed set without spending a try. Owned by the dispatcher thread.
 ///
+/// Rate limits reserve: each request behind a limit is given its slot once (one script call
+/// places a whole batch, `EndpointState.reserve`), then waits for it without asking again: in
+/// memory when the slot is near (`Pacer`), else in the delayed set, due a little before its
+/// slot and marked with it (`Delivery.slot`, covered by the item's MAC), so the worker that
+/// takes it back sends it at the slot. So an event behind a limit costs a fixed handful of
+/// Redis commands however long the backlog. A slot that would hold a delivery past
+/// WEBHOOK_BREAKER_MAX_HOLD is not reserved: the delivery becomes a dead letter at once rather
+/// than after waiting that long. Rate state is per endpoint for webhooks and per destination
+/// for Discord and Telegram (`RateScope`).
+///
+/// When Redis does not answer, one policy per kind of state, and one rule for all: after a
+/// failed call the guard asks Redis nothing more until it answers again (the dispatcher's next
+/// successful settle says so) or a backoff has passed (1 s doubling to 30 s), so the
+/// dispatcher never sits in one timeout per attempt. Meanwhile:
+/// - a breaker counts as closed (fails open): deliveries are not held on a guess, and the
+///   endpoint's own answers still decide retries;
+/// - a rate limit counts as exhausted (fails closed): attempts needing a slot wait (no try
+///   spent), so a limit is never exceeded on a guess; slots already granted are honoured;
+/// - outcome tallies are kept and added to the next write (a write whose reply was lost may
+///   count them twice: a breaker may then open early, never late).
+///
 /// Without Redis state (the in-memory queue of tests) everything passes.
 final class EndpointGuard {
+    typealias Attempt = DeliveryLedger.Attempt
+
+    /// What `admit` decided.
+    struct Decisions {
+        /// Send now: no limit in the way.
+        var send: [Attempt] = []
+        /// Granted rate-limit slots, near: hold in memory until each entry's time.
+        var paced: [Pacer.Entry] = []
+        /// Back to the delayed set without a try.
+        var wait: [Wait] = []
+    }
+
+    /// One attempt that waits in the delayed set.
+    struct Wait {
+        let attempt: Attempt
+        /// Seconds until it is due again.
+        let after: Double
+        /// Its reserved slot (Redis's clock), or 0.
+        let slot: Double
+        let reason: String
+    }
+
     private let state: EndpointState?
     private let configuration: Configuration
     private let workerID: String
@@ -20,7 +63,7 @@ final class EndpointGuard {
     /// The last gate answer per endpoint and until when it holds: one Redis call per endpoint per
     /// second at most while the breaker is closed.
     private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
-    /// Outcomes since the last `flush`, per endpoint name.
+    /// Outcomes not yet written, per endpoint name.
     private var tallies: [String: Tally] = [:]
     private var transitions: [String: Counter] = [:]
     /// Outcomes are written at most this often: one script call per endpoint per round, not per
@@ -29,6 +72,20 @@ final class EndpointGuard {
     private var nextFlush = Date.distantPast
     /// Notifications to enqueue (breaker opened/closed), drained by the dispatcher.
     private(set) var announcements: [(target: Target, event: [UInt8])] = []
+    /// Set after a failed call: no call before this time (see the type's doc).
+    private var quietUntil: Date?
+    private var backoff = Backoff(initial: 1, cap: 30)
+    private var lastFailure = ""
+    private var scopes: [String: RateScope] = [:]
+
+    /// Slots nearer than this (after `lead`) wait in memory; further ones in the delayed set, due
+    /// at a multiple of it, so that the poller moves each quantum's deliveries in one call.
+    static func quantum(_ rate: RateLimit) -> Double { min(max(1, 8 * rate.interval), 30) }
+    /// How long before its slot a delivery comes back from the delayed set.
+    static let lead = 0.5
+    /// A slot missed by more than this (the fleet was stopped, say) is not used: the delivery
+    /// asks for a new one rather than join every other late one at once.
+    static let staleSlot = 60.0
 
     private struct Tally {
         var successes = 0
@@ -46,6 +103,14 @@ final class EndpointGuard {
             failuresSinceSuccess += 1
             lastError = error
         }
+
+        /// Adds outcomes counted after these.
+        mutating func absorb(_ later: Tally) {
+            failuresSinceSuccess = later.successes > 0 ? later.failuresSinceSuccess : failuresSinceSuccess + later.failures
+            successes += later.successes
+            failures += later.failures
+            lastError = later.lastError ?? lastError
+        }
     }
 
     init(state: EndpointState?, configuration: Configuration, workerID: String, logger: Logger) {
@@ -55,13 +120,59 @@ final class EndpointGuard {
         self.logger = logger
     }
 
-    /// Splits attempts into those that may go now and those that must wait (and how long).
-    func admit(_ attempts: [DeliveryLedger.Attempt]) -> (send: [DeliveryLedger.Attempt], wait: [(DeliveryLedger.Attempt, Double, String)]) {
-        guard let state else { return (attempts, []) }
-        var send: [DeliveryLedger.Attempt] = []
-        var wait: [(DeliveryLedger.Attempt, Double, String)] = []
-        send.reserveCapacity(attempts.count)
+    /// Unix seconds on Redis's clock as this worker knows it: its own clock plus the offset
+    /// measured from Redis's last reply that carried the time (never ahead of Redis's).
+    func now() -> Double {
+        Date().timeIntervalSince1970 + (state?.clockOffset ?? 0)
+    }
+
+    /// Redis answered a call on another connection (a settle): the guard may ask it again.
+    func redisAnswered() {
+        guard quietUntil != nil else { return }
+        quietUntil = nil
+        backoff.reset()
+        logger.info("endpoint limits readable again")
+    }
+
+    /// Whether a call may be made now (see the type's doc).
+    private var mayCall: Bool {
+        guard let quietUntil else { return true }
+        return Date() >= quietUntil
+    }
+
+    private func failed(_ error: RedisError, doing what: String) {
+        let pause = backoff.next()
+        if quietUntil == nil {
+            logger.warning("endpoint limits unavailable: breakers count as closed, rate-limited deliveries wait", metadata: [
+                "error": "\(error.message)", "during": "\(what)"])
+        }
+        quietUntil = Date().addingTimeInterval(pause)
+        lastFailure = error.message
+    }
+
+    private func succeeded() {
+        guard quietUntil != nil else { return }
+        quietUntil = nil
+        backoff.reset()
+    }
+
+    /// Decides, for each attempt, send now, wait in memory for its slot, or wait in the delayed
+    /// set. Makes at most one Redis call per endpoint gate (cached) and one per rate scope.
+    func admit(_ attempts: [Attempt]) -> Decisions {
+        var out = Decisions()
+        guard let state else {
+            out.send = attempts
+            return out
+        }
+        out.send.reserveCapacity(attempts.count)
         var probing: Set<String> = []
+        /// Requests that need a slot, per scope in first-seen order; a Marzban-mode endpoint's
+        /// attempts of this batch are one request.
+        var pending: [(scope: RateScope, rate: RateLimit, units: [[Attempt]])] = []
+        var batchUnit: [String: (scope: Int, unit: Int)] = [:]
+        /// Attempts that came back with their slot, grouped by target and slot.
+        var marked: [String: Int] = [:]
+        let redisNow = now(), local = Date()
         for attempt in attempts {
             let name = attempt.target.name
             switch gate(name, state) {
@@ -71,32 +182,136 @@ final class EndpointGuard {
                 probing.insert(name)  // one probe; the rest of this batch waits for its answer
                 gates[name] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
             case .probe, .hold:
-                wait.append((attempt, holdDelay(name), "endpoint \(name) is open (circuit breaker)"))
+                out.wait.append(Wait(attempt: attempt, after: holdDelay(name), slot: 0,
+                                     reason: "endpoint \(name) is open (circuit breaker)"))
                 continue
             case .paused:
-                wait.append((attempt, breaker.probeInterval, "endpoint \(name) is paused"))
+                out.wait.append(Wait(attempt: attempt, after: breaker.probeInterval, slot: 0, reason: "endpoint \(name) is paused"))
                 continue
             }
-            if let rate = attempt.target.spec?.rate {
-                do {
-                    if case .wait(let seconds) = try state.acquire(endpoint: name, rate: rate) {
-                        wait.append((attempt, max(0.05, seconds), "endpoint \(name) is at its rate limit (\(rate))"))
-                        continue
-                    }
-                } catch {
-                    // Redis is failing: let it wait a little rather than exceed the limit.
-                    wait.append((attempt, 1, "rate limit unavailable: \(error.message)"))
-                    continue
-                }
+            guard let rate = attempt.target.spec?.rate else {
+                out.send.append(attempt)
+                continue
             }
-            send.append(attempt)
+            let scope = scope(of: attempt.target)
+            if attempt.slot > 0 && attempt.slot - redisNow > -Self.staleSlot {
+                // It has its slot: wait for it without asking again. A slot missed by a little
+                // (the fleet runs behind) is still used: the pacer spaces the late ones.
+                let wait = attempt.slot - redisNow
+                if wait > Self.quantum(rate) + Self.lead {
+                    out.wait.append(Wait(attempt: attempt, after: dueDelay(slot: attempt.slot, now: redisNow, rate: rate),
+                                         slot: attempt.slot, reason: "endpoint \(name) is at its rate limit (\(rate))"))
+                } else {
+                    let key = attempt.target.id + "@" + String(attempt.slot)
+                    if let index = marked[key], batches(attempt.target) {
+                        let entry = out.paced[index]
+                        out.paced[index] = Pacer.Entry(at: entry.at, scope: entry.scope, interval: entry.interval, slot: entry.slot,
+                                                       attempts: entry.attempts + [attempt])
+                    } else {
+                        marked[key] = out.paced.count
+                        out.paced.append(Pacer.Entry(at: local.addingTimeInterval(max(0, wait)), scope: scope,
+                                                     interval: rate.interval, slot: attempt.slot, attempts: [attempt]))
+                    }
+                }
+                continue
+            }
+            let index: Int
+            if let found = pending.firstIndex(where: { $0.scope == scope }) {
+                index = found
+                // Endpoints sharing a destination share its slots at the strictest of their rates.
+                if rate.interval > pending[index].rate.interval { pending[index].rate = rate }
+            } else {
+                index = pending.count
+                pending.append((scope, rate, []))
+            }
+            if batches(attempt.target), let found = batchUnit[attempt.target.id], found.scope == index {
+                pending[index].units[found.unit].append(attempt)
+            } else {
+                if batches(attempt.target) { batchUnit[attempt.target.id] = (index, pending[index].units.count) }
+                pending[index].units.append([attempt])
+            }
         }
-        return (send, wait)
+        for (scope, rate, units) in pending {
+            reserve(units, scope: scope, rate: rate, state: state, into: &out)
+        }
+        return out
+    }
+
+    /// Places `units` (one request each) in their scope's slots.
+    private func reserve(_ units: [[Attempt]], scope: RateScope, rate: RateLimit, state: EndpointState, into out: inout Decisions) {
+        let name = units[0][0].target.name
+        let limited = "endpoint \(name) is at its rate limit (\(rate))"
+        guard mayCall else {
+            let after = max(1, quietUntil?.timeIntervalSinceNow ?? 1)
+            for attempt in units.joined() {
+                out.wait.append(Wait(attempt: attempt, after: after, slot: 0,
+                                     reason: "rate limit of endpoint \(name) unavailable: \(lastFailure)"))
+            }
+            return
+        }
+        let answer: RateReservation
+        do {
+            answer = try state.reserve(scope, rate: rate, maxHold: breaker.maxHold,
+                                       heldSince: units.map { unit in unit.map(\.heldSince).filter { $0 > 0 }.min() ?? 0 })
+            succeeded()
+        } catch {
+            failed(error, doing: "rate limit")
+            for attempt in units.joined() {
+                out.wait.append(Wait(attempt: attempt, after: 1, slot: 0, reason: "rate limit of endpoint \(name) unavailable: \(error.message)"))
+            }
+            return
+        }
+        let received = Date()
+        for (unit, slot) in zip(units, answer.slots) {
+            switch slot {
+            case .granted(let delay):
+                let at = answer.now + delay
+                if delay <= Self.quantum(rate) + Self.lead {
+                    out.paced.append(Pacer.Entry(at: received.addingTimeInterval(delay), scope: scope, interval: rate.interval,
+                                                 slot: at, attempts: unit))
+                } else {
+                    for attempt in unit {
+                        out.wait.append(Wait(attempt: attempt, after: dueDelay(slot: at, now: answer.now, rate: rate), slot: at,
+                                             reason: limited))
+                    }
+                }
+            case .refused(let wait):
+                // Past the longest hold: the ledger turns this into a dead letter.
+                for attempt in unit { out.wait.append(Wait(attempt: attempt, after: wait, slot: 0, reason: limited)) }
+            }
+        }
+    }
+
+    /// Seconds from `now` until a delivery with `slot` is due back from the delayed set: `lead`
+    /// before the slot, rounded down to the rate's quantum so that the slots of one quantum
+    /// fall due together.
+    private func dueDelay(slot: Double, now: Double, rate: RateLimit) -> Double {
+        let quantum = Self.quantum(rate)
+        return max(0, ((slot - Self.lead) / quantum).rounded(.down) * quantum - now)
+    }
+
+    private func scope(of target: Target) -> RateScope {
+        if let known = scopes[target.id] { return known }
+        let scope = RateScope(target)
+        scopes[target.id] = scope
+        return scope
+    }
+
+    private func batches(_ target: Target) -> Bool {
+        RequestBuilder.batches(target, defaultCompat: configuration.endpoints.compat)
     }
 
     private func gate(_ name: String, _ state: EndpointState) -> BreakerGate {
         if let cached = gates[name], cached.until > Date() { return cached.gate }
-        let answer = (try? state.gate(endpoint: name, probeInterval: breaker.probeInterval, token: workerID)) ?? .closed
+        guard mayCall else { return gates[name]?.gate == .paused ? .paused : .closed }
+        let answer: BreakerGate
+        do {
+            answer = try state.gate(endpoint: name, probeInterval: breaker.probeInterval, token: workerID)
+            succeeded()
+        } catch {
+            failed(error, doing: "circuit breaker")
+            return .closed
+        }
         let ttl: Double
         switch answer {
         case .closed: ttl = 1
@@ -131,17 +346,29 @@ final class EndpointGuard {
     }
 
     /// Writes the counted outcomes to Redis; logs, counts and announces the transitions this
-    /// worker caused.
+    /// worker caused. What cannot be written now is kept for the next round.
     func flush() {
-        guard let state, !tallies.isEmpty, Date() >= nextFlush else { return }
+        guard let state, !tallies.isEmpty, Date() >= nextFlush, mayCall else { return }
         nextFlush = Date().addingTimeInterval(Self.flushInterval)
         let batch = tallies
         tallies.removeAll(keepingCapacity: true)
+        var unwritten: [(String, Tally)] = []
         for (name, tally) in batch {
-            guard let record = try? state.record(endpoint: name, successes: tally.successes, failures: tally.failures,
-                                                 failuresSinceSuccess: tally.failuresSinceSuccess, lastError: tally.lastError,
-                                                 threshold: breaker.failures,
-                                                 probeInterval: breaker.probeInterval) else { continue }
+            guard unwritten.isEmpty else {
+                unwritten.append((name, tally))
+                continue
+            }
+            let record: BreakerRecord
+            do {
+                record = try state.record(endpoint: name, successes: tally.successes, failures: tally.failures,
+                                          failuresSinceSuccess: tally.failuresSinceSuccess, lastError: tally.lastError,
+                                          threshold: breaker.failures, probeInterval: breaker.probeInterval)
+                succeeded()
+            } catch {
+                failed(error, doing: "breaker tallies")
+                unwritten.append((name, tally))
+                continue
+            }
             switch record.transition {
             case .none: continue
             case .opened:
@@ -155,6 +382,12 @@ final class EndpointGuard {
             }
             counter(record.transition.rawValue, name).increment()
             announce(name, opened: record.transition == .opened, lastError: tally.lastError)
+        }
+        // Outcomes noted during the failed calls came after the unwritten ones.
+        for (name, earlier) in unwritten {
+            var kept = earlier
+            if let later = tallies[name] { kept.absorb(later) }
+            tallies[name] = kept
         }
     }
 

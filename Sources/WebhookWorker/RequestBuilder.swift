@@ -91,7 +91,7 @@ struct RequestBuilder {
                 let chat = unit.target.spec?.telegram?.chatID ?? ""
                 out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
                                     headers: Self.jsonOnly), [unit]))
-            case .webhook where (unit.target.spec?.compat ?? compat) == .marzban:
+            case .webhook where Self.batches(unit.target, defaultCompat: compat):
                 batches[unit.target, default: []].append(unit)
             case .webhook:
                 out.append((standardRequest(unit), [unit]))
@@ -101,6 +101,12 @@ struct RequestBuilder {
             out.append((marzbanRequest(to: target, batch), batch))
         }
         return out
+    }
+
+    /// Whether `target` takes its due events as one request (Marzban mode): then a rate limit
+    /// counts that request once, however many events it carries.
+    static func batches(_ target: Target, defaultCompat: CompatMode) -> Bool {
+        target.kind == .webhook && (target.spec?.compat ?? defaultCompat) == .marzban
     }
 
     private static let jsonOnly = ["Content-Type: application/json"]

@@ -70,6 +70,21 @@ public final class RedisServer: @unchecked Sendable {
         sendSignal(SIGKILL)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as when Redis
+    /// hangs. `resume()` thaws it.
+    public func pause() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// Thaws a server frozen by `pause()` (SIGCONT).
+    public func resume() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGCONT) }
+    }
+
     /// Starts the server again on the same port and directory (stopping it first if running).
     /// - Parameter appendonly: switch persistence; nil keeps the current setting.
     public func restart(appendonly: Bool? = nil) throws {

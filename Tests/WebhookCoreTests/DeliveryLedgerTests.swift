@@ -172,6 +172,107 @@ final class DeliveryLedgerTests: XCTestCase {
         }
     }
 
+    // MARK: The laggard rule counts only targets that are taking deliveries
+
+    private func named(_ name: String, actions: Set<String>? = nil, rate: String? = nil) -> Target {
+        Target(spec: EndpointSpec(name: name, kind: .webhook, url: "http://127.0.0.1:9100/\(name)", actions: actions,
+                                  rate: rate.flatMap(RateLimit.init(parsing:))))
+    }
+
+    /// Admits `count` events one at a time, nothing answering `a`; the neighbour's attempts are
+    /// handed to `neighbour` (answer, hold, or leave in flight). Returns how many of `a`'s
+    /// deliveries were deferred.
+    private func burst(_ count: Int, to a: Target, in ledger: inout DeliveryLedger, start: Double = 10,
+                       neighbour: (DeliveryLedger.Attempt, UInt64, inout DeliveryLedger, Double) -> Void) -> Int {
+        var deferred = 0
+        for index in 0..<count {
+            let now = start + Double(index) * 0.01
+            let admission = ledger.admit([tagged("b\(index)")], now: now)
+            deferred += admission.notes.filter { $0.kind == .deferred && $0.target == a }.count
+            for attempt in admission.attempts where attempt.target != a {
+                token += 1
+                ledger.track(request: token, attempts: [attempt])
+                neighbour(attempt, token, &ledger, now)
+            }
+            for attempt in admission.attempts where attempt.target == a {
+                token += 1
+                ledger.track(request: token, attempts: [attempt])  // in flight: a burst, not a hang
+            }
+        }
+        return deferred
+    }
+
+    func testANeighbourWhoseActionsNeverMatchDoesNotMakeALaggard() {
+        let a = named("a"), filtered = named("filtered", actions: ["never_sent"])
+        var ledger = ledger([a, filtered], slack: 2)
+        let deferred = burst(20, to: a, in: &ledger) { _, _, _, _ in XCTFail("the filtered endpoint gets nothing") }
+        XCTAssertEqual(deferred, 0, "an endpoint that takes none of these events is no measure of speed")
+        XCTAssertEqual(ledger.backlog(of: a), 20)
+    }
+
+    func testAPausedNeighbourDoesNotMakeALaggard() {
+        let a = named("a"), paused = named("paused")
+        var ledger = ledger([a, paused], slack: 2)
+        let deferred = burst(20, to: a, in: &ledger) { attempt, _, ledger, now in
+            _ = ledger.postpone(attempt, after: 30, maxHold: 3600, reason: "endpoint paused is paused", now: now)
+        }
+        XCTAssertEqual(deferred, 0, "a held endpoint takes no deliveries")
+    }
+
+    func testAnOpenNeighbourDoesNotMakeALaggard() {
+        let a = named("a"), open = named("open")
+        var ledger = ledger([a, open], slack: 2)
+        // It answered (failures, until its breaker opened), and is held since.
+        let answered = burst(1, to: a, in: &ledger) { _, token, ledger, now in
+            _ = ledger.complete(request: token, result: .status(503, retryAfter: nil, body: []), now: now, random: &random)
+        }
+        XCTAssertEqual(answered, 0)
+        let deferred = burst(20, to: a, in: &ledger, start: 11) { attempt, _, ledger, now in
+            _ = ledger.postpone(attempt, after: 30, maxHold: 3600, reason: "endpoint open is open (circuit breaker)", now: now)
+        }
+        XCTAssertEqual(deferred, 0, "held since its last answer: not taking deliveries")
+    }
+
+    func testARateLimitedNeighbourDoesNotMakeALaggard() {
+        let a = named("a"), limited = named("limited", rate: "30/m")
+        var ledger = ledger([a, limited], slack: 2)
+        // Its limit paces it: some attempts go and are answered at once, the rest wait.
+        let deferred = burst(20, to: a, in: &ledger) { attempt, token, ledger, now in
+            if Int(now * 100) % 4 == 0 {
+                _ = ledger.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: now, random: &random)
+            } else {
+                _ = ledger.postpone(attempt, after: 2, maxHold: 3600, reason: "endpoint limited is at its rate limit (30/m)",
+                                    now: now)
+            }
+        }
+        XCTAssertEqual(deferred, 0, "a rate-limited endpoint's pace is its limit's, not a measure of the others")
+    }
+
+    // MARK: Holds are measured
+
+    func testShortWaitsCountAsTheTimeReallyHeldNotASecondEach() throws {
+        let limited = named("limited", rate: "10/s")
+        var ledger = ledger([limited])
+        var item = tagged()
+        var now = 1000.0
+        // 300 waits of 50 ms: 15 s held, far below the bound of 120 s.
+        for round in 0..<300 {
+            let attempt = try XCTUnwrap(ledger.admit([item], now: now).attempts.first)
+            let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit",
+                                       now: now)
+            guard case .retry(_, let next) = done.settlements.first?.outcomes.first else {
+                return XCTFail("wait \(round) after \(now - 1000) s: \(done.notes.map(\.reason))")
+            }
+            item = next
+            now += 0.05
+        }
+        // Really held past the bound: a dead letter.
+        let attempt = try XCTUnwrap(ledger.admit([item], now: 1121).attempts.first)
+        let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit", now: 1121)
+        let letter = try deadLetter(done.settlements[0])
+        XCTAssertTrue(letter.reason.hasPrefix("held for more than 120 s"), letter.reason)
+    }
+
     func testCancelledAttemptsAreHandedBackWithTheirTries() throws {
         var ledger = ledger([a])
         let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(a.id)", tries: 2, targetID: a.id, raw: Array(event.utf8)[...]),
@@ -193,7 +294,7 @@ final class DeliveryLedgerTests: XCTestCase {
         let parked = try XCTUnwrap(delivery(item))
         XCTAssertEqual(parked.tries, 0)
         XCTAssertEqual(parked.rateLimits, 1)
-        XCTAssertEqual(parked.rateLimitedFor, 1)
+        XCTAssertEqual(parked.heldSince, 2, "held since this answer (the ledger's now)")
         // The next 429 waits twice as long.
         var again = self.ledger([discord])
         let next = send(again.admit([item], now: 3).attempts, in: &again)

@@ -41,13 +41,21 @@ final class QueueItemTests: XCTestCase {
 
     func testDeliveryIsAuthenticatedByAnIndependentlyComputedMAC() {
         // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
-        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.7 {...}', sha256).hexdigest()[:32]
+        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.1700000000500.1700000030250 {...}', sha256).hexdigest()[:32]
         let delivery = Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: target.id, rateLimits: 2,
-                                rateLimitedFor: 7, raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
+                                heldSince: 1_700_000_000.5, slot: 1_700_000_030.25,
+                                raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
         let stored = QueueItem.encode(delivery, authenticator: auth)
         XCTAssertEqual(String(decoding: stored, as: UTF8.self),
-                       #"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#)
+                       #"@558ff9be68297d1c6452b8262f02ccf5 msg_ab12_w9173a8db 3 w9173a8db 2.1700000000500.1700000030250 {"a":"with spaces and @ # signs"}"#)
         XCTAssertEqual(parse(stored).item, .delivery(delivery))
+    }
+
+    func testADeliveryWrittenWithSecondsWaitedReadsAsNeverHeld() {
+        // The format before hold times were measured: `<rate-limits>.<seconds waited>`.
+        let stored = Array(#"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#.utf8)
+        XCTAssertEqual(parse(stored).item, .delivery(Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: target.id,
+                                                              rateLimits: 2, raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])))
     }
 
     func testAnyChangeToADeliveryMakesItForged() {

@@ -44,4 +44,34 @@ final class BacklogIsolationTests: WorkerTestCase {
         await stop(worker)
         XCTAssertEqual(try processingTotal(), 0)
     }
+
+    /// The laggard rule compares an endpoint with the others that are taking deliveries: one
+    /// whose `actions:` never match takes none, so it must not make a healthy endpoint's burst
+    /// look like a lag (each deferral costs that delivery a whole poll interval).
+    func testAnEndpointWhoseActionsNeverMatchDoesNotHoldBackAHealthyOne() async throws {
+        let healthy = try await receiver(), filtered = try await receiver()
+        let file = try endpointsFile("""
+            endpoints:
+              - name: a
+                url: \(healthy.url)
+              - name: filtered
+                url: \(filtered.url)
+                actions: [never_sent]
+            """)
+        let interval = 8.0
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "JOB_SEND_NOTIFICATIONS_INTERVAL": "\(Int(interval))"])
+        try await waitUntilRegistered()
+        try push(2000)
+        let requests = try await healthy.waitForRequests(count: 2000, timeout: 60)
+        var slowest = 0.0
+        for request in requests {
+            let enqueued = try XCTUnwrap(json(request)["enqueued_at"] as? Double)
+            slowest = max(slowest, request.arrival - enqueued)
+        }
+        XCTAssertLessThan(slowest, interval, "an event waited a poll interval: it was deferred")
+        XCTAssertEqual(Set(try usernames(requests)).count, 2000)
+        XCTAssertEqual(filtered.count, 0)
+        XCTAssertEqual(try zcard("delayed"), 0)
+        await stop(worker)
+    }
 }

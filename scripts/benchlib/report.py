@@ -10,6 +10,7 @@ MAX_P99_MS = 2.0
 MAX_RSS_MB = 50.0
 MAX_IDLE_RSS_MB = 30.0
 MAX_IDLE_CPU_PERCENT = 1.0  # "about zero": under 1 % of one core
+MAX_LIMITED_COMMANDS = 5.0  # Redis commands per delivery behind a rate limit, at any backlog
 
 
 def _ok(result):
@@ -39,6 +40,8 @@ def targets(results):
         p99 = lat["p99_ms"]
     if _ok(one):
         rss, idle, idle_rss = one.get("peak_rss_mb"), one.get("idle_cpu_percent"), one.get("idle_rss_mb")
+    limited = results.get("worker_rate_limited")
+    limited_commands = limited.get("redis_commands_per_event") if _ok(limited) else None
     return {
         "worker_x1_share_of_wrk": _verdict(share, lambda v: v >= MIN_SHARE_OF_WRK),
         "worker_x1_cpu_times_wrk": _verdict(cpu_ratio, lambda v: v <= MAX_CPU_TIMES_WRK),
@@ -47,6 +50,7 @@ def targets(results):
         "peak_rss_mb": _verdict(rss, lambda v: v < MAX_RSS_MB),
         "idle_rss_mb": _verdict(idle_rss, lambda v: v < MAX_IDLE_RSS_MB),
         "idle_cpu_percent": _verdict(idle, lambda v: v < MAX_IDLE_CPU_PERCENT),
+        "rate_limited_commands": _verdict(limited_commands, lambda v: v <= MAX_LIMITED_COMMANDS),
     }
 
 
@@ -128,6 +132,17 @@ def print_table(document):
                 _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
         else:
             row(label, _failure(result))
+
+    limited = results.get("worker_rate_limited")
+    if limited is not None and limited.get("status") != "skipped":
+        label = f"webhook-worker x1, rate {settings.get('limited_rate', '?')} behind a backlog"
+        if _ok(limited):
+            row(f"{label} ({limited['events']:,} events)", f"{limited['rate']:,.0f} ev/s",
+                _us(limited.get("cpu_us_per_delivery")))
+            row("  Redis commands per delivery", f"{limited.get('redis_commands_per_event', 0):.2f}", "", "",
+                f"<= {MAX_LIMITED_COMMANDS:.0f}", _mark(verdicts.get("rate_limited_commands")))
+        else:
+            row(label, _failure(limited))
 
     pairs = results.get("pairs")
     if pairs is not None and _ok(pairs):

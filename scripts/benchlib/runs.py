@@ -76,11 +76,19 @@ def queue_state(redis_url):
         client.close()
 
 
-def swift_worker(binary, concurrency, endpoint_count=1, extra=None):
-    """argv/env factory for `webhook-worker run` (`endpoint_count` endpoints on the sink)."""
+def swift_worker(binary, concurrency, endpoint_count=1, extra=None, rate=None, workdir=None):
+    """argv/env factory for `webhook-worker run` (`endpoint_count` endpoints on the sink). With
+    `rate` (e.g. "500/s"): one endpoint of an endpoints file (written in `workdir`) with that
+    fleet-wide rate limit, instead of WEBHOOK_ADDRESS."""
     def factory(redis_url, sink_url):
-        return [binary, "run"], worker_environment(redis_url, endpoints(sink_url, endpoint_count), concurrency,
-                                                   extra)
+        env = worker_environment(redis_url, endpoints(sink_url, endpoint_count), concurrency, extra)
+        if rate is not None:
+            path = os.path.join(workdir, "endpoints.yaml")
+            with open(path, "w") as f:
+                f.write(f"endpoints:\n  - name: limited\n    url: {sink_url}\n    rate: {rate}\n")
+            del env["WEBHOOK_ADDRESS"]
+            env["WEBHOOK_ENDPOINTS_FILE"] = path
+        return [binary, "run"], env
     return factory
 
 

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import TestSupport
+@testable import WebhookCore
+import WebhookRedis
+@testable import WebhookWorker
+import XCTest
+
+/// The endpoint guard against a real redis-server that hangs or goes away: what it does with
+/// attempts and outcomes when Redis cannot answer.
+final class EndpointGuardTests: XCTestCase {
+    private let event = #"{"action":"user_created","username":"alice","enqueued_at":1.5}"#
+
+    private func configuration(_ file: String, _ extra: [String: String] = [:]) throws -> Configuration {
+        var variables = ["WEBHOOK_ENDPOINTS_FILE": "endpoints.yaml"]
+        variables.merge(extra) { $1 }
+        return try Configuration.load(variables, readFile: { _ in file })
+    }
+
+    private func attempts(_ count: Int, to targets: [Target]) throws -> [DeliveryLedger.Attempt] {
+        let parsed = try Event.parse(Array(event.utf8), maxBytes: 1 << 20, now: 1)
+        return (0..<count).flatMap { index in
+            targets.map { DeliveryLedger.Attempt(eventID: UInt64(index), target: $0, tries: 0, webhookID: "msg_\(index)", event: parsed) }
+        }
+    }
+
+    /// With Redis hung, a batch of attempts to rate-limited endpoints costs the dispatcher one
+    /// read timeout, not one per attempt: after the first timeout the guard asks Redis nothing
+    /// until it answers again, and the attempts wait (a limit is never exceeded on a guess).
+    func testAHungRedisCostsOneTimeoutNotOnePerAttempt() throws {
+        let server = try RedisServer()
+        defer { server.resume(); server.stop() }
+        let configuration = try configuration("""
+            endpoints:
+              - name: one
+                url: http://127.0.0.1:9/one
+                rate: 5/s
+              - name: two
+                url: http://127.0.0.1:9/two
+                rate: 5/s
+            """)
+        let timeout = 0.5
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: timeout),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        // Connected and answering first: the gates are read and cached.
+        _ = guardian.admit(try attempts(1, to: configuration.targets))
+        server.pause()
+        let batch = try attempts(6, to: configuration.targets)
+        let started = Date()
+        let decided = guardian.admit(batch)
+        let took = Date().timeIntervalSince(started)
+        XCTAssertLessThan(took, 3 * timeout, "\(batch.count) attempts took \(took) s against a hung Redis")
+        XCTAssertTrue(decided.send.isEmpty, "rate-limited attempts wait while the limit cannot be read")
+        XCTAssertEqual(decided.wait.count, batch.count)
+        let again = Date()
+        _ = guardian.admit(try attempts(3, to: configuration.targets))
+        XCTAssertLessThan(Date().timeIntervalSince(again), timeout, "no call to a Redis that did not answer")
+        server.resume()
+        let probe = try attempts(1, to: [configuration.targets[0]])
+        let recovered = eventually(timeout: 10, interval: 0.1) { !guardian.admit(probe).paced.isEmpty }
+        XCTAssertTrue(recovered, "the limit is read again once Redis answers")
+    }
+
+    /// Outcomes counted while Redis could not take them are kept and written when it can: a
+    /// Redis that comes and goes must not keep a failing endpoint's breaker from opening.
+    func testOutcomesCountedWhileRedisIsDownStillOpenTheBreaker() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let configuration = try configuration("""
+            endpoints:
+              - name: failing
+                url: http://127.0.0.1:9/failing
+            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
+        let target = try XCTUnwrap(configuration.targets.first)
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        server.stop()
+        for _ in 0..<3 {
+            guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil)])
+            Thread.sleep(forTimeInterval: 0.3)  // past the flush interval: each round tries to write
+            guardian.flush()
+        }
+        try server.restart()
+        let observer = EndpointState(url: server.url, prefix: "t")
+        let opened = eventually(timeout: 10, interval: 0.1) {
+            guardian.flush()
+            if case .open = (try? observer.status(endpoint: "failing"))?.state { return true }
+            return false
+        }
+        XCTAssertTrue(opened, "three failures counted while Redis was down open the breaker once it is back")
+    }
+}
