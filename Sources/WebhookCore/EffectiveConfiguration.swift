@@ -83,6 +83,7 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_TIMEOUT") { c, _ in seconds(c.http.timeout) },
         Variable("WEBHOOK_CONCURRENCY") { c, _ in String(c.http.concurrency) },
         Variable("WEBHOOK_ENDPOINT_CONCURRENCY") { c, _ in String(c.http.endpointConcurrency) },
+        Variable("WEBHOOK_CA_FILE") { c, _ in c.http.caFile ?? "" },
         Variable("WEBHOOK_MAX_INFLIGHT") { c, _ in String(c.worker.maxInflightEvents) },
         Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.worker.maxInflightBytes) },
         Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.worker.batchSize) },

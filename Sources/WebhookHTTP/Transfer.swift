@@ -51,7 +51,7 @@ final class Transfer {
     private var bodyCut = false
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
-    init?(userAgent: String) {
+    init?(userAgent: String, caFile: String? = nil) {
         guard let easy = curl_easy_init() else { return nil }
         self.easy = easy
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -63,6 +63,11 @@ final class Transfer {
         wh_curl_easy_setopt_pointer(easy, CURLOPT_USERAGENT, userAgent)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https")  // never file://, ftp://, ...
         wh_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        if let caFile {
+            // Verification stays on; only the trusted CAs change (curl copies the path).
+            wh_curl_easy_setopt_pointer(easy, CURLOPT_CAINFO, caFile)
+            wh_curl_easy_setopt_pointer(easy, CURLOPT_PROXY_CAINFO, caFile)
+        }
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         wh_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
