@@ -8,7 +8,8 @@ import Glibc
 /// never change are set only once. Owned and touched only by the curl thread.
 ///
 /// The status decides: once a final status line and its headers are complete, the answer stands.
-/// The body after it is read only up to `maxResponseBody` bytes and for `bodyWindow` seconds; then
+/// The body after it is read only up to `maxResponseBody` bytes and for `bodyWindow` seconds (the
+/// window starts at the endpoint's own answer, never at a proxy's `200 Connection established`); then
 /// the transfer is ended and reported with its status (`bodyCut`), not as a transport error, so a
 /// receiver that took a delivery but sends its body slowly is not retried.
 final class Transfer {
@@ -60,6 +61,9 @@ final class Transfer {
         wh_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // many threads, no SIGALRM for DNS timeouts
         wh_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)  // a 3xx is an answer, reported as such
         wh_curl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        // Through an HTTP proxy, https goes in a CONNECT tunnel: the proxy's "200 Connection
+        // established" is not the endpoint's answer, and must not start the body window.
+        wh_curl_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_USERAGENT, userAgent)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https")  // never file://, ftp://, ...
         wh_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
@@ -261,6 +265,7 @@ final class Transfer {
         if count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[4] == UInt8(ascii: "/") {
             retryAfterHeader = nil  // a new response (status line) starts: forget earlier headers
             statusSeen = Self.statusCode(line)
+            bodySince = nil  // an earlier head (a 1xx, a proxy's CONNECT answer) did not end the wait
         } else if count <= 2, line.first == UInt8(ascii: "\r") || line.first == UInt8(ascii: "\n") {
             // The blank line ending a head; 1xx heads are interim, another head follows.
             if statusSeen >= 200 { bodySince = Self.monotonicNanos() }
