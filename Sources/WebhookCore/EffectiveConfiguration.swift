@@ -71,6 +71,7 @@ public struct EffectiveConfiguration: Sendable {
     public static let known: [Variable] = [
         Variable("WEBHOOK_ADDRESS") { c, _ in c.endpoints.addresses.map(ConfigurationReader.redacted).joined(separator: ",") },
         Variable("WEBHOOK_SECRET", secret: true) { _, _ in "" },
+        Variable("WEBHOOK_SIGNING_KEY", secret: true) { _, _ in "" },
         Variable("JOB_SEND_NOTIFICATIONS_INTERVAL") { c, _ in seconds(c.worker.pollInterval) },
         Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.endpoints.retry.effectiveRetries) },
         Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.endpoints.retry.delay) },
