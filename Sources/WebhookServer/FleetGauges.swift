@@ -37,13 +37,15 @@ final class FleetGauges {
         }
     }
 
-    /// Reads Redis (blocking): a failed fleet reading throws; a failed endpoint read is skipped.
+    /// Reads Redis (blocking): a failed fleet reading throws. The first failed endpoint read
+    /// ends the endpoint reads of this round: against a Redis that hangs, each would wait out
+    /// the read timeout, and the probe's round must stay well inside its liveness bound.
     func read(_ queue: RedisQueue) throws -> Reading {
         let fleet = try queue.fleetReadings()
         var breakers: [(String, Int)] = []
         if let state {
             for endpoint in endpoints {
-                guard let status = try? state.status(endpoint: endpoint) else { continue }
+                guard let status = try? state.status(endpoint: endpoint) else { break }
                 switch status.state {
                 case .ok: breakers.append((endpoint, 0))
                 case .open: breakers.append((endpoint, 1))
