@@ -50,13 +50,15 @@ public struct Configuration: Sendable {
     /// worker (the lease's default and bound come from the timeout, the item key falls back to
     /// the secret); then the endpoints file, checked against all three; then Redis, the bridge
     /// and LOG_LEVEL, which depend on nothing.
-    /// - Parameter readFile: reads WEBHOOK_ENDPOINTS_FILE (tests pass the text instead).
+    /// - Parameter readFile: reads WEBHOOK_ENDPOINTS_FILE and WEBHOOK_CA_FILE (tests pass the text
+    ///   instead).
     public static func load(_ variables: [String: String],
                             readFile: (String) throws -> String = Configuration.readTextFile) throws(ConfigurationError) -> Configuration {
         let reader = ConfigurationReader(variables: variables)
         var warnings: [String] = []
         var endpoints = try EndpointsConfiguration.load(reader, warnings: &warnings)
-        var http = try HTTPConfiguration.load(reader, endpoints: endpoints.implicitCount, warnings: &warnings)
+        var http = try HTTPConfiguration.load(reader, endpoints: endpoints.implicitCount, warnings: &warnings,
+                                              readFile: readFile)
         let worker = try WorkerConfiguration.load(reader, timeout: http.timeout, secret: endpoints.secret, warnings: &warnings)
         // May lower http.endpointConcurrency and add warnings.
         try endpoints.resolveSpecs(reader, http: &http, lease: worker.lease, warnings: &warnings, readFile: readFile)

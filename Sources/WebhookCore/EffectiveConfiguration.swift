@@ -71,6 +71,7 @@ public struct EffectiveConfiguration: Sendable {
     public static let known: [Variable] = [
         Variable("WEBHOOK_ADDRESS") { c, _ in c.endpoints.addresses.map(ConfigurationReader.redacted).joined(separator: ",") },
         Variable("WEBHOOK_SECRET", secret: true) { _, _ in "" },
+        Variable("WEBHOOK_SIGNING_KEY", secret: true) { _, _ in "" },
         Variable("JOB_SEND_NOTIFICATIONS_INTERVAL") { c, _ in seconds(c.worker.pollInterval) },
         Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.endpoints.retry.effectiveRetries) },
         Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.endpoints.retry.delay) },
@@ -83,6 +84,7 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_TIMEOUT") { c, _ in seconds(c.http.timeout) },
         Variable("WEBHOOK_CONCURRENCY") { c, _ in String(c.http.concurrency) },
         Variable("WEBHOOK_ENDPOINT_CONCURRENCY") { c, _ in String(c.http.endpointConcurrency) },
+        Variable("WEBHOOK_CA_FILE") { c, _ in c.http.caFile ?? "" },
         Variable("WEBHOOK_MAX_INFLIGHT") { c, _ in String(c.worker.maxInflightEvents) },
         Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.worker.maxInflightBytes) },
         Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.worker.batchSize) },

@@ -3,6 +3,8 @@
 public struct EndpointDefaults: Sendable, Equatable {
     /// WEBHOOK_SECRET: signs webhook endpoints that name no `secret` or `secrets`.
     public var secret: String?
+    /// WEBHOOK_SIGNING_KEY: signs standard-mode webhook endpoints that name no `signing_key`.
+    public var signingKeys: [AsymmetricSigningKey] = []
     public var compat: CompatMode
     /// Seconds per request.
     public var timeout: Double

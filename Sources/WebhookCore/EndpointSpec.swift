@@ -11,6 +11,9 @@ public struct EndpointSpec: Sendable, Equatable {
     /// Signing secrets, newest first: `webhook-signature` carries one `v1,` signature per secret
     /// and `x-webhook-secret` uses the first. Empty: unsigned (always so for Discord and Telegram).
     public var secrets: [String]
+    /// Ed25519 signing keys, newest first: `webhook-signature` carries one `v1a,` signature per
+    /// key, after any `v1,` ones. Only standard-mode webhook endpoints have them.
+    public var signingKeys: [AsymmetricSigningKey] = []
     /// The actions this endpoint receives; nil means all. An empty set receives no events (an
     /// endpoint that only gets breaker announcements through `notify`).
     public var actions: Set<String>?
@@ -75,7 +78,8 @@ public struct EndpointSpec: Sendable, Equatable {
     public var headerLines: [String] { headers.map { "\($0.name): \($0.value)" } }
 
     public static func == (a: EndpointSpec, b: EndpointSpec) -> Bool {
-        a.name == b.name && a.kind == b.kind && a.url == b.url && a.secrets == b.secrets && a.actions == b.actions
+        a.name == b.name && a.kind == b.kind && a.url == b.url && a.secrets == b.secrets
+            && a.signingKeys == b.signingKeys && a.actions == b.actions
             && a.compat == b.compat && a.headers.map(\.name) == b.headers.map(\.name)
             && a.headers.map(\.value) == b.headers.map(\.value) && a.timeout == b.timeout
             && a.concurrency == b.concurrency && a.rate == b.rate && a.proxy == b.proxy && a.notify == b.notify

@@ -14,6 +14,10 @@ public struct EndpointsConfiguration: Sendable {
     /// WEBHOOK_SECRET: signs every webhook endpoint that names no secret of its own (default:
     /// none, unsigned). Also the fallback of `WorkerConfiguration.itemKeyMaterial`.
     public var secret: String?
+    /// WEBHOOK_SIGNING_KEY: Ed25519 `whsk_` keys, newest first (comma-separated, two during a
+    /// rotation), that sign every standard-mode webhook endpoint naming no `signing_key` of its
+    /// own with a `v1a` signature (default: none).
+    public var signingKeys: [AsymmetricSigningKey] = []
     /// WEBHOOK_COMPAT: the wire format of every endpoint that names none: standard (default) or
     /// marzban.
     public var compat: CompatMode
@@ -73,9 +77,31 @@ public struct EndpointsConfiguration: Sendable {
         }
 
         let retry = try retryPolicy(reader, warnings: &warnings)
-        return EndpointsConfiguration(addresses: addresses, discordURL: discordURL, secret: secret,
-                                      compat: try compatMode(reader), retry: retry, file: file,
-                                      breaker: try BreakerConfiguration.load(reader))
+        var configuration = EndpointsConfiguration(addresses: addresses, discordURL: discordURL, secret: secret,
+                                                   compat: try compatMode(reader), retry: retry, file: file,
+                                                   breaker: try BreakerConfiguration.load(reader))
+        configuration.signingKeys = try signingKeys(reader)
+        if !configuration.signingKeys.isEmpty, configuration.compat == .marzban {
+            warnings.append("WEBHOOK_SIGNING_KEY is set but WEBHOOK_COMPAT=marzban sends no webhook-signature: only endpoints with compat: standard are signed")
+        }
+        return configuration
+    }
+
+    /// WEBHOOK_SIGNING_KEY: one `whsk_` key, or several comma-separated (newest first).
+    static func signingKeys(_ reader: ConfigurationReader) throws(ConfigurationError) -> [AsymmetricSigningKey] {
+        let variable = "WEBHOOK_SIGNING_KEY"
+        guard let text = reader.secret(variable) else { return [] }
+        var keys: [AsymmetricSigningKey] = []
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        for (offset, part) in parts.enumerated() {
+            do {
+                keys.append(try AsymmetricSigningKey(parsing: String(part)))
+            } catch {
+                let which = parts.count > 1 ? "key \(offset + 1) of \(parts.count): " : ""
+                throw ConfigurationError(variable: variable, message: which + error.message)
+            }
+        }
+        return keys
     }
 
     /// Reads WEBHOOK_ENDPOINTS_FILE and resolves every endpoint into `specs`, with every default
@@ -99,6 +125,7 @@ public struct EndpointsConfiguration: Sendable {
         }
         let concurrency = http.concurrency
         var defaults = EndpointDefaults(secret: secret, compat: compat, timeout: http.timeout, concurrency: http.endpointConcurrency)
+        defaults.signingKeys = signingKeys
         let path = file ?? ""
         func resolve() throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
             let parsed = try text.map { (text) throws(EndpointsFileError) in try EndpointsFile.parse(text, file: path, defaults: defaults) }

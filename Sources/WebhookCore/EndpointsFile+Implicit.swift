@@ -37,9 +37,11 @@ extension EndpointsFile {
                 continue
             }
             let name = claim([hostName(of: url), "address-\(offset + 1)"].compactMap { $0 })
-            implicit.append(EndpointSpec(name: name, kind: .webhook, url: url, secrets: defaults.secret.map { [$0] } ?? [],
-                                         compat: defaults.compat, timeout: defaults.timeout, concurrency: defaults.concurrency,
-                                         isImplicit: true))
+            var spec = EndpointSpec(name: name, kind: .webhook, url: url, secrets: defaults.secret.map { [$0] } ?? [],
+                                    compat: defaults.compat, timeout: defaults.timeout, concurrency: defaults.concurrency,
+                                    isImplicit: true)
+            if defaults.compat == .standard { spec.signingKeys = defaults.signingKeys }
+            implicit.append(spec)
         }
         if let discordURL {
             if let twin = listed.first(where: { $0.url == discordURL }) {

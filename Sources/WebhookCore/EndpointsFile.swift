@@ -10,6 +10,7 @@ import Yams
 ///   - name: billing
 ///     url: https://billing.example/hook
 ///     secrets: [new, old]
+///     signing_key: whsk_...        # Ed25519 (v1a); a list [new, old] during a rotation
 ///     actions: [user_limited, user_expired]
 ///     rate: 20/s
 ///   - name: ops-chat
@@ -31,11 +32,12 @@ public struct EndpointsFile: Sendable {
     public let warnings: [String]
 
     /// Every field an endpoint may have.
-    public static let fields = ["name", "url", "kind", "secret", "secrets", "actions", "compat", "headers", "timeout",
+    public static let fields = ["name", "url", "kind", "secret", "secrets", "signing_key", "actions", "compat", "headers", "timeout",
                                 "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress", "drop_fields"]
     /// Fields that only some kinds take, and which.
     static let kindFields: [String: Set<EndpointKind>] = [
-        "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "compat": [.webhook],
+        "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "signing_key": [.webhook],
+        "compat": [.webhook],
         "bot_token": [.telegram], "chat_id": [.telegram], "api_url": [.telegram], "drop_fields": [.webhook],
     ]
     /// Headers the worker sets itself; the file may not replace them.
@@ -365,7 +367,36 @@ public struct EndpointsFile: Sendable {
                     spec.dropFields.append(path)
                 }
             }
+            spec.signingKeys = try signingKeys(kind: kind, compat: compat, defaults: defaults)
             return spec
+        }
+
+        /// `signing_key`: one `whsk_` key or a list (newest first); else WEBHOOK_SIGNING_KEY's.
+        /// Only standard-mode webhook endpoints are signed (Marzban's wire has no
+        /// `webhook-signature`), so a key on a Marzban-mode endpoint is an error, not ignored.
+        func signingKeys(kind: EndpointKind, compat: CompatMode,
+                         defaults: EndpointDefaults) throws(EndpointsFileError) -> [AsymmetricSigningKey] {
+            guard kind == .webhook else { return [] }
+            guard let node = value("signing_key") else { return compat == .standard ? defaults.signingKeys : [] }
+            guard compat == .standard else {
+                throw error("signing_key", "marzban-mode endpoints carry no webhook-signature; remove it or use compat: standard")
+            }
+            let texts: [String]
+            if case .sequence = node {
+                texts = try list(node, "signing_key", secret: true)
+                guard !texts.isEmpty else { throw error("signing_key", "empty; give at least one whsk_ key, the newest first") }
+            } else {
+                texts = [try string(node, "signing_key", secret: true)]
+            }
+            var keys: [AsymmetricSigningKey] = []
+            for (offset, text) in texts.enumerated() {
+                do {
+                    keys.append(try AsymmetricSigningKey(parsing: text))
+                } catch {
+                    throw self.error("signing_key", (texts.count > 1 ? "key \(offset + 1): " : "") + error.message)
+                }
+            }
+            return keys
         }
 
         /// A scalar's text. `secret` keeps the value out of error messages.

@@ -12,12 +12,18 @@ public struct HTTPConfiguration: Sendable {
     /// WEBHOOK_EGRESS (`metadata`, `private` or `off`; default `metadata`) and
     /// WEBHOOK_EGRESS_ALLOW (CIDRs, comma-separated): the addresses no endpoint may connect to.
     public var egress = EgressPolicy(mode: .metadata)
+    /// WEBHOOK_CA_FILE: a PEM file of CA certificates that endpoints' (and https proxies')
+    /// certificates are verified with, in place of libcurl's default bundle file; nil for that
+    /// bundle. For endpoints behind a private CA: verification stays on, it trusts that CA.
+    public var caFile: String? = nil
 
     /// - Parameter endpoints: the implicit endpoints (WEBHOOK_ADDRESS and DISCORD_WEBHOOK_URL),
     ///   which choose `endpointConcurrency`'s default. The endpoints file may lower it later (see
     ///   ``EndpointsConfiguration/resolveSpecs(_:http:lease:warnings:readFile:)``).
-    static func load(_ reader: ConfigurationReader, endpoints: Int,
-                     warnings: inout [String]) throws(ConfigurationError) -> HTTPConfiguration {
+    /// - Parameter readFile: reads WEBHOOK_CA_FILE, checked here so a wrong path stops start-up
+    ///   instead of failing every https delivery.
+    static func load(_ reader: ConfigurationReader, endpoints: Int, warnings: inout [String],
+                     readFile: (String) throws -> String) throws(ConfigurationError) -> HTTPConfiguration {
         let timeout = try reader.seconds("WEBHOOK_TIMEOUT", default: 10)
         let concurrency = try reader.integer("WEBHOOK_CONCURRENCY", default: 64, range: 1...100_000)
         var endpointConcurrency = try reader.integer("WEBHOOK_ENDPOINT_CONCURRENCY",
@@ -27,7 +33,8 @@ public struct HTTPConfiguration: Sendable {
             warnings.append("WEBHOOK_ENDPOINT_CONCURRENCY=\(endpointConcurrency) exceeds WEBHOOK_CONCURRENCY=\(concurrency); using \(concurrency)")
             endpointConcurrency = concurrency
         }
-        var http = HTTPConfiguration(timeout: timeout, concurrency: concurrency, endpointConcurrency: endpointConcurrency)
+        var http = HTTPConfiguration(timeout: timeout, concurrency: concurrency, endpointConcurrency: endpointConcurrency,
+                                     caFile: try caFile(reader, readFile: readFile))
         http.egress = try egressPolicy(reader)
         return http
     }
@@ -47,6 +54,22 @@ public struct HTTPConfiguration: Sendable {
             allow.append(range)
         }
         return EgressPolicy(mode: mode, allow: allow)
+    }
+
+    /// WEBHOOK_CA_FILE, which must be readable and hold at least one PEM certificate.
+    private static func caFile(_ reader: ConfigurationReader,
+                               readFile: (String) throws -> String) throws(ConfigurationError) -> String? {
+        guard let path = reader.string("WEBHOOK_CA_FILE") else { return nil }
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigurationError(variable: "WEBHOOK_CA_FILE", message: "cannot read '\(path)': \(error.localizedDescription)")
+        }
+        guard text.contains("-----BEGIN CERTIFICATE-----") else {
+            throw ConfigurationError(variable: "WEBHOOK_CA_FILE", message: "'\(path)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        return path
     }
 
     /// WEBHOOK_ENDPOINT_CONCURRENCY's default: all of `concurrency` for one endpoint, 3/4 of it

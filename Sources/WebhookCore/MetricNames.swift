@@ -32,6 +32,20 @@ public enum MetricNames {
     public static let spansExported = "webhook_trace_spans_exported_total"
     /// Counter, no dimensions: attempt spans dropped (queue full, collector down or refusing).
     public static let spansDropped = "webhook_trace_spans_dropped_total"
+    /// Gauge, no dimensions: live workers (heartbeat within the lease), fleet-wide.
+    public static let workersAlive = "webhook_workers_alive"
+    /// Gauge, no dimensions: seconds since the `enqueued_at` of the item next to be taken (the
+    /// queue's tail), on Redis's clock; 0 when the queue is empty or the item has none.
+    public static let queueOldestAge = "webhook_queue_oldest_age_seconds"
+    /// Gauge, no dimensions: Redis's `used_memory` (INFO memory), in bytes.
+    public static let redisUsedMemory = "webhook_redis_used_memory_bytes"
+    /// Gauge, no dimensions: Redis's `maxmemory`, in bytes (0: no limit).
+    public static let redisMaxMemory = "webhook_redis_maxmemory_bytes"
+    /// Gauge, no dimensions: 1 while `/readyz` answers 200 (Redis is a writable master), else 0.
+    public static let ready = "webhook_ready"
+    /// Gauge, dimension `endpoint`: the endpoint's fleet-wide circuit breaker, 0 closed (ok),
+    /// 1 open, 2 paused (by `endpoints pause`).
+    public static let breakerState = "webhook_breaker_state"
     /// Counter, no dimensions: events the ingest bridge enqueued.
     public static let eventsIngested = "webhook_events_ingested_total"
     /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.

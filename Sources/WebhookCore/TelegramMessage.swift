@@ -30,43 +30,35 @@ public enum TelegramMessage {
     /// The JSON body to POST to `<api_url>/bot<token>/sendMessage`:
     /// `{"chat_id":"…","text":"…","parse_mode":"HTML"}`.
     public static func body(for event: Event, chatID: String) -> [UInt8] {
+        body(for: EventSummary(event), chatID: chatID)
+    }
+
+    /// The body for an event already summarised (see ``EventSummary``).
+    public static func body(for summary: EventSummary, chatID: String) -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: #"{"chat_id":"#.utf8)
         JSONWriter.appendString(chatID, to: &out)
         out.append(contentsOf: #","text":"#.utf8)
-        JSONWriter.appendString(text(for: event), to: &out)
+        JSONWriter.appendString(text(for: summary), to: &out)
         out.append(contentsOf: #","parse_mode":"HTML"}"#.utf8)
         return out
     }
 
     /// The message text (Telegram HTML).
     public static func text(for event: Event) -> String {
-        let fields = (try? JSONSerialization.jsonObject(with: Data(event.bytes))) as? [String: Any] ?? [:]
-        let user = fields["user"] as? [String: Any]
-        let title = titles[event.action].map { "<b>\($0)</b>" } ?? "ℹ️ <b>\(escape(clip(event.action)))</b>"
+        text(for: EventSummary(event))
+    }
 
-        var lines = [title, rule, "<b>Username:</b> <code>\(escape(clip(event.username)))</code>"]
-        if let user {
-            if let status = user["status"] as? String { lines.append("<b>Status:</b> \(code(status))") }
-            if user.keys.contains("data_limit") {
-                lines.append("<b>Data limit:</b> <code>\(size(user["data_limit"], zero: "Unlimited"))</code>")
-            }
-            if user.keys.contains("used_traffic") {
-                lines.append("<b>Used traffic:</b> <code>\(size(user["used_traffic"], zero: "0 B"))</code>")
-            }
-            if user.keys.contains("expire") { lines.append("<b>Expire:</b> <code>\(DiscordMessage.date(user["expire"]))</code>") }
-        }
-        if let percent = number(fields["used_percent"]) { lines.append("<b>Used:</b> <code>\(DiscordMessage.plain(percent))%</code>") }
-        if let days = number(fields["days_left"]) { lines.append("<b>Days left:</b> <code>\(DiscordMessage.plain(days))</code>") }
-        if let reason = fields["reason"] as? String, !reason.isEmpty {
-            lines.append("<b>Reason:</b> \(escape(clip(reason, maxReason)))")
-        }
+    /// The message text (Telegram HTML) of an event already summarised.
+    public static func text(for summary: EventSummary) -> String {
+        let title = titles[summary.action].map { "<b>\($0)</b>" } ?? "ℹ️ <b>\(escape(clip(summary.action)))</b>"
+        var lines = [title, rule, "<b>Username:</b> \(code(summary.username))"]
+        for row in summary.rows { lines.append("<b>\(row.label):</b> \(code(row.value))") }
+        if let reason = summary.reason { lines.append("<b>Reason:</b> \(escape(clip(reason, maxReason)))") }
 
         var footer: [String] = []
-        if let by = (fields["by"] as? [String: Any])?["username"] as? String { footer.append("<b>By:</b> \(code(by))") }
-        if let admin = (user?["admin"] as? [String: Any])?["username"] as? String {
-            footer.append("<b>Belongs to:</b> \(code(admin))")
-        }
+        if let actor = summary.actor { footer.append("<b>By:</b> \(code(actor))") }
+        if let owner = summary.owner { footer.append("<b>Belongs to:</b> \(code(owner))") }
         if !footer.isEmpty { lines += [rule] + footer }
         return lines.joined(separator: "\n")
     }
@@ -77,7 +69,7 @@ public enum TelegramMessage {
     public static func retryAfter(_ body: [UInt8]) -> Double? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
               let parameters = object["parameters"] as? [String: Any],
-              let seconds = number(parameters["retry_after"]), seconds >= 0
+              let seconds = SummaryFormat.number(parameters["retry_after"]), seconds >= 0
         else { return nil }
         return seconds
     }
@@ -104,27 +96,5 @@ public enum TelegramMessage {
 
     private static func clip(_ text: String, _ limit: Int = maxValue) -> String {
         text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
-    }
-
-    /// A JSON number (not a string, not a boolean) as a Double; never traps, whatever its size.
-    private static func number(_ value: Any?) -> Double? {
-        // A JSON boolean is an NSNumber too, of Objective-C type "c" (`is Bool` would also
-        // match the numbers 0 and 1).
-        guard let value, !(value is String), let number = value as? NSNumber,
-              String(cString: number.objCType) != "c" else { return nil }
-        let double = number.doubleValue
-        return double.isFinite ? double : nil
-    }
-
-    /// A byte count in binary units ("10 GB", "1.50 GB"); null, 0 or negative shows `zero`.
-    static func size(_ value: Any?, zero: String) -> String {
-        guard let bytes = number(value), bytes > 0 else { return zero }
-        let units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"]
-        var amount = bytes, unit = 0
-        while amount >= 1024 && unit < units.count - 1 {
-            amount /= 1024
-            unit += 1
-        }
-        return "\(DiscordMessage.plain(amount)) \(units[unit])"
     }
 }

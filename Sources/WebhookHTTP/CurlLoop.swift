@@ -18,12 +18,14 @@ final class CurlLoop: @unchecked Sendable {
     private var completions: [HTTPResponse] = []
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
+    private let caFile: String?
     private let logger: Logger
 
-    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, logger: Logger,
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, logger: Logger,
          onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
         self.state = state
         self.logger = logger
+        self.caFile = caFile
         self.maxConcurrent = maxConcurrent
         self.onComplete = onComplete
         self.scheduler = LaneScheduler(maxPerLane: maxPerLane)
@@ -91,7 +93,7 @@ final class CurlLoop: @unchecked Sendable {
 
     private func freeTransfer() -> Transfer? {
         if let transfer = idle.popLast() { return transfer }
-        guard created < maxConcurrent, let transfer = Transfer(userAgent: userAgent) else { return nil }
+        guard created < maxConcurrent, let transfer = Transfer(userAgent: userAgent, caFile: caFile) else { return nil }
         created += 1
         return transfer
     }

@@ -19,10 +19,12 @@ public final class HTTPClient: Sendable {
     /// - Parameters:
     ///   - maxConcurrent: requests (and connections) in flight at once, all lanes together.
     ///   - maxPerLane: requests in flight at once for one lane.
+    ///   - caFile: a PEM file of CA certificates to verify servers (and https proxies) with, in
+    ///     place of libcurl's default bundle file; nil for that bundle.
     ///   - logger: where problems outside any one request are logged (never standard error).
     ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
     ///     (hand the batch to another thread), and do not call `shutdown()` from it.
-    public init(maxConcurrent: Int, maxPerLane: Int, logger: Logger = Logger(label: "webhook-http"),
+    public init(maxConcurrent: Int, maxPerLane: Int, caFile: String? = nil, logger: Logger = Logger(label: "webhook-http"),
                 onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
         guard CurlGlobal.initResult == CURLE_OK else {
             throw HTTPClientError(call: "curl_global_init", message: String(cString: curl_easy_strerror(CurlGlobal.initResult)))
@@ -41,7 +43,7 @@ public final class HTTPClient: Sendable {
 
         state = ClientState(multi: MultiHandle(raw: multi))
         self.onComplete = onComplete
-        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, logger: logger,
+        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, caFile: caFile, logger: logger,
                             onComplete: onComplete)
         let stopped = self.stopped
         let thread = Thread {

@@ -8,7 +8,8 @@ import Glibc
 /// never change are set only once. Owned and touched only by the curl thread.
 ///
 /// The status decides: once a final status line and its headers are complete, the answer stands.
-/// The body after it is read only up to `maxResponseBody` bytes and for `bodyWindow` seconds; then
+/// The body after it is read only up to `maxResponseBody` bytes and for `bodyWindow` seconds (the
+/// window starts at the endpoint's own answer, never at a proxy's `200 Connection established`); then
 /// the transfer is ended and reported with its status (`bodyCut`), not as a transport error, so a
 /// receiver that took a delivery but sends its body slowly is not retried.
 final class Transfer {
@@ -53,7 +54,7 @@ final class Transfer {
     private var egressRefusal: String?
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
-    init?(userAgent: String) {
+    init?(userAgent: String, caFile: String? = nil) {
         guard let easy = curl_easy_init() else { return nil }
         self.easy = easy
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -62,9 +63,17 @@ final class Transfer {
         wh_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // many threads, no SIGALRM for DNS timeouts
         wh_curl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)  // a 3xx is an answer, reported as such
         wh_curl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        // Through an HTTP proxy, https goes in a CONNECT tunnel: the proxy's "200 Connection
+        // established" is not the endpoint's answer, and must not start the body window.
+        wh_curl_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_USERAGENT, userAgent)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https")  // never file://, ftp://, ...
         wh_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        if let caFile {
+            // Verification stays on; only the trusted CAs change (curl copies the path).
+            wh_curl_easy_setopt_pointer(easy, CURLOPT_CAINFO, caFile)
+            wh_curl_easy_setopt_pointer(easy, CURLOPT_PROXY_CAINFO, caFile)
+        }
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         wh_curl_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
@@ -288,6 +297,7 @@ final class Transfer {
         if count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[4] == UInt8(ascii: "/") {
             retryAfterHeader = nil  // a new response (status line) starts: forget earlier headers
             statusSeen = Self.statusCode(line)
+            bodySince = nil  // an earlier head (a 1xx, a proxy's CONNECT answer) did not end the wait
         } else if count <= 2, line.first == UInt8(ascii: "\r") || line.first == UInt8(ascii: "\n") {
             // The blank line ending a head; 1xx heads are interim, another head follows.
             if statusSeen >= 200 { bodySince = Self.monotonicNanos() }

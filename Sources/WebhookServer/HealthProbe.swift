@@ -61,6 +61,8 @@ public final class HealthProbe: Service, @unchecked Sendable {
     private let updatesDepths: Bool
     private let logger: Logger
     private let gauges: [Gauge]
+    /// Workers alive, oldest item's age, Redis memory, readiness, breakers (see FleetGauges).
+    private let fleet: FleetGauges
 
     /// - Parameters:
     ///   - redis: the server to watch; the probe opens its own connection (lazily, reconnecting).
@@ -70,6 +72,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
     ///     records the depth gauges.
     ///   - liveness: where the probe loop beats (a worker passes its runtime's, so `/livez`
     ///     covers its threads too).
+    ///   - endpoints: endpoint names whose breaker state `webhook_breaker_state` reports.
     public init(
         redis: RedisURL,
         prefix: String,
@@ -78,6 +81,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
         pingInterval: Double = 1,
         depthInterval: Double = 5,
         liveness: Liveness = Liveness(),
+        endpoints: [String] = [],
         logger: Logger
     ) {
         self.queue = RedisQueue(url: redis, prefix: prefix, workerID: "health-probe-\(getpid())")
@@ -93,6 +97,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
             MetricNames.queueDepth, MetricNames.delayedDepth,
             MetricNames.processingDepth, MetricNames.deadDepth,
         ].map { Gauge(label: $0) }
+        self.fleet = FleetGauges(redis: redis, prefix: prefix, endpoints: endpoints)
     }
 
     /// True while the last ping succeeded, recently. Never blocks.
@@ -137,11 +142,12 @@ public final class HealthProbe: Service, @unchecked Sendable {
     private func probe(withDepths: Bool) async {
         do {
             let (depths, writable) = try await NIOThreadPool.singleton.runIfActive {
-                () throws -> (QueueDepths?, Result<Void, any Error>) in
+                () throws -> ((QueueDepths, FleetGauges.Reading?)?, Result<Void, any Error>) in
                 try self.pingBlocking(withDepths: withDepths)
             }
             recordReadiness(writable, reachable: true)
-            record(.success(depths))
+            record(.success(depths?.0))
+            if let (depths, reading) = depths { fleet.record(reading, depths: depths) }
         } catch {
             recordReadiness(.failure(error), reachable: false)
             record(.failure(error))
@@ -150,7 +156,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
 
     /// Pings (a failure throws: unhealthy, not ready), then checks writability (its failure is
     /// returned: healthy but not ready), then reads the depths.
-    private func pingBlocking(withDepths: Bool) throws -> (QueueDepths?, Result<Void, any Error>) {
+    private func pingBlocking(withDepths: Bool) throws -> ((QueueDepths, FleetGauges.Reading?)?, Result<Void, any Error>) {
         queueLock.lock()
         defer { queueLock.unlock() }
         try queue.ping()
@@ -162,7 +168,8 @@ public final class HealthProbe: Service, @unchecked Sendable {
             writable = .failure(error)
         }
         guard withDepths else { return (nil, writable) }
-        return (try queue.depths(leaseMillis: leaseMillis), writable)
+        // The extra gauges are best effort: their failure must not make Redis look unhealthy.
+        return ((try queue.depths(leaseMillis: leaseMillis), try? fleet.read(queue)), writable)
     }
 
     /// Records the readiness outcome. `reachable` is false when the ping itself failed: that
@@ -179,6 +186,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
         let nowRefusing = reachable && !writable
         refusingWrites = nowRefusing
         lock.unlock()
+        fleet.record(ready: writable)
 
         // Transitions only: a read-only Redis must not print a line per second.
         if nowRefusing && !wasRefusing, case .failure(let error) = outcome {

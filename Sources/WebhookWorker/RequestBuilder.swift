@@ -14,7 +14,8 @@ import WebhookHTTP
 ///
 /// An endpoint of the endpoints file brings its own secrets (the first signs `x-webhook-secret`,
 /// each signs one `v1,` of `webhook-signature`: rotation), compat mode, headers, timeout and
-/// proxy; implicit endpoints use the global settings.
+/// proxy; implicit endpoints use the global settings. Ed25519 signing keys (WEBHOOK_SIGNING_KEY
+/// or `signing_key`) add one `v1a,` each to `webhook-signature`, after the `v1,` ones.
 ///
 /// Owned by the dispatcher thread (it allocates request tokens and lanes).
 struct RequestBuilder {
@@ -126,12 +127,13 @@ struct RequestBuilder {
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
         let standardMACs = keys.map { $0.standard } ?? globalStandardMACs
+        let signingKeys = unit.target.spec?.signingKeys ?? []
         let clock = self.clock
         var request = request(to: unit.target, body: body, headers: headers)
         request.onSend = { headers in
             let timestamp = clock()
             headers.append("webhook-timestamp: " + String(timestamp))
-            guard !standardMACs.isEmpty else { return }
+            guard !standardMACs.isEmpty || !signingKeys.isEmpty else { return }
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
             var id = webhookID
             id.withUTF8 { idBytes in
@@ -147,8 +149,13 @@ struct RequestBuilder {
                     put(UInt8(ascii: "."))
                     let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
                     // One `v1,` signature per secret, space-separated (Standard Webhooks rotation).
-                    var line = standardMACs[0].base64(prefix: "webhook-signature: v1,", signed, body)
+                    var line = standardMACs.first?.base64(prefix: "webhook-signature: v1,", signed, body) ?? "webhook-signature:"
                     for mac in standardMACs.dropFirst() { line += mac.base64(prefix: " v1,", signed, body) }
+                    // Then one `v1a,` (Ed25519) per signing key, over the same content.
+                    if !signingKeys.isEmpty {
+                        let message = Array(signed) + body
+                        for key in signingKeys { line += " v1a," + Data(key.sign(message)).base64EncodedString() }
+                    }
                     headers.append(line)
                 }
             }

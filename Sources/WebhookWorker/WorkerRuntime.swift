@@ -68,7 +68,8 @@ public final class WorkerRuntime: @unchecked Sendable {
                                     authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
                                     room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
         let http = try HTTPClient(maxConcurrent: configuration.http.concurrency,
-                                  maxPerLane: configuration.http.endpointConcurrency, logger: logger,
+                                  maxPerLane: configuration.http.endpointConcurrency,
+                                  caFile: configuration.http.caFile, logger: logger,
                                   onComplete: { dispatcher.post(responses: $0) })
         dispatcher.http = http
         // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.

@@ -51,7 +51,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let listen = configuration.worker.metricsListen, let registry {
             let health = HealthProbe(redis: configuration.redis.url, prefix: configuration.redis.keyPrefix,
-                                     leaseSeconds: configuration.worker.lease, liveness: runtime.liveness, logger: logger)
+                                     leaseSeconds: configuration.worker.lease, liveness: runtime.liveness,
+                                     endpoints: configuration.targets.map(\.name), logger: logger)
             services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
         }
         services.append(WorkerService(runtime: runtime))

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """A plain HTTP forward proxy for tests: takes absolute-form requests (POST http://host:port/path),
 forwards them to the origin and relays the answer; logs each proxied URL to standard error, one
-line each ("proxied <url>"). Prints the listening port on the first line of standard output."""
+line each ("proxied <url>"). Also tunnels CONNECT host:port (how a client reaches an https origin
+through an HTTP proxy), logging "connect <host:port>" once per tunnel. Prints the listening port on
+the first line of standard output."""
 import http.client
 import http.server
 import os
+import select
+import socket
 import urllib.parse
 
 
@@ -30,6 +34,36 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def do_CONNECT(self):
+        host, _, port = self.path.rpartition(":")
+        try:
+            origin = socket.create_connection((host, int(port)), timeout=10)
+        except OSError as error:
+            self.send_error(502, str(error))
+            return
+        log(f"connect {self.path}")
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        # Relay bytes both ways until either side closes.
+        client = self.connection
+        sockets = [client, origin]
+        try:
+            while True:
+                readable, _, _ = select.select(sockets, [], [], 60)
+                if not readable:
+                    break
+                for source in readable:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    (origin if source is client else client).sendall(data)
+        except OSError:
+            pass
+        finally:
+            origin.close()
+            self.close_connection = True
 
     def log_message(self, *args):
         pass

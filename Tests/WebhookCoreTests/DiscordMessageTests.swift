@@ -61,12 +61,12 @@ final class DiscordMessageTests: XCTestCase {
     }
 
     func testFormatting() {
-        XCTAssertEqual(DiscordMessage.size(NSNumber(value: 512), zero: "-"), "512 B")
-        XCTAssertEqual(DiscordMessage.size(NSNumber(value: 1536), zero: "-"), "1.50 KB")
-        XCTAssertEqual(DiscordMessage.size(NSNumber(value: 0), zero: "-"), "-")
-        XCTAssertEqual(DiscordMessage.date(NSNumber(value: 0)), "Never")
-        XCTAssertEqual(DiscordMessage.date(NSNumber(value: 951_782_400)), "2000-02-29 00:00:00 UTC")
-        XCTAssertEqual(DiscordMessage.date(NSNumber(value: 1_680_506_457)), "2023-04-03 07:20:57 UTC")
+        XCTAssertEqual(SummaryFormat.size(NSNumber(value: 512), zero: "-"), "512 B")
+        XCTAssertEqual(SummaryFormat.size(NSNumber(value: 1536), zero: "-"), "1.50 KB")
+        XCTAssertEqual(SummaryFormat.size(NSNumber(value: 0), zero: "-"), "-")
+        XCTAssertEqual(SummaryFormat.expiry(NSNumber(value: 0)), "Never")
+        XCTAssertEqual(SummaryFormat.expiry(NSNumber(value: 951_782_400)), "2000-02-29 00:00:00 UTC")
+        XCTAssertEqual(SummaryFormat.expiry(NSNumber(value: 1_680_506_457)), "2023-04-03 07:20:57 UTC")
     }
 
     func testHugeAndOddNumbersNeverTrap() throws {
@@ -78,7 +78,7 @@ final class DiscordMessageTests: XCTestCase {
             let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], value)
             XCTAssertNotNil(object["embeds"], value)
         }
-        XCTAssertEqual(DiscordMessage.size(1e40, zero: "-"), "8.88e+24 PB")
-        XCTAssertEqual(DiscordMessage.date(1e40), "Never")
+        XCTAssertEqual(SummaryFormat.size(1e40, zero: "-"), "8.67e+21 EB")
+        XCTAssertEqual(SummaryFormat.expiry(1e40), "Never")
     }
 }

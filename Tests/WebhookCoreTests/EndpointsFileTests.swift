@@ -110,7 +110,7 @@ final class EndpointsFileTests: XCTestCase {
               - name: billing
                 url: https://billing.example/hook
                 action: [user_created]
-            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
+            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
         XCTAssertEqual(failure("""
             endpoints:
               - {name: a, url: "https://a.example/"}
@@ -194,7 +194,7 @@ final class EndpointsFileTests: XCTestCase {
               retries: 3
             endpoints:
               - {<<: *defaults, name: a, url: "https://a/"}
-            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
+            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
     }
 
     func testWarningsForLikelyTypos() throws {

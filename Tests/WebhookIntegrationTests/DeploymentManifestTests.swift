@@ -44,20 +44,44 @@ final class DeploymentManifestTests: XCTestCase {
             guard line.hasPrefix("INFO"), let range = line.range(of: "passed for resource ") else { return nil }
             return line[range.upperBound...].split(separator: " ").first.map(String.init)
         })
-        let core = rendered.documents.filter { !apiVersion($0).hasPrefix("keda.sh/") }
+        let core = rendered.documents.filter { !Self.isCustomResource($0) }
         let expected = Set(core.map { "\(kind($0).lowercased())/\(name($0))" })
         XCTAssertEqual(passed, expected, "resources that passed strict validation, against the rendered core resources")
         for required in ["deployment", "service", "configmap", "secret", "poddisruptionbudget"] {
             XCTAssertTrue(expected.contains { $0.hasPrefix(required + "/") }, "the kit has no \(required)")
         }
-        // The only skipped resources are the two KEDA kinds.
+        // The only skipped resources are the two KEDA kinds and the PrometheusRule.
         let warned = lines.filter { $0.hasPrefix("WARN") }
         XCTAssertEqual(warned.count, rendered.documents.count - core.count, result.output)
         for line in warned {
-            XCTAssertTrue(line.contains("keda.sh/v1alpha1")
-                          && (line.contains("kind ScaledObject ") || line.contains("kind TriggerAuthentication ")),
+            XCTAssertTrue((line.contains("keda.sh/v1alpha1")
+                           && (line.contains("kind ScaledObject ") || line.contains("kind TriggerAuthentication ")))
+                          || (line.contains("monitoring.coreos.com/v1") && line.contains("kind PrometheusRule ")),
                           "unexpected warning: \(line)")
         }
+    }
+
+    /// Kinds kubernetes-validate has no schema for (their links are checked by their own tests).
+    static func isCustomResource(_ doc: [String: Any]) -> Bool {
+        let version = doc["apiVersion"] as? String ?? ""
+        return version.hasPrefix("keda.sh/") || version.hasPrefix("monitoring.coreos.com/")
+    }
+
+    /// The kit's PrometheusRule carries exactly the groups of `deploy/monitoring/alerts.yaml`
+    /// (which `MonitoringTests` checks with promtool and against live /metrics).
+    func testThePrometheusRuleCarriesTheMonitoringAlertRules() throws {
+        let docs = try render().documents
+        let rule = try XCTUnwrap(only(docs, kind: "PrometheusRule"), "one PrometheusRule")
+        XCTAssertEqual(apiVersion(rule), "monitoring.coreos.com/v1")
+        let python = try requireKubernetesValidate()
+        let text = try String(contentsOf: Self.repo.appendingPathComponent("deploy/monitoring/alerts.yaml"), encoding: .utf8)
+        let file = try XCTUnwrap(try yamlDocuments(text, python: python).first)
+        let kitGroups = try JSONSerialization.data(withJSONObject: try XCTUnwrap(value(rule, "spec", "groups")), options: .sortedKeys)
+        let fileGroups = try JSONSerialization.data(withJSONObject: try XCTUnwrap(file["groups"]), options: .sortedKeys)
+        XCTAssertEqual(String(decoding: kitGroups, as: UTF8.self), String(decoding: fileGroups, as: UTF8.self),
+                       "deploy/kubernetes/prometheus-rule.yaml's spec.groups differ from deploy/monitoring/alerts.yaml")
+        XCTAssertEqual(Set(rule.keys), ["apiVersion", "kind", "metadata", "spec"])
+        XCTAssertEqual(Set((rule["spec"] as? [String: Any] ?? [:]).keys), ["groups"])
     }
 
     func testWorkerAndBridgeAreProbedStoppedGracefullyHardenedAndBounded() throws {
