@@ -29,6 +29,7 @@ final class LazyConnection {
 
     private let url: RedisURL
     private let connectTimeout: Double
+    private let readTimeout: Double
     private var connection: RedisConnection?
     /// The cluster node a `-MOVED` pointed at; nil means the configured address (or the master
     /// the sentinels name).
@@ -39,10 +40,12 @@ final class LazyConnection {
     private var master: (host: String, port: Int)?
     private var masterConfirmed = ContinuousClock.now
 
-    init(url: RedisURL, connection: RedisConnection? = nil, connectTimeout: Double = 5) {
+    init(url: RedisURL, connection: RedisConnection? = nil, connectTimeout: Double = 5,
+         readTimeout: Double = RedisConnection.defaultReadTimeout) {
         self.url = url
         self.connection = connection
         self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
         self.sentinel = url.sentinel.map(SentinelResolver.init)
     }
 
@@ -144,6 +147,6 @@ final class LazyConnection {
         target.host = address.host
         target.port = address.port
         target.sentinel = nil
-        return try RedisConnection(url: target, connectTimeout: connectTimeout)
+        return try RedisConnection(url: target, connectTimeout: connectTimeout, readTimeout: readTimeout)
     }
 }

@@ -99,6 +99,37 @@ public final class RedisConnection {
         try command(args.map { Array($0.utf8) })
     }
 
+    /// Sends one command whose arguments the caller has laid out in memory it keeps alive for
+    /// the call (`argv[i]` points at `lengths[i]` bytes). Large arguments, such as the events of
+    /// a request body, reach hiredis without first being gathered into one buffer as
+    /// `command(_:)` does: hiredis's own command buffer is then the only copy. Otherwise like
+    /// `command(_:)`.
+    func command(argv: [UnsafePointer<CChar>?], lengths: [Int], name: String) throws(RedisError) -> RedisReply {
+        precondition(argv.count == lengths.count && !argv.isEmpty)
+        try checkUsable("redisAppendCommandArgv(\(name))")
+        if asking, Self.withArgv([Array("ASKING".utf8)], { redisAppendCommandArgv(context, $0, $1, $2) }) != REDIS_OK {
+            throw markBroken("redisAppendCommandArgv(ASKING)")
+        }
+        var pointers = argv
+        let status = pointers.withUnsafeMutableBufferPointer { argvBuffer in
+            lengths.withUnsafeBufferPointer { lengthBuffer in
+                redisAppendCommandArgv(context, Int32(argvBuffer.count), argvBuffer.baseAddress!, lengthBuffer.baseAddress!)
+            }
+        }
+        if status != REDIS_OK { throw markBroken("redisAppendCommandArgv(\(name))") }
+        for call in (asking ? ["ASKING"] : []) + [name] {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw markBroken("redisGetReply(\(call))") }
+            let reply = RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+            freeReplyObject(raw)
+            if call == name {
+                try checkRedirect(reply, call: name)
+                return reply
+            }
+        }
+        preconditionFailure("unreachable: the loop returns the command's reply")
+    }
+
     /// Sends all commands, then reads all replies: one round trip. Replies are in command order;
     /// error replies come back as `.error` values, except redirects (thrown once every reply is read).
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
