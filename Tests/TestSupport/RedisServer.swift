@@ -70,6 +70,21 @@ public final class RedisServer: @unchecked Sendable {
         sendSignal(SIGKILL)
     }
 
+    /// SIGSTOP: the server hangs (connections are still accepted by the kernel, nothing is
+    /// answered) until ``resume()``.
+    public func pause() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after ``pause()``: the server runs what it received meanwhile.
+    public func resume() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGCONT) }
+    }
+
     /// Starts the server again on the same port and directory (stopping it first if running).
     /// - Parameter appendonly: switch persistence; nil keeps the current setting.
     public func restart(appendonly: Bool? = nil) throws {

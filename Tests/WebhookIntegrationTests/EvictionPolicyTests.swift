@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import WebhookServer
 import XCTest
 
 /// A Redis whose `maxmemory-policy` evicts (issue 24, item 12): it drops queued events while
@@ -22,6 +23,22 @@ final class EvictionPolicyTests: WorkerTestCase {
             })
         }
         await stop(worker)
+    }
+
+    func testPolicyIsCheckedPeriodically() async throws {
+        var timing = IngestServer.Timing()
+        timing.policyInterval = 0.3
+        let server = try await IngestUnderTest.start(redis: redis, secret: "s", timing: timing)
+        defer { Task { await server.stop() } }
+        let readyz = "\(server.base)/readyz"
+        try await HTTPCall.waitForStatus(200, at: readyz, timeout: 10)
+        for (policy, status) in [("allkeys-lru", 503), ("noeviction", 200), ("allkeys-random", 503),
+                                 ("volatile-lru", 200)] {
+            _ = try redis.cli.run(["CONFIG", "SET", "maxmemory-policy", policy])
+            let answer = try await HTTPCall.waitForStatus(status, at: readyz, timeout: 10)
+            if status == 503 { XCTAssertTrue(answer.text.contains(policy), answer.text) }
+        }
+        await server.stop()
     }
 
     func testRenamedConfigIsSaidOnceAndDoesNotFailReadiness() async throws {
