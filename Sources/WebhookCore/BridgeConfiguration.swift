@@ -21,9 +21,10 @@ public struct BridgeConfiguration: Sendable {
     /// outage that array holds the whole backlog.
     public var maxBodyBytes: Int
     /// INGEST_MAX_BUFFERED_BYTES: request bodies held at once, all connections together
-    /// (default 2 × INGEST_MAX_BODY_BYTES; at least INGEST_MAX_BODY_BYTES). Bodies whose sender
-    /// is not yet authenticated (a hex HMAC needs the body) may use half of it. Beyond it a POST
-    /// is answered 503 with `Retry-After`, so the bridge's memory has a bound whatever clients do.
+    /// (default and least 2 × INGEST_MAX_BODY_BYTES). Bodies whose sender is not yet
+    /// authenticated (a hex HMAC needs the body) may use half of it, so a POST of the largest
+    /// size from the panel always fits beside them. Beyond it a POST is answered 503 with
+    /// `Retry-After`, so the bridge's memory has a bound whatever clients do.
     public var maxBufferedBytes: Int
     /// INGEST_ALLOW_LOOP: accept requests that carry this product's own delivery headers (false).
     /// Such a request comes from a worker whose endpoint is a bridge; with the same secret on
@@ -51,9 +52,9 @@ public struct BridgeConfiguration: Sendable {
     static func load(_ reader: ConfigurationReader) throws(ConfigurationError) -> BridgeConfiguration {
         let maxBody = try reader.integer("INGEST_MAX_BODY_BYTES", default: 64 << 20, range: 1...(1 << 30))
         let buffered = try reader.integer("INGEST_MAX_BUFFERED_BYTES", default: 2 * maxBody, range: 1...(1 << 34))
-        guard buffered >= maxBody else {
+        guard buffered >= 2 * maxBody else {
             throw ConfigurationError(variable: "INGEST_MAX_BUFFERED_BYTES",
-                                     message: "must be at least INGEST_MAX_BODY_BYTES (\(maxBody)), got '\(buffered)'")
+                                     message: "must be at least 2 × INGEST_MAX_BODY_BYTES (\(2 * maxBody)), got '\(buffered)'")
         }
         return BridgeConfiguration(
             listen: try HostPort(parsing: reader.string("INGEST_LISTEN") ?? "0.0.0.0:8080", variable: "INGEST_LISTEN"),
