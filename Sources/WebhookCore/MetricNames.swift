@@ -81,5 +81,11 @@ public enum MetricNames {
         public static let invalid = "invalid"
         public static let tooLarge = "too_large"
         public static let redisUnavailable = "redis_unavailable"
+        /// A request carrying this product's own delivery headers (508): a worker delivering to a bridge.
+        public static let loop = "loop"
+        /// Request bodies held reached INGEST_MAX_BUFFERED_BYTES (503).
+        public static let busy = "busy"
+        /// A connection closed for a header, body or idle timeout.
+        public static let timeout = "timeout"
     }
 }

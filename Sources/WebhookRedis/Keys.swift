@@ -18,6 +18,9 @@ struct RedisKeys: Sendable {
 
     /// List: what one worker has taken and not yet settled.
     func processing(_ workerID: String) -> String { "\(prefix):processing:\(workerID)" }
+    /// String: marks one bridge POST as written, for a short time, so that a retried write of
+    /// that POST (its first reply lost) writes nothing twice.
+    func ingest(_ id: String) -> String { "\(prefix):ingest:\(id)" }
     /// String: SHA-1 of the suspect item a worker is admitting (see `WEBHOOK_MAX_CRASHES`).
     func admitting(_ workerID: String) -> String { "\(prefix):admitting:\(workerID)" }
 }

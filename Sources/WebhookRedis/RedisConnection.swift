@@ -99,6 +99,103 @@ public final class RedisConnection {
         try command(args.map { Array($0.utf8) })
     }
 
+    /// Sends one command whose arguments the caller has laid out in memory it keeps alive for
+    /// the call (`argv[i]` points at `lengths[i]` bytes), written to the socket from where they
+    /// are: hiredis would format a command into a buffer and append that to its output buffer,
+    /// two transient copies of a bridge POST's events. Only the RESP framing is built here.
+    /// Otherwise like `command(_:)` (a redirect is thrown).
+    ///
+    /// A write that fails leaves the command incomplete, so Redis never runs it: it is reported
+    /// as `redisWrite(<name>)`; a failure while reading the reply as `redisGetReply(<name>)`
+    /// (the command may have run).
+    func command(argv: [UnsafePointer<CChar>?], lengths: [Int], name: String) throws(RedisError) -> RedisReply {
+        precondition(argv.count == lengths.count && !argv.isEmpty)
+        try checkUsable("redisWrite(\(name))")
+        // Anything hiredis still holds to send goes first (ASKING when following -ASK).
+        if asking, Self.withArgv([Array("ASKING".utf8)], { redisAppendCommandArgv(context, $0, $1, $2) }) != REDIS_OK {
+            throw markBroken("redisAppendCommandArgv(ASKING)")
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw markBroken("redisBufferWrite(\(name))") }
+        }
+        // "*<n>\r\n", then per argument "$<length>\r\n" <bytes> "\r\n".
+        var framing: [UInt8] = Array("*\(argv.count)\r\n".utf8)
+        var heads: [Range<Int>] = []
+        heads.reserveCapacity(argv.count)
+        framing.reserveCapacity(framing.count + argv.count * 12)
+        for length in lengths {
+            let start = framing.count
+            framing.append(contentsOf: "\r\n$\(length)\r\n".utf8)
+            heads.append(start..<framing.count)
+        }
+        framing.append(contentsOf: "\r\n".utf8)
+        let sent = framing.withUnsafeBytes { frame -> Bool in
+            let base = frame.baseAddress!
+            // The first head has no leading CRLF: it follows "*<n>\r\n".
+            var vectors: [iovec] = [iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: heads[0].lowerBound)]
+            vectors.reserveCapacity(argv.count * 2 + 2)
+            for (index, head) in heads.enumerated() {
+                let skip = index == 0 ? 2 : 0
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + head.lowerBound + skip),
+                                     iov_len: head.count - skip))
+                if lengths[index] > 0 {
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: argv[index]!), iov_len: lengths[index]))
+                }
+            }
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + framing.count - 2), iov_len: 2))
+            return Self.sendAll(fd: context.pointee.fd, &vectors)
+        }
+        if !sent {
+            let message = "writing the command failed: \(String(cString: strerror(errno)))"
+            brokenReason = message
+            throw RedisError(call: "redisWrite(\(name))", message: message, isConnectionError: true)
+        }
+        for call in (asking ? ["ASKING"] : []) + [name] {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw markBroken("redisGetReply(\(call))") }
+            let reply = RedisReply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+            freeReplyObject(raw)
+            if call == name {
+                try checkRedirect(reply, call: name)
+                return reply
+            }
+        }
+        preconditionFailure("unreachable: the loop returns the command's reply")
+    }
+
+    /// Writes every byte `vectors` describe (at most IOV_MAX at a time, resuming after partial
+    /// writes); false on an error, with `errno` set (a timeout is EAGAIN).
+    private static func sendAll(fd: Int32, _ vectors: inout [iovec]) -> Bool {
+        var first = 0
+        while first < vectors.count {
+            let count = min(vectors.count - first, 1024)  // IOV_MAX on Linux
+            let written = vectors.withUnsafeMutableBufferPointer { buffer -> Int in
+                var header = msghdr()
+                header.msg_iov = buffer.baseAddress! + first
+                header.msg_iovlen = count
+                return sendmsg(fd, &header, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            var left = written
+            while left > 0, first < vectors.count {
+                if left >= vectors[first].iov_len {
+                    left -= vectors[first].iov_len
+                    first += 1
+                } else {
+                    vectors[first].iov_base += left
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
+            while first < vectors.count, vectors[first].iov_len == 0 { first += 1 }
+        }
+        return true
+    }
+
     /// Sends all commands, then reads all replies: one round trip. Replies are in command order;
     /// error replies come back as `.error` values, except redirects (thrown once every reply is read).
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {

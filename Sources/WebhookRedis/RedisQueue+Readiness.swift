@@ -25,3 +25,25 @@ extension RedisQueue {
         guard reply.text == "OK" else { throw unexpected("SET", reply) }
     }
 }
+
+/// What `CONFIG GET maxmemory-policy` told.
+public enum MaxmemoryPolicyReading: Equatable, Sendable {
+    case policy(String)
+    /// CONFIG is renamed or forbidden (managed Redis, ACLs): the server's error reply.
+    case unreadable(String)
+}
+
+extension RedisQueue {
+    /// The server's `maxmemory-policy`, or why it cannot be read; throws only when Redis does
+    /// not answer.
+    public func readMaxmemoryPolicy() throws(RedisError) -> MaxmemoryPolicyReading {
+        let reply = try withConnection { connection throws(RedisError) in
+            try connection.command("CONFIG", "GET", "maxmemory-policy")
+        }
+        if let message = reply.errorMessage { return .unreadable(message) }
+        guard let pair = reply.array, pair.count == 2, let policy = pair[1].text else {
+            return .unreadable("unexpected reply \(reply)")
+        }
+        return .policy(policy)
+    }
+}

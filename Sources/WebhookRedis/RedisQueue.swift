@@ -20,8 +20,10 @@ public final class RedisQueue {
     private var scriptSHAs: [String: String] = [:]
 
     /// Connects lazily: creating a queue never fails, the first call reports an unreachable Redis.
-    public init(url: RedisURL, prefix: String, workerID: String) {
-        self.connection = LazyConnection(url: url)
+    /// - Parameter readTimeout: seconds one reply may take (a health probe wants fewer than the
+    ///   default).
+    public init(url: RedisURL, prefix: String, workerID: String, readTimeout: Double = RedisConnection.defaultReadTimeout) {
+        self.connection = LazyConnection(url: url, readTimeout: readTimeout)
         self.workerID = workerID
         self.keys = RedisKeys(prefix: prefix)
         self.processingKey = keys.processing(workerID)

@@ -7,13 +7,15 @@ import WebhookCore
 import WebhookRedis
 
 /// Watches Redis for `/healthz` and `/readyz` and keeps the queue-depth gauges of `/metrics`
-/// current.
+/// current. The bridge and a worker's metrics server both run one.
 ///
-/// Run it as a `Service`: it pings Redis once a second, checks that Redis takes writes, and
-/// reads the depths every few seconds on `NIOThreadPool.singleton` (hiredis blocks), and caches
-/// the outcome, so ``isHealthy()`` and ``readinessProblem()`` never touch the network and may be
-/// called from a request handler. Each round beats ``liveness`` under ``livenessName``: on the
-/// bridge this loop is what `/livez` watches.
+/// Run it as a `Service`: it pings Redis once a second, checks that Redis takes writes, reads
+/// the depths every few seconds and `maxmemory-policy` at start and every `policyInterval`, on
+/// `NIOThreadPool.singleton` (hiredis blocks; the bridge's writes have threads of their own, so
+/// a hung Redis never queues the probe behind them), and caches the outcome, so ``isHealthy()``
+/// and ``readinessProblem()`` never touch the network and may be called from a request handler.
+/// Each round beats ``liveness`` under ``livenessName``: on the bridge this loop is what
+/// `/livez` watches.
 public final class HealthProbe: Service, @unchecked Sendable {
     // @unchecked: `status` and `readiness` are only touched with `lock` held, `queue` (a
     // RedisQueue, not thread-safe) only with `queueLock` held. Two locks, so that `isHealthy()`
@@ -29,16 +31,27 @@ public final class HealthProbe: Service, @unchecked Sendable {
     public let liveness: Liveness
     /// The probe loop's name in ``liveness``.
     public static let livenessName = "health-probe"
-    /// Seconds the probe loop may go without a round before `/livez` calls it stalled. One round
-    /// is a few Redis calls, each bounded by the connection's timeouts (5 s connect, 10 s read),
-    /// and a failed call ends the round: a dead or hung Redis never stalls the loop this long.
-    public static let livenessBound: Double = 60
+    /// Seconds the probe loop may go without a round before `/livez` calls it stalled (60). One
+    /// round is a few Redis calls, each bounded by the connection's timeouts (5 s connect,
+    /// `readTimeout`), and a failed call ends the round: a dead or hung Redis never stalls the
+    /// loop this long.
+    public let livenessBound: Double
+    /// Seconds between readings of `maxmemory-policy`.
+    public let policyInterval: Double
 
     private enum Status {
         case unknown
         /// The last ping succeeded, at `since`.
         case healthy(since: ContinuousClock.Instant)
         case failing
+    }
+
+    /// What the last reading of `maxmemory-policy` found.
+    private enum Policy: Equatable {
+        case unknown
+        case read(String)
+        /// CONFIG GET refused: said once, then the probe carries on without it.
+        case unreadable
     }
 
     private enum Readiness {
@@ -53,6 +66,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
     private let queue: RedisQueue
     private var status = Status.unknown
     private var readiness = Readiness.unknown
+    private var policy = Policy.unknown
     /// True while Redis answers pings but refuses the probe's write (for logging transitions).
     private var refusingWrites = false
     /// Names this process's probe key (`<prefix>:probe:<probeID>`).
@@ -80,11 +94,16 @@ public final class HealthProbe: Service, @unchecked Sendable {
         updatesDepths: Bool = true,
         pingInterval: Double = 1,
         depthInterval: Double = 5,
+        policyInterval: Double = 30,
+        readTimeout: Double = 5,
+        livenessBound: Double = 60,
         liveness: Liveness = Liveness(),
         endpoints: [String] = [],
         logger: Logger
     ) {
-        self.queue = RedisQueue(url: redis, prefix: prefix, workerID: "health-probe-\(getpid())")
+        self.queue = RedisQueue(url: redis, prefix: prefix, workerID: "health-probe-\(getpid())", readTimeout: readTimeout)
+        self.policyInterval = policyInterval
+        self.livenessBound = livenessBound
         self.probeID = "\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         self.liveness = liveness
         self.leaseMillis = Int(leaseSeconds * 1000)
@@ -108,11 +127,13 @@ public final class HealthProbe: Service, @unchecked Sendable {
         return ContinuousClock.now - since < .seconds(staleAfter)
     }
 
-    /// Nil while the last readiness check found a master that took a write, recently; otherwise
-    /// why Redis cannot take this process's writes. Never blocks.
+    /// Nil while the last readiness check found a master that took a write, recently, and whose
+    /// `maxmemory-policy` cannot evict the queue; otherwise why Redis is not fit for this
+    /// process's writes. Never blocks.
     public func readinessProblem() -> String? {
         lock.lock()
         defer { lock.unlock() }
+        if case .read(let name) = policy, let problem = EvictionPolicy.readinessProblem(name) { return problem }
         switch readiness {
         case .unknown: return "redis not checked yet"
         case .notReady(let reason): return reason
@@ -123,14 +144,17 @@ public final class HealthProbe: Service, @unchecked Sendable {
 
     /// Probes until the task is cancelled or a graceful shutdown is requested.
     public func run() async throws {
-        liveness.register(Self.livenessName, bound: Self.livenessBound)
+        liveness.register(Self.livenessName, bound: livenessBound)
         defer { liveness.unregister(Self.livenessName) }
         await cancelWhenGracefulShutdown {
             var nextDepths = ContinuousClock.now
+            var nextPolicy = ContinuousClock.now
             while !Task.isCancelled {
                 self.liveness.beat(Self.livenessName)
                 let withDepths = self.updatesDepths && ContinuousClock.now >= nextDepths
                 if withDepths { nextDepths = ContinuousClock.now + .seconds(self.depthInterval) }
+                let withPolicy = ContinuousClock.now >= nextPolicy
+                if withPolicy, await self.checkPolicy() { nextPolicy = ContinuousClock.now + .seconds(self.policyInterval) }
                 await self.probe(withDepths: withDepths)
                 try? await Task.sleep(for: .seconds(self.pingInterval))
             }
@@ -149,6 +173,9 @@ public final class HealthProbe: Service, @unchecked Sendable {
             record(.success(depths?.0))
             if let (depths, reading) = depths { fleet.record(reading, depths: depths) }
         } catch {
+            // Stopping (e.g. the server could not bind its port) is not a Redis outage: logging
+            // one here would hide the real cause behind "redis unavailable".
+            if Task.isCancelled || error is CancellationError { return }
             recordReadiness(.failure(error), reachable: false)
             record(.failure(error))
         }
@@ -170,6 +197,55 @@ public final class HealthProbe: Service, @unchecked Sendable {
         guard withDepths else { return (nil, writable) }
         // The extra gauges are best effort: their failure must not make Redis look unhealthy.
         return ((try queue.depths(leaseMillis: leaseMillis), try? fleet.read(queue)), writable)
+    }
+
+    /// Reads `maxmemory-policy` and records it; logs an evicting policy at `error` (a
+    /// `volatile-*` one at `warning`) when it changes, and a refused CONFIG once. Returns false
+    /// when Redis did not answer (try again next round).
+    private func checkPolicy() async -> Bool {
+        let reading: MaxmemoryPolicyReading
+        do {
+            reading = try await NIOThreadPool.singleton.runIfActive { () throws -> MaxmemoryPolicyReading in
+                self.queueLock.lock()
+                defer { self.queueLock.unlock() }
+                return try self.queue.readMaxmemoryPolicy()
+            }
+        } catch {
+            return false
+        }
+        let next: Policy = switch reading {
+        case .policy(let name): .read(name)
+        case .unreadable: .unreadable
+        }
+        let before = lock.withLock {
+            let before = policy
+            policy = next
+            return before
+        }
+        guard next != before else { return true }
+        switch reading {
+        case .policy(let name):
+            switch EvictionPolicy(policy: name) {
+            case .evictsQueue:
+                logger.error("redis maxmemory-policy can evict queued events: not ready until it is noeviction",
+                             metadata: ["maxmemory-policy": "\(name)", "set": "maxmemory-policy noeviction"])
+            case .evictsExpiringKeys:
+                logger.warning("""
+                    redis maxmemory-policy evicts keys with an expiry: no queued event can be lost, but \
+                    rate-limit state and the bridge's duplicate guards can; noeviction is recommended
+                    """, metadata: ["maxmemory-policy": "\(name)"])
+            case .safe:
+                if case .read(let old) = before, EvictionPolicy(policy: old) != .safe {
+                    logger.info("redis maxmemory-policy is noeviction now", metadata: ["maxmemory-policy": "\(name)"])
+                }
+            }
+        case .unreadable(let message):
+            logger.warning("""
+                cannot read redis maxmemory-policy (CONFIG GET refused); carrying on without the check: \
+                make sure it is noeviction
+                """, metadata: ["error": "\(message)"])
+        }
+        return true
     }
 
     /// Records the readiness outcome. `reachable` is false when the ping itself failed: that

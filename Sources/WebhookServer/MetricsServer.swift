@@ -82,6 +82,10 @@ public struct MetricsServer: Service {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        try await app.run()
+        do {
+            try await app.run()
+        } catch {
+            throw ListenError.describe(error, listen: listen, variable: "WEBHOOK_METRICS_LISTEN")
+        }
     }
 }

@@ -7,8 +7,8 @@ import WebhookServer
 
 /// Options every subcommand shares: where the configuration comes from, and overrides.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The .env file to read (missing is fine).")
-    var envFile: String = ".env"
+    @Option(name: .long, help: "The .env file to read (default: .env in the working directory, if there is one; a file given here must exist).")
+    var envFile: String?
 
     @Option(name: .long, help: "Redis URL, e.g. redis://:password@127.0.0.1:6379/0 (REDIS_URL).")
     var redisURL: String?
@@ -29,8 +29,10 @@ struct ConfigOptions: ParsableArguments {
     ///   - label: the logger label of the command.
     ///   - configurationLogLevel: `.info` for long-running commands, where the line answers "did
     ///     my setting apply"; one-shot commands keep their terminal output short with `.debug`.
+    ///   - only: the variables the command reads (the bridge's), when not all of them: the line
+    ///     shows only these.
     func load(extra: [String: String] = [:], label: String = "webhook-worker",
-              configurationLogLevel: Logger.Level = .debug) throws -> Configuration {
+              configurationLogLevel: Logger.Level = .debug, only: [String]? = nil) throws -> Configuration {
         var overrides = extra
         for assignment in assignments {
             guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
@@ -40,7 +42,21 @@ struct ConfigOptions: ParsableArguments {
         }
         if let redisURL { overrides["REDIS_URL"] = redisURL }
         if let prefix { overrides["REDIS_KEY_PREFIX"] = prefix }
-        let dotEnvText = try? String(contentsOfFile: envFile, encoding: .utf8)
+        let envFile = self.envFile ?? ".env"
+        let dotEnvText: String?
+        if self.envFile != nil {
+            // Given on purpose: a file that cannot be read is an error, not a silent default.
+            guard FileManager.default.fileExists(atPath: envFile) else {
+                throw ValidationError("--env-file \(envFile): no such file")
+            }
+            do {
+                dotEnvText = try String(contentsOfFile: envFile, encoding: .utf8)
+            } catch {
+                throw ValidationError("--env-file \(envFile): cannot read it: \(error.localizedDescription)")
+            }
+        } else {
+            dotEnvText = try? String(contentsOfFile: envFile, encoding: .utf8)
+        }
         let environment = ProcessInfo.processInfo.environment
         let variables = Configuration.merged(environment: environment, dotEnvText: dotEnvText, overrides: overrides)
         let configuration: Configuration
@@ -60,11 +76,12 @@ struct ConfigOptions: ParsableArguments {
             configuration: configuration, dotEnv: dotEnvText.map(DotEnv.parse) ?? [:],
             environment: environment, flags: overrides)
         // JSON: an object per variable, for machines. Text: one readable run, in table order.
+        let shown = only.map { names in effective.settings.filter { names.contains($0.name) } } ?? effective.settings
         var settings: Logger.Metadata = [:]
-        for setting in effective.settings {
+        for setting in shown {
             settings[setting.name] = ["value": .string(setting.value), "source": .string(setting.source.rawValue)]
         }
-        let text = effective.settings.map { "\($0.name)=\($0.value) [\($0.source.rawValue)]" }.joined(separator: " ")
+        let text = shown.map { "\($0.name)=\($0.value) [\($0.source.rawValue)]" }.joined(separator: " ")
         logger.log(level: configurationLogLevel, "configuration", metadata: [
             "configuration": format == .json ? .dictionary(settings) : .string(text),
             "env_file": .string(envFile),
@@ -89,12 +106,16 @@ private func bootstrapLogging(_ format: LogFormat) {
 }
 
 /// The command's logger, at the configured level, after logging the configuration's warnings.
-/// Call after ``ConfigOptions/load(extra:label:configurationLogLevel:)``, which sets up logging.
-func makeLogger(_ configuration: Configuration, label: String = "webhook-worker") -> Logger {
+/// Call after ``ConfigOptions/load(extra:label:configurationLogLevel:only:)``, which sets up logging.
+/// - Parameter warnings: false for a command the warnings are not about (they are all about
+///   workers: endpoints, item keys, caps; the bridge has none of these).
+func makeLogger(_ configuration: Configuration, label: String = "webhook-worker", warnings: Bool = true) -> Logger {
     // A peer closing a socket mid-write (Redis restarting) must be an error, not a fatal signal.
     signal(SIGPIPE, SIG_IGN)
     var logger = Logger(label: label)
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel.lowercased()) ?? .info
-    for warning in configuration.warnings { logger.warning("\(warning)") }
+    if warnings {
+        for warning in configuration.warnings { logger.warning("\(warning)") }
+    }
     return logger
 }

@@ -25,8 +25,10 @@ struct IngestCommand: AsyncParsableCommand {
         var extra: [String: String] = [:]
         extra["INGEST_LISTEN"] = listen
         if open { extra["INGEST_OPEN"] = "true" }
-        let configuration = try options.load(extra: extra, label: "webhook-ingest", configurationLogLevel: .info)
-        let logger = makeLogger(configuration, label: "webhook-ingest")
+        // The bridge often shares a .env with workers: it logs only what applies to it.
+        let configuration = try options.load(extra: extra, label: "webhook-ingest", configurationLogLevel: .info,
+                                             only: BridgeConfiguration.variables)
+        let logger = makeLogger(configuration, label: "webhook-ingest", warnings: false)
         if (configuration.bridge.secret ?? "").isEmpty && !configuration.bridge.isOpen {
             logger.critical("""
                 configuration: INGEST_SECRET: not set; the bridge would accept events from anyone. \

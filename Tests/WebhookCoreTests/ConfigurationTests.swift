@@ -111,6 +111,8 @@ final class ConfigurationTests: XCTestCase {
             ("WEBHOOK_BATCH_SIZE", "-3"), ("WEBHOOK_COMPAT", "legacy"), ("WEBHOOK_MAX_PAYLOAD_BYTES", "0"),
             ("WEBHOOK_METRICS_LISTEN", "9100"), ("WEBHOOK_LEASE", "10"), ("WEBHOOK_SHUTDOWN_GRACE", "10"),
             ("WEBHOOK_WORKER_ID", "a b"), ("INGEST_LISTEN", "host:99999"), ("LOG_LEVEL", "loud"),
+            ("INGEST_MAX_BODY_BYTES", "0"), ("INGEST_MAX_BUFFERED_BYTES", "lots"), ("INGEST_ALLOW_LOOP", "maybe"),
+            ("INGEST_HEADER_TIMEOUT", "0"), ("INGEST_BODY_TIMEOUT", "x"), ("INGEST_IDLE_TIMEOUT", "-1"),
         ]
         for (variable, value) in cases {
             guard let error = error([variable: value]) else { XCTFail("\(variable)=\(value) accepted"); continue }
@@ -121,6 +123,10 @@ final class ConfigurationTests: XCTestCase {
                        "WEBHOOK_TIMEOUT: expected a positive number of seconds, got 'abc'")
         XCTAssertTrue(error(["REDIS_URL": "rediss://h"])!.message.contains("TLS"))
         XCTAssertEqual(error(["WEBHOOK_TIMEOUT": "30", "WEBHOOK_LEASE": "31"])?.variable, "WEBHOOK_LEASE")
+        // The panel's largest POST must fit beside what strangers may hold (half the buffer).
+        XCTAssertEqual(error(["INGEST_MAX_BODY_BYTES": "1000", "INGEST_MAX_BUFFERED_BYTES": "1999"])?.description,
+                       "INGEST_MAX_BUFFERED_BYTES: must be at least 2 × INGEST_MAX_BODY_BYTES (2000), got '1999'")
+        XCTAssertNil(error(["INGEST_MAX_BODY_BYTES": "1000", "INGEST_MAX_BUFFERED_BYTES": "2000"]))
     }
 
     func testSecretsNeverAppearInErrors() {

@@ -52,6 +52,26 @@ final class ClusterTests: XCTestCase {
         return worker
     }
 
+    /// The bridge's write script (events, a dead letter and its marker in one step, the events
+    /// written straight from the request body) reaches the slot's owner through MOVED.
+    func testBridgeWritesThroughMoved() async throws {
+        let port = try freeTCPPort()
+        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
+                                       environment: environment(["INGEST_SECRET": "s", "WEBHOOK_MAX_PAYLOAD_BYTES": "100"]))
+        workers.append(bridge)
+        try await HTTPCall.waitForStatus(200, at: "http://127.0.0.1:\(port)/readyz", timeout: 30)
+        let big = #"{"username":"big","action":"a","pad":""# + String(repeating: "x", count: 200) + #""}"#
+        let body = #"[{"username":"u1","action":"a"},"# + big + #",{"username":"u2","action":"a"}]"#
+        let answer = try await HTTPCall.request("POST", "http://127.0.0.1:\(port)/events", body: Array(body.utf8),
+                                                headers: ["x-webhook-secret": "s"])
+        XCTAssertEqual(answer.status, 202, answer.text + bridge.log)
+        XCTAssertEqual(answer.text, #"{"enqueued":2}"#)
+        XCTAssertEqual(try owner.cli.lines(["LRANGE", "\(prefix):queue", "0", "-1"]),
+                       [#"{"username":"u2","action":"a"}"#, #"{"username":"u1","action":"a"}"#])
+        XCTAssertEqual(try owner.cli.int(["LLEN", "\(prefix):dead"]), 1)
+        XCTAssertEqual(try owner.cli.lines(["KEYS", "\(prefix):ingest:*"]).count, 1)
+    }
+
     private func receiver(_ behaviour: ReceiverBehaviour) async throws -> HTTPReceiver {
         let receiver = try await HTTPReceiver.start(behaviour: behaviour)
         receivers.append(receiver)

@@ -31,8 +31,8 @@ final class IngestServerTests: XCTestCase {
         redis = nil
     }
 
-    private func start(maxBytes: Int = 1_048_576) async throws -> IngestUnderTest {
-        let started = try await IngestUnderTest.start(redis: redis, secret: secret, maxBytes: maxBytes)
+    private func start(maxBytes: Int = 1_048_576, variables: [String: String] = [:]) async throws -> IngestUnderTest {
+        let started = try await IngestUnderTest.start(redis: redis, secret: secret, maxBytes: maxBytes, variables: variables)
         server = started
         return started
     }
@@ -102,7 +102,7 @@ final class IngestServerTests: XCTestCase {
     }
 
     func testBodyOverTheLimitIs413() async throws {
-        let server = try await start(maxBytes: 4096)
+        let server = try await start(variables: ["INGEST_MAX_BODY_BYTES": "4096"])
         // Well over the limit, so the server answers long before it has read the body.
         let padding = String(repeating: "x", count: 2_000_000)
         let body = #"[{"username":"u","action":"user_created","pad":""# + padding + #""}]"#
@@ -121,5 +121,44 @@ final class IngestServerTests: XCTestCase {
         let (underStatus, underAnswer) = try await server.post(body: under, secret: secret)
         XCTAssertEqual(underStatus, 202, underAnswer)
         XCTAssertEqual(try server.queue(redis), [under])
+    }
+
+    func testRequestsCarryingAWorkersDeliveryHeadersAre508UnlessAllowed() async throws {
+        let server = try await start()
+        for headers in [["webhook-id": "msg_3b1f_ep-1234"], ["User-Agent": "webhook-worker/1.0"]] {
+            let (status, answer) = try await server.post(body: "[\(first)]", secret: secret, headers: headers)
+            XCTAssertEqual(status, 508, "\(headers): \(answer)")
+            XCTAssertTrue(answer.contains("INGEST_ALLOW_LOOP=true"), answer)
+        }
+        // Another sender's Standard Webhooks id is not ours.
+        let (status, answer) = try await server.post(body: "[\(first)]", secret: secret, headers: ["webhook-id": "evt_1"])
+        XCTAssertEqual(status, 202, answer)
+        XCTAssertEqual(try server.queue(redis), [first])
+        await server.stop()
+
+        let allowing = try await start(variables: ["INGEST_ALLOW_LOOP": "true"])
+        let (allowed, allowedAnswer) = try await allowing.post(body: "[\(second)]", secret: secret,
+                                                               headers: ["webhook-id": "msg_3b1f_ep-1234"])
+        XCTAssertEqual(allowed, 202, allowedAnswer)
+        XCTAssertEqual(try allowing.queue(redis), [second])
+    }
+
+    func testOversizeEventIsADeadLetterAndTheRestOfItsPostIsEnqueued() async throws {
+        let server = try await start(maxBytes: 4096)
+        let big = #"{"username":"big","action":"user_created","pad":""# + String(repeating: "z", count: 5000) + #""}"#
+        let (status, answer) = try await server.post(body: "[\(first), \(big), \(second)]", secret: secret)
+        XCTAssertEqual(status, 202, answer)
+        XCTAssertEqual(answer, #"{"enqueued":2}"#)
+        XCTAssertEqual(try server.queue(redis), [second, first])
+        let dead = try redis.cli.lines(["LRANGE", "\(server.prefix):dead", "0", "-1"])
+        XCTAssertEqual(dead.count, 1)
+        XCTAssertTrue(dead[0].contains(#""payload_truncated":true,"payload_length":\#(big.utf8.count)"#), dead[0])
+        XCTAssertTrue(dead[0].contains("event 1 of a POST to the bridge"), dead[0])
+
+        // One oversize event on its own: a dead letter, nothing to enqueue, still 202.
+        let (alone, aloneAnswer) = try await server.post(body: big, secret: secret)
+        XCTAssertEqual(alone, 202, aloneAnswer)
+        XCTAssertEqual(aloneAnswer, #"{"enqueued":0}"#)
+        XCTAssertEqual(try redis.cli.int(["LLEN", "\(server.prefix):dead"]), 2)
     }
 }

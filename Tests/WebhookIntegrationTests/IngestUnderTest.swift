@@ -23,7 +23,13 @@ final class IngestUnderTest: Sendable {
         self.task = task
     }
 
-    static func start(redis: RedisServer, secret: String?, maxBytes: Int = 1_048_576) async throws -> IngestUnderTest {
+    /// - Parameters:
+    ///   - maxBytes: `WEBHOOK_MAX_PAYLOAD_BYTES`, the per-event cap.
+    ///   - variables: more configuration (e.g. `INGEST_MAX_BODY_BYTES`).
+    ///   - timing: the bridge's Redis timings (tests shorten them).
+    static func start(redis: RedisServer, secret: String?, maxBytes: Int = 1_048_576,
+                      variables extra: [String: String] = [:],
+                      timing: IngestServer.Timing = IngestServer.Timing()) async throws -> IngestUnderTest {
         let prefix = "ingest-\(UUID().uuidString.prefix(8))"
         var variables = [
             "REDIS_URL": "redis://127.0.0.1:\(redis.port)/0",
@@ -32,13 +38,14 @@ final class IngestUnderTest: Sendable {
             "INGEST_LISTEN": "127.0.0.1:0",
         ]
         if let secret { variables["INGEST_SECRET"] = secret }
+        variables.merge(extra) { $1 }
         let configuration = try Configuration.load(variables)
         var logger = Logger(label: "ingest-test")
-        logger.logLevel = .error  // the tests kill Redis under a running probe
+        logger.logLevel = .critical  // the tests kill Redis under a running probe and provoke rejections
 
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = IngestServer(
-            configuration: configuration, registry: Telemetry.bootstrap(), logger: logger,
+            configuration: configuration, registry: Telemetry.bootstrap(), logger: logger, timing: timing,
             onListening: { continuation.yield($0) }
         )
         let group = ServiceGroup(services: [server], logger: logger)
@@ -63,10 +70,15 @@ final class IngestUnderTest: Sendable {
     }
 
     /// POSTs `body` to /events with `secret` (nil: no header) in `x-webhook-secret`.
-    func post(body: String, secret: String?) async throws -> (Int, String) {
+    func post(body: String, secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
+        try await post(bytes: Array(body.utf8), secret: secret, headers: extra)
+    }
+
+    func post(bytes: [UInt8], secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
         var headers = ["Content-Type": "application/json"]
         if let secret { headers["x-webhook-secret"] = secret }
-        let answer = try await HTTPCall.request("POST", "\(base)/events", body: Array(body.utf8), headers: headers)
+        headers.merge(extra) { $1 }
+        let answer = try await HTTPCall.request("POST", "\(base)/events", body: bytes, headers: headers)
         return (answer.status, answer.text)
     }
 

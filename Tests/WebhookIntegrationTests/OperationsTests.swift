@@ -63,7 +63,8 @@ final class OperationsTests: WorkerTestCase {
 
     func testBridgeEnqueuesMarzbanArraysThatReachEveryEndpointSigned() async throws {
         let a = try await receiver(), b = try await receiver()
-        let (bridge, base) = try await startBridge(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096"])
+        let (bridge, base) = try await startBridge(["INGEST_SECRET": "panel-secret", "WEBHOOK_MAX_PAYLOAD_BYTES": "4096",
+                                                      "INGEST_MAX_BODY_BYTES": "4096"])
         let worker = try startWorker(["WEBHOOK_ADDRESS": "\(a.url),\(b.url)", "WEBHOOK_SECRET": "downstream"])
 
         // What Marzban 0.8.4 posts: an array, the raw secret in x-webhook-secret.
