@@ -19,6 +19,8 @@ import WebhookRedis
 /// idempotent step.
 struct IngestHandler: Sendable {
     static let secretHeader = HTTPField.Name("x-webhook-secret")!
+    /// W3C Trace Context: the panel's (or a proxy's) trace, carried into each event.
+    static let traceparentHeader = HTTPField.Name("traceparent")!
     static let webhookIDHeader = HTTPField.Name("webhook-id")!
     /// 508 Loop Detected (RFC 5842).
     static let loopDetected = HTTPResponse.Status(code: 508, reasonPhrase: "Loop Detected")
@@ -98,7 +100,22 @@ struct IngestHandler: Sendable {
 
         let deadLetters = deadLetters(for: batch.oversize, in: body)
         guard !batch.events.isEmpty || !deadLetters.isEmpty else { return Self.json(.accepted, "{\"enqueued\":0}") }
-        let write = IngestWrite(id: IngestWrite.newID(), body: body, events: batch.events, deadLetters: deadLetters)
+        let write: IngestWrite
+        if let traceparent = request.headers[Self.traceparentHeader], TraceContext(traceparent: traceparent) != nil {
+            // The trace travels in the events: each that has no traceparent field of its own gets
+            // the header's (a copy of the events, only for POSTs that carry one).
+            var traced: [UInt8] = []
+            traced.reserveCapacity(batch.events.reduce(0) { $0 + $1.count + 70 })
+            var ranges: [Range<Int>] = []
+            for range in batch.events {
+                let start = traced.count
+                traced.append(contentsOf: TraceContext.adding(traceparent, to: Array(body[range])))
+                ranges.append(start..<traced.count)
+            }
+            write = IngestWrite(id: IngestWrite.newID(), body: traced, events: ranges, deadLetters: deadLetters)
+        } else {
+            write = IngestWrite(id: IngestWrite.newID(), body: body, events: batch.events, deadLetters: deadLetters)
+        }
         do throws(ProducerPool.WriteError) {
             if case .written(let trimmed) = try await producers.write(write), trimmed > 0 {
                 deadTrimmed.increment(by: trimmed)

@@ -86,6 +86,42 @@ final class TracingTests: WorkerTestCase {
         await stop(worker)
     }
 
+    /// The bridge's `traceparent` request header (a panel behind an instrumented proxy) makes the
+    /// worker's attempt a child of that span, as an event field does.
+    func testTheBridgesTraceparentHeaderJoinsTheAttemptToTheTrace() async throws {
+        let (collector, output) = try collector()
+        defer { collector.stop() }
+        let sink = try await receiver(.status(200))
+        let (_, base) = try await startBridge(["INGEST_SECRET": "panel-secret"])
+        let worker = try startWorker([
+            "WEBHOOK_ADDRESS": sink.url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        ])
+        let panelBatch = #"[{"action":"user_created","username":"alice"},{"action":"user_created","username":"bob","traceparent":"00-11111111111111111111111111111111-2222222222222222-01"}]"#
+        let answer = try await HTTPCall.request("POST", "\(base)/events", body: Array(panelBatch.utf8), headers: [
+            "x-webhook-secret": "panel-secret", "Content-Type": "application/json",
+            "traceparent": "00-\(producerTrace)-\(producerSpan)-01",
+        ])
+        XCTAssertEqual(answer.status, 202, answer.text)
+        _ = try await sink.waitForRequests(count: 2, timeout: 30)
+        let spans = try await waitFor("two spans", { try self.spans(output) }, until: { $0.count >= 2 })
+        for request in sink.requests {
+            let user = try XCTUnwrap(json(request)["username"] as? String)
+            let span = try XCTUnwrap(spans.first { ($0["attributes"] as? [String: Any])?["webhook.id"] as? String == request.header("webhook-id") })
+            if user == "alice" {
+                XCTAssertEqual(span["traceId"] as? String, producerTrace, "the header's trace")
+                XCTAssertEqual(span["parentSpanId"] as? String, producerSpan)
+                XCTAssertEqual(try json(request)["traceparent"] as? String, "00-\(producerTrace)-\(producerSpan)-01",
+                               "the event carries the trace it joined")
+            } else {
+                XCTAssertEqual(span["traceId"] as? String, "11111111111111111111111111111111", "an event's own field wins")
+                XCTAssertEqual(span["parentSpanId"] as? String, "2222222222222222")
+            }
+        }
+        await stop(worker)
+    }
+
     /// A collector that accepts and never answers, then none at all: every event is delivered as
     /// without tracing, spans are dropped and counted, and SIGTERM is not held by the export in
     /// flight (its timeout here is 30 s, longer than the stop's bound).
