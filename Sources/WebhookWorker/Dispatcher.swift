@@ -248,6 +248,7 @@ final class Dispatcher: @unchecked Sendable {
         guard !announcements.isEmpty else { return }
         let items = announcements.map { target, event in
             QueueItem.encode(Delivery(webhookID: "msg_\(RandomToken.make(24))_\(target.id)", tries: 0, targetID: target.id,
+                                      urlFingerprint: authenticator.urlFingerprint(kind: target.kind, url: target.url),
                                       raw: event[...]), authenticator: authenticator)
         }
         do { try queue.push(items) } catch {
