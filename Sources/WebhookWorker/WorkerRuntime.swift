@@ -105,9 +105,13 @@ public final class WorkerRuntime: @unchecked Sendable {
         ]
         for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
+        // Every endpoint the worker delivers to, wherever it was configured (WEBHOOK_ADDRESS,
+        // DISCORD_WEBHOOK_URL or the endpoints file), by name: names never carry secrets.
+        let targets = configuration.targets
         logger.info("worker started", metadata: [
-            "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.addresses.count)",
-            "discord": "\(configuration.endpoints.discordURL != nil)", "compat": "\(configuration.endpoints.compat.rawValue)",
+            "worker_id": "\(workerID)", "endpoints": "\(targets.count)",
+            "endpoint_names": "\(targets.map(\.name).joined(separator: ","))",
+            "discord": "\(targets.contains { $0.kind == .discord })", "compat": "\(configuration.endpoints.compat.rawValue)",
             "redis": "\(configuration.redis.url)"])
     }
 
