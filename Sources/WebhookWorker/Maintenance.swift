@@ -104,7 +104,7 @@ final class Maintenance: @unchecked Sendable {
                 if error.code == .outOfMemory || error.code == .readOnly {
                     gate.close(.heartbeat, message: error.message)
                 }
-                stop.sleep(retry.failed(error))
+                stop.sleep(retry.failed(error)) { [liveness] in liveness.beat("maintenance") }
                 continue
             }
             sleep(until: min(nextHeartbeat, pollDate()))

@@ -31,10 +31,15 @@ final class Room: @unchecked Sendable {
 
     /// Blocks until there is room for at least one event (or `stop` is set); returns how many
     /// events and stored bytes may be taken now.
-    func waitForRoom(stop: StopSignal) -> (events: Int, bytes: Int) {
+    /// - Parameter beat: called every half second while full: a full room waits for the
+    ///   dispatcher (which `/livez` watches on its own), so the taker is not stalled.
+    func waitForRoom(stop: StopSignal, beat: () -> Void = {}) -> (events: Int, bytes: Int) {
         condition.lock(); defer { condition.unlock() }
         while (events >= maxEvents || bytes >= maxBytes) && !stop.isStopped {
             _ = condition.wait(until: Date(timeIntervalSinceNow: 0.5))
+            condition.unlock()
+            beat()
+            condition.lock()
         }
         return (max(0, maxEvents - events), max(0, maxBytes - bytes) / weight)
     }

@@ -44,8 +44,8 @@ final class Taker: @unchecked Sendable {
         var mustReconcile = true
         while !stop.isStopped {
             liveness.beat("taker")
-            guard gate.waitUntilOpen(stop: stop) else { continue }
-            let free = room.waitForRoom(stop: stop)
+            guard gate.waitUntilOpen(stop: stop, beat: beat) else { continue }
+            let free = room.waitForRoom(stop: stop, beat: beat)
             if stop.isStopped { break }
             do {
                 if mustReconcile {
@@ -54,6 +54,9 @@ final class Taker: @unchecked Sendable {
                 }
                 let items = try queue.take(max: min(configuration.worker.batchSize, free.events), maxBytes: free.bytes)
                 retry.succeeded()
+                // Stopped while the take ran (a slow Redis): the stop no longer waits for this
+                // thread, so leave the items in the processing list for the hand-back.
+                if stop.isStopped { break }
                 if items.isEmpty {
                     // Blocks in Redis until a producer pushes; the timeout only bounds how long a
                     // stop request waits.
@@ -74,10 +77,13 @@ final class Taker: @unchecked Sendable {
                 default:
                     break
                 }
-                stop.sleep(retry.failed(error))
+                stop.sleep(retry.failed(error), beat: beat)
             }
         }
     }
+
+    /// Progress for `/livez` while waiting on purpose (closed gate, full room, backoff).
+    private func beat() { liveness.beat("taker") }
 
     /// Returns to the queue what this worker's processing list holds and its memory does not.
     private func reconcile(_ queue: any DeliveryQueue) throws(RedisError) {

@@ -70,6 +70,20 @@ public final class RedisServer: @unchecked Sendable {
         sendSignal(SIGKILL)
     }
 
+    /// SIGSTOP: the server keeps its connections open and answers nothing (a hung Redis).
+    public func suspend() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after `suspend()`: the server answers again, in order.
+    public func resume() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGCONT) }
+    }
+
     /// Starts the server again on the same port and directory (stopping it first if running).
     /// - Parameter appendonly: switch persistence; nil keeps the current setting.
     public func restart(appendonly: Bool? = nil) throws {

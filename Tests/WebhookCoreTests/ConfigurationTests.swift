@@ -109,7 +109,8 @@ final class ConfigurationTests: XCTestCase {
             ("REDIS_URL", "rediss://h:6379"), ("REDIS_URL", "redis://h:notaport"), ("REDIS_KEY_PREFIX", "a b"),
             ("WEBHOOK_CONCURRENCY", "0"), ("WEBHOOK_ENDPOINT_CONCURRENCY", "x"), ("WEBHOOK_MAX_INFLIGHT", "0"),
             ("WEBHOOK_BATCH_SIZE", "-3"), ("WEBHOOK_COMPAT", "legacy"), ("WEBHOOK_MAX_PAYLOAD_BYTES", "0"),
-            ("WEBHOOK_METRICS_LISTEN", "9100"), ("WEBHOOK_LEASE", "10"), ("WEBHOOK_SHUTDOWN_GRACE", "10"),
+            ("WEBHOOK_METRICS_LISTEN", "9100"), ("WEBHOOK_LEASE", "10"), ("WEBHOOK_SHUTDOWN_GRACE", "-1"),
+            ("WEBHOOK_LIVENESS_BOUND", "0"),
             ("WEBHOOK_WORKER_ID", "a b"), ("INGEST_LISTEN", "host:99999"), ("LOG_LEVEL", "loud"),
         ]
         for (variable, value) in cases {
