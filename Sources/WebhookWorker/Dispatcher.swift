@@ -37,6 +37,13 @@ final class Dispatcher: @unchecked Sendable {
     private let authenticator: ItemAuthenticator
     /// Rate limits and circuit breakers shared by the fleet; set before `run` starts.
     var endpointGuard: EndpointGuard?
+    /// Called after the settling connection reached another Redis server and what this worker
+    /// holds was put back there: the taker then returns what that server's processing list
+    /// holds beyond it (settles the old server took and never passed on).
+    var onServerChanged: (@Sendable () -> Void)?
+    /// The server this worker joined (its `serverID`): where its processing list is known to
+    /// be when the dispatcher starts; set before `run` starts.
+    var joinedServer: String?
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -84,6 +91,8 @@ final class Dispatcher: @unchecked Sendable {
 
     func run() {
         let queue = makeQueue()
+        // Settles go only to the server what this worker holds is known to be on (see restoreHeld).
+        queue.pinnedServerID = joinedServer
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
         /// Reused for every round's answers (see `DeliveryLedger.complete(...into:)`).
@@ -141,6 +150,10 @@ final class Dispatcher: @unchecked Sendable {
                     failedSince = nil
                     retryAt = .distantPast
                 } catch {
+                    if error.code == .serverChanged {
+                        restoreHeld(queue)
+                        continue
+                    }
                     if error.code != .connection { gate.close(.settle, message: error.message) }
                     let since = failedSince ?? Date()
                     failedSince = since
@@ -240,6 +253,29 @@ final class Dispatcher: @unchecked Sendable {
                 return nil
             }
             if let earliest = delays.min() { onRetryScheduled?(earliest) }
+        }
+    }
+
+    /// First thing on another Redis server (a failover, a `MOVED`, a restart): puts back into
+    /// this worker's processing list what it holds and that server does not have (takes lost in
+    /// asynchronous replication, or everything after a restart without persistence), so their
+    /// outcomes are written rather than fenced out and forgotten; then settles may go there.
+    /// What is put back may also still be in that server's queue, and so be delivered twice:
+    /// at-least-once allows that, losing it does not.
+    private func restoreHeld(_ queue: any DeliveryQueue) {
+        do {
+            let held = room.heldItems()
+            let listed = Set(try queue.processingItems())
+            let missing = held.filter { !listed.contains($0) }
+            let restored = try queue.restore(missing)
+            queue.pinnedServerID = queue.serverID
+            logger.warning("Redis is another server now (failover, redirect or restart): reconciled this worker's processing list",
+                           metadata: ["server": "\(queue.serverID ?? "-")", "held": "\(held.count)", "put_back": "\(restored)"])
+            onServerChanged?()
+        } catch {
+            // The pin stays: the next settle asks again, after the usual backoff.
+            logger.warning("could not reconcile with the new Redis server, retrying", metadata: ["error": "\(error)"])
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 

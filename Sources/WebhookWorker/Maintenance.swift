@@ -133,7 +133,7 @@ final class Maintenance: @unchecked Sendable {
             case .idTaken:
                 logger.error("another live worker uses this WEBHOOK_WORKER_ID; not taking work until it is gone")
             default:
-                logger.warning("this worker had been reaped (its lease expired while it was alive); joined again")
+                logger.warning("this worker was not in the workers set (reaped after its lease expired while it was alive, or Redis lost its data); joined again")
                 gate.open(.heartbeat)
                 gate.open(.unregistered)
             }

@@ -73,6 +73,12 @@ final class Room: @unchecked Sendable {
         return items[HeldItem(item)] != nil
     }
 
+    /// Every item held, once per copy held.
+    func heldItems() -> [[UInt8]] {
+        condition.lock(); defer { condition.unlock() }
+        return items.flatMap { item, count in Array(repeating: item.bytes, count: count) }
+    }
+
     /// Blocks until nothing is held or the deadline passes; true when empty.
     func waitUntilEmpty(deadline: Date) -> Bool {
         condition.lock(); defer { condition.unlock() }

@@ -9,9 +9,12 @@ import WebhookRedis
 /// to the dispatcher. It decides nothing about delivery.
 ///
 /// When a take fails on the connection, Redis may have run the script and lost only the reply:
-/// the items would sit in the processing list with no one working on them. So after such a
-/// failure (and at start, for a list left by an earlier process with this ID) the taker
-/// reconciles: whatever the processing list holds that the room does not goes back to the queue.
+/// the items would sit in the processing list with no one working on them. After a failover the
+/// new master's list may also hold items this worker settled on the old one (asynchronous
+/// replication lost the settle). So after such a failure, after this connection or the
+/// dispatcher's reached another server, and at start (a list left by an earlier process with
+/// this ID), the taker reconciles: whatever the processing list holds that the room does not
+/// goes back to the queue.
 final class Taker: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String
@@ -24,6 +27,8 @@ final class Taker: @unchecked Sendable {
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
     private let taken = Counter(label: MetricNames.eventsTaken)
+    private let requestLock = NSLock()
+    private var reconcileRequested = false
 
     init(configuration: Configuration, workerID: String, room: Room, gate: TakeGate, dispatcher: Dispatcher,
          stop: StopSignal, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -42,14 +47,18 @@ final class Taker: @unchecked Sendable {
         let queue = makeQueue()
         var retry = RetryLog(what: "taking work", logger: logger)
         var mustReconcile = true
+        var reconciledServer: String?
         while !stop.isStopped {
             liveness.beat("taker")
             guard gate.waitUntilOpen(stop: stop, beat: beat) else { continue }
             let free = room.waitForRoom(stop: stop, beat: beat)
             if stop.isStopped { break }
             do {
-                if mustReconcile {
+                // After this connection or the dispatcher's reached another server, that
+                // server's processing list may hold what this worker settled elsewhere.
+                if mustReconcile || queue.serverID != reconciledServer || takeReconcileRequest() {
                     try reconcile(queue)
+                    reconciledServer = queue.serverID
                     mustReconcile = false
                 }
                 let items = try queue.take(max: min(configuration.worker.batchSize, free.events), maxBytes: free.bytes)
@@ -85,13 +94,28 @@ final class Taker: @unchecked Sendable {
     /// Progress for `/livez` while waiting on purpose (closed gate, full room, backoff).
     private func beat() { liveness.beat("taker") }
 
+    /// Asks the taker to reconcile before its next take (the dispatcher reached another server).
+    func requestReconcile() {
+        requestLock.lock()
+        reconcileRequested = true
+        requestLock.unlock()
+    }
+
+    private func takeReconcileRequest() -> Bool {
+        requestLock.lock()
+        defer { requestLock.unlock() }
+        let requested = reconcileRequested
+        reconcileRequested = false
+        return requested
+    }
+
     /// Returns to the queue what this worker's processing list holds and its memory does not.
     private func reconcile(_ queue: any DeliveryQueue) throws(RedisError) {
         let stranded = try queue.processingItems().filter { !room.holds($0) }
         guard !stranded.isEmpty else { return }
         let moved = try queue.release(stranded)
         if moved > 0 {
-            logger.warning("returned items this worker held in Redis but not in memory (a lost reply) to the queue",
+            logger.warning("returned items this worker held in Redis but not in memory (a lost reply, or settles a failover lost) to the queue",
                            metadata: ["events": "\(moved)"])
         }
     }

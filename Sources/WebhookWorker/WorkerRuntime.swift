@@ -88,19 +88,23 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.taker = Taker(configuration: configuration, workerID: id, room: room, gate: gate, dispatcher: dispatcher,
                            stop: takerStop, liveness: liveness, logger: logger, makeQueue: makeQueue)
         dispatcher.onRetryScheduled = { maintenance.noteRetry(in: $0) }
+        let taker = self.taker
+        dispatcher.onServerChanged = { taker.requestReconcile() }
     }
 
     /// Joins the workers set (waiting while Redis is unreachable), then starts the threads.
     /// Blocks: call it off the cooperative pool.
     /// - Throws: when another live worker already uses this worker's ID.
     public func start() throws {
-        guard maintenance.join(makeQueue(), abort: startAbort) else {
+        let joinQueue = makeQueue()
+        guard maintenance.join(joinQueue, abort: startAbort) else {
             if maintenance.idTaken {
                 throw WorkerStartError(description: "another live worker uses WEBHOOK_WORKER_ID '\(workerID)'; "
                     + "give each worker its own ID (or leave it unset), or wait WEBHOOK_LEASE seconds after the other one stopped")
             }
             return
         }
+        dispatcher.joinedServer = joinQueue.serverID
         threads = [
             "maintenance": WorkerThread(name: "maintenance", maintenance.run),
             "dispatcher": WorkerThread(name: "dispatcher", dispatcher.run),
