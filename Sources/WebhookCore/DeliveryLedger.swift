@@ -267,6 +267,11 @@ public struct DeliveryLedger: Sendable {
         requests[token] = attempts
     }
 
+    /// The target of the request `token`, while it is tracked (before `complete`).
+    public func target(ofRequest token: UInt64) -> Target? {
+        requests[token]?.first?.target
+    }
+
     // MARK: Entry 2: complete
 
     /// Decides every attempt the request `token` carried.

@@ -44,6 +44,10 @@ final class Dispatcher: @unchecked Sendable {
     /// The server this worker joined (its `serverID`): where its processing list is known to
     /// be when the dispatcher starts; set before `run` starts.
     var joinedServer: String?
+    /// Called once, with the endpoint, when an endpoint answers as this product's ingest bridge
+    /// (`IngestReceipt`): the worker is feeding its own queue and must stop.
+    var onBridgeAnswer: (@Sendable (Target) -> Void)?
+    private var bridgeAnswered = false
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -126,6 +130,11 @@ final class Dispatcher: @unchecked Sendable {
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
             if !newResponses.isEmpty {
                 for response in newResponses {
+                    if !bridgeAnswered, IngestReceipt.matches(status: response.status, body: response.body),
+                       let target = ledger.target(ofRequest: response.token) {
+                        bridgeAnswered = true
+                        onBridgeAnswer?(target)
+                    }
                     ledger.complete(request: response.token, result: Self.result(of: response),
                                     now: now, random: &random, into: &completion)
                     if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }

@@ -46,6 +46,9 @@ public final class WorkerRuntime: @unchecked Sendable {
     private var stopped = false
     /// Signalled when the first `stop()` has finished, so a second caller returns only then.
     private let stopDone = DispatchSemaphore(value: 0)
+    /// Why the worker must stop with an error, once (see `WorkerService`).
+    public let fatalErrors: AsyncStream<String>
+    private let fatalContinuation: AsyncStream<String>.Continuation
 
     /// Opens one queue connection per thread.
     private let makeQueue: @Sendable () -> any DeliveryQueue
@@ -90,6 +93,22 @@ public final class WorkerRuntime: @unchecked Sendable {
         dispatcher.onRetryScheduled = { maintenance.noteRetry(in: $0) }
         let taker = self.taker
         dispatcher.onServerChanged = { taker.requestReconcile() }
+        (fatalErrors, fatalContinuation) = AsyncStream.makeStream(of: String.self)
+        let fatal = fatalContinuation, takerStop = self.takerStop, logger = self.logger
+        dispatcher.onBridgeAnswer = { target in
+            // Delivering to an ingest bridge re-enqueues every event it is sent, and the copies
+            // come back here: stop sending at once (what is in flight is cancelled and handed
+            // back, not counted), then stop with an error. The copies already enqueued stay
+            // queued for a worker configured right.
+            let reason = "endpoint '\(target.name)' (\(target.redactedURL)) answered as this product's ingest bridge "
+                + "(202 {\"enqueued\":N}): this worker is delivering events back into a queue, a loop; "
+                + "point WEBHOOK_ADDRESS (or the endpoints file) at the real receivers, not at the bridge"
+            logger.error("\(reason)")
+            takerStop.stop()
+            http.shutdown()
+            fatal.yield(reason)
+            fatal.finish()
+        }
     }
 
     /// Joins the workers set (waiting while Redis is unreachable), then starts the threads.
