@@ -158,10 +158,15 @@ final class Dispatcher: @unchecked Sendable {
                     gate.open(.settle)
                     failedSince = nil
                     retryAt = .distantPast
-                } catch {
+                } catch let settleError {
+                    var error = settleError
                     if error.code == .serverChanged {
-                        restoreHeld(queue)
-                        continue
+                        do throws(RedisError) {
+                            try restoreHeld(queue)
+                            continue  // settle there at once
+                        } catch let restoreError {
+                            error = restoreError  // the pin stays: the next settle asks again, after the backoff
+                        }
                     }
                     if error.code != .connection { gate.close(.settle, message: error.message) }
                     let since = failedSince ?? Date()
@@ -271,21 +276,15 @@ final class Dispatcher: @unchecked Sendable {
     /// outcomes are written rather than fenced out and forgotten; then settles may go there.
     /// What is put back may also still be in that server's queue, and so be delivered twice:
     /// at-least-once allows that, losing it does not.
-    private func restoreHeld(_ queue: any DeliveryQueue) {
-        do {
-            let held = room.heldItems()
-            let listed = Set(try queue.processingItems())
-            let missing = held.filter { !listed.contains($0) }
-            let restored = try queue.restore(missing)
-            queue.pinnedServerID = queue.serverID
-            logger.warning("Redis is another server now (failover, redirect or restart): reconciled this worker's processing list",
-                           metadata: ["server": "\(queue.serverID ?? "-")", "held": "\(held.count)", "put_back": "\(restored)"])
-            onServerChanged?()
-        } catch {
-            // The pin stays: the next settle asks again, after the usual backoff.
-            logger.warning("could not reconcile with the new Redis server, retrying", metadata: ["error": "\(error)"])
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+    private func restoreHeld(_ queue: any DeliveryQueue) throws(RedisError) {
+        let held = room.heldItems()
+        let listed = Set(try queue.processingItems())
+        let missing = held.filter { !listed.contains($0) }
+        let restored = try queue.restore(missing)
+        queue.pinnedServerID = queue.serverID
+        logger.warning("Redis is another server now (failover, redirect or restart): reconciled this worker's processing list",
+                       metadata: ["server": "\(queue.serverID ?? "-")", "held": "\(held.count)", "put_back": "\(restored)"])
+        onServerChanged?()
     }
 
     /// Enqueues breaker announcements as deliveries to the endpoints named in `notify` only.
