@@ -125,7 +125,8 @@ public struct DeliveryLedger: Sendable {
 
     public let settings: Settings
     private let authenticator: ItemAuthenticator
-    private let targetsByID: [String: Target]
+    /// Finds the target of a stored delivery (ids of earlier releases, the URL fence).
+    private let directory: TargetDirectory
     private var held: [UInt64: Held] = [:]
     private var requests: [UInt64: [Attempt]] = [:]
     /// Attempts admitted and not yet completed, per target id.
@@ -142,7 +143,7 @@ public struct DeliveryLedger: Sendable {
     public init(settings: Settings, authenticator: ItemAuthenticator) {
         self.settings = settings
         self.authenticator = authenticator
-        self.targetsByID = Dictionary(settings.targets.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.directory = TargetDirectory(targets: settings.targets, authenticator: authenticator)
     }
 
     /// Events admitted and not yet settled.
@@ -201,10 +202,28 @@ public struct DeliveryLedger: Sendable {
             }
             finishIfDone(id, into: &admission.settlements)
         case .delivery(let delivery):
-            guard let target = targetsByID[delivery.targetID] else {
-                reject(stored, payload: delivery.raw, now: now, into: &admission, webhookID: delivery.webhookID,
-                       attempts: delivery.tries,
-                       reason: "endpoint \(delivery.targetID) is no longer configured; the delivery was pending for it")
+            let target: Target
+            switch directory.resolve(id: delivery.targetID, fingerprint: delivery.urlFingerprint) {
+            case .target(let found):
+                target = found
+            case .urlChanged(let named):
+                // The fence: a retry goes only to the URL it was made for.
+                reject(stored, payload: delivery.raw, now: now, into: &admission, target: named,
+                       webhookID: delivery.webhookID, attempts: delivery.tries,
+                       reason: "endpoint '\(named.name)' has another URL than when this delivery was made; "
+                           + "not sent to the new URL (`webhook-worker dead replay` sends it there)")
+                return
+            case .ambiguous(let candidates):
+                reject(stored, payload: delivery.raw, now: now, into: &admission, targetID: delivery.targetID,
+                       webhookID: delivery.webhookID, attempts: delivery.tries,
+                       reason: "endpoint \(delivery.targetID) could be any of \(candidates.map { "'\($0.name)'" }.joined(separator: ", ")); "
+                           + "not sent (`webhook-worker dead replay --to NAME` sends it to one)")
+                return
+            case .unknown:
+                reject(stored, payload: delivery.raw, now: now, into: &admission, targetID: delivery.targetID,
+                       webhookID: delivery.webhookID, attempts: delivery.tries,
+                       reason: "endpoint \(delivery.targetID) is no longer configured; the delivery was pending for it "
+                           + "(`webhook-worker dead replay --to NAME` sends it to another endpoint)")
                 return
             }
             let event: Event
@@ -285,6 +304,11 @@ public struct DeliveryLedger: Sendable {
     /// Records which attempts one request carries (one, or a Marzban-mode batch).
     public mutating func track(request token: UInt64, attempts: [Attempt]) {
         requests[token] = attempts
+    }
+
+    /// The target of the request `token`, while it is tracked (before `complete`).
+    public func target(ofRequest token: UInt64) -> Target? {
+        requests[token]?.first?.target
     }
 
     // MARK: Entry 2: complete
@@ -377,14 +401,17 @@ public struct DeliveryLedger: Sendable {
 
     /// An item that cannot be delivered becomes a dead letter at once: retrying cannot fix it.
     private mutating func reject(_ stored: [UInt8], payload: ArraySlice<UInt8>, now: Double, into admission: inout Admission,
-                                 target: Target? = nil, webhookID: String? = nil, attempts: Int = 0,
+                                 target: Target? = nil, targetID: String? = nil, webhookID: String? = nil, attempts: Int = 0,
                                  reason: String, oversize: Bool = false) {
-        let letter: DeadLetter
+        var letter: DeadLetter
         if oversize || payload.count > settings.maxPayloadBytes {
             letter = DeadLetter.oversize(payload, failedAt: now, reason: reason)
         } else {
             letter = DeadLetter(payload: Array(payload), target: target, webhookID: webhookID, attempts: attempts,
                                 failedAt: now, reason: reason)
+            // An endpoint this configuration lacks keeps its id, so a plain replay finds it again
+            // once it is configured.
+            if target == nil, let targetID { letter.targetID = targetID }
         }
         admission.settlements.append(Settlement(ack: stored, outcomes: [.dead(entry: letter.encoded())]))
         admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
@@ -392,6 +419,7 @@ public struct DeliveryLedger: Sendable {
 
     private func item(for attempt: Attempt, tries: Int, rateLimits: Int = 0, heldSince: Double = 0, slot: Double = 0) -> [UInt8] {
         QueueItem.encode(Delivery(webhookID: attempt.webhookID, tries: tries, targetID: attempt.target.id,
+                                  urlFingerprint: directory.fingerprint(of: attempt.target),
                                   rateLimits: rateLimits, heldSince: heldSince, slot: slot, raw: attempt.event.bytes[...]),
                          authenticator: authenticator)
     }

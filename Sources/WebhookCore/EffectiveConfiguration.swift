@@ -98,6 +98,7 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_ITEM_KEY", secret: true) { _, _ in "" },
         Variable("WEBHOOK_LEASE") { c, _ in seconds(c.worker.lease) },
         Variable("WEBHOOK_SHUTDOWN_GRACE") { c, _ in seconds(c.worker.shutdownGrace) },
+        Variable("WEBHOOK_LIVENESS_BOUND") { c, _ in seconds(c.worker.livenessBound) },
         Variable("WEBHOOK_METRICS_LISTEN") { c, _ in c.worker.metricsListen?.description ?? "" },
         Variable("WEBHOOK_WORKER_ID") { c, _ in c.worker.id ?? "" },
         Variable("INGEST_LISTEN") { c, _ in c.bridge.listen.description },

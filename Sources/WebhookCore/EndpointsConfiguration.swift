@@ -151,6 +151,13 @@ public struct EndpointsConfiguration: Sendable {
                     resolved.endpoints[index].concurrency = concurrency
                 }
             }
+            // Deliveries and webhook-ids name an endpoint by its id: two that share one could
+            // not be told apart (a 64-bit hash makes this all but impossible; it is still checked).
+            let ids = resolved.endpoints.map { (name: $0.name, id: Target(spec: $0).id) }
+            if let (first, second) = TargetDirectory.collisions(ids).first {
+                throw EndpointsFileError(file: path, endpoint: "'\(second)'", field: "name",
+                                         message: "its internal id is the same as endpoint '\(first)''s; rename one of them")
+            }
             warnings += resolved.warnings
             specs = resolved.endpoints
         } catch {

@@ -13,8 +13,13 @@ public struct ItemAuthenticator: Sendable {
     /// The derived key, absorbed once: every taken event and every retry item is MAC'd, so the
     /// per-use key set-up of `HMAC<SHA256>(key:)` showed in profiles (see `PrekeyedHMAC`).
     private let hmac: PrekeyedHMAC
+    /// The key of URL fingerprints, derived apart from the items' (see `urlFingerprint`).
+    private let fingerprintKey: [UInt8]
     /// Bytes of MAC kept in items (hex-encoded, so twice as many characters). 128 bits.
     static let macBytes = 16
+    /// Bytes of a URL fingerprint kept in items (hex-encoded). 48 bits: a fingerprint is only
+    /// ever compared with the one endpoint an item names, never searched among many.
+    static let fingerprintBytes = 6
 
     /// - Parameter keyMaterial: the configured secret bytes. Domain-separated before use, so the
     ///   same secret used for signing requests never produces the same MACs.
@@ -22,6 +27,19 @@ public struct ItemAuthenticator: Sendable {
         let derived = HMAC<SHA256>.authenticationCode(for: Array("webhook-worker internal items v1".utf8),
                                                       using: SymmetricKey(data: keyMaterial))
         self.hmac = PrekeyedHMAC(key: Array(derived))
+        self.fingerprintKey = Array(HMAC<SHA256>.authenticationCode(for: Array("webhook-worker url fingerprints v1".utf8),
+                                                                   using: SymmetricKey(data: keyMaterial)))
+    }
+
+    /// A short keyed fingerprint of where a target's requests go (its kind and URL), as 12 hex
+    /// digits. A retry carries the fingerprint of the URL it was made for, under the item's MAC,
+    /// so a worker whose endpoint of that id now has another URL refuses it instead of sending
+    /// it elsewhere. Keyed, because URLs may hold secrets and Redis is readable by producers: an
+    /// unkeyed hash would let anyone test guesses of a URL offline.
+    public func urlFingerprint(kind: TargetKind, url: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array((kind.rawValue + " " + url).utf8),
+                                                   using: SymmetricKey(data: fingerprintKey))
+        return Hex.string(Array(code).prefix(Self.fingerprintBytes))
     }
 
     /// The MAC of `bytes` as lowercase hex (`2 * macBytes` characters).

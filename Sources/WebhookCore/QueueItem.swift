@@ -3,10 +3,11 @@
 ///
 /// - a raw event: the producer's bytes, as `LPUSH`ed;
 /// - a tagged event: `#<tag> <raw event>`, tagged by the take script;
-/// - a delivery: `@<mac> <webhook-id> <tries> <target-id> <rate-limits>.<held-since>.<slot> <raw event>`,
+/// - a delivery: `@<mac> <webhook-id> <tries> <target-id>:<url-fingerprint> <rate-limits>.<held-since>.<slot> <raw event>`,
 ///   where `<mac>` authenticates everything after it (`ItemAuthenticator`); `<held-since>` and
-///   `<slot>` are milliseconds of Redis time, 0 for none (see `Delivery`). Items written before
-///   had `<rate-limits>.<seconds waited>`: read as never held, so their hold clock restarts.
+///   `<slot>` are milliseconds of Redis time, 0 for none (see `Delivery`). Items of earlier
+///   releases have a bare `<target-id>` (no fingerprint) and `<rate-limits>.<seconds waited>`:
+///   the latter read as never held, so their hold clock restarts.
 ///
 /// Any of them may carry `!<n> ` in front: the number of times a worker holding it died
 /// (added by the reap script, see `WEBHOOK_MAX_CRASHES`).
@@ -39,12 +40,16 @@ public enum QueueItem: Sendable, Equatable {
     /// The stored form of a delivery, MAC first.
     public static func encode(_ delivery: Delivery, authenticator: ItemAuthenticator) -> [UInt8] {
         var body: [UInt8] = []
-        body.reserveCapacity(delivery.webhookID.utf8.count + delivery.targetID.utf8.count + delivery.raw.count + 32)
+        body.reserveCapacity(delivery.webhookID.utf8.count + delivery.targetID.utf8.count + delivery.raw.count + 48)
         body.append(contentsOf: delivery.webhookID.utf8)
         body.append(UInt8(ascii: " "))
         JSONWriter.appendInt(delivery.tries, to: &body)
         body.append(UInt8(ascii: " "))
         body.append(contentsOf: delivery.targetID.utf8)
+        if let fingerprint = delivery.urlFingerprint {
+            body.append(UInt8(ascii: ":"))
+            body.append(contentsOf: fingerprint.utf8)
+        }
         body.append(UInt8(ascii: " "))
         JSONWriter.appendInt(delivery.rateLimits, to: &body)
         body.append(UInt8(ascii: "."))
@@ -87,8 +92,15 @@ public enum QueueItem: Sendable, Equatable {
               let since = decimal(limits[1], maxDigits: 15), let slot = limits.count == 3 ? decimal(limits[2], maxDigits: 15) : 0
         else { return nil }
         let held = limits.count == 3 ? Double(since) / 1000 : 0
+        // `<target-id>:<url-fingerprint>`, or a bare id in items of earlier releases.
+        var targetID = fields[3][...], fingerprint: String?
+        if let colon = targetID.firstIndex(of: UInt8(ascii: ":")) {
+            guard colon > targetID.startIndex, colon + 1 < targetID.endIndex else { return nil }
+            fingerprint = String(decoding: targetID[(colon + 1)...], as: UTF8.self)
+            targetID = targetID[..<colon]
+        }
         return .delivery(Delivery(webhookID: String(decoding: fields[1], as: UTF8.self), tries: tries,
-                                  targetID: String(decoding: fields[3], as: UTF8.self),
+                                  targetID: String(decoding: targetID, as: UTF8.self), urlFingerprint: fingerprint,
                                   rateLimits: rateLimits, heldSince: held, slot: Double(slot) / 1000, raw: bytes[start...]))
     }
 

@@ -1,3 +1,5 @@
+import Crypto
+
 /// What kind of receiver a delivery goes to.
 public enum TargetKind: String, Sendable, Hashable {
     /// A webhook endpoint: receives the event itself.
@@ -29,7 +31,9 @@ public enum TargetKind: String, Sendable, Hashable {
 ///
 /// Queue items name a target by `id`, never by URL: a worker delivers only to targets in its own
 /// configuration, so nothing a producer writes into Redis can choose where a request goes, and
-/// URLs (which may carry tokens) are never stored in Redis.
+/// URLs (which may carry tokens) are never stored in Redis. A retry also carries a keyed
+/// fingerprint of the URL it was made for (see ``TargetDirectory``), so that it is never sent to
+/// another URL.
 ///
 /// A class, immutable: every attempt and request names its target, and copying a struct of a
 /// dozen strings and arrays cost a dozen reference-count updates per copy (it showed in
@@ -38,11 +42,19 @@ public final class Target: Hashable, Sendable {
     public let kind: TargetKind
     /// Where requests go (for Telegram, the sendMessage URL with the bot token).
     public let url: String
-    /// Stable, URL-free identifier: for an implicit endpoint (`WEBHOOK_ADDRESS`,
-    /// `DISCORD_WEBHOOK_URL`) the kind letter and the FNV-1a 32-bit hash of kind and URL
-    /// (`w3f2a09c1`); for a named endpoint of the endpoints file, `n` and the hash of its name, so
-    /// that pending retries survive a URL change.
+    /// Stable, URL-free identifier, 64 bits of SHA-256 in hex after a letter: for an implicit
+    /// endpoint (`WEBHOOK_ADDRESS`, `DISCORD_WEBHOOK_URL`) the kind letter and the hash of kind
+    /// and URL (`w3f2a09c1d4e5f607`); for a named endpoint of the endpoints file, `n` and the hash
+    /// of its name. 64 bits, because the 32-bit hash of earlier releases let two names share an
+    /// id (`ep-55c567fd` and `ep-3ac7628c`), and one endpoint's retries went to the other; a
+    /// configuration whose ids still collide is refused at start-up
+    /// (``TargetDirectory/collisions(_:)``).
     public let id: String
+    /// The ids earlier releases (and the implicit form of this URL) gave this endpoint, so that
+    /// retries already in Redis, and retries of an endpoint moved from `WEBHOOK_ADDRESS` into the
+    /// endpoints file, still find it: the 32-bit ids of kind and URL and, for a named endpoint,
+    /// of its name; and the implicit id of its URL.
+    public let aliases: [String]
     /// The endpoint's name (logs, metrics, `endpoints`, dead letters).
     public let name: String
     /// Everything the endpoints file says about it (implicit endpoints have defaults).
@@ -53,7 +65,8 @@ public final class Target: Hashable, Sendable {
     public init(kind: TargetKind, url: String) {
         self.kind = kind
         self.url = url
-        self.id = kind.rawValue + Self.fnv1a(kind.rawValue + url)
+        self.id = Self.implicitID(kind: kind, url: url)
+        self.aliases = [Self.legacyImplicitID(kind: kind, url: url)]
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
         self.headerLines = []
@@ -63,7 +76,14 @@ public final class Target: Hashable, Sendable {
         let kind = TargetKind(spec.kind)
         self.kind = kind
         self.url = spec.url
-        self.id = spec.isImplicit ? kind.rawValue + Self.fnv1a(kind.rawValue + spec.url) : "n" + Self.fnv1a(spec.name)
+        if spec.isImplicit {
+            self.id = Self.implicitID(kind: kind, url: spec.url)
+            self.aliases = [Self.legacyImplicitID(kind: kind, url: spec.url)]
+        } else {
+            self.id = "n" + Self.wideHash(spec.name)
+            self.aliases = ["n" + Self.fnv1a(spec.name), Self.implicitID(kind: kind, url: spec.url),
+                            Self.legacyImplicitID(kind: kind, url: spec.url)]
+        }
         self.name = spec.name
         self.spec = spec
         self.headerLines = spec.headerLines
@@ -78,7 +98,23 @@ public final class Target: Hashable, Sendable {
     /// The URL as logs, the CLI and metrics may show it (see `URLRedaction`).
     public var redactedURL: String { URLRedaction.redact(url) }
 
-    /// 8 lowercase hex digits of the FNV-1a 32-bit hash of `text`.
+    /// The id of an implicit endpoint for this kind and URL.
+    static func implicitID(kind: TargetKind, url: String) -> String {
+        kind.rawValue + wideHash(kind.rawValue + url)
+    }
+
+    /// The id an implicit endpoint had before ids were widened (32-bit FNV-1a).
+    static func legacyImplicitID(kind: TargetKind, url: String) -> String {
+        kind.rawValue + fnv1a(kind.rawValue + url)
+    }
+
+    /// 16 lowercase hex digits: the first 64 bits of the SHA-256 of `text`.
+    static func wideHash(_ text: String) -> String {
+        Hex.string(SHA256.hash(data: Array(text.utf8)).prefix(8))
+    }
+
+    /// 8 lowercase hex digits of the FNV-1a 32-bit hash of `text`: the ids of earlier releases,
+    /// still recognised in items they left in Redis.
     static func fnv1a(_ text: String) -> String {
         var hash: UInt32 = 2_166_136_261
         for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }

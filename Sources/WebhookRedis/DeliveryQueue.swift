@@ -21,6 +21,12 @@ public protocol DeliveryQueue: AnyObject {
     func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String]
     func reap(worker: String, leaseMillis: Int) throws(RedisError) -> Int?
     func markAdmitting(sha1: String?) throws(RedisError)
+    /// The server the connection reached (`run_id`); `pinnedServerID` confines scripts to one
+    /// (see `RedisQueue`).
+    var serverID: String? { get }
+    var pinnedServerID: String? { get set }
+    /// Puts held items missing from the processing list back into it (see `RedisQueue.restore`).
+    func restore(_ items: [[UInt8]]) throws(RedisError) -> Int
     func processingItems() throws(RedisError) -> [[UInt8]]
     func release(_ items: [[UInt8]]) throws(RedisError) -> Int
     func handBack() throws(RedisError) -> Int

@@ -4,9 +4,18 @@ extension LazyConnection {
     /// back for the next EVALSHA. Error replies are thrown, named after the script.
     /// `shas` (SHA1 by script name) belongs to the caller and survives reconnects: the SHA
     /// depends only on the source.
-    func runScript(_ script: LuaScript, keys: [String], args: [[UInt8]], shas: inout [String: String]) throws(RedisError) -> RedisReply {
+    /// - Parameter pinned: when set, the script runs only on the server with this `serverID`; on
+    ///   any other it is not sent, and `SERVERCHANGED` is thrown (checked after every reconnect
+    ///   and redirect, just before the script is sent).
+    func runScript(_ script: LuaScript, keys: [String], args: [[UInt8]], shas: inout [String: String],
+                   pinned: String? = nil) throws(RedisError) -> RedisReply {
         let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args
         let reply = try run { connection throws(RedisError) -> RedisReply in
+            if let pinned, pinned != serverID {
+                throw RedisError(call: "EVALSHA(\(script.name))",
+                                 message: "SERVERCHANGED another Redis server answers now (\(connection.address)); not sent",
+                                 isConnectionError: false)
+            }
             if shas[script.name] == nil, let sha = try connection.command("SCRIPT", "LOAD", script.source).text {
                 shas[script.name] = sha
             }

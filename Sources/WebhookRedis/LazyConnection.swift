@@ -40,6 +40,12 @@ final class LazyConnection {
     /// The master the sentinels named for the open connection, and when they last confirmed it.
     private var master: (host: String, port: Int)?
     private var masterConfirmed = ContinuousClock.now
+    /// The server the open (or last) connection reached: its `run_id`, which changes when
+    /// another server answers (a Sentinel failover, a `MOVED` to another node) and when Redis
+    /// restarts. A server that will not say (INFO refused) gets a fresh token per connection, so
+    /// every reconnect to it counts as another server. Owners that hold state mirrored in Redis
+    /// (a worker's processing list) compare it to know when to reconcile.
+    private(set) var serverID: String?
 
     init(url: RedisURL, connection: RedisConnection? = nil, connectTimeout: Double = 5,
          readTimeout: Double = RedisConnection.defaultReadTimeout) {
@@ -133,6 +139,7 @@ final class LazyConnection {
                 current = try open((url.host, url.port))
             }
             connection = current
+            noteServer(of: current)
             return current
         } catch {
             // A node that MOVED sent us to may be gone (failed over): start again from the
@@ -140,6 +147,16 @@ final class LazyConnection {
             node = nil
             throw error
         }
+    }
+
+    /// Records which server `connection` reached (see `serverID`).
+    private func noteServer(of connection: RedisConnection) {
+        var id: String?
+        if let info = (try? connection.command("INFO", "server"))?.text,
+           let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("run_id:") }) {
+            id = String(line.dropFirst("run_id:".count))
+        }
+        serverID = id ?? "unknown-\(RandomToken.make(12))"
     }
 
     /// A connection to `address` with the URL's credentials and database.

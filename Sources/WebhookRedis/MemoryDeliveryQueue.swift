@@ -179,6 +179,22 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         locked { $0.admitting[workerID] = sha1 }
     }
 
+    /// One store, one "server": it never changes.
+    public var serverID: String? { "memory" }
+    public var pinnedServerID: String?
+
+    public func restore(_ items: [[UInt8]]) throws(RedisError) -> Int {
+        locked { store in
+            var restored = 0
+            for item in items where !(store.processing[workerID]?.contains(item) ?? false) {
+                store.processing[workerID, default: []].insert(item, at: 0)
+                restored += 1
+            }
+            if restored > 0 { store.holders.insert(workerID) }
+            return restored
+        }
+    }
+
     public func processingItems() throws(RedisError) -> [[UInt8]] {
         locked { $0.processing[workerID] ?? [] }
     }

@@ -19,6 +19,9 @@ public enum RedisErrorCode: Equatable, Sendable {
     case noAuth, wrongPass
     /// The take script refused: this worker is not registered (it was reaped).
     case unregistered
+    /// A pinned script was not sent: the connection reached another server than the one it was
+    /// pinned to (see `RedisQueue.pinnedServerChanges`).
+    case serverChanged
     /// The reply had a shape the caller does not understand.
     case unexpectedReply
     /// Any other error reply; the first word of the message.
@@ -39,6 +42,7 @@ public enum RedisErrorCode: Equatable, Sendable {
         case "NOAUTH": self = .noAuth
         case "WRONGPASS": self = .wrongPass
         case "UNREGISTERED": self = .unregistered
+        case "SERVERCHANGED": self = .serverChanged
         default: self = .other(String(word))
         }
     }

@@ -100,6 +100,21 @@ extension RedisQueue {
         return moved
     }
 
+    /// Puts `items` (which this worker holds in memory) back into its processing list, each
+    /// only if it is not there, and marks the worker as a holder; not pinned: this is what a
+    /// worker does first on a new server (`pinnedServerID`). For a server that lost them
+    /// (a failover that lost the take, a restart without persistence), so their outcomes are
+    /// written instead of fenced out.
+    /// - Returns: how many went back.
+    @discardableResult
+    public func restore(_ items: [[UInt8]]) throws(RedisError) -> Int {
+        guard !items.isEmpty else { return 0 }
+        let reply = try run(Scripts.restore, keys: [processingKey, keys.holders], args: [Array(workerID.utf8)] + items,
+                            pinned: false)
+        guard let restored = reply.integer else { throw unexpected("EVALSHA(restore)", reply) }
+        return restored
+    }
+
     /// Moves everything this worker holds back to the queue's taking end (on shutdown), oldest
     /// taken first.
     /// - Returns: how many items went back.

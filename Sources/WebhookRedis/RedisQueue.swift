@@ -19,6 +19,16 @@ public final class RedisQueue {
     /// depends only on the source) and re-uploaded by EVAL when the server answers NOSCRIPT.
     private var scriptSHAs: [String: String] = [:]
 
+    /// When set, this queue's scripts run only on the server with this `serverID`, and throw
+    /// `.serverChanged` on any other: a worker's settles must not land on another server (a
+    /// failover, a `MOVED`, a restart) before it has put back there what it holds (see
+    /// `restore(_:)`).
+    public var pinnedServerID: String?
+
+    /// The server the connection reached (its `run_id`, or a token per connection when it will
+    /// not say); nil before the first connection.
+    public var serverID: String? { connection.serverID }
+
     /// Connects lazily: creating a queue never fails, the first call reports an unreachable Redis.
     /// - Parameter readTimeout: seconds one reply may take (a health probe wants fewer than the
     ///   default).
@@ -152,8 +162,8 @@ public final class RedisQueue {
     }
 
     /// Runs a script by SHA (see `LazyConnection.runScript`, shared with `EndpointState`).
-    func run(_ script: LuaScript, keys: [String], args: [[UInt8]]) throws(RedisError) -> RedisReply {
-        try connection.runScript(script, keys: keys, args: args, shas: &scriptSHAs)
+    func run(_ script: LuaScript, keys: [String], args: [[UInt8]], pinned: Bool = true) throws(RedisError) -> RedisReply {
+        try connection.runScript(script, keys: keys, args: args, shas: &scriptSHAs, pinned: pinned ? pinnedServerID : nil)
     }
 
     /// An error for a reply of the wrong shape (a Redis we do not understand).

@@ -202,6 +202,23 @@ enum Scripts {
         return moved
         """)
 
+    /// KEYS: processing list, holders. ARGV: worker id, then items. Returns how many items went
+    /// back into the processing list.
+    ///
+    /// Atomic per item with its check, so a retried call (its reply lost) adds nothing twice;
+    /// the holder mark makes the list reapable should the worker die before settling.
+    static let restore = LuaScript(name: "restore", source: """
+        local restored = 0
+        for i = 2, #ARGV do
+          if not redis.call('LPOS', KEYS[1], ARGV[i]) then
+            redis.call('LPUSH', KEYS[1], ARGV[i])
+            restored = restored + 1
+          end
+        end
+        if restored > 0 then redis.call('SADD', KEYS[2], ARGV[1]) end
+        return restored
+        """)
+
     /// KEYS: processing list, queue. Returns how many items went back to the queue.
     ///
     /// Atomic: a reaper running at the same moment sees the list either whole or empty.

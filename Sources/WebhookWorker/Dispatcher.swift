@@ -43,6 +43,17 @@ final class Dispatcher: @unchecked Sendable {
     private let tracer: AttemptTracer?
     /// Attempts waiting in memory for a near rate-limit slot.
     private var pacer = Pacer()
+    /// Called after the settling connection reached another Redis server and what this worker
+    /// holds was put back there: the taker then returns what that server's processing list
+    /// holds beyond it (settles the old server took and never passed on).
+    var onServerChanged: (@Sendable () -> Void)?
+    /// The server this worker joined (its `serverID`): where its processing list is known to
+    /// be when the dispatcher starts; set before `run` starts.
+    var joinedServer: String?
+    /// Called once, with the endpoint, when an endpoint answers as this product's ingest bridge
+    /// (`IngestReceipt`): the worker is feeding its own queue and must stop.
+    var onBridgeAnswer: (@Sendable (Target) -> Void)?
+    private var bridgeAnswered = false
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -96,6 +107,8 @@ final class Dispatcher: @unchecked Sendable {
     func run() {
         defer { spanExporter?.shutdown() }
         let queue = makeQueue()
+        // Settles go only to the server what this worker holds is known to be on (see restoreHeld).
+        queue.pinnedServerID = joinedServer
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
         /// When `pending` last went from empty to not (see `settleDelay`).
@@ -144,6 +157,11 @@ final class Dispatcher: @unchecked Sendable {
             }
             if !newResponses.isEmpty {
                 for response in newResponses {
+                    if !bridgeAnswered, IngestReceipt.matches(status: response.status, body: response.body),
+                       let target = ledger.target(ofRequest: response.token) {
+                        bridgeAnswered = true
+                        onBridgeAnswer?(target)
+                    }
                     let noted = completion.notes.count
                     ledger.complete(request: response.token, result: Self.result(of: response),
                                     now: now, random: &random, into: &completion)
@@ -179,7 +197,16 @@ final class Dispatcher: @unchecked Sendable {
                     gate.open(.settle)
                     failedSince = nil
                     retryAt = .distantPast
-                } catch {
+                } catch let settleError {
+                    var error = settleError
+                    if error.code == .serverChanged {
+                        do throws(RedisError) {
+                            try restoreHeld(queue)
+                            continue  // settle there at once
+                        } catch let restoreError {
+                            error = restoreError  // the pin stays: the next settle asks again, after the backoff
+                        }
+                    }
                     if error.code != .connection { gate.close(.settle, message: error.message) }
                     let since = failedSince ?? Date()
                     failedSince = since
@@ -316,11 +343,29 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// First thing on another Redis server (a failover, a `MOVED`, a restart): puts back into
+    /// this worker's processing list what it holds and that server does not have (takes lost in
+    /// asynchronous replication, or everything after a restart without persistence), so their
+    /// outcomes are written rather than fenced out and forgotten; then settles may go there.
+    /// What is put back may also still be in that server's queue, and so be delivered twice:
+    /// at-least-once allows that, losing it does not.
+    private func restoreHeld(_ queue: any DeliveryQueue) throws(RedisError) {
+        let held = room.heldItems()
+        let listed = Set(try queue.processingItems())
+        let missing = held.filter { !listed.contains($0) }
+        let restored = try queue.restore(missing)
+        queue.pinnedServerID = queue.serverID
+        logger.warning("Redis is another server now (failover, redirect or restart): reconciled this worker's processing list",
+                       metadata: ["server": "\(queue.serverID ?? "-")", "held": "\(held.count)", "put_back": "\(restored)"])
+        onServerChanged?()
+    }
+
     /// Enqueues breaker announcements as deliveries to the endpoints named in `notify` only.
     private func announce(_ announcements: [(target: Target, event: [UInt8])], queue: any DeliveryQueue) {
         guard !announcements.isEmpty else { return }
         let items = announcements.map { target, event in
             QueueItem.encode(Delivery(webhookID: "msg_\(RandomToken.make(24))_\(target.id)", tries: 0, targetID: target.id,
+                                      urlFingerprint: authenticator.urlFingerprint(kind: target.kind, url: target.url),
                                       raw: event[...]), authenticator: authenticator)
         }
         do { try queue.push(items) } catch {

@@ -104,7 +104,7 @@ final class Maintenance: @unchecked Sendable {
                 if error.code == .outOfMemory || error.code == .readOnly {
                     gate.close(.heartbeat, message: error.message)
                 }
-                stop.sleep(retry.failed(error))
+                stop.sleep(retry.failed(error)) { [liveness] in liveness.beat("maintenance") }
                 continue
             }
             sleep(until: min(nextHeartbeat, pollDate()))
@@ -133,7 +133,7 @@ final class Maintenance: @unchecked Sendable {
             case .idTaken:
                 logger.error("another live worker uses this WEBHOOK_WORKER_ID; not taking work until it is gone")
             default:
-                logger.warning("this worker had been reaped (its lease expired while it was alive); joined again")
+                logger.warning("this worker was not in the workers set (reaped after its lease expired while it was alive, or Redis lost its data); joined again")
                 gate.open(.heartbeat)
                 gate.open(.unregistered)
             }

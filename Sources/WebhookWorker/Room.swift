@@ -31,10 +31,15 @@ final class Room: @unchecked Sendable {
 
     /// Blocks until there is room for at least one event (or `stop` is set); returns how many
     /// events and stored bytes may be taken now.
-    func waitForRoom(stop: StopSignal) -> (events: Int, bytes: Int) {
+    /// - Parameter beat: called every half second while full: a full room waits for the
+    ///   dispatcher (which `/livez` watches on its own), so the taker is not stalled.
+    func waitForRoom(stop: StopSignal, beat: () -> Void = {}) -> (events: Int, bytes: Int) {
         condition.lock(); defer { condition.unlock() }
         while (events >= maxEvents || bytes >= maxBytes) && !stop.isStopped {
             _ = condition.wait(until: Date(timeIntervalSinceNow: 0.5))
+            condition.unlock()
+            beat()
+            condition.lock()
         }
         return (max(0, maxEvents - events), max(0, maxBytes - bytes) / weight)
     }
@@ -66,6 +71,12 @@ final class Room: @unchecked Sendable {
     func holds(_ item: [UInt8]) -> Bool {
         condition.lock(); defer { condition.unlock() }
         return items[HeldItem(item)] != nil
+    }
+
+    /// Every item held, once per copy held.
+    func heldItems() -> [[UInt8]] {
+        condition.lock(); defer { condition.unlock() }
+        return items.flatMap { item, count in Array(repeating: item.bytes, count: count) }
     }
 
     /// Blocks until nothing is held or the deadline passes; true when empty.

@@ -19,12 +19,20 @@ final class StopSignal: @unchecked Sendable {
     }
 
     /// Sleeps up to `seconds`; returns true when stopped (at once if already stopped).
+    /// - Parameter beat: called at least once a second while sleeping, so a loop backing off on
+    ///   purpose still shows progress to `/livez` (a backoff is not a stall).
     @discardableResult
-    func sleep(_ seconds: Double) -> Bool {
+    func sleep(_ seconds: Double, beat: (() -> Void)? = nil) -> Bool {
         let deadline = Date(timeIntervalSinceNow: max(0, seconds))
         condition.lock(); defer { condition.unlock() }
         while !stopped {
-            if !condition.wait(until: deadline) { break }
+            let slice = beat == nil ? deadline : min(deadline, Date(timeIntervalSinceNow: 1))
+            if !condition.wait(until: slice) {
+                if slice >= deadline { break }
+                condition.unlock()
+                beat?()
+                condition.lock()
+            }
         }
         return stopped
     }

@@ -45,10 +45,15 @@ final class TakeGate: @unchecked Sendable {
     }
 
     /// Blocks while closed (or until `stop`); true when open.
-    func waitUntilOpen(stop: StopSignal) -> Bool {
+    /// - Parameter beat: called every half second while closed: waiting here is on purpose
+    ///   (Redis refuses writes), not a stall, so `/livez` must not restart the worker for it.
+    func waitUntilOpen(stop: StopSignal, beat: () -> Void = {}) -> Bool {
         condition.lock(); defer { condition.unlock() }
         while !closed.isEmpty && !stop.isStopped {
             _ = condition.wait(until: Date(timeIntervalSinceNow: 0.5))
+            condition.unlock()
+            beat()
+            condition.lock()
         }
         return closed.isEmpty
     }

@@ -9,9 +9,12 @@ import WebhookRedis
 /// to the dispatcher. It decides nothing about delivery.
 ///
 /// When a take fails on the connection, Redis may have run the script and lost only the reply:
-/// the items would sit in the processing list with no one working on them. So after such a
-/// failure (and at start, for a list left by an earlier process with this ID) the taker
-/// reconciles: whatever the processing list holds that the room does not goes back to the queue.
+/// the items would sit in the processing list with no one working on them. After a failover the
+/// new master's list may also hold items this worker settled on the old one (asynchronous
+/// replication lost the settle). So after such a failure, after this connection or the
+/// dispatcher's reached another server, and at start (a list left by an earlier process with
+/// this ID), the taker reconciles: whatever the processing list holds that the room does not
+/// goes back to the queue.
 final class Taker: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String
@@ -24,6 +27,8 @@ final class Taker: @unchecked Sendable {
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
     private let taken = Counter(label: MetricNames.eventsTaken)
+    private let requestLock = NSLock()
+    private var reconcileRequested = false
 
     init(configuration: Configuration, workerID: String, room: Room, gate: TakeGate, dispatcher: Dispatcher,
          stop: StopSignal, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -42,18 +47,25 @@ final class Taker: @unchecked Sendable {
         let queue = makeQueue()
         var retry = RetryLog(what: "taking work", logger: logger)
         var mustReconcile = true
+        var reconciledServer: String?
         while !stop.isStopped {
             liveness.beat("taker")
-            guard gate.waitUntilOpen(stop: stop) else { continue }
-            let free = room.waitForRoom(stop: stop)
+            guard gate.waitUntilOpen(stop: stop, beat: beat) else { continue }
+            let free = room.waitForRoom(stop: stop, beat: beat)
             if stop.isStopped { break }
             do {
-                if mustReconcile {
+                // After this connection or the dispatcher's reached another server, that
+                // server's processing list may hold what this worker settled elsewhere.
+                if mustReconcile || queue.serverID != reconciledServer || takeReconcileRequest() {
                     try reconcile(queue)
+                    reconciledServer = queue.serverID
                     mustReconcile = false
                 }
                 let items = try queue.take(max: min(configuration.worker.batchSize, free.events), maxBytes: free.bytes)
                 retry.succeeded()
+                // Stopped while the take ran (a slow Redis): the stop no longer waits for this
+                // thread, so leave the items in the processing list for the hand-back.
+                if stop.isStopped { break }
                 if items.isEmpty {
                     // Blocks in Redis until a producer pushes; the timeout only bounds how long a
                     // stop request waits.
@@ -74,9 +86,27 @@ final class Taker: @unchecked Sendable {
                 default:
                     break
                 }
-                stop.sleep(retry.failed(error))
+                stop.sleep(retry.failed(error), beat: beat)
             }
         }
+    }
+
+    /// Progress for `/livez` while waiting on purpose (closed gate, full room, backoff).
+    private func beat() { liveness.beat("taker") }
+
+    /// Asks the taker to reconcile before its next take (the dispatcher reached another server).
+    func requestReconcile() {
+        requestLock.lock()
+        reconcileRequested = true
+        requestLock.unlock()
+    }
+
+    private func takeReconcileRequest() -> Bool {
+        requestLock.lock()
+        defer { requestLock.unlock() }
+        let requested = reconcileRequested
+        reconcileRequested = false
+        return requested
     }
 
     /// Returns to the queue what this worker's processing list holds and its memory does not.
@@ -85,7 +115,7 @@ final class Taker: @unchecked Sendable {
         guard !stranded.isEmpty else { return }
         let moved = try queue.release(stranded)
         if moved > 0 {
-            logger.warning("returned items this worker held in Redis but not in memory (a lost reply) to the queue",
+            logger.warning("returned items this worker held in Redis but not in memory (a lost reply, or settles a failover lost) to the queue",
                            metadata: ["events": "\(moved)"])
         }
     }

@@ -22,11 +22,12 @@ public final class WorkerRuntime: @unchecked Sendable {
     public let liveness = Liveness()
     /// The names the taker, dispatcher and maintenance loops beat under in ``liveness``.
     public static let loopNames = ["taker", "dispatcher", "maintenance"]
-    /// Seconds a loop may go without a beat before `/livez` calls it stalled: 60, or
-    /// 2 × WEBHOOK_TIMEOUT + 40, or WEBHOOK_LEASE / 3 + 40, whichever is largest. Generous on
-    /// purpose: one iteration may sit in a bounded Redis call (10 s read timeout, 5 s connect,
-    /// BLMOVE's own timeout + 5 s), wait for HTTP requests to time out, or (maintenance) sleep
-    /// until the next heartbeat, and a restart must only ever cure a real stall.
+    /// Seconds a loop may go without a beat before `/livez` calls it stalled:
+    /// WEBHOOK_LIVENESS_BOUND (by default 60, or 2 × WEBHOOK_TIMEOUT + 40, or
+    /// WEBHOOK_LEASE / 3 + 40, whichever is largest). Generous on purpose: one iteration may sit
+    /// in a bounded Redis call (10 s read timeout, 5 s connect, BLMOVE's own timeout + 5 s), and
+    /// a restart must only ever cure a real stall. Waiting on purpose beats: the taker at a
+    /// closed gate (Redis out of memory or read-only) or for room, any loop in its backoff.
     public let stallBound: Double
     private let configuration: Configuration
     private let logger: Logger
@@ -43,6 +44,11 @@ public final class WorkerRuntime: @unchecked Sendable {
     private var threads: [String: WorkerThread] = [:]
     private let stopOnce = NSLock()
     private var stopped = false
+    /// Signalled when the first `stop()` has finished, so a second caller returns only then.
+    private let stopDone = DispatchSemaphore(value: 0)
+    /// Why the worker must stop with an error, once (see `WorkerService`).
+    public let fatalErrors: AsyncStream<String>
+    private let fatalContinuation: AsyncStream<String>.Continuation
 
     /// Opens one queue connection per thread.
     private let makeQueue: @Sendable () -> any DeliveryQueue
@@ -59,7 +65,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue
         self.configuration = configuration
-        self.stallBound = max(60, 2 * configuration.http.timeout + 40, configuration.worker.lease / 3 + 40)
+        self.stallBound = configuration.worker.livenessBound
         self.logger = logger
         let room = Room(maxEvents: configuration.worker.maxInflightEvents, maxBytes: configuration.worker.maxInflightBytes,
                         targets: targets.count)
@@ -86,19 +92,39 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.taker = Taker(configuration: configuration, workerID: id, room: room, gate: gate, dispatcher: dispatcher,
                            stop: takerStop, liveness: liveness, logger: logger, makeQueue: makeQueue)
         dispatcher.onRetryScheduled = { maintenance.noteRetry(in: $0) }
+        let taker = self.taker
+        dispatcher.onServerChanged = { taker.requestReconcile() }
+        (fatalErrors, fatalContinuation) = AsyncStream.makeStream(of: String.self)
+        let fatal = fatalContinuation, takerStop = self.takerStop, logger = self.logger
+        dispatcher.onBridgeAnswer = { target in
+            // Delivering to an ingest bridge re-enqueues every event it is sent, and the copies
+            // come back here: stop sending at once (what is in flight is cancelled and handed
+            // back, not counted), then stop with an error. The copies already enqueued stay
+            // queued for a worker configured right.
+            let reason = "endpoint '\(target.name)' (\(target.redactedURL)) answered as this product's ingest bridge "
+                + "(202 {\"enqueued\":N}): this worker is delivering events back into a queue, a loop; "
+                + "point WEBHOOK_ADDRESS (or the endpoints file) at the real receivers, not at the bridge"
+            logger.error("\(reason)")
+            takerStop.stop()
+            http.shutdown()
+            fatal.yield(reason)
+            fatal.finish()
+        }
     }
 
     /// Joins the workers set (waiting while Redis is unreachable), then starts the threads.
     /// Blocks: call it off the cooperative pool.
     /// - Throws: when another live worker already uses this worker's ID.
     public func start() throws {
-        guard maintenance.join(makeQueue(), abort: startAbort) else {
+        let joinQueue = makeQueue()
+        guard maintenance.join(joinQueue, abort: startAbort) else {
             if maintenance.idTaken {
                 throw WorkerStartError(description: "another live worker uses WEBHOOK_WORKER_ID '\(workerID)'; "
                     + "give each worker its own ID (or leave it unset), or wait WEBHOOK_LEASE seconds after the other one stopped")
             }
             return
         }
+        dispatcher.joinedServer = joinQueue.serverID
         threads = [
             "maintenance": WorkerThread(name: "maintenance", maintenance.run),
             "dispatcher": WorkerThread(name: "dispatcher", dispatcher.run),
@@ -106,40 +132,72 @@ public final class WorkerRuntime: @unchecked Sendable {
         ]
         for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
+        // Every endpoint the worker delivers to, wherever it was configured (WEBHOOK_ADDRESS,
+        // DISCORD_WEBHOOK_URL or the endpoints file), by name: names never carry secrets.
+        let targets = configuration.targets
         logger.info("worker started", metadata: [
-            "worker_id": "\(workerID)", "endpoints": "\(configuration.endpoints.addresses.count)",
-            "discord": "\(configuration.endpoints.discordURL != nil)", "compat": "\(configuration.endpoints.compat.rawValue)",
+            "worker_id": "\(workerID)", "endpoints": "\(targets.count)",
+            "endpoint_names": "\(targets.map(\.name).joined(separator: ","))",
+            "discord": "\(targets.contains { $0.kind == .discord })", "compat": "\(configuration.endpoints.compat.rawValue)",
             "redis": "\(configuration.redis.url)"])
     }
 
-    /// Stops cleanly; safe to call more than once (later calls return at once).
+    /// Stops cleanly within WEBHOOK_SHUTDOWN_GRACE + `WorkerConfiguration.handBackBound`,
+    /// whatever Redis does; safe to call more than once (later calls wait for the first).
+    ///
+    /// The taker stops; what has not reached the wire is handed back at once; what is on the wire
+    /// may finish until the grace ends, then is cancelled and handed back; maintenance hands back
+    /// what the processing list still holds and deregisters. A thread still blocked in a Redis
+    /// call when the bound passes is left behind (the process is exiting): what this worker
+    /// still holds stays in its processing list, and another worker returns it to the queue
+    /// once this one's lease expires. At-least-once holds either way; the stop never overruns
+    /// the orchestrator's grace because Redis hangs.
     public func stop() {
         stopOnce.lock()
-        if stopped { stopOnce.unlock(); return }
+        if stopped {
+            stopOnce.unlock()
+            stopDone.wait()
+            stopDone.signal()
+            return
+        }
         stopped = true
         stopOnce.unlock()
+        defer { stopDone.signal() }
 
         let deadline = Date().addingTimeInterval(configuration.worker.shutdownGrace)
+        let last = deadline.addingTimeInterval(WorkerConfiguration.handBackBound)
         logger.info("stopping: no new work is taken", metadata: ["in_flight": "\(room.heldEvents)"])
         startAbort.stop()
         takerStop.stop()
-        threads["taker"]?.join()
+        // A taker blocked in a Redis call is not waited for past the grace: a take that lands
+        // later is refused (this worker has deregistered) or stays in the processing list for
+        // the hand-back or the lease, never in memory.
+        _ = threads["taker"]?.join(until: deadline)
         liveness.unregister("taker")
         // What has not reached the wire goes back at once; what is on the wire may finish.
         http.cancelWaiting()
         if !room.waitUntilEmpty(deadline: deadline) {
             logger.info("grace period over: handing back what is still in flight", metadata: ["events": "\(room.heldEvents)"])
             http.cancelAll()
-            _ = room.waitUntilEmpty(deadline: Date().addingTimeInterval(2))
+            _ = room.waitUntilEmpty(deadline: min(last, Date().addingTimeInterval(2)))
         }
         dispatcher.finish()
-        threads["dispatcher"]?.join()
+        var left: [String] = []
+        if threads["dispatcher"]?.join(until: last) == false { left.append("dispatcher") }
         liveness.unregister("dispatcher")
         // Last: maintenance hands back whatever is still in the processing list, and leaves.
         maintenanceStop.stop()
         maintenance.wake()
-        threads["maintenance"]?.join()
+        if threads["maintenance"]?.join(until: last) == false { left.append("maintenance") }
         liveness.unregister("maintenance")
+        guard left.isEmpty else {
+            let message = "stopped without finishing the hand-back: Redis did not answer in time; what this worker still "
+                + "holds stays in its processing list until another worker takes it back after WEBHOOK_LEASE"
+            logger.error("\(message)",
+                         metadata: ["worker_id": "\(workerID)", "events": "\(room.heldEvents)",
+                                    "waiting_on_redis": "\(left.joined(separator: ","))"])
+            return
+        }
         http.shutdown()
         logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
     }

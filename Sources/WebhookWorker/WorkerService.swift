@@ -1,6 +1,11 @@
 import Foundation
 import ServiceLifecycle
 
+/// Why a worker stopped on its own, with an error (the process then exits non-zero).
+public struct WorkerFatalError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// Runs a `WorkerRuntime` as a service: started with the group, stopped cleanly on SIGTERM or
 /// SIGINT (graceful shutdown), after which `run()` returns.
 public struct WorkerService: Service {
@@ -16,10 +21,23 @@ public struct WorkerService: Service {
         } onGracefulShutdown: {
             Thread.detachNewThread { runtime.stop() }
         }
-        // Suspends until graceful shutdown; throws only when the task is cancelled outright.
-        try? await gracefulShutdown()
+        // Suspends until graceful shutdown (or until the runtime must stop with an error).
+        let fatal = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                try? await gracefulShutdown()  // throws only when the task is cancelled outright
+                return nil
+            }
+            group.addTask {
+                for await reason in runtime.fatalErrors { return reason }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
         // The stop joins threads: run it on a thread of its own, off the cooperative pool.
         try await Self.onThread { runtime.stop() }
+        if let fatal { throw WorkerFatalError(description: fatal) }
     }
 
     private static func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {

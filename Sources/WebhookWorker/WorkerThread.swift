@@ -23,4 +23,11 @@ final class WorkerThread: @unchecked Sendable {
     func start() { thread.start() }
 
     func join() { finished.wait() }
+
+    /// Waits for the loop to return until `deadline`; false when it is still running (blocked
+    /// in a call to a Redis that does not answer, say).
+    func join(until deadline: Date) -> Bool {
+        let seconds = max(0, deadline.timeIntervalSinceNow)
+        return finished.wait(timeout: .now() + seconds) == .success
+    }
 }

@@ -47,6 +47,9 @@ struct DeadCommand: ParsableCommand {
         @Flag(help: "Replay every dead letter (the default without ids).") var all = false
         @Option(help: "Replay only the dead letters of this endpoint (its name in `endpoints` and `dead list`).")
         var endpoint: String?
+        @Option(help: ArgumentHelp("Send the chosen dead letters to this configured endpoint instead of their own (by name).",
+                                   discussion: "For dead letters of an endpoint that was removed or renamed, or that name none (written by earlier releases)."))
+        var to: String?
 
         func validate() throws {
             if all && (!ids.isEmpty || index != nil) { throw ValidationError("give ids, --index N or --all, not several") }
@@ -57,6 +60,15 @@ struct DeadCommand: ParsableCommand {
             let configuration = try options.load()
             let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
             let authenticator = ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial)
+            let directory = TargetDirectory(targets: configuration.targets, authenticator: authenticator)
+            var destination: Target?
+            if let to {
+                guard let target = directory.target(named: to) else {
+                    let known = directory.targets.map(\.name).joined(separator: ", ")
+                    throw ValidationError("--to: no endpoint is named '\(to)' in this configuration; known: \(known.isEmpty ? "none" : known)")
+                }
+                destination = target
+            }
             let positions = (index.map { [$0] } ?? []) + ids.compactMap { Int($0) }
             let wanted = Set(ids.filter { Int($0) == nil })
             let selective = !positions.isEmpty || !wanted.isEmpty
@@ -80,23 +92,45 @@ struct DeadCommand: ParsableCommand {
             if let endpoint {
                 chosen = chosen.filter { (try? DeadLetter(decoding: $0))?.endpointName == endpoint }
             }
-            let configured = Set(configuration.targets.map(\.id))
-            var replayed = 0, skipped = 0, unconfigured = 0
+            var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0
             for entry in chosen {
-                guard let letter = try? DeadLetter(decoding: entry), let targetID = letter.targetID, letter.truncated == nil else {
-                    skipped += 1   // malformed or oversize input has no endpoint: replaying cannot fix it
+                guard let letter = try? DeadLetter(decoding: entry), letter.truncated == nil,
+                      (try? Event.parse(letter.payload[...], maxBytes: .max, now: 0)) != nil else {
+                    skipped += 1   // malformed or oversize input: replaying cannot fix it
                     continue
                 }
-                if !configured.contains(targetID) { unconfigured += 1 }
-                let id = letter.webhookID ?? "msg_replay_\(RandomToken.make(16))_\(targetID)"
-                let item = QueueItem.encode(Delivery(webhookID: id, tries: 0, targetID: targetID, raw: letter.payload[...]),
-                                            authenticator: authenticator)
-                if try queue.deadReplace(entry: entry, with: item) { replayed += 1 }
+                let delivery: Delivery
+                if let destination {
+                    delivery = Delivery(webhookID: letter.webhookID ?? Self.newWebhookID(destination.id), tries: 0,
+                                        targetID: destination.id, urlFingerprint: directory.fingerprint(of: destination),
+                                        raw: letter.payload[...])
+                } else if let targetID = letter.targetID {
+                    // Sent to the endpoint of that id as configured now (whatever its URL: the
+                    // operator asks for it), or left to the workers' own configuration.
+                    var target: Target?
+                    switch directory.resolve(id: targetID, fingerprint: nil) {
+                    case .target(let found), .urlChanged(let found): target = found
+                    case .ambiguous, .unknown: unconfigured += 1
+                    }
+                    delivery = Delivery(webhookID: letter.webhookID ?? Self.newWebhookID(targetID), tries: 0,
+                                        targetID: target?.id ?? targetID, urlFingerprint: target.flatMap(directory.fingerprint(of:)),
+                                        raw: letter.payload[...])
+                } else {
+                    withoutEndpoint += 1   // earlier releases wrote some without: --to names one
+                    continue
+                }
+                if try queue.deadReplace(entry: entry, with: QueueItem.encode(delivery, authenticator: authenticator)) { replayed += 1 }
             }
             var summary = "replayed \(replayed)"
-            if skipped > 0 { summary += ", skipped \(skipped) without an endpoint (malformed or oversize input)" }
-            if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have" }
+            if destination != nil { summary += " to '\(destination!.name)'" }
+            if skipped > 0 { summary += ", skipped \(skipped) that cannot be delivered (malformed or oversize input)" }
+            if withoutEndpoint > 0 { summary += ", skipped \(withoutEndpoint) that name no endpoint (give --to NAME)" }
+            if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have (give --to NAME)" }
             print(summary)
+        }
+
+        private static func newWebhookID(_ targetID: String) -> String {
+            "msg_replay_\(RandomToken.make(16))_\(targetID)"
         }
     }
 

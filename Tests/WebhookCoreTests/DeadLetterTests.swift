@@ -32,7 +32,7 @@ final class DeadLetterTests: XCTestCase {
         let object = try roundTrip(letter)
         XCTAssertEqual(object["reason"] as? String, letter.reason)
         XCTAssertEqual(object["endpoint"] as? String, "http://127.0.0.1:9000/")
-        XCTAssertEqual(object["endpoint_id"] as? String, "w9173a8db")
+        XCTAssertEqual(object["endpoint_id"] as? String, "we1caea57b5aaac71")
         XCTAssertTrue((object["id"] as? String)?.hasPrefix("dl_") == true)
         XCTAssertEqual(object["kind"] as? String, "webhook")
         XCTAssertEqual((object["payload"] as? [String: Any])?["username"] as? String, "a")

@@ -31,23 +31,50 @@ final class QueueItemTests: XCTestCase {
         XCTAssertEqual(Array(raw), event)
     }
 
-    func testTargetIDIsKindAndFNVOfKindAndURL() {
+    func testTargetIDIsKindAnd64BitsOfSHA256OfKindAndURL() {
+        // python3 -c 'import hashlib; print("w" + hashlib.sha256(b"whttp://127.0.0.1:9000/").hexdigest()[:16])'
+        XCTAssertEqual(target.id, "we1caea57b5aaac71")
+        XCTAssertNotEqual(Target(kind: .discord, url: target.url).id, target.id)
+        // The 32-bit FNV-1a id of earlier releases stays an alias:
         // python3 -c 'h=2166136261
         // for b in b"whttp://127.0.0.1:9000/": h=((h^b)*16777619)&0xffffffff
         // print("%08x"%h)'   -> 9173a8db
-        XCTAssertEqual(target.id, "w9173a8db")
-        XCTAssertNotEqual(Target(kind: .discord, url: target.url).id, target.id)
+        XCTAssertEqual(target.aliases, ["w9173a8db"])
+    }
+
+    func testNamesThatSharedA32BitIDNoLongerDo() {
+        // Both names had id n1c96a22c in earlier releases (32-bit FNV-1a).
+        let first = Target(spec: EndpointSpec(name: "ep-55c567fd", kind: .webhook, url: "http://127.0.0.1:1/"))
+        let second = Target(spec: EndpointSpec(name: "ep-3ac7628c", kind: .webhook, url: "http://127.0.0.1:2/"))
+        XCTAssertEqual(first.aliases.first, "n1c96a22c")
+        XCTAssertEqual(second.aliases.first, "n1c96a22c")
+        // python3 -c 'import hashlib; print(hashlib.sha256(b"ep-55c567fd").hexdigest()[:16])'
+        XCTAssertEqual(first.id, "n9e939d43fc6fb5bf")
+        XCTAssertEqual(second.id, "nc6666fb73840ba19")
+    }
+
+    func testALegacyDeliveryWithoutFingerprintStillParses() {
+        // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
+        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.7 {...}', sha256).hexdigest()[:32]
+        let stored = Array(#"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#.utf8)
+        // Neither a fingerprint nor the held-since and slot parts: read as never held, no slot.
+        let delivery = Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: "w9173a8db", rateLimits: 2,
+                                raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
+        XCTAssertEqual(parse(stored).item, .delivery(delivery))
     }
 
     func testDeliveryIsAuthenticatedByAnIndependentlyComputedMAC() {
+        // python3: fk = hmac(key, b"webhook-worker url fingerprints v1", sha256)
+        //          hmac(fk, b"w http://127.0.0.1:9000/", sha256).hexdigest()[:12]   -> adb18bf27884
+        XCTAssertEqual(auth.urlFingerprint(kind: .webhook, url: target.url), "adb18bf27884")
         // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
-        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.1700000000500.1700000030250 {...}', sha256).hexdigest()[:32]
-        let delivery = Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: target.id, rateLimits: 2,
-                                heldSince: 1_700_000_000.5, slot: 1_700_000_030.25,
-                                raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
+        //          hmac(d, b'msg_ab12_<id> 3 <id>:adb18bf27884 2.1700000000500.1700000030250 {"a":"x y"}', sha256).hexdigest()[:32]
+        let delivery = Delivery(webhookID: "msg_ab12_\(target.id)", tries: 3, targetID: target.id, urlFingerprint: "adb18bf27884",
+                                rateLimits: 2, heldSince: 1_700_000_000.5, slot: 1_700_000_030.25,
+                                raw: Array(#"{"a":"x y"}"#.utf8)[...])
         let stored = QueueItem.encode(delivery, authenticator: auth)
         XCTAssertEqual(String(decoding: stored, as: UTF8.self),
-                       #"@558ff9be68297d1c6452b8262f02ccf5 msg_ab12_w9173a8db 3 w9173a8db 2.1700000000500.1700000030250 {"a":"with spaces and @ # signs"}"#)
+                       #"@157d206a6a21f03df4ba3a21a1b9fd92 msg_ab12_we1caea57b5aaac71 3 we1caea57b5aaac71:adb18bf27884 2.1700000000500.1700000030250 {"a":"x y"}"#)
         XCTAssertEqual(parse(stored).item, .delivery(delivery))
     }
 
@@ -89,7 +116,7 @@ final class QueueItemTests: XCTestCase {
     func testWebhookIDIsAMACOfTagAndPayload() {
         // python3: hmac(d, b"t1\x00" + event, sha256).hexdigest()[:24]
         XCTAssertEqual(auth.webhookID(tag: Array("t1".utf8), raw: event, target: target),
-                       "msg_7937cfcd64ba937f1c5dca47_w9173a8db")
+                       "msg_7937cfcd64ba937f1c5dca47_we1caea57b5aaac71")
         // A producer who copies a real event's tag onto other bytes gets another id.
         XCTAssertNotEqual(auth.webhookID(tag: Array("t1".utf8), raw: event + [0x20], target: target),
                           auth.webhookID(tag: Array("t1".utf8), raw: event, target: target))

@@ -27,6 +27,31 @@ final class RedisOutageTests: WorkerTestCase {
         await stop(worker)
     }
 
+    /// Redis restarts without persistence while the worker holds events whose attempts fail:
+    /// the new server has no processing list, so their retries would be fenced out and lost.
+    /// The worker puts back what it holds first, so every held event gets its retry.
+    func testARestartWithoutPersistenceForgetsNothingTheWorkerHeld() async throws {
+        redis = try RedisServer()  // no persistence: it comes back empty
+        let held = 20
+        let endpoint = try await receiver(.respond { _, index in
+            index < held ? ReceiverResponse(status: 500, delay: 1) : ReceiverResponse(status: 200)
+        })
+        let worker = try startWorker(["WEBHOOK_ADDRESS": endpoint.url, "WEBHOOK_CONCURRENCY": "32", "WEBHOOK_TIMEOUT": "2",
+                                      "WEBHOOK_LEASE": "4", "RECURRENT_NOTIFICATIONS_TIMEOUT": "1"])
+        try push(held)
+        // Every event is on the wire and its failure answer is a second away: held in memory.
+        _ = try await endpoint.waitForRequests(count: held, timeout: 30)
+        redis.kill()  // at once: a graceful stop of redis-server may take seconds
+        try redis.restart()
+        try await waitFor("every held event retried after the restart", timeout: 60, {
+            Set(try usernames(endpoint.requests.filter { $0.index >= held })).count
+        }, until: { $0 == held })
+        XCTAssertTrue(try endpoint.requests.filter { $0.index >= held }.allSatisfy { try json($0)["tries"] as? Int == 1 })
+        XCTAssertTrue(worker.log.contains("reconciled this worker's processing list"), worker.log.suffix(3000).description)
+        try await waitFor("nothing left", { [try llen("queue"), try zcard("delayed"), try processingTotal()] }, until: { $0 == [0, 0, 0] })
+        await stop(worker)
+    }
+
     func testRedisDownMeansCappedGrowingBackoffNotATightLoop() async throws {
         let a = try await receiver()
         redis.stop()

@@ -94,6 +94,47 @@ final class SentinelTests: XCTestCase {
         XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
     }
 
+    /// Two workers, a failover mid-run: the takes and settles that asynchronous replication
+    /// lost leave the new master believing the workers hold items they finished (or never
+    /// had). Each worker reconciles after reaching another server, so within seconds of the
+    /// last delivery nothing is left in any processing list and the queue is empty.
+    func testAFailoverWithTwoWorkersStrandsNothingInTheProcessingLists() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
+        receivers.append(receiver)
+        let producer = try EventProducer(url: group.url, prefix: prefix)
+        let now = Date().timeIntervalSince1970
+        for start in stride(from: 0, to: 3000, by: 100) {
+            try producer.enqueue(try (start..<start + 100).map { try EventProducer.event(action: "user_created", username: "user-\($0)", now: now) })
+        }
+        let master = try group.master()
+        XCTAssertEqual(try master.redisCLI("WAIT", "1", "5000"), "1")
+        for _ in 0..<2 {
+            workers.append(try WorkerProcess.run(environment([
+                "WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_CONCURRENCY": "16", "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "30",
+            ])))
+        }
+        _ = try await receiver.waitForRequests(count: 600, timeout: 30)
+        let (_, new) = try group.failover()
+        XCTAssertLessThan(usernames(receiver.requests).count, 3000, "the failover happened mid-run")
+        XCTAssertTrue(eventually(timeout: 90, interval: 0.2) { usernames(receiver.requests).count == 3000 },
+                      "every event delivered; got \(usernames(receiver.requests).count)")
+        func leftovers() throws -> [String: Int] {
+            var left = ["queue": Int(try new.redisCLI("LLEN", "\(prefix):queue")) ?? -1]
+            for key in try new.redisCLI("KEYS", "\(prefix):processing:*").split(separator: "\n") where !key.isEmpty {
+                left[String(key)] = Int(try new.redisCLI("LLEN", String(key))) ?? -1
+            }
+            return left.filter { $0.value != 0 }
+        }
+        let clean = eventually(timeout: 5, interval: 0.2) { (try? leftovers())?.isEmpty == true }
+        XCTAssertTrue(clean, "left in Redis 5 s after the last delivery: \((try? leftovers()) ?? [:]); logs:\n"
+                          + workers.map { $0.log.suffix(2000) }.joined(separator: "\n----\n"))
+        XCTAssertTrue(workers.allSatisfy(\.isRunning), "the workers survived the failover")
+        for worker in workers {
+            worker.terminate()
+            XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
+        }
+    }
+
     func testAConnectedClientMovesWhenTheSentinelsNameAnotherMaster() throws {
         let old = try group.master()
         let new = group.nodes.first { $0.port != old.port }!
