@@ -4,12 +4,13 @@ import XCTest
 
 /// A worker pointed at its own ingest bridge (the README's `.env` gives both the same secret,
 /// and the bridge accepts the worker's signature) would re-enqueue every event it delivers,
-/// forever. On the bridge's first receipt the worker stops sending, hands back what it holds,
-/// and exits non-zero naming the endpoint.
-final class BridgeLoopTests: WorkerTestCase {
+/// forever. The bridge refuses such requests (508, `BridgeLoopTests`); where it was told to
+/// accept them (`INGEST_ALLOW_LOOP=true`, or a bridge of an older release), the worker stops on
+/// the bridge's first receipt, hands back what it holds, and exits non-zero naming the endpoint.
+final class BridgeReceiptTests: WorkerTestCase {
     func testAWorkerDeliveringToItsOwnBridgeStopsAndSaysWhy() async throws {
         let secret = "one-secret-for-both"
-        let (_, base) = try await startBridge(["INGEST_SECRET": secret])
+        let (_, base) = try await startBridge(["INGEST_SECRET": secret, "INGEST_ALLOW_LOOP": "true"])
         let worker = try startWorker(["WEBHOOK_ADDRESS": "\(base)/events", "WEBHOOK_SECRET": secret,
                                       "WEBHOOK_SHUTDOWN_GRACE": "2"])
         try push(5)
