@@ -53,16 +53,6 @@ final class QueueItemTests: XCTestCase {
         XCTAssertEqual(second.id, "nc6666fb73840ba19")
     }
 
-    func testALegacyDeliveryWithoutFingerprintStillParses() {
-        // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
-        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.7 {...}', sha256).hexdigest()[:32]
-        let stored = Array(#"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#.utf8)
-        // Neither a fingerprint nor the held-since and slot parts: read as never held, no slot.
-        let delivery = Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: "w9173a8db", rateLimits: 2,
-                                raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])
-        XCTAssertEqual(parse(stored).item, .delivery(delivery))
-    }
-
     func testDeliveryIsAuthenticatedByAnIndependentlyComputedMAC() {
         // python3: fk = hmac(key, b"webhook-worker url fingerprints v1", sha256)
         //          hmac(fk, b"w http://127.0.0.1:9000/", sha256).hexdigest()[:12]   -> adb18bf27884
@@ -78,10 +68,13 @@ final class QueueItemTests: XCTestCase {
         XCTAssertEqual(parse(stored).item, .delivery(delivery))
     }
 
-    func testADeliveryWrittenWithSecondsWaitedReadsAsNeverHeld() {
-        // The format before hold times were measured: `<rate-limits>.<seconds waited>`.
+    func testADeliveryOfThePreviousReleaseStillParsesAndReadsAsNeverHeld() {
+        // The previous release's format: a bare 32-bit id (no URL fingerprint) and
+        // `<rate-limits>.<seconds waited>`.
+        // python3: d = hmac(key, b"webhook-worker internal items v1", sha256)
+        //          hmac(d, b'msg_ab12_w9173a8db 3 w9173a8db 2.7 {...}', sha256).hexdigest()[:32]
         let stored = Array(#"@62e8a58818488e0bf1393df82c51a2f7 msg_ab12_w9173a8db 3 w9173a8db 2.7 {"a":"with spaces and @ # signs"}"#.utf8)
-        XCTAssertEqual(parse(stored).item, .delivery(Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: target.id,
+        XCTAssertEqual(parse(stored).item, .delivery(Delivery(webhookID: "msg_ab12_w9173a8db", tries: 3, targetID: "w9173a8db",
                                                               rateLimits: 2, raw: Array(#"{"a":"with spaces and @ # signs"}"#.utf8)[...])))
     }
 

@@ -35,6 +35,11 @@ final class MetricsCoverageTests: WorkerTestCase {
         let metricsURL = "\(base)/metrics"
         try lpush(["not json"])
         try push(12)
+        // A second wave once the others have answered: the hung endpoint then lags endpoints
+        // that are taking deliveries, and its new deliveries are parked (deferred, no status).
+        // (Before any answer there is nobody to lag behind.)
+        _ = try await ok.waitForRequests(count: 12, timeout: 30)
+        try push(12)
 
         let rows = table.rows.filter { !$0.bridge }
         let promisedWhileRunning = promisedValues(rows, except: ["handed_back"])

@@ -66,11 +66,11 @@ final class EndpointIdentityTests: WorkerTestCase {
         stopCleanly(first)
         // A retry the previous release left in Redis: its 32-bit id of kind and URL, no fingerprint.
         let legacyID = "w" + fnv("w" + hook.url)
-        let legacy = QueueItem.encode(Delivery(webhookID: "msg_0123456789abcdef01234567_\(legacyID)", tries: 1, targetID: legacyID,
-                                               raw: Array(#"{"action":"user_created","username":"legacy"}"#.utf8)[...]),
-                                      authenticator: ItemAuthenticator(keyMaterial: Array(itemKey.utf8)))
-        let text = String(decoding: legacy, as: UTF8.self)
-        XCTAssertTrue(text.contains(" 1 \(legacyID) 0.0 {"), "the previous release's format: \(text)")
+        // Written out by hand: this release writes `<rate-limits>.<held-since>.<slot>` and a
+        // fingerprint; the previous one wrote `<rate-limits>.<seconds waited>` and a bare id.
+        let signed = Array(#"msg_0123456789abcdef01234567_\#(legacyID) 1 \#(legacyID) 0.0 {"action":"user_created","username":"legacy"}"#.utf8)
+        let mac = ItemAuthenticator(keyMaterial: Array(itemKey.utf8)).mac(signed)
+        let text = "@" + String(decoding: mac, as: UTF8.self) + " " + String(decoding: signed, as: UTF8.self)
         try lpush([text])
 
         // The operator moves the URL into the endpoints file, under a name.

@@ -34,17 +34,18 @@ final class EndpointRateTests: WorkerTestCase {
             endpoints:
               - name: limited
                 url: \(sink.url)
-                rate: 10/s
+                rate: 20/s
             """)
-        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_BREAKER_MAX_HOLD": "120"])
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_BREAKER_MAX_HOLD": "60"])
         try push(300)
-        // 300 at 10/s: about 30 s. Every event waits less than 120 s, so none may die.
-        try await waitFor("300 events delivered or dead", timeout: 60, { sink.count + (try self.llen("dead")) },
+        // 300 at 20/s: about 15 s. Every event waits less than 60 s, so none may die (when each
+        // postponement counted a second or more, most did).
+        try await waitFor("300 events delivered or dead", timeout: 45, { sink.count + (try self.llen("dead")) },
                           until: { $0 >= 300 })
         let dead = try redis.cli.lines(["LRANGE", "\(prefix):dead", "0", "2"])
         XCTAssertEqual(try llen("dead"), 0, "dead letters: \(dead)")
         XCTAssertEqual(Set(try usernames(sink.requests)).count, 300)
-        XCTAssertLessThanOrEqual(busiest(sink.requests.map(\.arrival), window: 1), 11)
+        XCTAssertLessThanOrEqual(busiest(sink.requests.map(\.arrival), window: 1), 22)
         await stop(worker)
     }
 
