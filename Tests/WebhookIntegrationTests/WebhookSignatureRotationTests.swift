@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import WebhookCore
 import XCTest
 
@@ -35,25 +36,9 @@ final class WebhookSignatureRotationTests: XCTestCase {
             "body": body,
             "headers": ["webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature],
         ]
-        let output = try runPython(script, input: try JSONSerialization.data(withJSONObject: request))
+        let verifier = try Subprocess.run("python3", ["-c", script], stdin: Array(try JSONSerialization.data(withJSONObject: request)))
+        XCTAssertEqual(verifier.status, 0, verifier.stderr)
+        let output = verifier.stdout
         XCTAssertEqual(output.split(separator: "\n").map { String($0.prefix(8)) }, ["verified", "verified", "rejected"], output)
-    }
-
-    private func runPython(_ script: String, input: Data) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: errors, as: UTF8.self))
-        return String(decoding: output, as: UTF8.self)
     }
 }
