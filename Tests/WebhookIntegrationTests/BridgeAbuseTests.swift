@@ -7,22 +7,10 @@ import XCTest
 /// body and idle timeouts close what stalls, and the bytes of bodies held at once are bounded,
 /// with half for senders not yet authenticated, so strangers cannot fill the bridge's memory
 /// or crowd the panel out.
-final class BridgeAbuseTests: XCTestCase {
+final class BridgeAbuseTests: IngestServerTestCase {
     private let secret = IngestServerTests.secret
     /// Passes the header check (64 hex digits could be an HMAC); fails once the body is read.
     private let fakeHMAC = String(repeating: "ab", count: 32)
-    private var redis: RedisServer!
-    private var server: IngestUnderTest?
-
-    override func setUp() async throws {
-        redis = try RedisServer()
-    }
-
-    override func tearDown() async throws {
-        await server?.stop()
-        server = nil
-        redis = nil
-    }
 
     private func start(_ variables: [String: String]) async throws -> IngestUnderTest {
         let started = try await IngestUnderTest.start(redis: redis, secret: secret, variables: variables)

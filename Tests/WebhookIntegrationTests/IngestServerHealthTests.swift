@@ -7,21 +7,9 @@ import WebhookServer
 import XCTest
 
 /// The bridge's behaviour around Redis outages, its metrics and health, and the metrics server.
-final class IngestServerHealthTests: XCTestCase {
-    private var redis: RedisServer!
-    private var server: IngestUnderTest?
+final class IngestServerHealthTests: IngestServerTestCase {
     private let secret = IngestServerTests.secret
     private let first = IngestServerTests.first
-
-    override func setUp() async throws {
-        redis = try RedisServer()
-    }
-
-    override func tearDown() async throws {
-        await server?.stop()
-        server = nil
-        redis = nil
-    }
 
     private func start() async throws -> IngestUnderTest {
         let started = try await IngestUnderTest.start(redis: redis, secret: secret)

@@ -5,7 +5,7 @@ import XCTest
 /// The Marzban bridge against a real redis-server and real HTTP on 127.0.0.1: authentication,
 /// validation and limits. Signatures are literals computed outside the project (Python's hmac);
 /// Redis is read with redis-cli.
-final class IngestServerTests: XCTestCase {
+final class IngestServerTests: IngestServerTestCase {
     static let secret = "something-very-very-secret"
 
     // Two events as Marzban 0.8.4 sends them (field order, nesting and spacing kept), one POST.
@@ -15,21 +15,9 @@ final class IngestServerTests: XCTestCase {
     static let firstHMAC = "a0415abf6992cf1d46f46046d19fd079ec0c98370a5f925c0199c341e441bca8"
     static let secondHMAC = "2b0c0d990eea83b4abd933e38335982b9844a4eaaf2cce08e1de024629a7f2cc"
 
-    private var redis: RedisServer!
-    private var server: IngestUnderTest?
     private var first: String { Self.first }
     private var second: String { Self.second }
     private var secret: String { Self.secret }
-
-    override func setUp() async throws {
-        redis = try RedisServer()
-    }
-
-    override func tearDown() async throws {
-        await server?.stop()
-        server = nil
-        redis = nil
-    }
 
     private func start(maxBytes: Int = 1_048_576, variables: [String: String] = [:]) async throws -> IngestUnderTest {
         let started = try await IngestUnderTest.start(redis: redis, secret: secret, maxBytes: maxBytes, variables: variables)

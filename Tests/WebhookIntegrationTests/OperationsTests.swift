@@ -6,7 +6,16 @@ import XCTest
 final class OperationsTests: WorkerTestCase {
     func testDiscordStandInReceivesAnEmbedForEveryAction() async throws {
         let discord = try await receiver(.status(204))
-        let worker = try startWorker(["DISCORD_WEBHOOK_URL": discord.url, "WEBHOOK_SECRET": "never-to-discord"])
+        // A Discord endpoint like DISCORD_WEBHOOK_URL's, without Discord's 30/min default rate
+        // (12 events would take 22 s): the embeds are what this test checks.
+        let file = try endpointsFile("""
+            endpoints:
+              - name: discord
+                kind: discord
+                url: \(discord.url)
+                rate: unlimited
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_SECRET": "never-to-discord"])
         try await waitUntilRegistered()
         let colours = ["user_created": 65280, "user_updated": 65535, "user_deleted": 16711680,
                        "user_enabled": 10151604, "user_disabled": 4344665, "user_limited": 16295848,
