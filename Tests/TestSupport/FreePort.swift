@@ -3,9 +3,20 @@ import Foundation
 /// A TCP port the kernel just handed out for 127.0.0.1 (bound to port 0, then released). Another
 /// process can take it before the caller binds it; callers that can retry should.
 public func freeTCPPort() throws -> Int {
+    let (fd, port) = try boundTCPSocket(listening: false)
+    close(fd)
+    return port
+}
+
+/// A socket bound to a free port of 127.0.0.1 and listening on it, for tests of a port that is
+/// already taken; the caller closes it.
+public func occupiedTCPPort() throws -> (socket: Int32, port: Int) {
+    try boundTCPSocket(listening: true)
+}
+
+private func boundTCPSocket(listening: Bool) throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RedisServerError(message: "socket: errno \(errno)") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -13,9 +24,12 @@ public func freeTCPPort() throws -> Int {
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            bind(fd, pointer, length) == 0 && (!listening || listen(fd, 1) == 0) && getsockname(fd, pointer, &length) == 0
         }
     }
-    guard bound else { throw RedisServerError(message: "bind 127.0.0.1:0: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(fd)
+        throw RedisServerError(message: "bind 127.0.0.1:0: errno \(errno)")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

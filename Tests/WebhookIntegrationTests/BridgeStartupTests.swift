@@ -42,7 +42,7 @@ final class BridgeStartupTests: WorkerTestCase {
     }
 
     func testBusyPortIsReportedAsTheBindErrorAndNothingElse() throws {
-        let (socket, port) = try listeningSocket()
+        let (socket, port) = try occupiedTCPPort()
         defer { close(socket) }
         // The probe is cancelled with the server: that used to be logged first, as
         // "redis unavailable error=CancellationError()", in most runs. Several runs, so a race
@@ -81,21 +81,5 @@ final class BridgeStartupTests: WorkerTestCase {
         let rejections = try lines(bridge.log).filter { $0["message"] as? String == "rejected POST /events" }
         XCTAssertEqual(rejections.compactMap { $0["status"] as? String }, ["401", "400", "413", "508"], bridge.log)
         XCTAssertEqual(Set(rejections.compactMap { $0["level"] as? String }), ["warning"], bridge.log)
-    }
-
-    /// A socket bound and listening on a free port of 127.0.0.1.
-    private func listeningSocket() throws -> (Int32, Int) {
-        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0
-            }
-        }
-        XCTAssertTrue(bound)
-        return (taken, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

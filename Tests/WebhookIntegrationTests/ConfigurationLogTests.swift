@@ -103,19 +103,8 @@ final class ConfigurationLogTests: WorkerTestCase {
 
     func testAFatalErrorIsAJSONLineToo() throws {
         // A port already taken: the bridge cannot bind and exits.
-        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (taken, port) = try occupiedTCPPort()
         defer { close(taken) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0
-            }
-        }
-        XCTAssertTrue(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let (status, output) = try cli(["ingest", "--listen", "127.0.0.1:\(port)"], ["LOG_FORMAT": "json", "INGEST_SECRET": "s"])
         XCTAssertNotEqual(status, 0, output)
         let lines = try output.split(separator: "\n").map { line in

@@ -48,18 +48,25 @@ final class SentinelTests: XCTestCase {
         })
     }
 
+    /// Enqueues `count` events `user-0`... through the sentinels and waits until the replica has
+    /// them: replication is asynchronous, and an LPUSH the replica has not seen is lost by a
+    /// failover (a producer that needs the guarantee waits the same way).
+    private func enqueueReplicated(_ count: Int) throws {
+        let producer = try EventProducer(url: group.url, prefix: prefix)
+        let now = Date().timeIntervalSince1970
+        for start in stride(from: 0, to: count, by: 100) {
+            try producer.enqueue(try (start..<min(start + 100, count)).map {
+                try EventProducer.event(action: "user_created", username: "user-\($0)", now: now)
+            })
+        }
+        XCTAssertEqual(try group.master().redisCLI("WAIT", "1", "5000"), "1")
+    }
+
     func testFailoverMidRunDeliversEveryEventAndTheCLIFollowsTheNewMaster() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
         receivers.append(receiver)
-        let producer = try EventProducer(url: group.url, prefix: prefix)
-        let now = Date().timeIntervalSince1970
-        for start in stride(from: 0, to: 3000, by: 100) {
-            try producer.enqueue(try (start..<start + 100).map { try EventProducer.event(action: "user_created", username: "user-\($0)", now: now) })
-        }
-        // Replication is asynchronous: an LPUSH the replica has not seen is lost by a failover.
-        // Wait for it here, as a producer that needs the guarantee would.
+        try enqueueReplicated(3000)
         let master = try group.master()
-        XCTAssertEqual(try master.redisCLI("WAIT", "1", "5000"), "1")
 
         let worker = try WorkerProcess.run(environment([
             "WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_CONCURRENCY": "16", "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "4",
@@ -101,13 +108,7 @@ final class SentinelTests: XCTestCase {
     func testAFailoverWithTwoWorkersStrandsNothingInTheProcessingLists() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.05) })
         receivers.append(receiver)
-        let producer = try EventProducer(url: group.url, prefix: prefix)
-        let now = Date().timeIntervalSince1970
-        for start in stride(from: 0, to: 3000, by: 100) {
-            try producer.enqueue(try (start..<start + 100).map { try EventProducer.event(action: "user_created", username: "user-\($0)", now: now) })
-        }
-        let master = try group.master()
-        XCTAssertEqual(try master.redisCLI("WAIT", "1", "5000"), "1")
+        try enqueueReplicated(3000)
         for _ in 0..<2 {
             workers.append(try WorkerProcess.run(environment([
                 "WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_CONCURRENCY": "16", "WEBHOOK_TIMEOUT": "2", "WEBHOOK_LEASE": "30",
