@@ -7,4 +7,7 @@ public enum AttemptResult: Sendable, Equatable {
     case transportError(String)
     /// The attempt was abandoned because the worker is stopping; it does not count.
     case cancelled
+    /// The attempt was taken back before it reached the wire because its target lags (see
+    /// `DeliveryLedger.laggards(now:)`); it does not count.
+    case withdrawn
 }

@@ -263,6 +263,38 @@ public struct DeliveryLedger: Sendable {
         admission.attempts.append(attempt)
     }
 
+    /// The targets that lag now (see the type's doc), with their unresolved attempts. Why: the
+    /// rule is applied to new deliveries as they are admitted, but a burst admitted before any
+    /// target answered has nobody to lag behind yet, so a hung target's attempts all queue for
+    /// it and hold their events (and the worker's room) until they time out. Once others answer,
+    /// the caller withdraws the laggard's attempts that have not started; they come back
+    /// through `complete` as `.withdrawn` and are parked as `schedule` parks new ones.
+    /// One pass over the targets: the least loaded other target is the least or the second least.
+    public func laggards(now: Double) -> [(target: Target, backlog: Int)] {
+        let slack = max(1, settings.laggardSlack)
+        var least = (id: "", count: Int.max), second = Int.max
+        var anyOver = false
+        for target in settings.targets {
+            let count = backlog[target.id, default: 0]
+            if count >= slack { anyOver = true }
+            guard isTakingDeliveries(target, now: now) else { continue }
+            if count < least.count {
+                second = least.count
+                least = (target.id, count)
+            } else if count < second {
+                second = count
+            }
+        }
+        guard anyOver, least.count != .max else { return [] }
+        var lagging: [(target: Target, backlog: Int)] = []
+        for target in settings.targets {
+            let count = backlog[target.id, default: 0]
+            let other = target.id == least.id ? second : least.count
+            if other != .max, count - other >= slack { lagging.append((target, count)) }
+        }
+        return lagging
+    }
+
     /// Whether `target` can measure how fast the others should go: see the laggard rule.
     private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
         guard target.spec?.rate == nil, let seen = activity[target.id] else { return false }
@@ -334,11 +366,17 @@ public struct DeliveryLedger: Sendable {
         for attempt in attempts {
             backlog[attempt.target.id, default: 1] -= 1
             guard let heldEvent = held[attempt.eventID] else { continue }
-            if case .cancelled = result {} else { activity[attempt.target.id, default: Activity()].answeredAt = now }
+            if result != .cancelled && result != .withdrawn { activity[attempt.target.id, default: Activity()].answeredAt = now }
             let outcome: Settlement.Outcome?
             let note: Note.Kind
             var reason: String?
-            if case .cancelled = result {
+            if result == .withdrawn {
+                // Parked like a laggard's new delivery (see `schedule`): no try, hold and slot kept.
+                outcome = .retry(after: settings.deferDelay,
+                                 item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                            heldSince: attempt.heldSince, slot: attempt.slot))
+                note = .deferred
+            } else if case .cancelled = result {
                 // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
                 // and any slot (not used: it never reached the wire) travel on.
                 outcome = .requeue(item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,

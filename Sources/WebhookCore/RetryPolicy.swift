@@ -53,7 +53,7 @@ public struct RetryPolicy: Sendable, Equatable {
         let failure: String
         var requestedDelay: Double?
         switch result {
-        case .cancelled:
+        case .cancelled, .withdrawn:
             return .retry(after: 0, tries: tries)
         case .transportError(let message):
             failure = "last error: \(message)"

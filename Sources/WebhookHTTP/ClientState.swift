@@ -14,6 +14,8 @@ final class ClientState: Sendable {
         var cancelRequested = false
         /// Cancel only what has not started (inbox and lanes), letting running transfers finish.
         var cancelWaitingRequested = false
+        /// Lanes whose waiting requests are to be withdrawn (`HTTPClient.withdrawWaiting`).
+        var withdrawLanes: Set<Int> = []
         var stopping = false
         /// A wake-up was sent and the curl thread has not drained the inbox since: no need for more.
         var wakePending = false
@@ -26,6 +28,7 @@ final class ClientState: Sendable {
         var toCancel: [HTTPRequest]
         var cancel: Bool
         var cancelWaiting: Bool
+        var withdrawLanes: Set<Int>
         var stop: Bool
     }
 
@@ -64,6 +67,15 @@ final class ClientState: Sendable {
         }
     }
 
+    /// Asks the curl thread to withdraw the waiting requests of `lanes` (after queueing the inbox).
+    func requestWithdraw(lanes: some Sequence<Int>) {
+        shared.withLock { state in
+            guard !state.stopping else { return }
+            state.withdrawLanes.formUnion(lanes)
+            wakeIfNeeded(&state)
+        }
+    }
+
     /// Asks the loop to stop; true for the first call only.
     func requestStop() -> Bool {
         shared.withLock { state in
@@ -79,7 +91,9 @@ final class ClientState: Sendable {
         shared.withLock { state in
             state.wakePending = false
             let work = Work(requests: state.inbox, toCancel: state.toCancel, cancel: state.cancelRequested,
-                            cancelWaiting: state.cancelWaitingRequested, stop: state.stopping)
+                            cancelWaiting: state.cancelWaitingRequested, withdrawLanes: state.withdrawLanes,
+                            stop: state.stopping)
+            state.withdrawLanes = []
             state.inbox = []
             state.toCancel = []
             state.cancelRequested = false

@@ -50,6 +50,9 @@ final class CurlLoop: @unchecked Sendable {
                 break
             }
             for request in work.requests { scheduler.enqueue(request) }
+            for lane in work.withdrawLanes {
+                for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
+            }
             startTransfers()
             perform()
             collectFinished()

@@ -88,6 +88,13 @@ public final class HTTPClient: Sendable {
         state.requestCancel(running: false)
     }
 
+    /// The requests of `lanes` that have not started complete with `failure == .withdrawn`
+    /// (and `cancelled`); running ones and other lanes go on. Requests submitted before this
+    /// call are withdrawn too if they are still waiting when the curl thread sees it.
+    public func withdrawWaiting(lanes: some Sequence<Int>) {
+        state.requestWithdraw(lanes: lanes)
+    }
+
     /// Cancels what is left (completions still reach `onComplete`), stops the curl thread and
     /// waits for it, then frees every curl handle. Idempotent.
     public func shutdown() {

@@ -15,6 +15,9 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
     case tooLarge
     /// `cancelAll()`, `cancelWaiting()` or `shutdown()` ended the request first.
     case cancelled
+    /// `withdrawWaiting(lanes:)` took the request back before it started: its caller wants it
+    /// elsewhere (the worker parks a lagging endpoint's queued deliveries).
+    case withdrawn
     /// The egress guard refused every address the host resolved to (the reason says which and
     /// why); no connection was made.
     case refused(String)
@@ -55,6 +58,7 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
         case .tls: return "TLS failure"
         case .tooLarge: return "too large"
         case .cancelled: return "cancelled"
+        case .withdrawn: return "withdrawn before it started"
         case .refused(let text): return "refused by the egress guard: \(text)"
         case .notStarted(let text): return "not started: \(text)"
         case .other(let code, let text): return "curl error \(code): \(text)"

@@ -50,6 +50,12 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(token: token, status: 0, error: reason, cancelled: true, failure: .cancelled)
     }
 
+    /// The response of a request taken back before it started (`withdrawWaiting(lanes:)`):
+    /// `cancelled` too, so callers that only know cancellation still never count it as an attempt.
+    static func withdrawn(_ token: UInt64) -> HTTPResponse {
+        HTTPResponse(token: token, status: 0, error: "withdrawn before it started", cancelled: true, failure: .withdrawn)
+    }
+
     /// The response of a request the client could not start.
     static func notStarted(_ token: UInt64, _ reason: String) -> HTTPResponse {
         HTTPResponse(token: token, status: 0, error: reason, failure: .notStarted(reason))

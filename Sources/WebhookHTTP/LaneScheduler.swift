@@ -56,6 +56,15 @@ struct LaneScheduler {
         lanes[index].running -= 1
     }
 
+    /// Removes and returns the waiting requests of one lane, oldest first.
+    mutating func removeWaiting(lane: Int) -> [HTTPRequest] {
+        guard let index = indexOfLane[lane] else { return [] }
+        var removed: [HTTPRequest] = []
+        while let request = lanes[index].waiting.pop() { removed.append(request) }
+        waitingCount -= removed.count
+        return removed
+    }
+
     /// Removes and returns every waiting request (for cancellation), oldest first per lane.
     mutating func removeAllWaiting() -> [HTTPRequest] {
         var all: [HTTPRequest] = []

@@ -69,6 +69,7 @@ final class AttemptTracer {
         case .dns: return "dns"
         case .tls: return "tls"
         case .cancelled: return "cancelled"
+        case .withdrawn: return "withdrawn"
         default: return "other"
         }
     }

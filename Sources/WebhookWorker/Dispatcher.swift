@@ -156,7 +156,9 @@ final class Dispatcher: @unchecked Sendable {
                 }
             }
             if !newResponses.isEmpty {
+                var answered = false
                 for response in newResponses {
+                    if !response.cancelled { answered = true }
                     if !bridgeAnswered, IngestReceipt.matches(status: response.status, body: response.body),
                        let target = ledger.target(ofRequest: response.token) {
                         bridgeAnswered = true
@@ -176,6 +178,7 @@ final class Dispatcher: @unchecked Sendable {
                 pending.append(contentsOf: completion.settlements)
                 completion.notes.removeAll(keepingCapacity: true)
                 completion.settlements.removeAll(keepingCapacity: true)
+                if answered && !done { withdrawLaggards(now: now) }
             }
             if let endpointGuard {
                 endpointGuard.flush()
@@ -292,6 +295,19 @@ final class Dispatcher: @unchecked Sendable {
         send(decided.send)
     }
 
+    /// Takes back the queued (not yet started) requests of the endpoints that now lag: see
+    /// `DeliveryLedger.laggards(now:)`. Only lanes holding more than they may run at once have
+    /// queued requests, so a laggard at its cap costs nothing here.
+    private func withdrawLaggards(now: Double) {
+        guard let http else { return }
+        var lanes: [Int] = []
+        for (target, backlog) in ledger.laggards(now: now)
+        where backlog > min(target.spec?.concurrency ?? .max, configuration.http.endpointConcurrency) {
+            if let lane = builder.existingLane(for: target) { lanes.append(lane) }
+        }
+        if !lanes.isEmpty { http.withdrawWaiting(lanes: lanes) }
+    }
+
     /// Builds the requests for `attempts` and submits them.
     private func send(_ attempts: [DeliveryLedger.Attempt]) {
         guard !attempts.isEmpty else { return }
@@ -374,6 +390,7 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     private static func result(of response: HTTPResponse) -> AttemptResult {
+        if response.failure == .withdrawn { return .withdrawn }
         if response.cancelled { return .cancelled }
         if response.status > 0 { return .status(response.status, retryAfter: response.retryAfter, body: response.body) }
         return .transportError(response.error ?? "no response")

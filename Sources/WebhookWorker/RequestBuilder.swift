@@ -243,6 +243,11 @@ struct RequestBuilder {
         return keys
     }
 
+    /// The lane of `target`'s requests, once any was built.
+    func existingLane(for target: Target) -> Int? {
+        lanes[target]
+    }
+
     private mutating func lane(for target: Target) -> Int {
         if let lane = lanes[target] { return lane }
         let lane = lanes.count

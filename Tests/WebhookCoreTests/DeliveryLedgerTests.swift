@@ -172,6 +172,37 @@ final class DeliveryLedgerTests: XCTestCase {
         }
     }
 
+    /// A burst admitted before anybody answered is all sent; once `b` answers, `a` lags, and
+    /// its withdrawn attempts are parked with their tries, hold and slot unchanged.
+    func testABurstSentBeforeAnyAnswerMakesALaggardOnceOthersAnswer() throws {
+        var ledger = ledger([a, b], slack: 2)
+        let item = QueueItem.encode(Delivery(webhookID: "msg_w_\(a.id)", tries: 1, targetID: a.id, rateLimits: 2,
+                                             heldSince: 0.5, slot: 7.25, raw: Array(event.utf8)[...]), authenticator: auth)
+        var burst = ledger.admit([item], now: 1).attempts
+        for index in 0..<3 { burst += ledger.admit([tagged("t\(index)")], now: 1).attempts }
+        XCTAssertEqual(burst.filter { $0.target == a }.count, 4, "nobody answered yet: nothing is deferred")
+        XCTAssertTrue(ledger.laggards(now: 1).isEmpty, "nobody to lag behind")
+        let tokens = send(burst, in: &ledger)
+        for (attempt, token) in zip(burst, tokens) where attempt.target == b {
+            _ = ledger.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)
+        }
+        let lagging = ledger.laggards(now: 2)
+        XCTAssertEqual(lagging.map(\.target), [a])
+        XCTAssertEqual(lagging.map(\.backlog), [4])
+
+        let first = try XCTUnwrap(zip(burst, tokens).first { $0.0.target == a }?.1)
+        let done = ledger.complete(request: first, result: .withdrawn, now: 2, random: &random)
+        XCTAssertEqual(done.notes.map(\.kind), [.deferred])
+        guard case .retry(let after, let back) = done.settlements.first?.outcomes.first else { return XCTFail("\(done.settlements)") }
+        XCTAssertEqual(after, 30, "parked for the defer delay")
+        let parked = try XCTUnwrap(delivery(back))
+        XCTAssertEqual([parked.tries, parked.rateLimits], [1, 2])
+        XCTAssertEqual(parked.heldSince, 0.5)
+        XCTAssertEqual(parked.slot, 7.25)
+        XCTAssertEqual(ledger.backlog(of: a), 3)
+        XCTAssertTrue(ledger.laggards(now: 40).isEmpty, "b has not answered within the defer delay: it measures nothing")
+    }
+
     // MARK: The laggard rule counts only targets that are taking deliveries
 
     private func named(_ name: String, actions: Set<String>? = nil, rate: String? = nil) -> Target {

@@ -45,6 +45,24 @@ final class BacklogIsolationTests: WorkerTestCase {
         XCTAssertEqual(try processingTotal(), 0)
     }
 
+    /// A burst taken before any endpoint answered has nobody to lag behind, so all of it queues
+    /// for the hung endpoint too. Once the healthy one answers, the hung one's queued requests
+    /// must be withdrawn and parked: left queued, they held their events, and so the whole
+    /// in-flight room, until the hung requests ahead of them timed out.
+    func testABurstTakenBeforeAnyAnswerDoesNotLeaveAHungEndpointHoldingTheRoom() async throws {
+        let hung = try await receiver(.hang), healthy = try await receiver()
+        try push(4)  // before the worker starts: one take, admitted before any answer
+        let worker = try startWorker([
+            "WEBHOOK_ADDRESS": "\(hung.url),\(healthy.url)", "WEBHOOK_TIMEOUT": "60",
+            "WEBHOOK_MAX_INFLIGHT": "4", "WEBHOOK_ENDPOINT_CONCURRENCY": "1", "WEBHOOK_SHUTDOWN_GRACE": "1",
+        ])
+        _ = try await healthy.waitForRequests(count: 4, timeout: 10)
+        try push(8)
+        _ = try await healthy.waitForRequests(count: 12, timeout: 10)
+        XCTAssertEqual(hung.count, 1, "one request on the hung endpoint's wire, the rest parked")
+        await stop(worker)
+    }
+
     /// The laggard rule compares an endpoint with the others that are taking deliveries: one
     /// whose `actions:` never match takes none, so it must not make a healthy endpoint's burst
     /// look like a lag (each deferral costs that delivery a whole poll interval).

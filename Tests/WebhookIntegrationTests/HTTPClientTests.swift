@@ -111,6 +111,29 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    /// `withdrawWaiting(lanes:)` takes back only what waits in those lanes: what runs goes on,
+    /// and other lanes are untouched.
+    func testWithdrawingALaneTakesBackOnlyItsWaitingRequests() async throws {
+        try await withReceiver(.hang) { hung in
+            try await withReceiver(.hang) { other in
+                let (client, log) = try makeClient(maxConcurrent: 8, maxPerLane: 2)
+                defer { client.shutdown() }
+                client.submit((0..<6).map { HTTPClientTests.request(UInt64($0), hung.url, lane: 0, timeout: 600) })
+                client.submit((10..<13).map { HTTPClientTests.request(UInt64($0), other.url, lane: 1, timeout: 600) })
+                _ = try await hung.waitForRequests(count: 2, timeout: 10)
+                _ = try await other.waitForRequests(count: 2, timeout: 10)
+
+                client.withdrawWaiting(lanes: [0])
+                let withdrawn = try await log.wait(count: 4, timeout: 10)
+                XCTAssertEqual(Set(withdrawn.map(\.token)), [2, 3, 4, 5])
+                XCTAssertTrue(withdrawn.allSatisfy { $0.failure == .withdrawn && $0.cancelled && $0.status == 0 })
+                try await Task.sleep(nanoseconds: 100_000_000)
+                XCTAssertEqual(log.all.count, 4, "running requests and lane 1's waiting one go on")
+                XCTAssertEqual(client.inFlight, 5)
+            }
+        }
+    }
+
     func testRedirectIsReportedNotFollowed() async throws {
         try await withReceiver(.respond { _, _ in .redirect(to: "/elsewhere") }) { receiver in
             let (client, log) = try makeClient()
