@@ -22,12 +22,15 @@ final class EndpointLimitTests: WorkerTestCase {
         let freeDone = free.requests.map(\.arrival).max() ?? 0
         let requests = try await limited.waitForRequests(count: 100, timeout: 60)
         let arrivals = requests.map(\.arrival).sorted()
-        // No one-second window holds more than 20 (one of slack for send-time jitter).
+        // No one-second window holds more than 20, with two of slack: the limit is kept on the
+        // send times (Redis's slots, 50 ms apart) and these are arrival times, so an arrival
+        // 100 ms late on a loaded machine opens a window that reaches two slots further. Two
+        // workers each running at 20/s would show about 40.
         var busiest = 0
         for (index, start) in arrivals.enumerated() {
             busiest = max(busiest, arrivals[index...].prefix { $0 < start + 1 }.count)
         }
-        XCTAssertLessThanOrEqual(busiest, 21, "busiest second: \(busiest)")
+        XCTAssertLessThanOrEqual(busiest, 22, "busiest second: \(busiest)")
         let span = (arrivals.last ?? 0) - (arrivals.first ?? 0)
         XCTAssertGreaterThanOrEqual(span, 99.0 / 20 * 0.9, "100 requests at 20/s take about 5 s, took \(span)")
         XCTAssertLessThan(freeDone - (arrivals.first ?? 0), span, "the unlimited endpoint ran at full speed")
