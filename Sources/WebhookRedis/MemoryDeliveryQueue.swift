@@ -7,7 +7,8 @@ import WebhookCore
 /// fenced settles, crash marks on reap, the sweep), one shared `Store` standing in for the
 /// server and one `MemoryDeliveryQueue` per thread standing in for a connection.
 public final class MemoryDeliveryQueue: DeliveryQueue {
-    /// The shared state: what Redis would hold. Thread-safe.
+    /// The shared state: what Redis would hold. Thread-safe. Unchecked Sendable: every field is
+    /// touched only under `condition` (waited on by a blocking take, so not a `Mutex`).
     public final class Store: @unchecked Sendable {
         let condition = NSCondition()
         /// Producers push at the front (index 0 = left); workers take from the back.

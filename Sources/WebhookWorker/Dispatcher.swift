@@ -14,6 +14,10 @@ import WebhookRedis
 /// decided events in Redis; after each persisted settle it frees the taker's room.
 ///
 /// The other threads only post into its mailbox; everything the ledger decides happens here.
+///
+/// Unchecked Sendable: the mailbox (`takenBatches`, `responses`, `finishing`) is touched only
+/// under `condition`; everything else is owned by the dispatcher thread, and the `var` hooks
+/// (`http`, `endpointGuard`, `on...`, `joinedServer`) are set before that thread starts.
 final class Dispatcher: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String

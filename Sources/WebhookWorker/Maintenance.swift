@@ -9,6 +9,9 @@ import WebhookRedis
 /// Leases and due times are Redis's clock, so workers whose clocks disagree still agree on who
 /// is alive and what is due. The poller runs every `JOB_SEND_NOTIFICATIONS_INTERVAL` seconds,
 /// and earlier when a retry falls due sooner.
+///
+/// Unchecked Sendable: `nextPoll` is shared with the dispatcher (`noteRetry`) under `condition`;
+/// `idTaken` belongs to the starting thread (see its doc); everything else is immutable.
 final class Maintenance: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String
@@ -19,11 +22,9 @@ final class Maintenance: @unchecked Sendable {
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
     private let condition = NSCondition()
-    private var nextPoll = Date.distantPast
-    /// Set once this worker has joined: only a registered worker's processing list can be
-    /// reaped, so the taker waits for it.
-    let joined = StopSignal()
+    private var nextPoll = Date.distantPast   // guarded by `condition`
     /// Set when another live worker already uses this worker's ID: the process must not start.
+    /// Written by `join` and read after it, on the thread that runs `WorkerRuntime.start()`.
     private(set) var idTaken = false
 
     init(configuration: Configuration, workerID: String, stop: StopSignal, gate: TakeGate, liveness: Liveness,
@@ -62,7 +63,6 @@ final class Maintenance: @unchecked Sendable {
                     return false
                 default:
                     retry.succeeded()
-                    joined.stop()
                     return true
                 }
             } catch {

@@ -6,6 +6,9 @@ import Foundation
 /// Room is freed only when Redis has the outcome: while settles fail (Redis out of memory, or
 /// down), what is held stays counted, so the processing list cannot outgrow
 /// `WEBHOOK_MAX_INFLIGHT` and `WEBHOOK_MAX_INFLIGHT_BYTES`.
+///
+/// Unchecked Sendable: `events`, `bytes` and `items` are touched only under `condition` (a
+/// condition variable, which the taker waits on, so not a `Mutex`); the rest is immutable.
 final class Room: @unchecked Sendable {
     private let condition = NSCondition()
     private var events = 0

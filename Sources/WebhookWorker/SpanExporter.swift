@@ -31,7 +31,9 @@ final class SpanExporter: @unchecked Sendable {
     private var failedSince: Date?
     private var lastWarning = Date.distantPast
 
-    /// The outcome of the export in flight, written by the HTTP thread.
+    /// The outcome of the export in flight, written by the HTTP thread. Unchecked Sendable:
+    /// `value` is touched only under `lock`. A class, not a `Mutex`, because the HTTP client's
+    /// callback must capture it before `self` is initialized.
     private final class LockedStatus: @unchecked Sendable {
         private let lock = NSLock()
         private var value: HTTPResponse?

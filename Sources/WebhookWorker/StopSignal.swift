@@ -2,6 +2,9 @@ import Foundation
 
 /// A stop flag that sleeping threads can wait on, so a stop request wakes them at once instead
 /// of after their current sleep.
+///
+/// Unchecked Sendable: `stopped` is touched only under `condition` (a condition variable, which
+/// sleepers wait on, so not a `Mutex`).
 final class StopSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopped = false

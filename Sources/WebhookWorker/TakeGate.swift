@@ -8,6 +8,8 @@ import Logging
 /// moves items), so without this gate a worker would keep filling its processing list with
 /// work it cannot settle. Each reason is logged once when it starts, with Redis's message, and
 /// once when it ends; the gate reopens by itself.
+///
+/// Unchecked Sendable: `closed` is read and written only under `condition`.
 final class TakeGate: @unchecked Sendable {
     enum Reason: String, Sendable, CaseIterable {
         case settle = "outcomes cannot be written"
@@ -20,11 +22,6 @@ final class TakeGate: @unchecked Sendable {
     private let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
-
-    var isOpen: Bool {
-        condition.lock(); defer { condition.unlock() }
-        return closed.isEmpty
-    }
 
     func close(_ reason: Reason, message: String) {
         condition.lock()

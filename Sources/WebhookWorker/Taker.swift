@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 import WebhookCore
 import WebhookRedis
 
@@ -15,7 +16,7 @@ import WebhookRedis
 /// dispatcher's reached another server, and at start (a list left by an earlier process with
 /// this ID), the taker reconciles: whatever the processing list holds that the room does not
 /// goes back to the queue.
-final class Taker: @unchecked Sendable {
+final class Taker: Sendable {
     private let configuration: Configuration
     private let workerID: String
     private let room: Room
@@ -27,8 +28,7 @@ final class Taker: @unchecked Sendable {
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
     private let taken = Counter(label: MetricNames.eventsTaken)
-    private let requestLock = NSLock()
-    private var reconcileRequested = false
+    private let reconcileRequested = Mutex(false)
 
     init(configuration: Configuration, workerID: String, room: Room, gate: TakeGate, dispatcher: Dispatcher,
          stop: StopSignal, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -96,17 +96,14 @@ final class Taker: @unchecked Sendable {
 
     /// Asks the taker to reconcile before its next take (the dispatcher reached another server).
     func requestReconcile() {
-        requestLock.lock()
-        reconcileRequested = true
-        requestLock.unlock()
+        reconcileRequested.withLock { $0 = true }
     }
 
     private func takeReconcileRequest() -> Bool {
-        requestLock.lock()
-        defer { requestLock.unlock() }
-        let requested = reconcileRequested
-        reconcileRequested = false
-        return requested
+        reconcileRequested.withLock { requested in
+            defer { requested = false }
+            return requested
+        }
     }
 
     /// Returns to the queue what this worker's processing list holds and its memory does not.

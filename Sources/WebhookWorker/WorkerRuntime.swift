@@ -15,6 +15,11 @@ public struct WorkerStartError: Error, CustomStringConvertible {
 /// `start()` joins the workers set and launches the threads; `stop()` stops taking, lets what is
 /// in flight finish within `WEBHOOK_SHUTDOWN_GRACE`, hands back the rest, and returns when every
 /// thread has ended.
+///
+/// Unchecked Sendable: its mutable state (`threads`, `stopped`) is guarded by `lifecycle`; the
+/// rest is immutable or Sendable. `WorkerService.run()` owns the lifetime: it calls `start()`,
+/// then `stop()` once `start()` has returned (a stop request during the start only aborts the
+/// start, through `abortStart()`). The lock keeps any other caller safe too.
 public final class WorkerRuntime: @unchecked Sendable {
     public let workerID: String
     /// What `/livez` watches: `start()` registers the loops in ``loopNames`` with
@@ -41,9 +46,10 @@ public final class WorkerRuntime: @unchecked Sendable {
     private let maintenanceStop = StopSignal()
     /// Ends a join still waiting for Redis when a stop comes before the start finished.
     private let startAbort = StopSignal()
-    private var threads: [String: WorkerThread] = [:]
-    private let stopOnce = NSLock()
-    private var stopped = false
+    /// Guards `threads` and `stopped`: a start that finishes after a stop began starts nothing.
+    private let lifecycle = NSLock()
+    private var threads: [String: WorkerThread] = [:]   // guarded by `lifecycle`
+    private var stopped = false                          // guarded by `lifecycle`
     /// Signalled when the first `stop()` has finished, so a second caller returns only then.
     private let stopDone = DispatchSemaphore(value: 0)
     /// Why the worker must stop with an error, once (see `WorkerService`).
@@ -125,6 +131,13 @@ public final class WorkerRuntime: @unchecked Sendable {
             return
         }
         dispatcher.joinedServer = joinQueue.serverID
+        lifecycle.lock()
+        guard !stopped else {
+            lifecycle.unlock()
+            // Stopped while joining: leave the workers set again, nothing was taken.
+            _ = try? joinQueue.deregister()
+            return
+        }
         threads = [
             "maintenance": WorkerThread(name: "maintenance", maintenance.run),
             "dispatcher": WorkerThread(name: "dispatcher", dispatcher.run),
@@ -132,6 +145,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         ]
         for name in Self.loopNames { liveness.register(name, bound: stallBound) }
         for name in ["maintenance", "dispatcher", "taker"] { threads[name]?.start() }
+        lifecycle.unlock()
         // Every endpoint the worker delivers to, wherever it was configured (WEBHOOK_ADDRESS,
         // DISCORD_WEBHOOK_URL or the endpoints file), by name: names never carry secrets.
         let targets = configuration.targets
@@ -153,15 +167,17 @@ public final class WorkerRuntime: @unchecked Sendable {
     /// once this one's lease expires. At-least-once holds either way; the stop never overruns
     /// the orchestrator's grace because Redis hangs.
     public func stop() {
-        stopOnce.lock()
+        lifecycle.lock()
         if stopped {
-            stopOnce.unlock()
+            lifecycle.unlock()
             stopDone.wait()
             stopDone.signal()
             return
         }
         stopped = true
-        stopOnce.unlock()
+        // From here on `start()` starts no thread: this snapshot is all there will be.
+        let threads = self.threads
+        lifecycle.unlock()
         defer { stopDone.signal() }
 
         let deadline = Date().addingTimeInterval(configuration.worker.shutdownGrace)
@@ -200,6 +216,12 @@ public final class WorkerRuntime: @unchecked Sendable {
         }
         http.shutdown()
         logger.info("worker stopped", metadata: ["worker_id": "\(workerID)"])
+    }
+
+    /// Ends a `start()` still waiting for Redis (a stop request during the start); returns at
+    /// once. The owner calls `stop()` after `start()` has returned.
+    public func abortStart() {
+        startAbort.stop()
     }
 
     private static func generatedID() -> String {

@@ -15,11 +15,13 @@ public struct WorkerService: Service {
 
     public func run() async throws {
         let runtime = self.runtime
-        // Joining waits for Redis: run it off the cooperative pool; a stop request ends the wait.
+        // Joining waits for Redis: run it off the cooperative pool; a stop request ends the wait
+        // and nothing more. This function is the one owner of the lifetime: `stop()` below runs
+        // only after `start()` has returned, never beside it.
         try await withGracefulShutdownHandler {
             try await Self.onThread { try runtime.start() }
         } onGracefulShutdown: {
-            Thread.detachNewThread { runtime.stop() }
+            runtime.abortStart()
         }
         // Suspends until graceful shutdown (or until the runtime must stop with an error).
         let fatal = await withTaskGroup(of: String?.self) { group in

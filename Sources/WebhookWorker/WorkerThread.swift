@@ -1,7 +1,10 @@
 import Foundation
 
 /// A dedicated OS thread for a loop that makes blocking C calls (hiredis), which must not run on
-/// Swift's cooperative pool. `join()` waits for the loop to return.
+/// Swift's cooperative pool. `join(until:)` waits for the loop to return.
+///
+/// Unchecked Sendable only because Foundation's `Thread` is not marked Sendable; `thread` is
+/// set once in `init` and only started, `finished` is a semaphore.
 final class WorkerThread: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let thread: Thread
@@ -21,8 +24,6 @@ final class WorkerThread: @unchecked Sendable {
     }
 
     func start() { thread.start() }
-
-    func join() { finished.wait() }
 
     /// Waits for the loop to return until `deadline`; false when it is still running (blocked
     /// in a call to a Redis that does not answer, say).

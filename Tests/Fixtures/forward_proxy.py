@@ -3,13 +3,21 @@
 forwards them to the origin and relays the answer; logs each proxied URL to standard error, one
 line each ("proxied <url>"). Also tunnels CONNECT host:port (how a client reaches an https origin
 through an HTTP proxy), logging "connect <host:port>" once per tunnel. Prints the listening port on
-the first line of standard output."""
+the first line of standard output.
+
+With an argument USER:PASSWORD the proxy requires those credentials (Proxy-Authorization: Basic)
+on every request and CONNECT: without them, or with others, it answers 407 and logs "refused
+<target>"; with them it logs "authorized <target>"."""
+import base64
 import http.client
 import http.server
 import os
 import select
 import socket
+import sys
 import urllib.parse
+
+CREDENTIALS = sys.argv[1] if len(sys.argv) > 1 else None
 
 
 def log(line):
@@ -21,7 +29,25 @@ def log(line):
 class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def authorized(self):
+        """True when no credentials are required or the request carries them; else answers 407."""
+        if CREDENTIALS is None:
+            return True
+        expected = "Basic " + base64.b64encode(CREDENTIALS.encode()).decode()
+        if self.headers.get("Proxy-Authorization") == expected:
+            log(f"authorized {self.path}")
+            return True
+        log(f"refused {self.path}")
+        self.send_response(407, "Proxy Authentication Required")
+        self.send_header("Proxy-Authenticate", 'Basic realm="test"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
     def do_POST(self):
+        if not self.authorized():
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            return
         url = urllib.parse.urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection", "host")}
@@ -36,6 +62,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_CONNECT(self):
+        if not self.authorized():
+            return
         host, _, port = self.path.rpartition(":")
         try:
             origin = socket.create_connection((host, int(port)), timeout=10)

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import WebhookRedis
 import XCTest
 
 /// Per-endpoint retries with Marzban's counting, and dead letters.
@@ -156,5 +157,94 @@ final class RetryAndDeadLetterTests: WorkerTestCase {
         try await waitFor("five retries parked, not one", timeout: 30, { try zcard("delayed") }, until: { $0 == 5 })
         XCTAssertEqual(failing.count, 5)
         await stop(worker)
+    }
+
+    /// WEBHOOK_DEAD_MAX caps the dead list: the oldest dead letters are dropped, and
+    /// webhook_dead_trimmed_total counts exactly the dropped ones.
+    func testDeadMaxKeepsTheNewestDeadLettersAndCountsTheDroppedOnes() async throws {
+        let failing = try await receiver(.status(500))
+        let (worker, base) = try await startWorkerWithMetrics([
+            "WEBHOOK_ADDRESS": failing.url, "NUMBER_OF_RECURRENT_NOTIFICATIONS": "0", "WEBHOOK_DEAD_MAX": "3",
+        ])
+        func trimmed() async throws -> Double? {
+            PrometheusText(try await HTTPCall.get("\(base)/metrics").text).value("webhook_dead_trimmed_total")
+        }
+        try push(5)
+        _ = try await failing.waitForRequests(count: 5, timeout: 30)
+        try await waitFor("5 dead, 2 of them dropped", { [try self.llen("dead"), Int(try await trimmed() ?? -1)] },
+                          until: { $0 == [3, 2] })
+        // Three newer ones push out the three older ones that are left.
+        let now = Date().timeIntervalSince1970
+        try producer().enqueue(try (0..<3).map { try EventProducer.event(action: "user_created", username: "late-\($0)", now: now) })
+        _ = try await failing.waitForRequests(count: 8, timeout: 30)
+        try await waitUntilSettled(dead: 3)
+        try await waitFor("5 dropped in all", { try await trimmed() }, until: { $0 == 5 })
+        let kept = try await deadLetters().map { ($0["payload"] as? [String: Any])?["username"] as? String }
+        XCTAssertEqual(Set(kept), ["late-0", "late-1", "late-2"], "the newest are kept")
+        XCTAssertTrue(worker.log.contains("dead list over WEBHOOK_DEAD_MAX"), worker.log.suffix(2000).description)
+        await stop(worker)
+    }
+
+    /// `dead replay --index N`, `--endpoint NAME` and `--all` each move exactly the dead letters
+    /// they name back to the queue (the rest stay dead), and what they moved is delivered to its
+    /// own endpoint under its webhook-id.
+    func testEachReplaySelectorReplaysExactlyWhatItNames() async throws {
+        let a = try await receiver(.status(500)), b = try await receiver(.status(500))
+        let file = try endpointsFile("""
+            endpoints:
+              - name: a
+                url: \(a.url)
+              - name: b
+                url: \(b.url)
+            """)
+        let environment = ["WEBHOOK_ENDPOINTS_FILE": file, "NUMBER_OF_RECURRENT_NOTIFICATIONS": "0"]
+        let first = try startWorker(environment)
+        try push(3)
+        try await waitUntilSettled(dead: 6)
+        await stop(first)
+        // Position, id, endpoint and webhook-id of each dead letter, as `dead list` numbers them.
+        let letters = try await deadLetters().map {
+            (id: $0["id"] as? String ?? "", endpoint: $0["endpoint_name"] as? String ?? "", webhookID: $0["webhook_id"] as? String ?? "")
+        }
+        XCTAssertEqual(letters.filter { $0.endpoint == "a" }.count, 3)
+        XCTAssertEqual(letters.filter { $0.endpoint == "b" }.count, 3)
+        func deadIDs() async throws -> [String] { try await deadLetters().map { $0["id"] as? String ?? "" } }
+
+        let index = try await command(["dead", "replay", "--index", "2"], environment)
+        XCTAssertEqual(index.status, 0, index.stderr)
+        XCTAssertTrue(index.stdout.contains("replayed 1"), index.stdout)
+        var replayed = [letters[2]]
+        let afterIndex = try await deadIDs()
+        XCTAssertEqual(afterIndex, letters.map(\.id).filter { $0 != letters[2].id }, "only position 2 left")
+        XCTAssertEqual(try llen("queue"), 1)
+
+        let byEndpoint = try await command(["dead", "replay", "--endpoint", "a"], environment)
+        XCTAssertEqual(byEndpoint.status, 0, byEndpoint.stderr)
+        let ofA = letters.enumerated().filter { $0.offset != 2 && $0.element.endpoint == "a" }.map(\.element)
+        XCTAssertTrue(byEndpoint.stdout.contains("replayed \(ofA.count)"), byEndpoint.stdout)
+        replayed += ofA
+        let left = letters.filter { letter in !replayed.contains { $0.id == letter.id } }
+        let afterEndpoint = try await deadIDs()
+        XCTAssertEqual(afterEndpoint, left.map(\.id), "only a's left the dead list")
+        XCTAssertTrue(left.allSatisfy { $0.endpoint == "b" })
+        XCTAssertEqual(try llen("queue"), replayed.count)
+
+        let all = try await command(["dead", "replay", "--all"], environment)
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertTrue(all.stdout.contains("replayed \(left.count)"), all.stdout)
+        XCTAssertEqual(try llen("dead"), 0)
+        XCTAssertEqual(try llen("queue"), 6)
+
+        // Delivered to their own endpoints, under the webhook-ids they died with.
+        a.setBehaviour(.status(200))
+        b.setBehaviour(.status(200))
+        let second = try startWorker(environment)
+        try await waitUntilSettled(dead: 0)
+        for (receiver, name) in [(a, "a"), (b, "b")] {
+            let redelivered = receiver.requests.suffix(from: 3).compactMap { $0.header("webhook-id") }
+            XCTAssertEqual(redelivered.count, 3, name)
+            XCTAssertEqual(Set(redelivered), Set(letters.filter { $0.endpoint == name }.map(\.webhookID)), name)
+        }
+        await stop(second)
     }
 }

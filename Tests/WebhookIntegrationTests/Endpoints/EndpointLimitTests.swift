@@ -1,5 +1,7 @@
 import Foundation
 import TestSupport
+import WebhookCore
+import WebhookRedis
 import XCTest
 
 /// Fleet-wide limits in front of an endpoint: a rate limit two workers share, and a circuit
@@ -36,8 +38,8 @@ final class EndpointLimitTests: WorkerTestCase {
         XCTAssertLessThan(freeDone - (arrivals.first ?? 0), span, "the unlimited endpoint ran at full speed")
         XCTAssertEqual(try llen("dead"), 0, "waiting for the limit spends no try")
         XCTAssertEqual(Set(try usernames(requests)).count, 100)
-        stopCleanly(first)
-        stopCleanly(second)
+        await stop(first)
+        await stop(second)
     }
 
     func testADownEndpointIsHeldAndProbedNotDeadLetteredAndGetsEverythingBack() async throws {
@@ -58,7 +60,7 @@ final class EndpointLimitTests: WorkerTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(outageStart), 15, "the healthy endpoint got all 200 during the outage")
         let opened = try await eventuallyAsync(timeout: 15) { worker.log.contains("endpoint opened") }
         XCTAssertTrue(opened, worker.log.split(separator: "\n").filter { !$0.contains("configuration=") }.suffix(30).joined(separator: "\n"))
-        let state = try cli(["endpoints"], ["WEBHOOK_ENDPOINTS_FILE": file]).output
+        let state = try await command(["endpoints"], ["WEBHOOK_ENDPOINTS_FILE": file]).stdout
         XCTAssertTrue(state.contains("state: open since"), state)
         // The rest of the 15 s outage: only probes reach the endpoint.
         let before = down.count
@@ -78,7 +80,7 @@ final class EndpointLimitTests: WorkerTestCase {
         XCTAssertEqual(try llen("dead"), 0)
         let drained = try await eventuallyAsync(timeout: 30) { try self.processingTotal() == 0 && self.zcard("delayed") == 0 }
         XCTAssertTrue(drained)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testPauseHoldsAndResumeReleases() async throws {
@@ -89,17 +91,86 @@ final class EndpointLimitTests: WorkerTestCase {
                 url: \(sink.url)
             """)
         let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_BREAKER_PROBE": "1"])
-        let paused = try cli(["endpoints", "pause", "maintained"], ["WEBHOOK_ENDPOINTS_FILE": file])
-        XCTAssertEqual(paused.status, 0, paused.output)
-        XCTAssertTrue(paused.output.contains("paused maintained"), paused.output)
+        let paused = try await command(["endpoints", "pause", "maintained"], ["WEBHOOK_ENDPOINTS_FILE": file])
+        XCTAssertEqual(paused.status, 0, paused.stderr)
+        XCTAssertTrue(paused.stdout.contains("paused maintained"), paused.stdout)
         try await Task.sleep(nanoseconds: 1_500_000_000)  // the worker's cached gate expires
         try push(10)
         try await Task.sleep(nanoseconds: 3_000_000_000)
         XCTAssertEqual(sink.count, 0, "paused: held")
-        XCTAssertTrue(try cli(["endpoints"], ["WEBHOOK_ENDPOINTS_FILE": file]).output.contains("paused"))
-        XCTAssertTrue(try cli(["endpoints", "resume", "maintained"], ["WEBHOOK_ENDPOINTS_FILE": file]).output.contains("resumed maintained"))
+        let listing = try await command(["endpoints"], ["WEBHOOK_ENDPOINTS_FILE": file])
+        XCTAssertTrue(listing.stdout.contains("paused"), listing.stdout)
+        let resumed = try await command(["endpoints", "resume", "maintained"], ["WEBHOOK_ENDPOINTS_FILE": file])
+        XCTAssertTrue(resumed.stdout.contains("resumed maintained"), resumed.stdout + resumed.stderr)
         _ = try await sink.waitForRequests(count: 10, timeout: 30)
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
+    }
+
+    /// WEBHOOK_BREAKER_MAX_HOLD bounds how long an open breaker may hold a delivery: a hold that
+    /// would pass it makes the delivery a dead letter saying so, without a try (with the default
+    /// 72 h the same deliveries would wait for the probe, 30 s away here).
+    func testADeliveryHeldByAnOpenBreakerLongerThanMaxHoldBecomesADeadLetter() async throws {
+        let down = try await receiver(.status(503))
+        let file = try endpointsFile("""
+            endpoints:
+              - name: flaky
+                url: \(down.url)
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_BREAKER_FAILURES": "2",
+                                      "WEBHOOK_BREAKER_PROBE": "30", "WEBHOOK_BREAKER_MAX_HOLD": "2",
+                                      "RECURRENT_NOTIFICATIONS_TIMEOUT": "1", "NUMBER_OF_RECURRENT_NOTIFICATIONS": "5"])
+        try push(2)
+        try await waitFor("the breaker opened", { worker.log.contains("endpoint opened") }, until: { $0 })
+        // Events that arrive while it is open.
+        let now = Date().timeIntervalSince1970
+        try producer().enqueue(try (0..<3).map { try EventProducer.event(action: "user_created", username: "held-\($0)", now: now) })
+        try await waitFor("5 dead letters", timeout: 20, { try self.llen("dead") }, until: { $0 == 5 })
+        let letters = try redis.cli.lines(["LRANGE", "\(prefix):dead", "0", "-1"]).map { try DeadLetter(decoding: Array($0.utf8)) }
+        for letter in letters {
+            XCTAssertTrue(letter.reason.hasPrefix("held for more than 2 s"), letter.reason)
+            XCTAssertTrue(letter.reason.contains("endpoint flaky is open"), letter.reason)
+        }
+        let users = try letters.map { letter in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(letter.payload)) as? [String: Any])["username"] as? String
+        }
+        XCTAssertEqual(Set(users), ["user-0", "user-1", "held-0", "held-1", "held-2"])
+        let reached = try usernames(down.requests)
+        XCTAssertFalse(reached.contains { $0.hasPrefix("held-") }, "held deliveries spent no try: \(reached)")
+        await stop(worker)
+    }
+
+    /// `notify: [other]`: when an endpoint's breaker opens and when it closes, the named endpoint
+    /// gets an `endpoint_opened` / `endpoint_closed` event (and nothing else, with `actions: []`).
+    func testNotifyAnnouncesTheBreakerOpeningAndClosingToTheNamedEndpoint() async throws {
+        let down = try await receiver(.status(503)), ops = try await receiver()
+        let file = try endpointsFile("""
+            endpoints:
+              - name: flaky
+                url: \(down.url)
+                notify: [ops]
+              - name: ops
+                url: \(ops.url)
+                actions: []
+            """)
+        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_BREAKER_FAILURES": "2",
+                                      "WEBHOOK_BREAKER_PROBE": "1", "RECURRENT_NOTIFICATIONS_TIMEOUT": "1",
+                                      "NUMBER_OF_RECURRENT_NOTIFICATIONS": "10"])
+        try push(2)
+        let opened = try await ops.waitForRequests(count: 1, timeout: 20)
+        XCTAssertEqual(try json(opened[0])["action"] as? String, "endpoint_opened", opened[0].text)
+        XCTAssertEqual(try json(opened[0])["endpoint"] as? String, "flaky", opened[0].text)
+        XCTAssertEqual(try json(opened[0])["last_error"] as? String, "HTTP 503", opened[0].text)
+        let switched = down.count
+        down.setBehaviour(.status(200))
+        let both = try await ops.waitForRequests(count: 2, timeout: 20)
+        XCTAssertEqual(try json(both[1])["action"] as? String, "endpoint_closed", both[1].text)
+        XCTAssertEqual(try json(both[1])["endpoint"] as? String, "flaky", both[1].text)
+        // The held deliveries go out after the close; ops gets no user event and no repeat.
+        try await waitFor("both events delivered to flaky", {
+            Set(try self.usernames(down.requests.filter { $0.index >= switched }))
+        }, until: { $0 == ["user-0", "user-1"] })
+        XCTAssertEqual(ops.count, 2, ops.requests.map(\.text).joined(separator: "\n"))
+        await stop(worker)
     }
 }

@@ -34,7 +34,43 @@ final class ProxiedTLSTests: WorkerTestCase {
         XCTAssertEqual(Self.requests(origin.log), 1, "delivered once:\n\(origin.log)")
         XCTAssertFalse(origin.log.contains("cut /hook"), origin.log)
         XCTAssertTrue(proxy.log.contains("connect 127.0.0.1:\(origin.port)"), "through the proxy's tunnel:\n\(proxy.log)")
-        stopCleanly(worker)
+        await stop(worker)
+    }
+
+    /// The proxy URL's userinfo becomes the tunnel's Proxy-Authorization (the proxy refuses a
+    /// CONNECT without it), and the password shows in no log line or command output.
+    func testProxyCredentialsFromTheProxyURLOpenTheTunnelAndStayOutOfTheLogs() async throws {
+        let tls = try Self.selfSignedCertificate()
+        let origin = try FixtureProcess("tls_origin.py", arguments: [tls.certificate, tls.key, "0"])
+        defer { origin.stop() }
+        let password = "pr0xy-pass-7d1e"
+        let proxy = try FixtureProcess("forward_proxy.py", arguments: ["hookproxy:\(password)"])
+        defer { proxy.stop() }
+        let file = try endpointsFile("""
+            endpoints:
+              - name: private
+                url: https://127.0.0.1:\(origin.port)/hook
+                proxy: http://hookproxy:\(password)@127.0.0.1:\(proxy.port)
+            """)
+        let environment = ["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_CA_FILE": tls.certificate,
+                           "RECURRENT_NOTIFICATIONS_TIMEOUT": "1", "NUMBER_OF_RECURRENT_NOTIFICATIONS": "1"]
+        let worker = try startWorker(environment)
+        try push(1)
+        try await waitFor("delivered through the authenticated tunnel and settled", timeout: 30, {
+            [origin.log.contains("answered /hook") ? 1 : 0, try self.llen("dead"), try self.processingTotal(),
+             try self.llen("queue"), try self.zcard("delayed")]
+        }, until: { $0 == [1, 0, 0, 0, 0] || $0[1] > 0 })
+        let dead = try redisCLI(["LRANGE", "\(prefix):dead", "0", "-1"])
+        XCTAssertEqual(try llen("dead"), 0, dead)
+        XCTAssertEqual(Self.requests(origin.log), 1, origin.log)
+        XCTAssertTrue(proxy.log.contains("authorized 127.0.0.1:\(origin.port)"), proxy.log)
+        XCTAssertFalse(proxy.log.contains("refused"), proxy.log)
+        let listing = try await command(["endpoints"], environment)
+        await stop(worker)
+        for (what, text) in [("log", worker.log), ("stdout", worker.stdout), ("endpoints", listing.stdout + listing.stderr)] {
+            XCTAssertFalse(text.contains(password), "the proxy password is in the \(what):\n\(text.suffix(3000))")
+        }
+        XCTAssertTrue(worker.log.contains("private"), "the log names the endpoint (checked a real log)")
     }
 
     /// Without the CA file the same origin is refused: verification stays on.
@@ -49,7 +85,7 @@ final class ProxiedTLSTests: WorkerTestCase {
         XCTAssertTrue(dead, "log:\n\(worker.log.suffix(3000))")
         XCTAssertEqual(Self.requests(origin.log), 0, "no request reached the origin over an unverified connection")
         XCTAssertTrue(try redisCLI(["LRANGE", "\(prefix):dead", "0", "-1"]).lowercased().contains("certificate"))
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     /// Requests `tls_origin.py` logged.
