@@ -300,9 +300,11 @@ public struct DeliveryLedger: Sendable {
             record(attempt, .dead(entry: letter.encoded()), log: logRecord(attempt, .dead, now: now))
             completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
         } else {
+            // Logged when the delivery is first held, not at each check while it waits: an open
+            // breaker would otherwise fill the log with one record per delivery per probe.
             record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
                                                             heldSince: since, slot: slot)),
-                   log: logRecord(attempt, .held, now: now))
+                   log: attempt.heldSince > 0 ? nil : logRecord(attempt, .held, now: now))
             completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
         }
         finishIfDone(attempt.eventID, into: &completion.settlements)

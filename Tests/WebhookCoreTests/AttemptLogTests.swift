@@ -196,6 +196,16 @@ final class AttemptLogTests: XCTestCase {
         let held = on.postpone(admission.attempts[0], after: 2, maxHold: 60, reason: "rate limit", now: 100)
         XCTAssertEqual(held.settlements.flatMap(records).map(\.outcome), [.held])
         XCTAssertEqual(held.settlements.flatMap(records).first?.attempt, 1)
+        // Held again while it waits (its item says since when): no second record.
+        let item = try XCTUnwrap(held.settlements.first?.outcomes.first.flatMap { outcome -> [UInt8]? in
+            if case .retry(_, let item) = outcome { return item }
+            return nil
+        })
+        let waiting = on.admit([item], now: 102)
+        XCTAssertGreaterThan(waiting.attempts.first?.heldSince ?? 0, 0)
+        let again = on.postpone(waiting.attempts[0], after: 2, maxHold: 60, reason: "rate limit", now: 102)
+        XCTAssertEqual(again.settlements.count, 1)
+        XCTAssertEqual(again.settlements.flatMap(records), [])
 
         var off = DeliveryLedger(settings: .init(targets: [target], retry: RetryPolicy(retries: 1, delay: 5), maxPayloadBytes: 1000,
                                                  maxCrashes: 3, laggardSlack: 512, deferDelay: 30),
