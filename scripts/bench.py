@@ -61,6 +61,8 @@ def parse_arguments():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
     parser.add_argument("--worker-unavailable", metavar="REASON", default=None,
                         help="skip the phases that need webhook-worker, giving this reason")
+    parser.add_argument("--only", default=None, metavar="PHASES",
+                        help="run only these phases, comma-separated (e.g. worker_x1,worker_log_off,worker_log_trimming)")
     parser.add_argument("--phase-timeout", type=float, default=120.0, help="hard limit per phase, s (120)")
     args = parser.parse_args()
     quick = args.quick
@@ -79,8 +81,14 @@ def parse_arguments():
     return args
 
 
+ONLY = None  # --only: the phases to run (None: all)
+
+
 def phase(results, name, function):
     """Runs one phase; an exception becomes {"status": "error"} and the bench goes on."""
+    if ONLY is not None and name not in ONLY:
+        results[name] = {"status": "skipped", "error": "not in --only"}
+        return
     print(f"... {name}", file=sys.stderr, flush=True)
     started = time.monotonic()
     load = os.getloadavg()[0]  # a busy machine explains odd figures: keep the evidence
@@ -147,6 +155,12 @@ def run(args, cleanup):
     collector = Sink(cleanup)
     variants.append(("worker_traced", runs.swift_worker(args.binary, concurrency, extra={
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url.replace("/hook", "/v1/traces")}), args.events, {}))
+    # The attempt log's cost: the default (on, worker_x1) against off, and with a cap small
+    # enough that every settle also trims.
+    variants.append(("worker_log_off", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_LOG_MAX": "0"}),
+                     args.events, {}))
+    variants.append(("worker_log_trimming", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_LOG_MAX": "1000"}),
+                     args.events, {}))
     if args.compare:
         variants.append(("worker_x1_compare", runs.swift_worker(args.compare, concurrency), args.events, {}))
     for name, factory, events, options in variants:
@@ -194,6 +208,8 @@ def main():
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
     args = parse_arguments()
+    global ONLY
+    ONLY = set(args.only.split(",")) if args.only else None
     stamp = datetime.datetime.now(datetime.timezone.utc)
     out = args.out or os.path.join(ROOT, "bench-results", f"bench-{stamp:%Y%m%dT%H%M%SZ}.json")
     cleanup = Cleanup()

@@ -140,6 +140,13 @@ final class ClusterTests: XCTestCase {
 
         let status = try WorkerProcess.command(["status"], environment: environment())
         XCTAssertEqual(status.status, 0, status.output)
+        // The attempt log is written with the settles, in the prefix's slot, and read through
+        // the entry node: one event's three attempts (ok; flaky's failure and retry).
+        let log = try WorkerProcess.command(["log", "--user", "user-7"], environment: environment())
+        XCTAssertEqual(log.status, 0, log.output)
+        let lines = log.output.split(separator: "\n").filter { $0.contains("  user-7  ") }
+        XCTAssertEqual(lines.filter { $0.contains("  delivered  ") }.count, 2, log.output)
+        XCTAssertEqual(lines.filter { $0.contains("  retry  ") && $0.contains("  500  ") }.count, 1, log.output)
         worker.terminate()
         XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
     }

@@ -93,6 +93,10 @@ final class SentinelTests: XCTestCase {
         XCTAssertEqual(enqueue.status, 0, enqueue.output)
         XCTAssertTrue(eventually(timeout: 30, interval: 0.1) { usernames(receiver.requests).contains("after-failover") },
                       "an event enqueued through the CLI after the failover is delivered")
+        XCTAssertTrue(eventually(timeout: 10, interval: 0.2) {
+            let log = try? WorkerProcess.command(["log", "--user", "after-failover", "--json"], environment: environment())
+            return log?.status == 0 && log?.output.contains(#""outcome":"delivered""#) == true
+        }, "the attempt log, read through the sentinels, has its delivery")
         XCTAssertEqual(try new.redisCLI("LLEN", "\(prefix):queue"), "0")
         XCTAssertFalse(status.output.contains(masterPassword) || status.output.contains(sentinelPassword))
         XCTAssertFalse(worker.log.contains(masterPassword) || worker.log.contains(sentinelPassword), "no secret in the log")
