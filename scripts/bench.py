@@ -147,6 +147,12 @@ def run(args, cleanup):
     collector = Sink(cleanup)
     variants.append(("worker_traced", runs.swift_worker(args.binary, concurrency, extra={
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url.replace("/hook", "/v1/traces")}), args.events, {}))
+    # The attempt log's cost: the default (on, worker_x1) against off, and with a cap small
+    # enough that every settle also trims.
+    variants.append(("worker_log_off", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_LOG_MAX": "0"}),
+                     args.events, {}))
+    variants.append(("worker_log_trimming", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_LOG_MAX": "1000"}),
+                     args.events, {}))
     if args.compare:
         variants.append(("worker_x1_compare", runs.swift_worker(args.compare, concurrency), args.events, {}))
     for name, factory, events, options in variants:

@@ -23,6 +23,8 @@ public struct Configuration: Sendable {
     public var dashboard: DashboardConfiguration
     /// OpenTelemetry traces of delivery attempts (the standard `OTEL_*` variables); off by default.
     public var tracing: TracingConfiguration = .off
+    /// The attempt log's caps (WEBHOOK_LOG_MAX, WEBHOOK_LOG_MAX_AGE).
+    public var attemptLog: AttemptLogConfiguration = .default
     /// LOG_LEVEL: trace, debug, info (default), notice, warning, error, critical. At the top level
     /// because it is the process's, whichever command runs, not one component's.
     public var logLevel: String
@@ -72,6 +74,7 @@ public struct Configuration: Sendable {
         var configuration = Configuration(redis: redis, worker: worker, http: http, endpoints: endpoints, bridge: bridge,
                                           dashboard: dashboard, logLevel: try logLevel(reader), warnings: warnings)
         configuration.tracing = try TracingConfiguration.load(reader)
+        configuration.attemptLog = try AttemptLogConfiguration.load(reader)
         return configuration
     }
 

@@ -97,20 +97,8 @@ struct ConfigurationReader {
         URLRedaction.redact(text)
     }
 
-    /// Parses "30", "0.5", "250ms", "5s", "5m", "2h" into seconds.
+    /// Parses "30", "0.5", "250ms", "5s", "5m", "2h", "1d" into seconds (see `DurationText`).
     static func duration(_ text: String) -> Double? {
-        let units: [(suffix: String, factor: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        var number = Substring(text.lowercased())
-        var factor = 1.0
-        for unit in units where number.hasSuffix(unit.suffix) {
-            number = number.dropLast(unit.suffix.count)
-            factor = unit.factor
-            break
-        }
-        guard !number.isEmpty, number.contains(where: \.isNumber),
-              number.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "." }),
-              let value = Double(number), value.isFinite
-        else { return nil }
-        return value * factor
+        DurationText.seconds(text)
     }
 }

@@ -41,9 +41,16 @@ public struct DeliveryLedger: Sendable {
         /// Seconds a deferred delivery waits (the poll interval); also how recent an answer must
         /// be for its target to count as taking deliveries.
         public var deferDelay: Double
+        /// Whether each settlement carries its attempt-log records (WEBHOOK_LOG_MAX > 0).
+        public var logAttempts: Bool
+        /// Secrets no endpoint has in its own spec that a response excerpt must not show
+        /// (WEBHOOK_SECRET); each endpoint's own secrets, header values and bot token are added.
+        public var logSecrets: [String]
 
         public init(targets: [Target], retry: RetryPolicy, maxPayloadBytes: Int, maxCrashes: Int,
-                    laggardSlack: Int, deferDelay: Double) {
+                    laggardSlack: Int, deferDelay: Double, logAttempts: Bool = false, logSecrets: [String] = []) {
+            self.logAttempts = logAttempts
+            self.logSecrets = logSecrets
             self.targets = targets
             self.retry = retry
             self.maxPayloadBytes = maxPayloadBytes
@@ -121,6 +128,7 @@ public struct DeliveryLedger: Sendable {
         let event: Event
         var pending: Int
         var outcomes: [Settlement.Outcome]
+        var log: [[UInt8]] = []
     }
 
     public let settings: Settings
@@ -254,7 +262,8 @@ public struct DeliveryLedger: Sendable {
         if let least, mine - least >= max(1, settings.laggardSlack) {
             record(attempt, .retry(after: settings.deferDelay,
                                    item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                              heldSince: attempt.heldSince)))
+                                              heldSince: attempt.heldSince)),
+                   log: logRecord(attempt, .held, now: now))
             admission.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID,
                                         status: 0, reason: nil))
             return
@@ -288,11 +297,12 @@ public struct DeliveryLedger: Sendable {
             let why = "held for more than \(Int(maxHold)) s: \(reason)"
             let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
                                     attempts: attempt.tries, failedAt: now, reason: why)
-            record(attempt, .dead(entry: letter.encoded()))
+            record(attempt, .dead(entry: letter.encoded()), log: logRecord(attempt, .dead, now: now))
             completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
         } else {
             record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                                            heldSince: since, slot: slot)))
+                                                            heldSince: since, slot: slot)),
+                   log: logRecord(attempt, .held, now: now))
             completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
         }
         finishIfDone(attempt.eventID, into: &completion.settlements)
@@ -314,17 +324,24 @@ public struct DeliveryLedger: Sendable {
     // MARK: Entry 2: complete
 
     /// Decides every attempt the request `token` carried.
+    /// - Parameters:
+    ///   - latencyMs: how long the request took, for the attempt log.
+    ///   - errorClass: why no answer came (`timeout`, `connect`, `dns`, `tls`, `other`), for the
+    ///     attempt log; answers are classed here (`status` for a non-2xx).
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
-                                  random: inout some RandomNumberGenerator) -> Completion {
+                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil,
+                                  errorClass: String? = nil) -> Completion {
         var completion = Completion()
-        complete(request: token, result: result, now: now, random: &random, into: &completion)
+        complete(request: token, result: result, now: now, random: &random, latencyMs: latencyMs, errorClass: errorClass,
+                 into: &completion)
         return completion
     }
 
     /// `complete(request:result:now:random:)`, appending to `completion`: a caller completing
     /// many requests reuses one pair of arrays instead of allocating two per request.
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
-                                  random: inout some RandomNumberGenerator, into completion: inout Completion) {
+                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil, errorClass: String? = nil,
+                                  into completion: inout Completion) {
         guard let attempts = requests.removeValue(forKey: token) else { return }
         let status: Int
         switch result {
@@ -338,6 +355,7 @@ public struct DeliveryLedger: Sendable {
             let outcome: Settlement.Outcome?
             let note: Note.Kind
             var reason: String?
+            var logged: AttemptOutcome?
             if case .cancelled = result {
                 // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
                 // and any slot (not used: it never reached the wire) travel on.
@@ -352,13 +370,16 @@ public struct DeliveryLedger: Sendable {
                 case .delivered:
                     outcome = nil
                     note = .delivered
+                    logged = .delivered
                 case .retry(let after, let tries):
                     outcome = .retry(after: after, item: item(for: attempt, tries: tries))
                     note = .retry
+                    logged = .retry
                 case .rateLimited(let after):
                     outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
                                                               heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
                     note = .rateLimited
+                    logged = .rateLimited
                 case .dead(let why):
                     var lastError: String?
                     if case .transportError(let message) = result { lastError = message }
@@ -369,13 +390,50 @@ public struct DeliveryLedger: Sendable {
                     outcome = .dead(entry: letter.encoded())
                     note = .dead
                     reason = why
+                    logged = .dead
                 }
             }
             completion.notes.append(Note(kind: note, target: attempt.target, webhookID: attempt.webhookID,
                                          status: status, reason: reason))
-            record(attempt, outcome)
+            var log: [UInt8]?
+            if let logged, settings.logAttempts {
+                var body: [UInt8] = []
+                if case .status(_, _, let answer) = result { body = answer }
+                log = logRecord(attempt, logged, now: now, status: status > 0 ? status : nil, latencyMs: latencyMs,
+                                errorClass: logged == .delivered ? nil : status > 0 ? "status" : (errorClass ?? "other"),
+                                body: body)
+            }
+            record(attempt, outcome, log: log)
             finishIfDone(attempt.eventID, into: &completion.settlements)
         }
+    }
+
+    // MARK: The attempt log
+
+    /// `attempt`'s attempt-log record, stored form; nil when the log is off.
+    private func logRecord(_ attempt: Attempt, _ outcome: AttemptOutcome, now: Double, status: Int? = nil,
+                           latencyMs: Int? = nil, errorClass: String? = nil, body: [UInt8] = []) -> [UInt8]? {
+        guard settings.logAttempts else { return nil }
+        let response = body.isEmpty ? "" : AttemptRecord.excerpt(body, secrets: secrets(of: attempt.target))
+        return AttemptRecord(time: Self.millis(now), webhookID: attempt.webhookID, action: attempt.event.action,
+                             user: AttemptRecord.user(of: attempt.event), endpoint: attempt.target.name,
+                             attempt: attempt.tries + 1, outcome: outcome, status: status, latencyMs: latencyMs,
+                             errorClass: errorClass, response: response).stored()
+    }
+
+    /// What a response excerpt for `target` must not show: see `Settings.logSecrets`.
+    private func secrets(of target: Target) -> [String] {
+        var secrets = settings.logSecrets
+        if let spec = target.spec {
+            secrets += spec.secrets
+            secrets += spec.headers.map(\.value)
+            if let telegram = spec.telegram { secrets.append(telegram.botToken) }
+        }
+        return secrets
+    }
+
+    static func millis(_ seconds: Double) -> UInt64 {
+        seconds.isFinite && seconds > 0 ? UInt64(seconds * 1000) : 0
     }
 
     // MARK: Helpers
@@ -386,9 +444,10 @@ public struct DeliveryLedger: Sendable {
         return nextEventID
     }
 
-    private mutating func record(_ attempt: Attempt, _ outcome: Settlement.Outcome?) {
+    private mutating func record(_ attempt: Attempt, _ outcome: Settlement.Outcome?, log: [UInt8]? = nil) {
         guard var event = held[attempt.eventID] else { return }
         if let outcome { event.outcomes.append(outcome) }
+        if let log { event.log.append(log) }
         event.pending -= 1
         held[attempt.eventID] = event
     }
@@ -396,7 +455,7 @@ public struct DeliveryLedger: Sendable {
     private mutating func finishIfDone(_ id: UInt64, into settlements: inout [Settlement]) {
         guard let event = held[id], event.pending <= 0 else { return }
         held.removeValue(forKey: id)
-        settlements.append(Settlement(ack: event.ack, outcomes: event.outcomes))
+        settlements.append(Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log))
     }
 
     /// An item that cannot be delivered becomes a dead letter at once: retrying cannot fix it.
@@ -413,7 +472,15 @@ public struct DeliveryLedger: Sendable {
             // once it is configured.
             if target == nil, let targetID { letter.targetID = targetID }
         }
-        admission.settlements.append(Settlement(ack: stored, outcomes: [.dead(entry: letter.encoded())]))
+        var log: [[UInt8]] = []
+        if settings.logAttempts, let target, let webhookID {
+            // Not sent at all; the record says so at the endpoint it was for.
+            let event = try? Event.parse(payload, maxBytes: settings.maxPayloadBytes, now: now)
+            log.append(AttemptRecord(time: Self.millis(now), webhookID: webhookID, action: event?.action ?? "",
+                                     user: event.map(AttemptRecord.user(of:)) ?? "", endpoint: target.name,
+                                     attempt: attempts + 1, outcome: .dead).stored())
+        }
+        admission.settlements.append(Settlement(ack: stored, outcomes: [.dead(entry: letter.encoded())], log: log))
         admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
     }
 

@@ -101,6 +101,8 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_LIVENESS_BOUND") { c, _ in seconds(c.worker.livenessBound) },
         Variable("WEBHOOK_METRICS_LISTEN") { c, _ in c.worker.metricsListen?.description ?? "" },
         Variable("WEBHOOK_WORKER_ID") { c, _ in c.worker.id ?? "" },
+        Variable("WEBHOOK_LOG_MAX") { c, _ in String(c.attemptLog.maxRecords) },
+        Variable("WEBHOOK_LOG_MAX_AGE") { c, _ in c.attemptLog.maxAge.map(seconds) ?? "" },
         Variable("INGEST_LISTEN") { c, _ in c.bridge.listen.description },
         Variable("INGEST_SECRET", secret: true) { _, _ in "" },
         Variable("INGEST_OPEN") { c, _ in String(c.bridge.isOpen) },

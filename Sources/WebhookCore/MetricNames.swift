@@ -25,6 +25,9 @@ public enum MetricNames {
     public static let malformedEvents = "webhook_malformed_events_total"
     /// Counter, no dimensions: oldest dead letters dropped to keep the list within WEBHOOK_DEAD_MAX.
     public static let deadTrimmed = "webhook_dead_trimmed_total"
+    /// Counter, no dimensions: settles whose attempt-log records could not be written (the
+    /// settle itself was).
+    public static let attemptLogFailures = "webhook_attempt_log_failures_total"
     /// Counter, dimensions `endpoint` and `state` (`opened`, `closed`): circuit-breaker
     /// transitions this worker caused.
     public static let breakerTransitions = "webhook_breaker_transitions_total"

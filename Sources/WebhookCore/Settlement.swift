@@ -5,6 +5,9 @@ public struct Settlement: Sendable {
     public let ack: [UInt8]
     /// The writes this event needs; empty when every target got it (or none wanted it).
     public var outcomes: [Outcome]
+    /// Its attempt-log records (`AttemptRecord.stored()`), written with the settle and only when
+    /// the outcomes are (fenced alike); empty when the log is off.
+    public var log: [[UInt8]]
 
     /// One write.
     public enum Outcome: Sendable, Equatable {
@@ -23,13 +26,14 @@ public struct Settlement: Sendable {
         }
     }
 
-    public init(ack: [UInt8], outcomes: [Outcome] = []) {
+    public init(ack: [UInt8], outcomes: [Outcome] = [], log: [[UInt8]] = []) {
         self.ack = ack
         self.outcomes = outcomes
+        self.log = log
     }
 
     /// Bytes this settlement sends to Redis, for splitting batches.
-    public var byteCount: Int { outcomes.reduce(ack.count) { $0 + $1.byteCount } }
+    public var byteCount: Int { log.reduce(outcomes.reduce(ack.count) { $0 + $1.byteCount }) { $0 + $1.count } }
 
     /// Splits `settlements` into batches of at most `maxCount` events and about `maxBytes`
     /// bytes (a single larger event is a batch of its own), so no script call exceeds Redis's

@@ -49,6 +49,21 @@ struct DashboardRoutes: Sendable {
             page.notice = notice(request)
             return page.render(layout)
         }
+        page(router, "deliveries") { request in
+            let query = request.uri.queryParameters
+            var filters = DeliveriesPage.Filters()
+            filters.endpoint = query.get("endpoint") ?? ""
+            filters.user = query.get("user") ?? ""
+            filters.id = query.get("id") ?? ""
+            filters.action = query.get("action") ?? ""
+            filters.outcome = query.get("outcome") ?? ""
+            filters.since = query.get("since") ?? ""
+            filters.limit = query.get("limit").flatMap { Int($0) } ?? 100
+            return store.deliveries(filters).render(layout)
+        }
+        page(router, "timeline") { request in
+            store.timeline(request.uri.queryParameters.get("id") ?? "").render(layout)
+        }
         page(router, "dead") { request in
             var page = store.deadLetters()
             page.notice = notice(request)

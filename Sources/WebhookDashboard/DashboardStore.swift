@@ -10,10 +10,12 @@ final class DashboardStore: @unchecked Sendable {
     // @unchecked: every member below is touched only with `lock` held.
     private let lock = NSLock()
     private let configuration: Configuration
-    private let queue: RedisQueue
+    let queue: RedisQueue
     private let state: EndpointState
-    private let authenticator: ItemAuthenticator
+    let authenticator: ItemAuthenticator
     private let directory: TargetDirectory
+    /// The attempt log, through `queue`'s connection.
+    let log: AttemptLog
     /// Dead letters shown on the page (newest first); the rest are counted.
     static let deadPageSize = 200
     /// Dead letters read per round trip when searching or replaying.
@@ -26,6 +28,7 @@ final class DashboardStore: @unchecked Sendable {
         state = EndpointState(url: redis.url, prefix: redis.keyPrefix)
         authenticator = ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial)
         directory = TargetDirectory(targets: configuration.targets, authenticator: authenticator)
+        log = AttemptLog(queue: queue)
     }
 
     var targets: [Target] { configuration.targets }
@@ -70,7 +73,7 @@ final class DashboardStore: @unchecked Sendable {
                     problem = "Redis cannot be read: \(error)"
                 }
                 return .init(name: target.name, kind: target.kind.name, redactedURL: target.redactedURL,
-                             status: status, history: history, p95: nil)
+                             status: status, history: history, p95: EndpointsPage.p95(latencies(target.name)))
             }
             return EndpointsPage(rows: rows, readOnly: configuration.dashboard.readOnly, problem: problem)
         }

@@ -13,7 +13,8 @@ public protocol DeliveryQueue: AnyObject {
     func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]]
     /// Blocks until the queue has items or `timeout` passes, taking nothing.
     func waitForWork(timeout: Double) throws(RedisError) -> Bool
-    /// Writes each settlement's outcomes only while its item is still held (fenced), atomically.
+    /// Writes each settlement's outcomes only while its item is still held (fenced), atomically,
+    /// with its attempt-log records when `attemptLog` is on (best-effort: see `Scripts.settle`).
     func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult
     /// Moves due retries to the queue; returns how many and the wait until the next.
     func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?)
@@ -25,6 +26,8 @@ public protocol DeliveryQueue: AnyObject {
     /// (see `RedisQueue`).
     var serverID: String? { get }
     var pinnedServerID: String? { get set }
+    /// The attempt log's caps, used by every settle; off (`maxRecords` 0) by default.
+    var attemptLog: AttemptLogConfiguration { get set }
     /// Puts held items missing from the processing list back into it (see `RedisQueue.restore`).
     func restore(_ items: [[UInt8]]) throws(RedisError) -> Int
     func processingItems() throws(RedisError) -> [[UInt8]]

@@ -16,6 +16,10 @@ struct RedisKeys: Sendable {
     /// processing lists that belong to no registered worker.
     var holders: String { "\(prefix):holders" }
 
+    /// List: the attempt log, `AttemptRecord.stored()` entries, newest on the left; capped by
+    /// WEBHOOK_LOG_MAX (and WEBHOOK_LOG_MAX_AGE) with every write.
+    var log: String { "\(prefix):log" }
+
     /// List: what one worker has taken and not yet settled.
     func processing(_ workerID: String) -> String { "\(prefix):processing:\(workerID)" }
     /// String: marks one bridge POST as written, for a short time, so that a retried write of

@@ -14,6 +14,8 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         var queue: [[UInt8]] = []
         var delayed: [(due: Double, item: [UInt8])] = []
         var dead: [[UInt8]] = []
+        /// The attempt log, newest first (`AttemptRecord.stored()` entries).
+        public internal(set) var log: [[UInt8]] = []
         var processing: [String: [[UInt8]]] = [:]
         var workers: [String: Double] = [:]
         var holders: Set<String> = []
@@ -106,6 +108,10 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
                 }
                 store.processing[workerID]?.remove(at: index)
                 result.written += 1
+                if attemptLog.isOn { store.log.insert(contentsOf: settlement.log.reversed(), at: 0) }
+            }
+            if attemptLog.isOn && store.log.count > attemptLog.maxRecords {
+                store.log.removeLast(store.log.count - attemptLog.maxRecords)
             }
             if deadMax > 0 && store.dead.count > deadMax {
                 result.trimmed = store.dead.count - deadMax
@@ -182,6 +188,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
     /// One store, one "server": it never changes.
     public var serverID: String? { "memory" }
     public var pinnedServerID: String?
+    public var attemptLog = AttemptLogConfiguration(maxRecords: 0)
 
     public func restore(_ items: [[UInt8]]) throws(RedisError) -> Int {
         locked { store in

@@ -25,6 +25,10 @@ public final class RedisQueue {
     /// `restore(_:)`).
     public var pinnedServerID: String?
 
+    /// The attempt log's caps, sent with every settle (records are written only when
+    /// `maxRecords` > 0); off until the worker sets it.
+    public var attemptLog = AttemptLogConfiguration(maxRecords: 0)
+
     /// The server the connection reached (its `run_id`, or a token per connection when it will
     /// not say); nil before the first connection.
     public var serverID: String? { connection.serverID }
@@ -82,11 +86,14 @@ public final class RedisQueue {
         public var fenced: Int
         /// Oldest dead letters dropped to keep the dead list within its cap.
         public var trimmed: Int
+        /// The attempt log's write failed (the settle itself did not): its records are lost.
+        public var logFailed: Bool
 
-        public init(written: Int, fenced: Int, trimmed: Int) {
+        public init(written: Int, fenced: Int, trimmed: Int, logFailed: Bool = false) {
             self.written = written
             self.fenced = fenced
             self.trimmed = trimmed
+            self.logFailed = logFailed
         }
     }
 
@@ -98,25 +105,32 @@ public final class RedisQueue {
     /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
-        var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8)]
-        args.reserveCapacity(2 + settlements.count * 3)
+        let logMax = attemptLog.maxRecords
+        let logAge = attemptLog.maxAge.map { Int(($0 * 1000).rounded(.up)) } ?? 0
+        var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8),
+                               Array(String(logMax).utf8), Array(String(logMax > 0 ? logAge : 0).utf8)]
+        args.reserveCapacity(4 + settlements.count * 4)
         // Events with writes first: under `maxmemory` Redis refuses a script's first write when
         // memory is full, and only its first, so the whole settle then fails before anything is
         // written; removals alone (delivered events) would let later writes through.
-        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, to: &args) }
-        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, to: &args) }
-        let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey], args: args)
-        guard let parts = reply.array, parts.count == 3,
-              let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer
+        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, log: logMax > 0, to: &args) }
+        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, log: logMax > 0, to: &args) }
+        let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
+        guard let parts = reply.array, parts.count == 4,
+              let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer,
+              let logFailed = parts[3].integer
         else { throw unexpected("EVALSHA(settle)", reply) }
-        return SettleResult(written: written, fenced: fenced, trimmed: trimmed)
+        return SettleResult(written: written, fenced: fenced, trimmed: trimmed, logFailed: logFailed != 0)
     }
 
-    /// One event's settle arguments: its stored item, its number of outcomes, then each outcome.
-    private static func append(_ settlement: Settlement, to args: inout [[UInt8]]) {
+    /// One event's settle arguments: its stored item, its numbers of outcomes and of log
+    /// records, then each outcome, then each record (none when the log is off).
+    private static func append(_ settlement: Settlement, log: Bool, to args: inout [[UInt8]]) {
         args.append(settlement.ack)
         let count = settlement.outcomes.count
         args.append(count < smallCounts.count ? smallCounts[count] : Array(String(count).utf8))
+        let records = log ? settlement.log.count : 0
+        args.append(records < smallCounts.count ? smallCounts[records] : Array(String(records).utf8))
         for outcome in settlement.outcomes {
             switch outcome {
             case .retry(let after, let item):
@@ -131,6 +145,7 @@ public final class RedisQueue {
                 args.append(entry)
             }
         }
+        if records > 0 { args.append(contentsOf: settlement.log) }
     }
 
     /// Moves up to `limit` deliveries due now (Redis's clock) from the delayed set to the taking

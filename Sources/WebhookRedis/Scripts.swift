@@ -54,22 +54,32 @@ enum Scripts {
         return items
         """)
 
-    /// KEYS: queue, delayed, dead, processing list. ARGV: max dead letters (0: no cap), number of
-    /// events, then per event: its stored item, its number of outcomes, then each outcome:
-    /// `r` delay item (retry: delayed set at Redis now + delay), `q` item (requeue at the taking
-    /// end), `d` entry (dead letter). Returns {written, fenced, trimmed dead letters}.
+    /// KEYS: queue, delayed, dead, processing list, attempt log. ARGV: max dead letters (0: no
+    /// cap), number of events, max log records (0: log off), max log age in ms (0: none), then
+    /// per event: its stored item, its number of outcomes, its number of log records, then each
+    /// outcome: `r` delay item (retry: delayed set at Redis now + delay), `q` item (requeue at
+    /// the taking end), `d` entry (dead letter); then its log records. Returns {written, fenced,
+    /// trimmed dead letters, log failed (1/0)}.
     ///
     /// Atomic per event and fenced: an event's outcomes are written only while the event is
     /// still in this worker's processing list, in the same step that removes it. So a retried
     /// settle (its reply lost) writes nothing twice, and a worker that was reaped while it
-    /// worked cannot add outcomes for events another worker now owns.
+    /// worked cannot add outcomes for events another worker now owns. Log records are fenced
+    /// alike.
+    ///
+    /// The log is written last and best-effort: every state change of the settle is made
+    /// first, and the log's commands run with `redis.pcall`, so their failure (a key of another
+    /// type, memory full when nothing else was written) is reported in the reply and fails
+    /// nothing. One LPUSH for all the batch's records (plus an LTRIM once over the cap, and an
+    /// LINDEX when an age limit is set), not a command per attempt.
     static let settle = LuaScript(name: "settle", source: """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-        local pos, written, fenced, dead = 3, 0, 0, 0
+        local pos, written, fenced, dead = 5, 0, 0, 0
+        local logCap, logged = tonumber(ARGV[3]), {}
         for _ = 1, tonumber(ARGV[2]) do
-          local ack, count = ARGV[pos], tonumber(ARGV[pos + 1])
-          pos = pos + 2
+          local ack, count, records = ARGV[pos], tonumber(ARGV[pos + 1]), tonumber(ARGV[pos + 2])
+          pos = pos + 3
           -- An event with nothing to write needs no check first: LREM's count is the fence.
           local held
           if count > 0 then held = redis.call('LPOS', KEYS[4], ack, 'RANK', -1) end
@@ -90,9 +100,13 @@ enum Scripts {
           elseif held then redis.call('LREM', KEYS[4], -1, ack) end
           if held then
             written = written + 1
+            if logCap > 0 then
+              for i = pos, pos + records - 1 do logged[#logged + 1] = ARGV[i] end
+            end
           else
             fenced = fenced + 1
           end
+          pos = pos + records
         end
         local trimmed, cap = 0, tonumber(ARGV[1])
         if dead > 0 and cap > 0 then
@@ -102,7 +116,29 @@ enum Scripts {
             trimmed = length - cap
           end
         end
-        return {written, fenced, trimmed}
+        local logFailed = 0
+        if #logged > 0 then
+          local length = 0
+          for i = 1, #logged, 1000 do
+            local reply = redis.pcall('LPUSH', KEYS[5], unpack(logged, i, math.min(i + 999, #logged)))
+            if type(reply) ~= 'number' then logFailed = 1; break end
+            length = reply
+          end
+          if logFailed == 0 and length > logCap then redis.pcall('LTRIM', KEYS[5], 0, logCap - 1) end
+          local maxAge = tonumber(ARGV[4])
+          if logFailed == 0 and maxAge > 0 then
+            -- Records start with their time in ms: '[1733225642123,'. At most 1000 per settle.
+            local cutoff = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) - maxAge
+            for _ = 1, 1000 do
+              local oldest = redis.pcall('LINDEX', KEYS[5], -1)
+              if type(oldest) ~= 'string' then break end
+              local time = tonumber(string.match(oldest, '^%[(%d+),'))
+              if time and time >= cutoff then break end
+              redis.pcall('RPOP', KEYS[5])
+            end
+          end
+        end
+        return {written, fenced, trimmed, logFailed}
         """)
 
     /// KEYS: delayed, queue. ARGV: limit. Returns {moved, milliseconds until the next due

@@ -8,6 +8,7 @@ final class DeliveryMetrics {
     let attemptDuration = Timer(label: MetricNames.attemptDuration)
     let inflight = Gauge(label: MetricNames.inflightRequests)
     let deadTrimmed = Counter(label: MetricNames.deadTrimmed)
+    let logFailed = Counter(label: MetricNames.attemptLogFailures)
     private let malformed = Counter(label: MetricNames.malformedEvents)
     private var deliveries: [CounterKey: Counter] = [:]
 

@@ -54,6 +54,8 @@ final class Dispatcher: @unchecked Sendable {
     /// (`IngestReceipt`): the worker is feeding its own queue and must stop.
     var onBridgeAnswer: (@Sendable (Target) -> Void)?
     private var bridgeAnswered = false
+    /// The attempt log's last write failed (warned once until it works again).
+    private var logFailing = false
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -69,7 +71,9 @@ final class Dispatcher: @unchecked Sendable {
             settings: .init(targets: targets, retry: configuration.endpoints.retry, maxPayloadBytes: configuration.worker.maxPayloadBytes,
                             maxCrashes: configuration.worker.maxCrashes,
                             laggardSlack: max(1, configuration.worker.maxInflightEvents / 2),
-                            deferDelay: max(1, configuration.worker.pollInterval)),
+                            deferDelay: max(1, configuration.worker.pollInterval),
+                            logAttempts: configuration.attemptLog.isOn,
+                            logSecrets: [configuration.endpoints.secret].compactMap { $0 }),
             authenticator: authenticator)
         self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
                                       timeout: configuration.http.timeout)
@@ -109,6 +113,7 @@ final class Dispatcher: @unchecked Sendable {
         let queue = makeQueue()
         // Settles go only to the server what this worker holds is known to be on (see restoreHeld).
         queue.pinnedServerID = joinedServer
+        queue.attemptLog = configuration.attemptLog
         var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
         /// When `pending` last went from empty to not (see `settleDelay`).
@@ -164,7 +169,9 @@ final class Dispatcher: @unchecked Sendable {
                     }
                     let noted = completion.notes.count
                     ledger.complete(request: response.token, result: Self.result(of: response),
-                                    now: now, random: &random, into: &completion)
+                                    now: now, random: &random,
+                                    latencyMs: response.request == nil && response.duration == 0 ? nil : Int((response.duration * 1000).rounded()),
+                                    errorClass: Self.errorClass(of: response.failure), into: &completion)
                     if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
                     if let tracer {
                         let end = Date()
@@ -330,6 +337,17 @@ final class Dispatcher: @unchecked Sendable {
                 logger.warning("outcomes not written for events no longer held by this worker (reaped, or already settled)",
                                metadata: ["events": "\(result.fenced)"])
             }
+            if result.logFailed {
+                metrics.logFailed.increment()
+                if !logFailing {
+                    logFailing = true
+                    logger.warning("could not write the attempt log (deliveries go on; its records are lost until it works again)",
+                                   metadata: ["key": "attempt log"])
+                }
+            } else if logFailing && batch.contains(where: { !$0.log.isEmpty }) {
+                logFailing = false
+                logger.notice("the attempt log is written again")
+            }
             if result.trimmed > 0 {
                 metrics.deadTrimmed.increment(by: Int64(result.trimmed))
                 logger.warning("dead list over WEBHOOK_DEAD_MAX: oldest dead letters dropped",
@@ -370,6 +388,19 @@ final class Dispatcher: @unchecked Sendable {
         }
         do { try queue.push(items) } catch {
             logger.warning("could not announce an endpoint's state change", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The attempt log's error class of a transport failure (answers are classed by the ledger).
+    static func errorClass(of failure: HTTPFailure?) -> String? {
+        switch failure {
+        case nil: return nil
+        case .timeout: return "timeout"
+        case .connectionRefused: return "connect"
+        case .dns: return "dns"
+        case .tls: return "tls"
+        case .other(let code, _) where [7, 55, 56].contains(code): return "connect"  // couldn't connect, send, recv
+        default: return "other"
         }
     }
 

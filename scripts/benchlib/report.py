@@ -10,6 +10,8 @@ MAX_P99_MS = 2.0
 MAX_RSS_MB = 50.0
 MAX_IDLE_RSS_MB = 30.0
 MAX_IDLE_CPU_PERCENT = 1.0  # "about zero": under 1 % of one core
+MAX_LOG_CPU_PERCENT = 10.0  # the attempt log on costs at most 10 % CPU per delivery
+MAX_LOG_COMMANDS = 0.05  # and at most 0.05 more Redis commands per event
 MAX_LIMITED_COMMANDS = 5.0  # Redis commands per delivery behind a rate limit, at any backlog
 
 
@@ -40,6 +42,29 @@ def targets(results):
         p99 = lat["p99_ms"]
     if _ok(one):
         rss, idle, idle_rss = one.get("peak_rss_mb"), one.get("idle_cpu_percent"), one.get("idle_rss_mb")
+    log_off, log_trim = results.get("worker_log_off"), results.get("worker_log_trimming")
+    if log_off is not None and log_off.get("status") != "skipped":
+        if _ok(log_off) and _ok(one):
+            row(f"webhook-worker x1, attempt log off ({log_off['events']:,} events)", f"{log_off['rate']:,.0f} ev/s",
+                _us(log_off.get("cpu_us_per_delivery")), ratios(log_off.get("cpu_us_per_delivery")))
+            row("  Redis commands per event, log off", f"{log_off.get('redis_commands_per_event', 0):.2f}")
+            for label, on in (("on (x1 above)", one), ("on, trimming (WEBHOOK_LOG_MAX=1000)", log_trim)):
+                if not _ok(on):
+                    continue
+                cpu = on["cpu_us_per_delivery"] / log_off["cpu_us_per_delivery"] - 1
+                extra = on.get("redis_commands_per_event", 0) - log_off.get("redis_commands_per_event", 0)
+                row(f"  attempt log {label}: CPU per delivery", "", _us(on.get("cpu_us_per_delivery")),
+                    f"{cpu * 100:+.1f} % vs off", f"<= {MAX_LOG_CPU_PERCENT:.0f} %",
+                    _mark({"value": cpu, "pass": cpu * 100 <= MAX_LOG_CPU_PERCENT}))
+                row(f"  attempt log {label}: Redis commands per event", f"{on.get('redis_commands_per_event', 0):.2f}", "",
+                    f"{extra:+.3f} vs off", f"<= +{MAX_LOG_COMMANDS:.2f}",
+                    _mark({"value": extra, "pass": extra <= MAX_LOG_COMMANDS}))
+            if one.get("log_bytes_per_record"):
+                row("  attempt log bytes per record", f"{one['log_bytes_per_record']:.0f} B", "",
+                    f"MEMORY USAGE / {one['log_records']:,} records")
+        else:
+            row("webhook-worker x1, attempt log off", _failure(log_off))
+
     limited = results.get("worker_rate_limited")
     limited_commands = limited.get("redis_commands_per_event") if _ok(limited) else None
     return {

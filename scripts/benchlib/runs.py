@@ -47,6 +47,19 @@ def commands_processed(redis_url):
     return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
+def attempt_log_figures(redis_url, key="webhooks:log"):
+    """The attempt log's length and bytes per record (MEMORY USAGE of the list over its length,
+    every element sampled); empty when the run wrote none (WEBHOOK_LOG_MAX=0, another build)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        length = client.llen(key)
+        if not length:
+            return {}
+        return {"log_records": length, "log_bytes_per_record": round(client.memory_usage(key, samples=0) / length, 1)}
+    finally:
+        client.close()
+
+
 def prefill(redis_url, count, batch=1000):
     """Pushes `count` events as LPUSHes of `batch` events each, pipelined."""
     client = redis.Redis.from_url(redis_url)
@@ -148,6 +161,7 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
                       cpu_seconds=round(cpu, 3),
                       cpu_us_per_delivery=round(1e6 * cpu / (events * deliveries_per_event), 2),
                       redis_commands_per_event=round(commands / events, 3))
+        result.update(attempt_log_figures(redis_url))
         if first is not None and elapsed > first[0]:
             result.update(first_delivery_s=round(first[0], 3),
                           rate_after_first=round((events - first[1]) / (elapsed - first[0]), 1))

@@ -72,7 +72,7 @@ final class DashboardTests: WorkerTestCase {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Browser/dashboard_browser.py").path
         let started = Date()
-        let result = try Subprocess.run("/usr/bin/env", [
+        let result = try Subprocess.run("env", [
             "DASHBOARD_URL=\(base)", "DASHBOARD_TOKEN=\(Self.token)", "HOSTILE_USER=\(Self.hostile)",
             "FLAKY_RECOVER_URL=\(flaky.baseURL)/control/recover", "FRAGILE_ACCEPT_URL=\(fragile.baseURL)/control/accept",
             "python3", script,

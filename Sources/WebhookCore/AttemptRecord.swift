@@ -1,0 +1,213 @@
+import Foundation
+
+/// One entry of the attempt log: what one attempt (or one decision not to send) at one endpoint
+/// came to. Written by the worker with the settle of its event, read by `webhook-worker log`
+/// and the dashboard.
+///
+/// Two encodings: `stored()`, a positional JSON array kept in Redis (about a hundred bytes
+/// fewer per record than an object, and the time first so a Lua script can read it), and
+/// `json()`, the object `log --json` prints. Both are built with `JSONWriter`; `init?(stored:)`
+/// reads the first back and refuses anything else (Redis content is not trusted).
+public struct AttemptRecord: Sendable, Equatable {
+    /// When the attempt ended: Unix milliseconds on Redis's clock as the worker knows it.
+    public var time: UInt64
+    public var webhookID: String
+    public var action: String
+    /// The event's `username`; for events without one, its key fields (see `user(of:)`).
+    public var user: String
+    /// The endpoint's name.
+    public var endpoint: String
+    /// The try number: 1 for the first attempt. For `held` records, the try it waits to make.
+    public var attempt: Int
+    public var outcome: AttemptOutcome
+    /// The HTTP status, nil when no answer came (or nothing was sent).
+    public var status: Int?
+    /// Milliseconds from the start of the request to its end, nil when nothing was sent.
+    public var latencyMs: Int?
+    /// Why it failed: `timeout`, `connect`, `dns`, `tls`, `status` (a non-2xx answer), or
+    /// `other`; nil when delivered or when nothing was sent.
+    public var errorClass: String?
+    /// The first `responseLimit` bytes of the answer's body, endpoint secrets masked.
+    public var response: String
+
+    /// Bytes of the response body kept.
+    public static let responseLimit = 256
+
+    public init(time: UInt64, webhookID: String, action: String, user: String, endpoint: String, attempt: Int,
+                outcome: AttemptOutcome, status: Int? = nil, latencyMs: Int? = nil, errorClass: String? = nil,
+                response: String = "") {
+        self.time = time
+        self.webhookID = webhookID
+        self.action = action
+        self.user = user
+        self.endpoint = endpoint
+        self.attempt = attempt
+        self.outcome = outcome
+        self.status = status
+        self.latencyMs = latencyMs
+        self.errorClass = errorClass
+        self.response = response
+    }
+
+    // MARK: Stored form
+
+    /// `[time,"webhook_id","action","user","endpoint",attempt,"outcome",status,latency_ms,"error","response"]`
+    /// with `null` for absent values: what the worker writes to Redis.
+    public func stored() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + webhookID.utf8.count + response.utf8.count)
+        out.append(UInt8(ascii: "["))
+        JSONWriter.appendInt(Int(clamping: time), to: &out)
+        for text in [webhookID, action, user, endpoint] {
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendString(text, to: &out)
+        }
+        out.append(UInt8(ascii: ","))
+        JSONWriter.appendInt(attempt, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONWriter.appendString(outcome.rawValue, to: &out)
+        out.append(UInt8(ascii: ","))
+        Self.append(status, to: &out)
+        out.append(UInt8(ascii: ","))
+        Self.append(latencyMs, to: &out)
+        out.append(UInt8(ascii: ","))
+        if let errorClass { JSONWriter.appendString(errorClass, to: &out) } else { out.append(contentsOf: Self.null) }
+        out.append(UInt8(ascii: ","))
+        JSONWriter.appendString(response, to: &out)
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// Reads `stored()`'s form back; nil for anything else.
+    public init?(stored bytes: [UInt8]) {
+        guard let document = try? JSONScanner.scan(bytes), document.kind == .array, document.elements.count == 11 else { return nil }
+        let e = document.elements
+        func string(_ i: Int) -> String? { JSONScanner.decodeString(bytes, e[i]) }
+        func integer(_ i: Int) -> Int? { Int(String(decoding: bytes[e[i]], as: UTF8.self)) }
+        func isNull(_ i: Int) -> Bool { bytes[e[i]].elementsEqual(Self.null) }
+        guard let time = UInt64(String(decoding: bytes[e[0]], as: UTF8.self)),
+              let webhookID = string(1), let action = string(2), let user = string(3), let endpoint = string(4),
+              let attempt = integer(5), let outcomeText = string(6), let outcome = AttemptOutcome(rawValue: outcomeText),
+              isNull(7) || integer(7) != nil, isNull(8) || integer(8) != nil, isNull(9) || string(9) != nil,
+              let response = string(10)
+        else { return nil }
+        self.init(time: time, webhookID: webhookID, action: action, user: user, endpoint: endpoint, attempt: attempt,
+                  outcome: outcome, status: integer(7), latencyMs: integer(8), errorClass: string(9), response: response)
+    }
+
+    // MARK: Shown forms
+
+    /// One JSON object (no newline): what `log --json` prints per line.
+    /// Keys: time (Unix ms), time_iso, webhook_id, action, user, endpoint, attempt, outcome,
+    /// status, latency_ms, error, response.
+    public func json() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(200 + response.utf8.count)
+        out.append(contentsOf: #"{"time":"#.utf8)
+        JSONWriter.appendInt(Int(clamping: time), to: &out)
+        out.append(contentsOf: #","time_iso":"#.utf8)
+        JSONWriter.appendString(isoTime, to: &out)
+        for (key, text) in [("webhook_id", webhookID), ("action", action), ("user", user), ("endpoint", endpoint)] {
+            out.append(contentsOf: ",\"\(key)\":".utf8)
+            JSONWriter.appendString(text, to: &out)
+        }
+        out.append(contentsOf: #","attempt":"#.utf8)
+        JSONWriter.appendInt(attempt, to: &out)
+        out.append(contentsOf: #","outcome":"#.utf8)
+        JSONWriter.appendString(outcome.rawValue, to: &out)
+        out.append(contentsOf: #","status":"#.utf8)
+        Self.append(status, to: &out)
+        out.append(contentsOf: #","latency_ms":"#.utf8)
+        Self.append(latencyMs, to: &out)
+        out.append(contentsOf: #","error":"#.utf8)
+        if let errorClass { JSONWriter.appendString(errorClass, to: &out) } else { out.append(contentsOf: Self.null) }
+        out.append(contentsOf: #","response":"#.utf8)
+        JSONWriter.appendString(response, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// One line for people: time, outcome, endpoint, action, user, try, status or error,
+    /// latency, webhook-id, and the response excerpt (control characters escaped, so a
+    /// producer's or receiver's text cannot start a line of its own).
+    public var line: String {
+        var parts = [isoTime, outcome.rawValue, endpoint, action, user.isEmpty ? "-" : user, "try \(attempt)"]
+        if let status { parts.append(String(status)) } else { parts.append(errorClass ?? "-") }
+        parts.append(latencyMs.map { "\($0)ms" } ?? "-")
+        parts.append(webhookID)
+        var out = parts.map(Self.oneLine).joined(separator: "  ")
+        if !response.isEmpty {
+            var quoted: [UInt8] = []
+            JSONWriter.appendString(response, to: &quoted)
+            out += "  " + String(decoding: quoted, as: UTF8.self)
+        }
+        return out
+    }
+
+    /// `time` as ISO 8601 UTC with milliseconds, e.g. `2026-12-03T11:34:02.123Z`.
+    public var isoTime: String {
+        let seconds = time / 1000, millis = Int(time % 1000)
+        var tm = tm()
+        var t = time_t(Int(clamping: seconds))
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
+                      Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), millis)
+    }
+
+    // MARK: Building
+
+    /// The `user` of a record for `event`: its username, or for an event without one (a
+    /// non-Marzban producer's), its key fields: `id`, `key`, `email`, `name`, `subject` where
+    /// present (as `key=value`, comma-separated); empty when it has none of them.
+    public static func user(of event: Event) -> String {
+        if !event.username.isEmpty { return event.username }
+        var fields: [String] = []
+        for key in keyFields {
+            guard let member = event.members.last(where: { $0.key == key }) else { continue }
+            let value: String
+            switch member.kind {
+            case .string: value = JSONScanner.decodeString(event.bytes, member.valueRange) ?? ""
+            case .number: value = String(decoding: event.bytes[member.valueRange], as: UTF8.self)
+            default: continue
+            }
+            fields.append("\(key)=\(value)")
+        }
+        return fields.joined(separator: ",")
+    }
+
+    /// Fields that name what a non-Marzban event is about, in the order they are shown.
+    public static let keyFields = ["id", "key", "email", "name", "subject"]
+
+    /// The first `responseLimit` bytes of `body` as text, each of `secrets` (4 bytes or longer)
+    /// replaced by `***`: a receiver may echo a header or an error naming a token.
+    public static func excerpt(_ body: [UInt8], secrets: [String]) -> String {
+        guard !body.isEmpty else { return "" }
+        // Secrets are searched in a little more than what is kept, so one cut at the limit
+        // cannot leave its start visible.
+        let longest = secrets.map(\.utf8.count).max() ?? 0
+        var text = String(decoding: body.prefix(responseLimit + longest), as: UTF8.self)
+        for secret in secrets where secret.utf8.count >= 4 {
+            text = text.replacingOccurrences(of: secret, with: "***")
+        }
+        var kept = Array(text.utf8.prefix(responseLimit))
+        // Do not end inside a UTF-8 sequence.
+        if let lead = kept.lastIndex(where: { $0 & 0xC0 != 0x80 }), kept[lead] >= 0xC0 {
+            let length = kept[lead] >= 0xF0 ? 4 : kept[lead] >= 0xE0 ? 3 : 2
+            if lead + length > kept.count { kept.removeSubrange(lead...) }
+        }
+        return String(decoding: kept, as: UTF8.self)
+    }
+
+    private static let null: [UInt8] = Array("null".utf8)
+
+    private static func append(_ value: Int?, to out: inout [UInt8]) {
+        if let value { JSONWriter.appendInt(value, to: &out) } else { out.append(contentsOf: null) }
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var quoted: [UInt8] = []
+        JSONWriter.appendString(text, to: &quoted)
+        return String(decoding: quoted, as: UTF8.self)
+    }
+}
