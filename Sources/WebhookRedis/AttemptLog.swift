@@ -26,8 +26,9 @@ public final class AttemptLog {
 
     /// Up to `limit` records that match `filter`, newest first. Scans from the newest end and
     /// stops at `limit` matches, at the end of the log, or once records are more than a minute
-    /// older than `filter.since` (workers' settles interleave, so the log is only nearly in
-    /// time order).
+    /// older than `filter.since`. The log is in write order, which is only nearly time order
+    /// (a settle batch writes its events' records together, and workers' settles interleave),
+    /// so what is returned is sorted by time.
     public func recent(_ filter: AttemptFilter, limit: Int) throws(RedisError) -> [AttemptRecord] {
         guard limit > 0 else { return [] }
         var found: [AttemptRecord] = []
@@ -36,7 +37,7 @@ public final class AttemptLog {
             if filter.matches(record) { found.append(record) }
             return found.count < limit
         }
-        return found
+        return Self.sorted(found, newestFirst: true)
     }
 
     /// Every record of one webhook-id (one event at one endpoint), oldest first: its timeline.
@@ -47,7 +48,7 @@ public final class AttemptLog {
             if filter.matches(record) { found.append(record) }
             return true
         }
-        return found.reversed()
+        return Self.sorted(found, newestFirst: false)
     }
 
     /// A cursor at the log's newest end now: `after` then returns only what is written later.
@@ -76,7 +77,17 @@ public final class AttemptLog {
         if !found && cursor.newest != nil { records = records.filter { $0.time >= cursor.time } }
         guard let head = fresh.first else { return ([], cursor) }
         let next = Cursor(newest: head, time: AttemptRecord(stored: head)?.time ?? cursor.time)
-        return (records.reversed(), next)
+        return (Self.sorted(records, newestFirst: false), next)
+    }
+
+    /// By time, keeping write order among records of the same millisecond (`records` is newest
+    /// written first).
+    private static func sorted(_ records: [AttemptRecord], newestFirst: Bool) -> [AttemptRecord] {
+        let indexed = records.enumerated().map { ($0.offset, $0.element) }
+        return indexed.sorted { a, b in
+            if a.1.time != b.1.time { return newestFirst ? a.1.time > b.1.time : a.1.time < b.1.time }
+            return newestFirst ? a.0 < b.0 : a.0 > b.0
+        }.map(\.1)
     }
 
     /// How many records the log holds now.

@@ -149,7 +149,7 @@ final class AttemptLogCommandTests: WorkerTestCase {
         try await waitFor("everything settled", { ["queue": try llen("queue"), "processing": try processingTotal()] },
                           until: { $0 == ["queue": 0, "processing": 0] })
         XCTAssertEqual(target.count, 30, "each once")
-        XCTAssertEqual(try redisCLI(["GET", "\(prefix):log"]), "not a list")
+        XCTAssertEqual(try redis.cli.run(["GET", "\(prefix):log"]), "not a list")
         try await waitFor("the warning", { worker.log }, until: { $0.contains("could not write the attempt log") })
         let result = try await command(["log"])
         XCTAssertNotEqual(result.status, 0, "reading a key of another type is an error, said as such")
@@ -163,6 +163,6 @@ final class AttemptLogCommandTests: WorkerTestCase {
         try push(5)
         _ = try await target.waitForRequests(count: 5, timeout: 30)
         try await waitFor("settled", { try processingTotal() }, until: { $0 == 0 })
-        XCTAssertEqual(try redisCLI(["EXISTS", "\(prefix):log"]), "0")
+        XCTAssertEqual(try redis.cli.int(["EXISTS", "\(prefix):log"]), 0)
     }
 }
