@@ -126,4 +126,46 @@ final class DashboardTests: WorkerTestCase {
         let state = try await command(["endpoints", "--json"], env)
         XCTAssertTrue(state.stdout.contains(#""state":"ok""#), state.stdout)
     }
+
+    /// Replay all of one endpoint and purge, each behind its confirmation page; a purge without
+    /// the CSRF token is refused and deletes nothing.
+    func testReplayAllOfAnEndpointAndPurgeAfterConfirming() async throws {
+        let gone = try await receiver(.status(410))
+        let file = try endpointsFile("""
+            endpoints:
+              - {name: alpha, url: "\(gone.url)", actions: [user_created]}
+              - {name: beta, url: "\(gone.url)", actions: [user_deleted]}
+            """)
+        let env = ["WEBHOOK_ENDPOINTS_FILE": file, "WEBHOOK_SECRET": "dashboard-secret", "DASHBOARD_TOKEN": Self.token]
+        let worker = try startWorker(env)
+        try push(3, action: "user_created")
+        try push(2, action: "user_deleted")
+        try await waitFor("five dead letters", { try self.llen("dead") }, until: { $0 == 5 })
+        stopCleanly(worker)   // replayed letters then stay in the queue, where this test counts them
+
+        let (dashboard, base) = try await startDashboard(env)
+        defer { dashboard.kill() }
+        let auth = DashboardAuth(token: Self.token)
+        let cookie = ["Cookie": "\(DashboardAuth.cookieName)=\(auth.sessionValue)"]
+        let form = cookie.merging(["Content-Type": "application/x-www-form-urlencoded"]) { $1 }
+
+        let list = try await HTTPCall.request("GET", "\(base)/dead", headers: cookie)
+        XCTAssertTrue(list.text.contains("op=replay-endpoint&amp;endpoint=alpha"), list.text)
+        let confirm = try await HTTPCall.request("GET", "\(base)/dead/confirm?op=replay-endpoint&endpoint=alpha", headers: cookie)
+        XCTAssertTrue(confirm.text.contains("Replay all 3 dead letters of <strong>alpha</strong>?"), confirm.text)
+        let replay = try await HTTPCall.request("POST", "\(base)/dead/replay", body: Array("endpoint=alpha&csrf=\(auth.csrfToken)".utf8),
+                                                headers: form)
+        XCTAssertTrue(replay.text.contains("Replayed 3 dead letters."), replay.text)
+        XCTAssertEqual(try llen("queue"), 3)
+        XCTAssertEqual(try llen("dead"), 2)
+
+        let forged = try await HTTPCall.request("POST", "\(base)/dead/purge", body: Array("csrf=\(auth.sessionValue)".utf8), headers: form)
+        XCTAssertEqual(forged.status, 403, forged.text)
+        XCTAssertEqual(try llen("dead"), 2, "a refused purge deleted dead letters")
+        let confirmPurge = try await HTTPCall.request("GET", "\(base)/dead/confirm?op=purge", headers: cookie)
+        XCTAssertTrue(confirmPurge.text.contains("Delete all 2 dead letters?"), confirmPurge.text)
+        let purge = try await HTTPCall.request("POST", "\(base)/dead/purge", body: Array("csrf=\(auth.csrfToken)".utf8), headers: form)
+        XCTAssertTrue(purge.text.contains("Purged 2 dead letters."), purge.text)
+        XCTAssertEqual(try llen("dead"), 0)
+    }
 }
