@@ -57,8 +57,17 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // The web dashboard (`dashboard`): server-rendered pages over the same Redis reads and
+        // admin operations as the CLI.
+        .target(name: "WebhookDashboard", dependencies: [
+            "WebhookCore", "WebhookRedis", "WebhookServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "webhook-worker", dependencies: [
-            "WebhookCore", "WebhookRedis", "WebhookWorker", "WebhookServer",
+            "WebhookCore", "WebhookRedis", "WebhookWorker", "WebhookServer", "WebhookDashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -70,8 +79,13 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
         .testTarget(name: "WebhookIntegrationTests", dependencies: [
-            "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "TestSupport",
+            "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "WebhookDashboard", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The dashboard's pure parts: escaping, views, charts, sign-in (its browser tests are
+        // integration tests, Tests/WebhookIntegrationTests/Dashboard).
+        .testTarget(name: "WebhookDashboardTests", dependencies: [
+            "WebhookDashboard", "WebhookCore", "WebhookRedis", "TestSupport",
         ]),
         // Unit tests of the worker's internal parts (@testable import); the endpoint guard against a real
         // redis-server.

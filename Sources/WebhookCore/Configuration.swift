@@ -2,7 +2,8 @@ import Foundation
 
 /// Everything a worker (and the CLI's other commands) reads from the environment, nested per
 /// component: ``RedisConfiguration``, ``WorkerConfiguration``, ``HTTPConfiguration``,
-/// ``EndpointsConfiguration`` (with its ``BreakerConfiguration``) and ``BridgeConfiguration``.
+/// ``EndpointsConfiguration`` (with its ``BreakerConfiguration``), ``BridgeConfiguration`` and
+/// ``DashboardConfiguration``.
 /// Each component's doc comments name its variables and their defaults.
 ///
 /// Marzban's variables keep Marzban's meaning and defaults. ``load(_:readFile:)`` is the one way
@@ -18,6 +19,8 @@ public struct Configuration: Sendable {
     public var endpoints: EndpointsConfiguration
     /// The Marzban bridge (`ingest`).
     public var bridge: BridgeConfiguration
+    /// The web dashboard (`dashboard`).
+    public var dashboard: DashboardConfiguration
     /// OpenTelemetry traces of delivery attempts (the standard `OTEL_*` variables); off by default.
     public var tracing: TracingConfiguration = .off
     /// The attempt log's caps (WEBHOOK_LOG_MAX, WEBHOOK_LOG_MAX_AGE).
@@ -50,8 +53,8 @@ public struct Configuration: Sendable {
     /// `warnings`: the endpoints' implicit part (WEBHOOK_ADDRESS, DISCORD_WEBHOOK_URL, the secret,
     /// compat, retries, breaker); HTTP (its per-endpoint default counts those endpoints); the
     /// worker (the lease's default and bound come from the timeout, the item key falls back to
-    /// the secret); then the endpoints file, checked against all three; then Redis, the bridge
-    /// and LOG_LEVEL, which depend on nothing.
+    /// the secret); then the endpoints file, checked against all three; then Redis, the bridge,
+    /// the dashboard and LOG_LEVEL, which depend on nothing.
     /// - Parameter readFile: reads WEBHOOK_ENDPOINTS_FILE and WEBHOOK_CA_FILE (tests pass the text
     ///   instead).
     public static func load(_ variables: [String: String],
@@ -67,8 +70,9 @@ public struct Configuration: Sendable {
         try checkEgress(endpoints, http.egress)
         let redis = try RedisConfiguration.load(reader)
         let bridge = try BridgeConfiguration.load(reader)
+        let dashboard = try DashboardConfiguration.load(reader)
         var configuration = Configuration(redis: redis, worker: worker, http: http, endpoints: endpoints, bridge: bridge,
-                                          logLevel: try logLevel(reader), warnings: warnings)
+                                          dashboard: dashboard, logLevel: try logLevel(reader), warnings: warnings)
         configuration.tracing = try TracingConfiguration.load(reader)
         configuration.attemptLog = try AttemptLogConfiguration.load(reader)
         return configuration

@@ -34,7 +34,7 @@ public struct EffectiveConfiguration: Sendable {
     /// Every known variable, in the README's order.
     public let settings: [Setting]
     /// Names set in a flag or `.env`, or in the environment with one of this program's prefixes
-    /// (`WEBHOOK_`, `REDIS_`, `INGEST_`, `LOG_`), that nothing reads: usually a typo. Values are
+    /// (`WEBHOOK_`, `REDIS_`, `INGEST_`, `DASHBOARD_`, `LOG_`), that nothing reads: usually a typo. Values are
     /// never kept.
     public let unknown: [(name: String, source: ConfigurationSource)]
 
@@ -65,7 +65,7 @@ public struct EffectiveConfiguration: Sendable {
 
     /// Name prefixes of this program's variables: an unknown environment variable with one of
     /// them is reported, any other belongs to someone else.
-    public static let prefixes = ["WEBHOOK_", "REDIS_", "INGEST_", "LOG_"]
+    public static let prefixes = ["WEBHOOK_", "REDIS_", "INGEST_", "DASHBOARD_", "LOG_"]
 
     /// The known variables.
     public static let known: [Variable] = [
@@ -112,6 +112,10 @@ public struct EffectiveConfiguration: Sendable {
         Variable("INGEST_HEADER_TIMEOUT") { c, _ in seconds(c.bridge.headerTimeout) },
         Variable("INGEST_BODY_TIMEOUT") { c, _ in seconds(c.bridge.bodyTimeout) },
         Variable("INGEST_IDLE_TIMEOUT") { c, _ in seconds(c.bridge.idleTimeout) },
+        Variable("DASHBOARD_LISTEN") { c, _ in c.dashboard.listen.description },
+        Variable("DASHBOARD_TOKEN", secret: true) { _, _ in "" },
+        Variable("DASHBOARD_OPEN") { c, _ in String(c.dashboard.isOpen) },
+        Variable("DASHBOARD_READ_ONLY") { c, _ in String(c.dashboard.readOnly) },
         Variable("LOG_LEVEL") { c, _ in c.logLevel },
         Variable("LOG_FORMAT") { _, variables in ((try? LogFormat.load(variables)) ?? .text).rawValue },
         Variable("WEBHOOK_ENDPOINTS_FILE") { c, _ in c.endpoints.file ?? "" },

@@ -159,6 +159,23 @@ public final class EndpointState {
                               recentFailures: failures, readAt: Double(now) / 1000)
     }
 
+    /// `endpoint`'s successes and failures per minute over the last hour (Redis's clock): one
+    /// pipeline of `TIME` and `HGETALL` of its stats hash.
+    public func history(endpoint: String) throws(RedisError) -> EndpointHistory {
+        let replies = try connection.run { connection throws(RedisError) in
+            try connection.pipeline([["TIME"], ["HGETALL", keys.stats(endpoint)]].map { $0.map { Array($0.utf8) } })
+        }
+        guard replies.count == 2, let time = replies[0].array, time.count == 2,
+              let seconds = time[0].text.flatMap(Double.init), let pairs = replies[1].array else {
+            throw RedisError(call: "TIME/HGETALL", message: "unexpected reply \(replies)", isConnectionError: false)
+        }
+        var fields: [(String, Int)] = []
+        for index in stride(from: 0, to: pairs.count - 1, by: 2) {
+            if let key = pairs[index].text, let value = pairs[index + 1].text.flatMap({ Int($0) }) { fields.append((key, value)) }
+        }
+        return EndpointHistory(fields: fields, now: seconds)
+    }
+
     // MARK: Plumbing
 
     private static func milliseconds(_ seconds: Double) -> String {

@@ -16,10 +16,12 @@ extension RedisQueue {
         return pair[1].text
     }
 
-    /// Up to `limit` dead letters, newest first, byte for byte.
-    public func deadList(limit: Int) throws(RedisError) -> [[UInt8]] {
-        guard limit > 0 else { return [] }
-        let reply = try command("LRANGE", keys.dead, "0", String(limit - 1))
+    /// Up to `limit` dead letters, newest first, byte for byte, skipping the `offset` newest
+    /// (to read a long list a page at a time).
+    public func deadList(offset: Int = 0, limit: Int) throws(RedisError) -> [[UInt8]] {
+        guard limit > 0, offset >= 0 else { return [] }
+        let last = limit > Int.max - offset ? Int.max : offset + limit - 1
+        let reply = try command("LRANGE", keys.dead, String(offset), String(last))
         guard let elements = reply.array else { throw unexpected("LRANGE", reply) }
         return elements.compactMap(\.bytes)
     }

@@ -94,32 +94,13 @@ struct DeadCommand: ParsableCommand {
             }
             var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0
             for entry in chosen {
-                guard let letter = try? DeadLetter(decoding: entry), letter.truncated == nil,
-                      (try? Event.parse(letter.payload[...], maxBytes: .max, now: 0)) != nil else {
-                    skipped += 1   // malformed or oversize input: replaying cannot fix it
-                    continue
+                switch DeadLetterReplay.plan(entry, directory: directory, authenticator: authenticator, destination: destination) {
+                case .undeliverable: skipped += 1
+                case .noEndpoint: withoutEndpoint += 1   // earlier releases wrote some without: --to names one
+                case .replay(let item, let isUnconfigured):
+                    if isUnconfigured { unconfigured += 1 }
+                    if try queue.deadReplace(entry: entry, with: item) { replayed += 1 }
                 }
-                let delivery: Delivery
-                if let destination {
-                    delivery = Delivery(webhookID: letter.webhookID ?? Self.newWebhookID(destination.id), tries: 0,
-                                        targetID: destination.id, urlFingerprint: directory.fingerprint(of: destination),
-                                        raw: letter.payload[...])
-                } else if let targetID = letter.targetID {
-                    // Sent to the endpoint of that id as configured now (whatever its URL: the
-                    // operator asks for it), or left to the workers' own configuration.
-                    var target: Target?
-                    switch directory.resolve(id: targetID, fingerprint: nil) {
-                    case .target(let found), .urlChanged(let found): target = found
-                    case .ambiguous, .unknown: unconfigured += 1
-                    }
-                    delivery = Delivery(webhookID: letter.webhookID ?? Self.newWebhookID(targetID), tries: 0,
-                                        targetID: target?.id ?? targetID, urlFingerprint: target.flatMap(directory.fingerprint(of:)),
-                                        raw: letter.payload[...])
-                } else {
-                    withoutEndpoint += 1   // earlier releases wrote some without: --to names one
-                    continue
-                }
-                if try queue.deadReplace(entry: entry, with: QueueItem.encode(delivery, authenticator: authenticator)) { replayed += 1 }
             }
             var summary = "replayed \(replayed)"
             if destination != nil { summary += " to '\(destination!.name)'" }
@@ -127,10 +108,6 @@ struct DeadCommand: ParsableCommand {
             if withoutEndpoint > 0 { summary += ", skipped \(withoutEndpoint) that name no endpoint (give --to NAME)" }
             if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have (give --to NAME)" }
             print(summary)
-        }
-
-        private static func newWebhookID(_ targetID: String) -> String {
-            "msg_replay_\(RandomToken.make(16))_\(targetID)"
         }
     }
 

@@ -10,6 +10,6 @@ struct WebhookWorkerCommand: AsyncParsableCommand {
             (the environment wins); --set KEY=VALUE and the named flags override both.
             """,
         subcommands: [RunCommand.self, EnqueueCommand.self, StatusCommand.self, DeadCommand.self, IngestCommand.self,
-                      EndpointsCommand.self, KeysCommand.self, LogCommand.self]
+                      EndpointsCommand.self, KeysCommand.self, LogCommand.self, DashboardCommand.self]
     )
 }
