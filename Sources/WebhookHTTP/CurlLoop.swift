@@ -20,10 +20,13 @@ final class CurlLoop: @unchecked Sendable {
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
     private let logger: Logger
+    /// The egress guard's resolution and pins (see `EgressPins`).
+    private let pins: EgressPins
 
-    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, logger: Logger,
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, resolver: HostResolver, logger: Logger,
          onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
         self.state = state
+        self.pins = EgressPins(resolver: resolver)
         self.logger = logger
         self.caFile = caFile
         self.maxConcurrent = maxConcurrent
@@ -74,8 +77,24 @@ final class CurlLoop: @unchecked Sendable {
                 return
             }
             let token = request.token, lane = request.lane
+            var pin: String?
+            switch pins.decide(request) {
+            case .none: break
+            case .pin(let entry): pin = entry
+            case .refused(let reason):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(HTTPResponse(token: token, status: 0, error: HTTPFailure.refused(reason).description,
+                                                failure: .refused(reason)))
+                continue
+            case .failed(let text):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(HTTPResponse(token: token, status: 0, error: text, failure: .dns))
+                continue
+            }
             // The request moves into the transfer, which hands it back in its response.
-            if let problem = transfer.prepare(request) {
+            if let problem = transfer.prepare(request, pin: pin) {
                 finishWithoutRunning(transfer, token: token, lane: lane, error: problem)
                 continue
             }

@@ -52,6 +52,9 @@ final class Transfer {
     private var bodyCut = false
     /// Why the egress guard refused the last address curl tried, for the response's error.
     private var egressRefusal: String?
+    /// The CURLOPT_RESOLVE list of the running request (the egress guard's pin), kept until the
+    /// transfer is over: curl reads it when the transfer starts.
+    private var pinList: UnsafeMutablePointer<curl_slist>?
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
     init?(userAgent: String, caFile: String? = nil) {
@@ -114,7 +117,9 @@ final class Transfer {
 
     /// Sets the per-request options, after running the request's send hook (the request is
     /// about to go on the wire). Returns an error text when an option is refused.
-    func prepare(_ request: consuming HTTPRequest) -> String? {
+    /// - Parameter pin: a CURLOPT_RESOLVE entry (`host:port:addresses`) with the addresses the
+    ///   egress guard vetted (see `EgressPins`); curl then connects only to those.
+    func prepare(_ request: consuming HTTPRequest, pin: String? = nil) -> String? {
         token = request.token
         lane = request.lane
         errorBuffer[0] = 0
@@ -159,6 +164,11 @@ final class Transfer {
             let code = wh_curl_easy_setopt_pointer(easy, CURLOPT_PROXY, request.proxy ?? "")
             guard code == CURLE_OK else { return failed(code) }
             currentProxy = request.proxy
+        }
+        if let pin {
+            pinList = curl_slist_append(nil, pin)
+            let code = wh_curl_easy_setopt_pointer(easy, CURLOPT_RESOLVE, pinList)
+            guard code == CURLE_OK else { return failed(code) }
         }
         let timeoutMillis = request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded(.up))) : 0
         if timeoutMillis != currentTimeoutMillis {
@@ -266,6 +276,11 @@ final class Transfer {
 
     private func releaseRequestState() {
         bodySince = nil
+        if let list = pinList {
+            wh_curl_easy_setopt_pointer(easy, CURLOPT_RESOLVE, nil)
+            curl_slist_free_all(list)
+            pinList = nil
+        }
         if headersSet {
             wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)
             headerLines.removeAll()
