@@ -27,7 +27,9 @@ final class EgressPins {
     }
 
     private let resolver: HostResolver
-    private var cache: [String: (addresses: [[UInt8]], until: Double)] = [:]
+    /// Vetted-or-not answers per lowercased host, with the addresses as CURLOPT_RESOLVE writes
+    /// them (built once per answer, not per request).
+    private var cache: [String: (addresses: [[UInt8]], text: String, until: Double)] = [:]
     /// The longest a lookup may take, in seconds, whatever the request's own timeout.
     static let maxLookupSeconds = 10.0
 
@@ -47,26 +49,28 @@ final class EgressPins {
         }
         let now = Date().timeIntervalSince1970
         let key = host.lowercased()
-        var addresses: [[UInt8]]
+        let addresses: [[UInt8]], text: String
         if let cached = cache[key], cached.until > now {
-            addresses = cached.addresses
+            (addresses, text) = (cached.addresses, cached.text)
         } else {
             let timeout = request.timeout > 0 ? min(request.timeout, Self.maxLookupSeconds) : Self.maxLookupSeconds
             switch resolver.lookup(key, timeout) {
             case .failure(let error): return .failed(error.description)
-            case .success(let found): addresses = found
+            case .success(let found): addresses = found.filter { $0.count == 4 || $0.count == 16 }
             }
+            guard !addresses.isEmpty else { return .failed("\(host) has no IPv4 or IPv6 address") }
+            text = addresses.map(Self.text).joined(separator: ",")
             if resolver.cacheSeconds > 0 {
                 if cache.count > 4096 { cache.removeAll() }
-                cache[key] = (addresses, now + resolver.cacheSeconds)
+                cache[key] = (addresses, text, now + resolver.cacheSeconds)
             }
         }
+        // Every address is judged: one refused address refuses the name (the endpoint's policy
+        // decides, so the verdict is not cached with the answer).
         for address in addresses {
             if let refusal = check(address) { return .refused("\(host) resolves to \(refusal)") }
         }
-        addresses = addresses.filter { $0.count == 4 || $0.count == 16 }
-        guard !addresses.isEmpty else { return .failed("\(host) has no IPv4 or IPv6 address") }
-        return .pin("\(key):\(port):" + addresses.map(Self.text).joined(separator: ","))
+        return .pin("\(key):\(port):" + text)
     }
 
     /// Host (brackets removed from an IPv6 literal) and port of an http(s) URL.

@@ -106,7 +106,7 @@ final class EndpointRouteTests: XCTestCase {
         XCTAssertEqual(admission.notes.filter { $0.kind == .skipped }.count, 1)
         let refused = admission.notes.filter { $0.kind == .refused }
         XCTAssertEqual(refused.count, 1)
-        XCTAssertTrue(refused[0].reason?.contains("not a Discord webhook URL") == true, "\(refused)")
+        XCTAssertTrue(refused.first?.reason?.contains("not a Discord webhook URL") == true, "\(refused)")
 
         // Retries keep the destination their event names; the item carries its fingerprint.
         var token: UInt64 = 0
