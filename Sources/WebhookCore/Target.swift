@@ -136,7 +136,12 @@ public final class Target: Hashable, Sendable {
     }
 
     public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url && a.destination == b.destination }
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        // A routed endpoint's destinations share its id: without this they would share one
+        // hash bucket (the request builder's lanes are keyed by target).
+        if let destination { hasher.combine(destination) }
+    }
 
     /// Whether this target takes events with `action` (the endpoint's `actions` filter).
     public func accepts(_ action: String) -> Bool { spec?.accepts(action: action) ?? true }
