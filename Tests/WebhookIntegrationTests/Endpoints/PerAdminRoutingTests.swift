@@ -154,4 +154,21 @@ final class PerAdminRoutingTests: WorkerTestCase {
         XCTAssertEqual(target.count, 0, "no connection reached the address")
         await stop(worker)
     }
+
+    func testDiscordPerAdminSendsOnlyToDiscordWebhookURLs() async throws {
+        // WEBHOOK_DISCORD_PER_ADMIN's endpoint takes Discord's own URLs only: a loopback URL
+        // written into an admin is refused by the allow-list, before any egress question.
+        let elsewhere = try await receiver()
+        let worker = try startWorker(["WEBHOOK_DISCORD_PER_ADMIN": "true", "WEBHOOK_EGRESS": "off"])
+        try lpush([event("frank", admin: #","discord_webhook":"\#(elsewhere.url)""#), event("gina", admin: "")])
+        let dead = try await waitFor("a dead letter for frank's admin", {
+            try self.redis.cli.lines(["LRANGE", "\(self.prefix):dead", "0", "-1"])
+        }, until: { !$0.isEmpty })
+        XCTAssertEqual(dead.count, 1, "gina's admin has no webhook: skipped, not dead")
+        XCTAssertTrue(dead[0].contains("discord-admin") && dead[0].contains("not a Discord webhook URL"), dead[0])
+        let drained = try await eventuallyAsync(timeout: 10) { try self.processingTotal() == 0 && self.llen("queue") == 0 }
+        XCTAssertTrue(drained)
+        XCTAssertEqual(elsewhere.count, 0, "never sent")
+        await stop(worker)
+    }
 }
