@@ -22,11 +22,14 @@ final class CurlLoop: @unchecked Sendable {
     private let logger: Logger
     /// The egress guard's resolution and pins (see `EgressPins`).
     private let pins: EgressPins
+    /// Requests waiting for their host's lookup, per host (taken from the scheduler: their lane
+    /// slot is given back meanwhile).
+    private var parked: [String: [HTTPRequest]] = [:]
 
     init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, resolver: HostResolver, logger: Logger,
          onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
         self.state = state
-        self.pins = EgressPins(resolver: resolver)
+        self.pins = EgressPins(resolver: resolver, wake: { [state] in state.wake() })
         self.logger = logger
         self.caFile = caFile
         self.maxConcurrent = maxConcurrent
@@ -44,7 +47,7 @@ final class CurlLoop: @unchecked Sendable {
             if work.cancel || work.stop {
                 cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
             } else if work.cancelWaiting {
-                for request in scheduler.removeAllWaiting() + work.toCancel {
+                for request in scheduler.removeAllWaiting() + takeParked() + work.toCancel {
                     completions.append(.cancelled(request.token))
                 }
             }
@@ -53,6 +56,9 @@ final class CurlLoop: @unchecked Sendable {
                 break
             }
             for request in work.requests { scheduler.enqueue(request) }
+            for host in pins.absorbFinished() {
+                for request in parked.removeValue(forKey: host) ?? [] { scheduler.enqueue(request) }
+            }
             startTransfers()
             perform()
             collectFinished()
@@ -91,6 +97,11 @@ final class CurlLoop: @unchecked Sendable {
                 idle.append(transfer)
                 scheduler.finished(lane: lane)
                 completions.append(HTTPResponse(token: token, status: 0, error: text, failure: .dns))
+                continue
+            case .pending(let host):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                parked[host, default: []].append(request)
                 continue
             }
             // The request moves into the transfer, which hands it back in its response.
@@ -162,9 +173,14 @@ final class CurlLoop: @unchecked Sendable {
             idle.append(transfer)
         }
         running.removeAll(keepingCapacity: true)
-        for request in scheduler.removeAllWaiting() + extra {
+        for request in scheduler.removeAllWaiting() + takeParked() + extra {
             completions.append(.cancelled(request.token))
         }
+    }
+
+    private func takeParked() -> [HTTPRequest] {
+        defer { parked.removeAll() }
+        return parked.values.flatMap { $0 }
     }
 
     /// Takes a finished transfer out of the running list (swap-remove) and back into the pool.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The egress guard's resolution step, before a guarded request starts: resolve the URL's host
 /// with a deadline (``HostResolver``), refuse the request when *any* address is refused (a name
@@ -11,9 +12,11 @@ import Foundation
 /// proxy: the pin is what the proxy is asked to reach). Through an HTTP(S) proxy or `socks5h://`
 /// the proxy resolves the name: it is the policy point there, and nothing is pinned.
 ///
-/// Owned by the curl thread. Answers are kept for ``HostResolver/cacheSeconds``, so a name is
-/// resolved once per interval, not per request; the first request for a name waits for its
-/// lookup on the curl thread (at most the deadline).
+/// Owned by the curl thread. Lookups run on threads of their own: a request whose name has no
+/// fresh answer is `pending` (the loop parks it) until its lookup ends and wakes the loop, so a
+/// slow or dead DNS server never stalls the other transfers. Answers are kept for
+/// ``HostResolver/cacheSeconds`` (a failure for `failureSeconds`), so a name is resolved once
+/// per interval, not per request.
 final class EgressPins {
     enum Decision: Equatable {
         /// Nothing to pin: no guard, a proxy that resolves, or an IP literal the guard allows.
@@ -24,17 +27,64 @@ final class EgressPins {
         case refused(String)
         /// The name did not resolve in time (a transport failure, retried as such).
         case failed(String)
+        /// Its name is being resolved: park the request until `absorbFinished` names the host.
+        case pending(String)
     }
 
     private let resolver: HostResolver
+    /// Wakes the curl thread when a lookup ends (called on the lookup's thread).
+    private let wake: @Sendable () -> Void
+    /// Names being resolved now (curl thread only).
+    private var inFlight: Set<String> = []
+    /// Lookups that ended, handed from their threads to the curl thread.
+    private let finished = Finished()
+
+    /// Ended lookups, from their threads to the curl thread.
+    private final class Finished: Sendable {
+        let list = Mutex<[(host: String, result: Result<[[UInt8]], HostResolver.LookupError>)]>([])
+    }
+    /// How long a failed lookup is remembered, in seconds: requests fail at once meanwhile.
+    static let failureSeconds = 5.0
+    /// The shortest time an answer is kept (with `cacheSeconds` 0): the requests parked for it
+    /// are judged by it, not sent to look it up again.
+    static let minimumAnswerSeconds = 0.25
     /// Vetted-or-not answers per lowercased host, with the addresses as CURLOPT_RESOLVE writes
     /// them (built once per answer, not per request).
-    private var cache: [String: (addresses: [[UInt8]], text: String, until: Double)] = [:]
+    private var cache: [String: (answer: Result<(addresses: [[UInt8]], text: String), HostResolver.LookupError>, until: Double)] = [:]
     /// The longest a lookup may take, in seconds, whatever the request's own timeout.
     static let maxLookupSeconds = 10.0
 
-    init(resolver: HostResolver) {
+    init(resolver: HostResolver, wake: @escaping @Sendable () -> Void) {
         self.resolver = resolver
+        self.wake = wake
+    }
+
+    /// Moves ended lookups into the cache; returns their hosts, whose parked requests may go on.
+    func absorbFinished() -> [String] {
+        let ended = finished.list.withLock { list in
+            defer { list.removeAll() }
+            return list
+        }
+        guard !ended.isEmpty else { return [] }
+        let now = Date().timeIntervalSince1970
+        if cache.count > 4096 { cache.removeAll() }
+        for (host, result) in ended {
+            inFlight.remove(host)
+            switch result {
+            case .success(let found):
+                let addresses = found.filter { $0.count == 4 || $0.count == 16 }
+                if addresses.isEmpty {
+                    cache[host] = (.failure(.init("\(host) has no IPv4 or IPv6 address")), now + Self.failureSeconds)
+                } else {
+                    // Kept at least until the requests parked for it are judged, even with no caching.
+                    cache[host] = (.success((addresses, addresses.map(Self.text).joined(separator: ","))),
+                                   now + max(resolver.cacheSeconds, Self.minimumAnswerSeconds))
+                }
+            case .failure(let error):
+                cache[host] = (.failure(error), now + Self.failureSeconds)
+            }
+        }
+        return ended.map(\.host)
     }
 
     func decide(_ request: HTTPRequest) -> Decision {
@@ -47,23 +97,26 @@ final class EgressPins {
             if let refusal = check(literal) { return .refused(refusal) }
             return .none
         }
-        let now = Date().timeIntervalSince1970
         let key = host.lowercased()
+        guard let cached = cache[key], cached.until > Date().timeIntervalSince1970 else {
+            if !inFlight.contains(key) {
+                inFlight.insert(key)
+                let timeout = request.timeout > 0 ? min(request.timeout, Self.maxLookupSeconds) : Self.maxLookupSeconds
+                let lookup = resolver.lookup, finished = self.finished, wake = self.wake
+                let thread = Thread {
+                    let result = lookup(key, timeout)
+                    finished.list.withLock { $0.append((key, result)) }
+                    wake()
+                }
+                thread.name = "webhook-dns"
+                thread.start()
+            }
+            return .pending(key)
+        }
         let addresses: [[UInt8]], text: String
-        if let cached = cache[key], cached.until > now {
-            (addresses, text) = (cached.addresses, cached.text)
-        } else {
-            let timeout = request.timeout > 0 ? min(request.timeout, Self.maxLookupSeconds) : Self.maxLookupSeconds
-            switch resolver.lookup(key, timeout) {
-            case .failure(let error): return .failed(error.description)
-            case .success(let found): addresses = found.filter { $0.count == 4 || $0.count == 16 }
-            }
-            guard !addresses.isEmpty else { return .failed("\(host) has no IPv4 or IPv6 address") }
-            text = addresses.map(Self.text).joined(separator: ",")
-            if resolver.cacheSeconds > 0 {
-                if cache.count > 4096 { cache.removeAll() }
-                cache[key] = (addresses, text, now + resolver.cacheSeconds)
-            }
+        switch cached.answer {
+        case .failure(let error): return .failed(error.description)
+        case .success(let answer): (addresses, text) = answer
         }
         // Every address is judged: one refused address refuses the name (the endpoint's policy
         // decides, so the verdict is not cached with the answer).

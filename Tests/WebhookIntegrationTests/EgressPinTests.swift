@@ -18,8 +18,9 @@ final class EgressPinTests: XCTestCase {
         return { bytes in policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes)) }
     }
 
-    /// A client whose resolver asks the DNS stand-in on `dnsPort`, with no cache (every request
-    /// resolves again, as a rebinding attacker with TTL 0 would want).
+    /// A client whose resolver asks the DNS stand-in on `dnsPort`, with no cache (a request
+    /// after the shortest time an answer is kept resolves again, as a rebinding attacker with
+    /// TTL 0 would want).
     private func client(dnsPort: Int) throws -> (HTTPClient, HTTPClientTests.CompletionLog) {
         let log = HTTPClientTests.CompletionLog()
         let resolver = HostResolver(cacheSeconds: 0) { host, timeout in
@@ -51,6 +52,7 @@ final class EgressPinTests: XCTestCase {
         client.submit([request(1, "http://rebind.test:\(receiver.port)/hook")])
         let first = try await log.wait(count: 1)[0]
         XCTAssertEqual(first.status, 200, "pinned to the vetted address: \(first.error ?? "")")
+        try await Task.sleep(nanoseconds: 300_000_000)  // past the shortest time an answer is kept
         client.submit([request(2, "http://rebind.test:\(receiver.port)/hook")])
         let second = try await log.wait(count: 2)[1]
         guard case .refused(let why) = second.failure else { return XCTFail("not refused: \(second)") }
@@ -93,11 +95,32 @@ final class EgressPinTests: XCTestCase {
         let first = try await log.wait(count: 1)[0]
         XCTAssertEqual(first.status, 200, "\(first.error ?? "")\n\(proxy.log)")
         XCTAssertTrue(proxy.log.contains("connect 127.0.0.1:\(receiver.port)"), proxy.log)
+        try await Task.sleep(nanoseconds: 300_000_000)  // past the shortest time an answer is kept
         client.submit([request(2, "http://pinned.test:\(receiver.port)/hook", proxy: socks)])
         let second = try await log.wait(count: 2)[1]
         guard case .refused = second.failure else { return XCTFail("not refused: \(second)") }
         XCTAssertFalse(proxy.log.contains("127.0.0.2"), "the proxy was never asked for the rebound address:\n\(proxy.log)")
         XCTAssertEqual(receiver.count, 1)
+    }
+
+    func testASlowLookupHoldsOnlyItsOwnRequests() async throws {
+        let receiver = try await HTTPReceiver.start()
+        defer { Task { await receiver.stop() } }
+        let log = HTTPClientTests.CompletionLog()
+        let resolver = HostResolver { host, _ in
+            Thread.sleep(forTimeInterval: 2)  // a DNS server that takes 2 s for every name
+            return .success([[127, 0, 0, 1]])
+        }
+        let client = try HTTPClient(maxConcurrent: 4, maxPerLane: 4, resolver: resolver) { log.add($0) }
+        defer { client.shutdown() }
+        let started = Date()
+        client.submit([request(1, "http://slow.test:\(receiver.port)/hook")])
+        client.submit([request(2, "http://127.0.0.1:\(receiver.port)/hook")])
+        let first = try await log.wait(count: 1)[0]
+        XCTAssertEqual(first.token, 2, "the request to a literal address did not wait for the other's lookup")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
+        let both = try await log.wait(count: 2)
+        XCTAssertEqual(both.map(\.status), [200, 200], "\(both)")
     }
 }
 
