@@ -98,6 +98,12 @@ public struct DeliveryLedger: Sendable {
     public struct Note: Sendable, Equatable {
         public enum Kind: String, Sendable {
             case delivered, retry, deferred, rateLimited, handedBack, dead, rejected
+            /// A routed endpoint (`url_from`, `chat_id_from`) got nothing: the event's field is
+            /// empty or absent. Not a failure.
+            case skipped
+            /// A routed endpoint's destination failed its allow-list: a dead letter, never sent,
+            /// and not an outage of the endpoint (the breaker does not count it).
+            case refused
         }
         public let kind: Kind
         public let target: Target?
@@ -203,9 +209,24 @@ public struct DeliveryLedger: Sendable {
             let subscribed = settings.targets.filter { $0.accepts(event.action) }
             let id = newEvent(ack: stored, event: event, pending: subscribed.count)
             for target in subscribed {
-                let attempt = Attempt(eventID: id, target: target, tries: 0,
-                                      webhookID: ItemAuthenticator.webhookID(digest: digest, target: target),
+                let webhookID = ItemAuthenticator.webhookID(digest: digest, target: target)
+                var attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
                                       event: event, rateLimits: 0, heldSince: 0, slot: 0)
+                if let route = target.spec?.route {
+                    switch route.resolve(event, kind: target.spec!.kind) {
+                    case .destination(let destination):
+                        attempt = Attempt(eventID: id, target: target.resolved(to: destination), tries: 0, webhookID: webhookID,
+                                          event: event, rateLimits: 0, heldSince: 0, slot: 0)
+                    case .skip:
+                        record(attempt, nil)
+                        admission.notes.append(Note(kind: .skipped, target: target, webhookID: webhookID, status: 0,
+                                                    reason: "\(route.field) is empty or absent"))
+                        continue
+                    case .refuse(let why):
+                        refuse(attempt, reason: why, now: now, notes: &admission.notes)
+                        continue
+                    }
+                }
                 schedule(attempt, now: now, into: &admission)
             }
             finishIfDone(id, into: &admission.settlements)
@@ -244,9 +265,38 @@ public struct DeliveryLedger: Sendable {
                 return
             }
             let id = newEvent(ack: stored, event: event, pending: 1)
-            schedule(Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
-                             event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince, slot: delivery.slot),
-                     now: now, into: &admission)
+            var attempt = Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
+                                  event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince, slot: delivery.slot)
+            if let route = target.spec?.route {
+                // The destination comes again from the event, which the item's MAC covers: a
+                // forged item cannot redirect it. The fence: the fingerprint of the destination the
+                // retry was made for (or the endpoint's own, from `dead replay`) must match.
+                let why: String?
+                switch route.resolve(event, kind: target.spec!.kind) {
+                case .destination(let destination):
+                    let resolved = target.resolved(to: destination)
+                    if let print = delivery.urlFingerprint, print != directory.fingerprint(of: resolved),
+                       print != directory.fingerprint(of: target) {
+                        why = "endpoint '\(target.name)' now resolves this event to another destination than when the "
+                            + "delivery was made (its bot token or api_url changed); not sent"
+                    } else {
+                        attempt = Attempt(eventID: id, target: resolved, tries: delivery.tries, webhookID: delivery.webhookID,
+                                          event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince,
+                                          slot: delivery.slot)
+                        why = nil
+                    }
+                case .skip:
+                    why = "\(route.field) is empty or absent: endpoint '\(target.name)' has no destination for this event"
+                case .refuse(let reason):
+                    why = reason
+                }
+                if let why {
+                    refuse(attempt, reason: why, now: now, notes: &admission.notes)
+                    finishIfDone(id, into: &admission.settlements)
+                    return
+                }
+            }
+            schedule(attempt, now: now, into: &admission)
             finishIfDone(id, into: &admission.settlements)
         }
     }
@@ -496,6 +546,16 @@ public struct DeliveryLedger: Sendable {
         guard let event = held[id], event.pending <= 0 else { return }
         held.removeValue(forKey: id)
         settlements.append(Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log))
+    }
+
+    /// A routed endpoint's destination that must not be used: a dead letter saying why, for
+    /// this endpoint only (the event's other endpoints go on), never sent.
+    private mutating func refuse(_ attempt: Attempt, reason: String, now: Double, notes: inout [Note]) {
+        let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
+                                attempts: attempt.tries, failedAt: now, reason: "destination refused: " + reason)
+        record(attempt, .dead(entry: letter.encoded()))
+        notes.append(Note(kind: .refused, target: attempt.target, webhookID: attempt.webhookID, status: 0,
+                          reason: "destination refused: " + reason))
     }
 
     /// An item that cannot be delivered becomes a dead letter at once: retrying cannot fix it.

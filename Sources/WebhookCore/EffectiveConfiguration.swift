@@ -76,6 +76,7 @@ public struct EffectiveConfiguration: Sendable {
         Variable("NUMBER_OF_RECURRENT_NOTIFICATIONS") { c, _ in String(c.endpoints.retry.effectiveRetries) },
         Variable("RECURRENT_NOTIFICATIONS_TIMEOUT") { c, _ in seconds(c.endpoints.retry.delay) },
         Variable("DISCORD_WEBHOOK_URL") { c, _ in c.endpoints.discordURL.map(ConfigurationReader.redacted) ?? "" },
+        Variable("WEBHOOK_DISCORD_PER_ADMIN") { c, _ in String(c.endpoints.discordPerAdmin) },
         Variable("REDIS_URL") { c, _ in c.redis.url.description },
         Variable("REDIS_KEY_PREFIX") { c, _ in c.redis.keyPrefix },
         Variable("REDIS_SENTINELS") { c, _ in c.redis.url.sentinel?.sentinels.map(\.description).joined(separator: ",") ?? "" },

@@ -42,6 +42,9 @@ public struct EndpointSpec: Sendable, Equatable {
     public var egressPrivateOK = false
     /// `drop_fields`: dotted paths removed from each body before it is signed (webhooks only).
     public var dropFields: [[String]] = []
+    /// `url_from` (Discord) or `chat_id_from` (Telegram): the destination comes from each event,
+    /// checked against the route's allow-list; nil for a fixed destination.
+    public var route: EndpointRoute?
 
     public init(name: String, kind: EndpointKind, url: String, secrets: [String] = [], actions: Set<String>? = nil,
                 compat: CompatMode = .standard, headers: [(name: String, value: String)] = [], timeout: Double = 10,
@@ -84,5 +87,6 @@ public struct EndpointSpec: Sendable, Equatable {
             && a.headers.map(\.value) == b.headers.map(\.value) && a.timeout == b.timeout
             && a.concurrency == b.concurrency && a.rate == b.rate && a.proxy == b.proxy && a.notify == b.notify
             && a.telegram == b.telegram && a.isImplicit == b.isImplicit && a.egressPrivateOK == b.egressPrivateOK && a.dropFields == b.dropFields
+            && a.route == b.route
     }
 }

@@ -11,6 +11,10 @@ public struct EndpointsConfiguration: Sendable {
     public var addresses: [String]
     /// DISCORD_WEBHOOK_URL: also post each event to Discord as an embed (default: none).
     public var discordURL: String?
+    /// WEBHOOK_DISCORD_PER_ADMIN: also post each event to the Discord webhook of the admin who
+    /// owns the user (`user.admin.discord_webhook`), as Marzban does: the implicit endpoint
+    /// `discord-admin` (default: false).
+    public var discordPerAdmin = false
     /// WEBHOOK_SECRET: signs every webhook endpoint that names no secret of its own (default:
     /// none, unsigned). Also the fallback of `WorkerConfiguration.itemKeyMaterial`.
     public var secret: String?
@@ -43,7 +47,7 @@ public struct EndpointsConfiguration: Sendable {
     }
 
     /// The endpoints WEBHOOK_ADDRESS and DISCORD_WEBHOOK_URL name, not counting the file's.
-    var implicitCount: Int { addresses.count + (discordURL == nil ? 0 : 1) }
+    var implicitCount: Int { addresses.count + (discordURL == nil ? 0 : 1) + (discordPerAdmin ? 1 : 0) }
 
     /// Everything but the endpoints file: the implicit endpoints, the defaults and the breaker.
     /// `specs` stays empty until ``resolveSpecs(_:http:lease:warnings:readFile:)``, which needs
@@ -67,7 +71,8 @@ public struct EndpointsConfiguration: Sendable {
             warnings.append("DISCORD_WEBHOOK_URL does not look like https://discord.com/api/webhooks/...; sending Discord embeds anyway")
         }
         let file = reader.string("WEBHOOK_ENDPOINTS_FILE")
-        if addresses.isEmpty && discordURL == nil && file == nil {
+        let discordPerAdmin = try reader.boolean("WEBHOOK_DISCORD_PER_ADMIN", default: false)
+        if addresses.isEmpty && discordURL == nil && file == nil && !discordPerAdmin {
             warnings.append("neither WEBHOOK_ADDRESS nor DISCORD_WEBHOOK_URL is set: events will be taken and acknowledged without delivery")
         }
 
@@ -81,6 +86,7 @@ public struct EndpointsConfiguration: Sendable {
                                                    compat: try compatMode(reader), retry: retry, file: file,
                                                    breaker: try BreakerConfiguration.load(reader))
         configuration.signingKeys = try signingKeys(reader)
+        configuration.discordPerAdmin = discordPerAdmin
         if !configuration.signingKeys.isEmpty, configuration.compat == .marzban {
             warnings.append("WEBHOOK_SIGNING_KEY is set but WEBHOOK_COMPAT=marzban sends no webhook-signature: only endpoints with compat: standard are signed")
         }
@@ -129,7 +135,8 @@ public struct EndpointsConfiguration: Sendable {
         let path = file ?? ""
         func resolve() throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
             let parsed = try text.map { (text) throws(EndpointsFileError) in try EndpointsFile.parse(text, file: path, defaults: defaults) }
-            return try EndpointsFile.resolve(file: parsed, addresses: addresses, discordURL: discordURL, defaults: defaults)
+            return try EndpointsFile.resolve(file: parsed, addresses: addresses, discordURL: discordURL,
+                                             discordPerAdmin: discordPerAdmin, defaults: defaults)
         }
         do throws(EndpointsFileError) {
             var resolved = try resolve()

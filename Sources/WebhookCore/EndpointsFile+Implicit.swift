@@ -12,8 +12,10 @@ extension EndpointsFile {
     /// - Parameters:
     ///   - addresses: WEBHOOK_ADDRESS's URLs, already checked as http(s).
     ///   - discordURL: DISCORD_WEBHOOK_URL, already checked.
+    ///   - discordPerAdmin: WEBHOOK_DISCORD_PER_ADMIN: adds `discord-admin`, a Discord endpoint
+    ///     whose URL is each event's `user.admin.discord_webhook` (Marzban's per-admin reports).
     public static func resolve(file: EndpointsFile?, addresses: [String], discordURL: String?,
-                               defaults: EndpointDefaults) throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
+                               discordPerAdmin: Bool = false, defaults: EndpointDefaults) throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
         let listed = file?.endpoints ?? []
         var warnings: [String] = []
         var implicit: [EndpointSpec] = []
@@ -51,6 +53,14 @@ extension EndpointsFile {
                                              timeout: defaults.timeout, concurrency: defaults.concurrency,
                                              rate: .discordDefault, isImplicit: true))
             }
+        }
+
+        if discordPerAdmin {
+            var spec = EndpointSpec(name: claim(["discord-admin"]), kind: .discord, url: "event:" + EndpointRoute.adminDiscordField,
+                                    compat: defaults.compat, timeout: defaults.timeout, concurrency: defaults.concurrency,
+                                    rate: .discordDefault, isImplicit: true)
+            spec.route = EndpointRoute(field: EndpointRoute.adminDiscordField)
+            implicit.append(spec)
         }
 
         let all = implicit + listed

@@ -33,12 +33,14 @@ public struct EndpointsFile: Sendable {
 
     /// Every field an endpoint may have.
     public static let fields = ["name", "url", "kind", "secret", "secrets", "signing_key", "actions", "compat", "headers", "timeout",
-                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress", "drop_fields"]
+                                "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress", "drop_fields",
+                                "url_from", "chat_id_from", "allowed_urls"]
     /// Fields that only some kinds take, and which.
     static let kindFields: [String: Set<EndpointKind>] = [
         "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "signing_key": [.webhook],
         "compat": [.webhook],
         "bot_token": [.telegram], "chat_id": [.telegram], "api_url": [.telegram], "drop_fields": [.webhook],
+        "url_from": [.discord], "allowed_urls": [.discord], "chat_id_from": [.telegram],
     ]
     /// Headers the worker sets itself; the file may not replace them.
     static let reservedHeaders: Set<String> = ["content-type", "content-length", "host", "transfer-encoding", "connection",
@@ -209,8 +211,25 @@ public struct EndpointsFile: Sendable {
 
             var url = ""
             var telegram: TelegramTarget?
+            var route: EndpointRoute?
             switch kind {
+            case .discord where value("url_from") != nil:
+                guard value("url") == nil else { throw error("url_from", "give either 'url' or 'url_from', not both") }
+                let field = try string(value("url_from")!, "url_from").trimmingCharacters(in: .whitespaces)
+                var allowed: [String]?
+                if let node = value("allowed_urls") {
+                    allowed = try list(node, "allowed_urls").map { (text) throws(EndpointsFileError) in
+                        try httpURL(.scalar(.init(text)), "allowed_urls")
+                    }
+                    guard !allowed!.isEmpty else { throw error("allowed_urls", "empty; give URL prefixes, or remove it for Discord's") }
+                }
+                guard let parsed = EndpointRoute(field: field, allowedURLs: allowed) else {
+                    throw error("url_from", "expected a dotted path like user.admin.discord_webhook, got '\(field)'")
+                }
+                route = parsed
+                url = "event:" + field
             case .webhook, .discord:
+                if value("allowed_urls") != nil { throw error("allowed_urls", "only used with url_from") }
                 guard let node = value("url") else { throw error("url", "missing") }
                 url = try httpURL(node, "url")
                 if kind == .discord, !url.lowercased().contains("/api/webhooks/") {
@@ -222,10 +241,23 @@ public struct EndpointsFile: Sendable {
                 guard Self.isBotToken(token) else {
                     throw error("bot_token", "expected the token BotFather gives, like 123456:ABC-DEF (value not shown)")
                 }
-                guard let chatNode = value("chat_id") else { throw error("chat_id", "missing; telegram endpoints need bot_token and chat_id") }
-                let chat = try string(chatNode, "chat_id")
-                guard Self.isChatID(chat) else {
-                    throw error("chat_id", "expected a numeric chat ID (negative for groups) or @channelname, got '\(chat)'")
+                let chat: String
+                if let fromNode = value("chat_id_from") {
+                    guard value("chat_id") == nil else { throw error("chat_id_from", "give either 'chat_id' or 'chat_id_from', not both") }
+                    let field = try string(fromNode, "chat_id_from").trimmingCharacters(in: .whitespaces)
+                    guard let parsed = EndpointRoute(field: field) else {
+                        throw error("chat_id_from", "expected a dotted path like user.admin.telegram_id, got '\(field)'")
+                    }
+                    route = parsed
+                    chat = ""
+                } else {
+                    guard let chatNode = value("chat_id") else {
+                        throw error("chat_id", "missing; telegram endpoints need bot_token and chat_id (or chat_id_from)")
+                    }
+                    chat = try string(chatNode, "chat_id")
+                    guard Self.isChatID(chat) else {
+                        throw error("chat_id", "expected a numeric chat ID (negative for groups) or @channelname, got '\(chat)'")
+                    }
                 }
                 let api = try value("api_url").map { (node) throws(EndpointsFileError) in try httpURL(node, "api_url") }
                     ?? TelegramTarget.defaultAPIURL
@@ -367,6 +399,7 @@ public struct EndpointsFile: Sendable {
                     spec.dropFields.append(path)
                 }
             }
+            spec.route = route
             spec.signingKeys = try signingKeys(kind: kind, compat: compat, defaults: defaults)
             return spec
         }

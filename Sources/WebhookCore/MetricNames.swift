@@ -7,6 +7,10 @@ public enum MetricNames {
     /// Counter, dimensions `outcome` (``Outcome``), `status_class` (``StatusClass``) and
     /// `endpoint` (the endpoint's name): one per finished delivery attempt.
     public static let deliveries = "webhook_deliveries_total"
+    /// Counter, dimension `endpoint`: events a routed endpoint (`url_from`, `chat_id_from`,
+    /// WEBHOOK_DISCORD_PER_ADMIN) did not get because the event's field was empty or absent
+    /// (an admin without a Discord webhook or Telegram ID).
+    public static let deliveriesSkipped = "webhook_deliveries_skipped_total"
     /// Timer (a histogram in seconds, buckets 1 ms .. 30 s), no dimensions: one per HTTP attempt.
     public static let attemptDuration = "webhook_attempt_duration_seconds"
     /// Gauge, no dimensions: length of `<prefix>:queue`.

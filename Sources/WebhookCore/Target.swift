@@ -61,6 +61,14 @@ public final class Target: Hashable, Sendable {
     public let spec: EndpointSpec?
     /// The endpoint's extra header lines (`Name: value`), rendered once.
     public let headerLines: [String]
+    /// For an endpoint routed by the event (`url_from`, `chat_id_from`): the destination one
+    /// event resolved to (a Discord URL, a Telegram chat ID), already checked against the
+    /// route's allow-list; nil for every other target.
+    public let destination: String?
+    /// What the endpoint's circuit breaker is keyed by: its name, or for a resolved destination
+    /// the name, `:` and 64 bits of SHA-256 of the destination, so one reseller's dead webhook
+    /// does not hold back the others' (and no URL or token reaches a Redis key).
+    public let breakerKey: String
 
     public init(kind: TargetKind, url: String) {
         self.kind = kind
@@ -70,6 +78,8 @@ public final class Target: Hashable, Sendable {
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
         self.headerLines = []
+        self.destination = nil
+        self.breakerKey = self.name
     }
 
     public init(spec: EndpointSpec) {
@@ -87,10 +97,51 @@ public final class Target: Hashable, Sendable {
         self.name = spec.name
         self.spec = spec
         self.headerLines = spec.headerLines
+        self.destination = nil
+        self.breakerKey = spec.name
     }
 
-    public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url }
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    /// This routed endpoint with the destination one event names: same id, name and settings
+    /// (retries, dead letters and metrics are the endpoint's), another URL or chat.
+    private init(_ base: Target, destination: String) {
+        var spec = base.spec!
+        switch base.kind {
+        case .telegram:
+            let bot = spec.telegram!
+            spec.telegram = TelegramTarget(botToken: bot.botToken, chatID: destination, apiURL: bot.apiURL)
+        case .discord, .webhook:
+            spec.url = destination
+        }
+        kind = base.kind
+        url = spec.url
+        id = base.id
+        aliases = base.aliases
+        name = base.name
+        self.spec = spec
+        headerLines = base.headerLines
+        self.destination = destination
+        breakerKey = base.name + ":" + Self.wideHash(base.kind.rawValue + destination)
+    }
+
+    /// The target for `destination` (see ``EndpointRoute``); only for a routed endpoint.
+    public func resolved(to destination: String) -> Target {
+        precondition(spec?.route != nil, "only an endpoint with url_from or chat_id_from resolves a destination")
+        return Target(self, destination: destination)
+    }
+
+    /// The text a delivery's URL fingerprint covers: the URL, and for a resolved Telegram chat
+    /// the chat too, so a retry goes only to the destination it was made for.
+    public var fenceText: String {
+        kind == .telegram && destination != nil ? url + "\n" + destination! : url
+    }
+
+    public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url && a.destination == b.destination }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        // A routed endpoint's destinations share its id: without this they would share one
+        // hash bucket (the request builder's lanes are keyed by target).
+        if let destination { hasher.combine(destination) }
+    }
 
     /// Whether this target takes events with `action` (the endpoint's `actions` filter).
     public func accepts(_ action: String) -> Bool { spec?.accepts(action: action) ?? true }

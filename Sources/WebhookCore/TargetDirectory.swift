@@ -32,9 +32,11 @@ public struct TargetDirectory: Sendable {
     private let byAlias: [String: [Target]]
     private let byFingerprint: [String: [Target]]
     private let fingerprints: [String: String]
+    private let authenticator: ItemAuthenticator
 
     public init(targets: [Target], authenticator: ItemAuthenticator) {
         self.targets = targets
+        self.authenticator = authenticator
         byID = Dictionary(targets.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var aliases: [String: [Target]] = [:]
         var prints: [String: [Target]] = [:]
@@ -50,8 +52,11 @@ public struct TargetDirectory: Sendable {
         self.fingerprints = fingerprints
     }
 
-    /// The fingerprint of `target`'s URL, to store with a delivery for it.
-    public func fingerprint(of target: Target) -> String? { fingerprints[target.id] }
+    /// The fingerprint of `target`'s URL, to store with a delivery for it; for a destination
+    /// resolved from the event, of that destination (``Target/fenceText``).
+    public func fingerprint(of target: Target) -> String? {
+        target.destination == nil ? fingerprints[target.id] : authenticator.urlFingerprint(kind: target.kind, url: target.fenceText)
+    }
 
     /// The target named `name`, if configured.
     public func target(named name: String) -> Target? { targets.first { $0.name == name } }
@@ -66,7 +71,9 @@ public struct TargetDirectory: Sendable {
             named = byAlias[id] ?? []
         }
         if named.count == 1, let target = named.first {
-            guard let fingerprint else { return .target(target) }
+            // A routed endpoint's URL is the event's: the ledger fences it against the
+            // destination it resolves again (`fingerprint(of:)` of the resolved target).
+            guard let fingerprint, target.spec?.route == nil else { return .target(target) }
             return fingerprints[target.id] == fingerprint ? .target(target) : .urlChanged(target)
         }
         if let fingerprint {

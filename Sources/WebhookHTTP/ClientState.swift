@@ -108,6 +108,14 @@ final class ClientState: Sendable {
         if connectionsOpened > 0 { opened.add(connectionsOpened, ordering: .relaxed) }
     }
 
+    /// Wakes the curl thread from another thread (a finished name lookup).
+    func wake() {
+        shared.withLock { state in
+            guard !state.stopping else { return }
+            wakeIfNeeded(&state)
+        }
+    }
+
     func setLoopThread() {
         let me = pthread_self()
         loopThread.withLock { $0 = me }

@@ -20,10 +20,16 @@ final class CurlLoop: @unchecked Sendable {
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
     private let logger: Logger
+    /// The egress guard's resolution and pins (see `EgressPins`).
+    private let pins: EgressPins
+    /// Requests waiting for their host's lookup, per host (taken from the scheduler: their lane
+    /// slot is given back meanwhile).
+    private var parked: [String: [HTTPRequest]] = [:]
 
-    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, logger: Logger,
+    init(state: ClientState, maxConcurrent: Int, maxPerLane: Int, caFile: String?, resolver: HostResolver, logger: Logger,
          onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) {
         self.state = state
+        self.pins = EgressPins(resolver: resolver, wake: { [state] in state.wake() })
         self.logger = logger
         self.caFile = caFile
         self.maxConcurrent = maxConcurrent
@@ -41,7 +47,7 @@ final class CurlLoop: @unchecked Sendable {
             if work.cancel || work.stop {
                 cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
             } else if work.cancelWaiting {
-                for request in scheduler.removeAllWaiting() + work.toCancel {
+                for request in scheduler.removeAllWaiting() + takeParked() + work.toCancel {
                     completions.append(.cancelled(request.token))
                 }
             }
@@ -52,6 +58,9 @@ final class CurlLoop: @unchecked Sendable {
             for request in work.requests { scheduler.enqueue(request) }
             for lane in work.withdrawLanes {
                 for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
+            }
+            for host in pins.absorbFinished() {
+                for request in parked.removeValue(forKey: host) ?? [] { scheduler.enqueue(request) }
             }
             startTransfers()
             perform()
@@ -77,8 +86,29 @@ final class CurlLoop: @unchecked Sendable {
                 return
             }
             let token = request.token, lane = request.lane
+            var pin: String?
+            switch pins.decide(request) {
+            case .none: break
+            case .pin(let entry): pin = entry
+            case .refused(let reason):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(HTTPResponse(token: token, status: 0, error: HTTPFailure.refused(reason).description,
+                                                failure: .refused(reason)))
+                continue
+            case .failed(let text):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(HTTPResponse(token: token, status: 0, error: text, failure: .dns))
+                continue
+            case .pending(let host):
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                parked[host, default: []].append(request)
+                continue
+            }
             // The request moves into the transfer, which hands it back in its response.
-            if let problem = transfer.prepare(request) {
+            if let problem = transfer.prepare(request, pin: pin) {
                 finishWithoutRunning(transfer, token: token, lane: lane, error: problem)
                 continue
             }
@@ -146,9 +176,14 @@ final class CurlLoop: @unchecked Sendable {
             idle.append(transfer)
         }
         running.removeAll(keepingCapacity: true)
-        for request in scheduler.removeAllWaiting() + extra {
+        for request in scheduler.removeAllWaiting() + takeParked() + extra {
             completions.append(.cancelled(request.token))
         }
+    }
+
+    private func takeParked() -> [HTTPRequest] {
+        defer { parked.removeAll() }
+        return parked.values.flatMap { $0 }
     }
 
     /// Takes a finished transfer out of the running list (swap-remove) and back into the pool.

@@ -21,10 +21,13 @@ public final class HTTPClient: Sendable {
     ///   - maxPerLane: requests in flight at once for one lane.
     ///   - caFile: a PEM file of CA certificates to verify servers (and https proxies) with, in
     ///     place of libcurl's default bundle file; nil for that bundle.
+    ///   - resolver: resolves the hosts of requests with a `connectCheck` before they start, so
+    ///     that only vetted addresses are connected to (see `EgressPins`).
     ///   - logger: where problems outside any one request are logged (never standard error).
     ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
     ///     (hand the batch to another thread), and do not call `shutdown()` from it.
-    public init(maxConcurrent: Int, maxPerLane: Int, caFile: String? = nil, logger: Logger = Logger(label: "webhook-http"),
+    public init(maxConcurrent: Int, maxPerLane: Int, caFile: String? = nil, resolver: HostResolver = .system,
+                logger: Logger = Logger(label: "webhook-http"),
                 onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
         guard CurlGlobal.initResult == CURLE_OK else {
             throw HTTPClientError(call: "curl_global_init", message: String(cString: curl_easy_strerror(CurlGlobal.initResult)))
@@ -43,8 +46,8 @@ public final class HTTPClient: Sendable {
 
         state = ClientState(multi: MultiHandle(raw: multi))
         self.onComplete = onComplete
-        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, caFile: caFile, logger: logger,
-                            onComplete: onComplete)
+        let loop = CurlLoop(state: state, maxConcurrent: concurrent, maxPerLane: maxPerLane, caFile: caFile, resolver: resolver,
+                            logger: logger, onComplete: onComplete)
         let stopped = self.stopped
         let thread = Thread {
             Thread.current.name = "webhook-http"  // from inside: see WorkerThread

@@ -52,6 +52,11 @@ final class Transfer {
     private var bodyCut = false
     /// Why the egress guard refused the last address curl tried, for the response's error.
     private var egressRefusal: String?
+    /// The CURLOPT_RESOLVE list set on the handle (the egress guard's pin) and its entry: curl
+    /// reads it when each transfer starts, so it stays set while requests pin the same entry
+    /// (no list built per request) and is replaced or cleared when the next one differs.
+    private var pinList: UnsafeMutablePointer<curl_slist>?
+    private var currentPin: String?
 
     /// Creates the handle and sets the options shared by every request; nil when curl cannot.
     init?(userAgent: String, caFile: String? = nil) {
@@ -100,6 +105,7 @@ final class Transfer {
 
     deinit {
         curl_easy_cleanup(easy)
+        if let list = pinList { curl_slist_free_all(list) }
         releaseRequestState()
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
@@ -114,7 +120,9 @@ final class Transfer {
 
     /// Sets the per-request options, after running the request's send hook (the request is
     /// about to go on the wire). Returns an error text when an option is refused.
-    func prepare(_ request: consuming HTTPRequest) -> String? {
+    /// - Parameter pin: a CURLOPT_RESOLVE entry (`host:port:addresses`) with the addresses the
+    ///   egress guard vetted (see `EgressPins`); curl then connects only to those.
+    func prepare(_ request: consuming HTTPRequest, pin: String? = nil) -> String? {
         token = request.token
         lane = request.lane
         errorBuffer[0] = 0
@@ -160,6 +168,14 @@ final class Transfer {
             guard code == CURLE_OK else { return failed(code) }
             currentProxy = request.proxy
         }
+        if pin != currentPin {
+            let list = pin.flatMap { curl_slist_append(nil, $0) }
+            let code = wh_curl_easy_setopt_pointer(easy, CURLOPT_RESOLVE, list)
+            if let old = pinList { curl_slist_free_all(old) }
+            pinList = list
+            currentPin = pin
+            guard code == CURLE_OK else { return failed(code) }
+        }
         let timeoutMillis = request.timeout > 0 ? max(1, Int((request.timeout * 1000).rounded(.up))) : 0
         if timeoutMillis != currentTimeoutMillis {
             let code = wh_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeoutMillis)
@@ -184,6 +200,10 @@ final class Transfer {
         currentURL = ""
         currentTimeoutMillis = -1
         currentProxy = "\u{0}unset"
+        wh_curl_easy_setopt_pointer(easy, CURLOPT_RESOLVE, nil)
+        if let list = pinList { curl_slist_free_all(list) }
+        pinList = nil
+        currentPin = nil
         return "curl_easy_setopt: " + String(cString: curl_easy_strerror(code))
     }
 

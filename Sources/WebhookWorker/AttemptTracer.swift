@@ -83,6 +83,8 @@ final class AttemptTracer {
         case .handedBack: return "handed_back"
         case .deferred: return "deferred"
         case .rejected: return "rejected"
+        case .skipped: return "skipped"
+        case .refused: return "refused"
         }
     }
 }

@@ -11,6 +11,7 @@ final class DeliveryMetrics {
     let logFailed = Counter(label: MetricNames.attemptLogFailures)
     private let malformed = Counter(label: MetricNames.malformedEvents)
     private var deliveries: [CounterKey: Counter] = [:]
+    private var skipped: [String: Counter] = [:]
 
     /// The labels of one `deliveries` counter, as a key: no string is built per lookup.
     private struct CounterKey: Hashable {
@@ -39,6 +40,11 @@ final class DeliveryMetrics {
             case .rejected:
                 malformed.increment()
                 logger.warning("item moved to dead letters without delivery", metadata: metadata(note))
+            case .skipped:
+                skippedCounter(endpoint).increment()
+            case .refused:
+                counter(MetricNames.Outcome.dead, "error", endpoint).increment()
+                logger.warning("destination from the event refused; moved to dead letters, not sent", metadata: metadata(note))
             }
         }
     }
@@ -53,6 +59,13 @@ final class DeliveryMetrics {
         if note.status > 0 { out["status"] = "\(note.status)" }
         if let reason = note.reason { out["reason"] = "\(reason)" }
         return out
+    }
+
+    private func skippedCounter(_ endpoint: String) -> Counter {
+        if let counter = skipped[endpoint] { return counter }
+        let counter = Counter(label: MetricNames.deliveriesSkipped, dimensions: [("endpoint", endpoint)])
+        skipped[endpoint] = counter
+        return counter
     }
 
     private func counter(_ outcome: String, _ statusClass: String, _ endpoint: String) -> Counter {

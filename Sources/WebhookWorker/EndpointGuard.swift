@@ -63,7 +63,10 @@ final class EndpointGuard {
     /// The last gate answer per endpoint and until when it holds: one Redis call per endpoint per
     /// second at most while the breaker is closed.
     private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
-    /// Outcomes not yet written, per endpoint name.
+    /// The endpoint name of each breaker key tallied (they differ for routed endpoints' destinations).
+    private var endpointNames: [String: String] = [:]
+    /// Outcomes not yet written, per breaker key (`Target.breakerKey`: the endpoint's name, or
+    /// name and destination digest).
     private var tallies: [String: Tally] = [:]
     private var transitions: [String: Counter] = [:]
     /// Outcomes are written at most this often: one script call per endpoint per round, not per
@@ -174,7 +177,14 @@ final class EndpointGuard {
         var marked: [String: Int] = [:]
         let redisNow = now(), local = Date()
         for attempt in attempts {
-            let name = attempt.target.name
+            // A routed endpoint's breaker is per destination (`Target.breakerKey`); `endpoints
+            // pause NAME` still holds all of its destinations.
+            let name = attempt.target.breakerKey
+            if name != attempt.target.name, gate(attempt.target.name, state) == .paused {
+                out.wait.append(Wait(attempt: attempt, after: breaker.probeInterval, slot: 0,
+                                     reason: "endpoint \(attempt.target.name) is paused"))
+                continue
+            }
             switch gate(name, state) {
             case .closed:
                 break
@@ -291,9 +301,10 @@ final class EndpointGuard {
     }
 
     private func scope(of target: Target) -> RateScope {
-        if let known = scopes[target.id] { return known }
+        let key = target.destination.map { target.id + ":" + $0 } ?? target.id
+        if let known = scopes[key] { return known }
         let scope = RateScope(target)
-        scopes[target.id] = scope
+        scopes[key] = scope
         return scope
     }
 
@@ -335,10 +346,12 @@ final class EndpointGuard {
             guard let target = note.target else { continue }
             switch note.kind {
             case .delivered:
-                tallies[target.name, default: Tally()].succeeded()
+                endpointNames[target.breakerKey] = target.name
+                tallies[target.breakerKey, default: Tally()].succeeded()
             case .retry, .dead:
                 guard note.reason?.hasPrefix("held for") != true else { continue }
-                tallies[target.name, default: Tally()].failed(note.status > 0 ? "HTTP \(note.status)" : (note.reason ?? "no answer"))
+                endpointNames[target.breakerKey] = target.name
+                tallies[target.breakerKey, default: Tally()].failed(note.status > 0 ? "HTTP \(note.status)" : (note.reason ?? "no answer"))
             default:
                 continue
             }
@@ -380,8 +393,9 @@ final class EndpointGuard {
                 logger.info("endpoint closed: a probe succeeded; held deliveries are released", metadata: ["endpoint": "\(name)"])
                 gates[name] = (.closed, Date().addingTimeInterval(1))
             }
-            counter(record.transition.rawValue, name).increment()
-            announce(name, opened: record.transition == .opened, lastError: tally.lastError)
+            let endpoint = endpointNames[name] ?? name
+            counter(record.transition.rawValue, endpoint).increment()
+            announce(endpoint, opened: record.transition == .opened, lastError: tally.lastError)
         }
         // Outcomes noted during the failed calls came after the unwritten ones.
         for (name, earlier) in unwritten {

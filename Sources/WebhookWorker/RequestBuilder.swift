@@ -223,14 +223,24 @@ struct RequestBuilder {
     }
 
     private mutating func connectCheck(for target: Target) -> HTTPRequest.ConnectCheck? {
-        guard egress.mode != .off else { return nil }
+        // A URL taken from the event (`url_from`) is the panel's admins' choice: always judged
+        // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
+        let fromEvent = Self.urlFromEvent(target)
+        guard egress.mode != .off || fromEvent else { return nil }
         if let check = connectChecks[target.id] { return check }
-        let policy = egress, privateOK = target.spec?.egressPrivateOK ?? false
+        var judged = egress
+        if fromEvent { judged.mode = .private }
+        let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
         let check: HTTPRequest.ConnectCheck = { bytes in
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
         connectChecks[target.id] = check
         return check
+    }
+
+    /// Whether `target`'s URL came from the event (a resolved `url_from`), not from the operator.
+    static func urlFromEvent(_ target: Target) -> Bool {
+        target.destination != nil && target.kind != .telegram
     }
 
     /// The endpoint's own signing keys, when the endpoints file gives it secrets other than

@@ -10,8 +10,9 @@ final class EndpointsExampleFileTests: XCTestCase {
         let file = try EndpointsFile.parse(text, file: "endpoints.example.yaml", defaults: EndpointDefaults(secret: "global"))
         let (endpoints, warnings) = try EndpointsFile.resolve(file: file, addresses: [], discordURL: nil, defaults: EndpointDefaults())
         XCTAssertEqual(warnings, [])
-        XCTAssertEqual(endpoints.map(\.name), ["billing", "legacy-panel", "blocked-region", "team-discord", "ops-chat"])
-        XCTAssertEqual(endpoints.map(\.kind), [.webhook, .webhook, .webhook, .discord, .telegram])
+        XCTAssertEqual(endpoints.map(\.name), ["billing", "legacy-panel", "blocked-region", "team-discord", "ops-chat",
+                                                 "admin-discord", "admin-telegram"])
+        XCTAssertEqual(endpoints.map(\.kind), [.webhook, .webhook, .webhook, .discord, .telegram, .discord, .telegram])
         XCTAssertEqual(endpoints[0].secrets, ["new-secret", "old-secret"])
         XCTAssertEqual(endpoints[0].timeout, 5)
         XCTAssertEqual(endpoints[0].headerLines, ["X-Source: marzban"])
@@ -23,5 +24,7 @@ final class EndpointsExampleFileTests: XCTestCase {
         XCTAssertEqual(endpoints[3].rate, .discordDefault)
         XCTAssertEqual(endpoints[4].rate, RateLimit(count: 20, per: .minute))
         XCTAssertEqual(endpoints[4].actions, [])
+        XCTAssertEqual(endpoints[5].route, EndpointRoute(field: "user.admin.discord_webhook"))
+        XCTAssertEqual(endpoints[6].route, EndpointRoute(field: "user.admin.telegram_id"))
     }
 }

@@ -110,7 +110,7 @@ final class EndpointsFileTests: XCTestCase {
               - name: billing
                 url: https://billing.example/hook
                 action: [user_created]
-            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
+            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls")
         XCTAssertEqual(failure("""
             endpoints:
               - {name: a, url: "https://a.example/"}
@@ -127,7 +127,7 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertEqual(failure("endpoints:\n  - {name: tg, kind: telegram, chat_id: 1}"),
                        "endpoints.yaml: endpoint 'tg': field 'bot_token': missing; telegram endpoints need bot_token and chat_id")
         XCTAssertEqual(failure("endpoints:\n  - {name: tg, kind: telegram, bot_token: \"1:a\"}"),
-                       "endpoints.yaml: endpoint 'tg': field 'chat_id': missing; telegram endpoints need bot_token and chat_id")
+                       "endpoints.yaml: endpoint 'tg': field 'chat_id': missing; telegram endpoints need bot_token and chat_id (or chat_id_from)")
         XCTAssertEqual(failure("endpoints:\n  - {name: tg, kind: telegram, bot_token: \"1:a\", chat_id: 1, url: \"https://x/\"}"),
                        "endpoints.yaml: endpoint 'tg': field 'url': not used by telegram endpoints (they are addressed by bot_token and chat_id)")
         XCTAssertEqual(failure("endpoints:\n  - {name: d, kind: discord, url: \"https://discord.com/api/webhooks/1/t\", secret: s}"),
@@ -194,7 +194,7 @@ final class EndpointsFileTests: XCTestCase {
               retries: 3
             endpoints:
               - {<<: *defaults, name: a, url: "https://a/"}
-            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields")
+            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls")
     }
 
     func testWarningsForLikelyTypos() throws {
@@ -247,5 +247,35 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertThrowsError(try EndpointsFile.resolve(file: itself, addresses: [], discordURL: nil, defaults: defaults)) {
             XCTAssertEqual(($0 as? EndpointsFileError)?.field, "notify")
         }
+    }
+
+    func testRoutesFromTheEventAndWhatTheyRefuse() throws {
+        let parsed = try parse("""
+            endpoints:
+              - {name: admins, kind: discord, url_from: user.admin.discord_webhook}
+              - {name: own, kind: discord, url_from: by.discord_webhook, allowed_urls: ["https://hooks.example/discord/"]}
+              - {name: chats, kind: telegram, bot_token: "1:abc", chat_id_from: user.admin.telegram_id}
+            """)
+        XCTAssertEqual(parsed.endpoints.map { $0.route?.field }, ["user.admin.discord_webhook", "by.discord_webhook", "user.admin.telegram_id"])
+        XCTAssertNil(parsed.endpoints[0].route?.allowedURLs, "Discord's own URLs by default")
+        XCTAssertEqual(parsed.endpoints[1].route?.allowedURLs, ["https://hooks.example/discord/"])
+        XCTAssertEqual(parsed.endpoints[2].telegram?.botToken, "1:abc")
+        XCTAssertEqual(parsed.endpoints[0].rate, RateLimit.discordDefault)
+
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: discord, url: \"https://d/\", url_from: x.y}").contains("field 'url_from': give either"))
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: webhook, url_from: x.y}").contains("field 'url_from': not used by webhook"))
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: discord, url: \"https://d/\", allowed_urls: [\"https://d/\"]}").contains("only used with url_from"))
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: discord, url_from: \"x..y\"}").contains("dotted path"))
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: discord, url_from: x, allowed_urls: [ftp://x/]}").contains("allowed_urls"))
+        XCTAssertTrue(failure("endpoints:\n  - {name: a, kind: telegram, bot_token: \"1:a\", chat_id: \"1\", chat_id_from: x}").contains("give either"))
+    }
+
+    func testDiscordPerAdminAddsAnImplicitRoutedEndpoint() throws {
+        let (endpoints, _) = try EndpointsFile.resolve(file: nil, addresses: [], discordURL: "https://discord.com/api/webhooks/1/t",
+                                                       discordPerAdmin: true, defaults: defaults)
+        XCTAssertEqual(endpoints.map(\.name), ["discord", "discord-admin"])
+        XCTAssertEqual(endpoints[1].route, EndpointRoute(field: "user.admin.discord_webhook"))
+        XCTAssertEqual(endpoints[1].rate, RateLimit.discordDefault)
+        XCTAssertTrue(endpoints[1].isImplicit)
     }
 }

@@ -31,6 +31,8 @@ final class MetricsCoverageTests: WorkerTestCase {
             // parked (deferred, no status) and, at SIGTERM, waiting ones are handed back.
             "WEBHOOK_TIMEOUT": "60", "WEBHOOK_LEASE": "300", "WEBHOOK_MAX_INFLIGHT": "8",
             "WEBHOOK_ENDPOINT_CONCURRENCY": "2", "WEBHOOK_SHUTDOWN_GRACE": "4",
+            // Per-admin Discord reports: these events name no admin, so each is counted as skipped.
+            "WEBHOOK_DISCORD_PER_ADMIN": "true",
         ])
         let metricsURL = "\(base)/metrics"
         try lpush(["not json"])
