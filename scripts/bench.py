@@ -138,6 +138,10 @@ def run(args, cleanup):
          max(1, args.events // 4), {"requests_per_event": 4, "deliveries_per_event": 4}),
         ("worker_marzban", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_COMPAT": "marzban"}),
          args.events, {"requests_per_event": 0}),
+        # Ordered delivery (WEBHOOK_ORDERING=per-user) with 10,000 active keys, beside worker_x1:
+        # the target is within 2x of unordered per delivery.
+        ("worker_ordered", runs.swift_worker(args.binary, concurrency, ordered=True),
+         args.events, {"keys": 10_000}),
         ("worker_rate_limited", runs.swift_worker(args.binary, concurrency, rate=args.limited_rate,
                                                   workdir=cleanup.temp_dir("rate-limited")),
          args.limited_events, {}),

@@ -42,6 +42,9 @@ public struct EndpointSpec: Sendable, Equatable {
     public var egressPrivateOK = false
     /// `drop_fields`: dotted paths removed from each body before it is signed (webhooks only).
     public var dropFields: [[String]] = []
+    /// `ordering: per-key` (with `order_key`, `order_max_block`): per-key ordered delivery;
+    /// nil for the usual unordered delivery.
+    public var ordering: OrderingSpec?
 
     public init(name: String, kind: EndpointKind, url: String, secrets: [String] = [], actions: Set<String>? = nil,
                 compat: CompatMode = .standard, headers: [(name: String, value: String)] = [], timeout: Double = 10,
@@ -84,5 +87,6 @@ public struct EndpointSpec: Sendable, Equatable {
             && a.headers.map(\.value) == b.headers.map(\.value) && a.timeout == b.timeout
             && a.concurrency == b.concurrency && a.rate == b.rate && a.proxy == b.proxy && a.notify == b.notify
             && a.telegram == b.telegram && a.isImplicit == b.isImplicit && a.egressPrivateOK == b.egressPrivateOK && a.dropFields == b.dropFields
+            && a.ordering == b.ordering
     }
 }

@@ -5,6 +5,10 @@ public struct Settlement: Sendable {
     public let ack: [UInt8]
     /// The writes this event needs; empty when every target got it (or none wanted it).
     public var outcomes: [Outcome]
+    /// For a claim of an ordered endpoint's key: its per-member outcomes, settled by the
+    /// ordered settle under the key's lease instead of the processing list (`outcomes` is then
+    /// empty and `ack` the first member).
+    public var ordered: OrderedSettlement?
 
     /// One write.
     public enum Outcome: Sendable, Equatable {
@@ -29,7 +33,15 @@ public struct Settlement: Sendable {
     }
 
     /// Bytes this settlement sends to Redis, for splitting batches.
-    public var byteCount: Int { outcomes.reduce(ack.count) { $0 + $1.byteCount } }
+    public var byteCount: Int {
+        if let ordered {
+            var total = 0
+            for member in ordered.claim.members { total += member.count }
+            for case let outcome? in ordered.outcomes { total += outcome.byteCount }
+            return total
+        }
+        return outcomes.reduce(ack.count) { $0 + $1.byteCount }
+    }
 
     /// Splits `settlements` into batches of at most `maxCount` events and about `maxBytes`
     /// bytes (a single larger event is a batch of its own), so no script call exceeds Redis's

@@ -74,6 +74,12 @@ final class CurlLoop: @unchecked Sendable {
                 return
             }
             let token = request.token, lane = request.lane
+            if let notAfter = request.notAfter, Date().timeIntervalSince1970 > notAfter {
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(.cancelled(token, reason: "not sent: too late for its ordered key's lease"))
+                continue
+            }
             // The request moves into the transfer, which hands it back in its response.
             if let problem = transfer.prepare(request) {
                 finishWithoutRunning(transfer, token: token, lane: lane, error: problem)

@@ -25,6 +25,10 @@ public final class RedisQueue {
     /// `restore(_:)`).
     public var pinnedServerID: String?
 
+    /// The ordered endpoints: when there are any, `take` fans each event out into their per-key
+    /// order (`Scripts.takeOrdered`); when there are none it runs the plain `take`.
+    public var orderedRoutes: [OrderedRoute] = []
+
     /// The server the connection reached (its `run_id`, or a token per connection when it will
     /// not say); nil before the first connection.
     public var serverID: String? { connection.serverID }
@@ -47,6 +51,7 @@ public final class RedisQueue {
     /// - Throws: `RedisError` with code `.unregistered` when this worker is not registered.
     public func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]] {
         guard max > 0 else { return [] }
+        if !orderedRoutes.isEmpty { return try takeOrdered(max: max, maxBytes: maxBytes) }
         let reply = try run(Scripts.take, keys: [keys.queue, processingKey, keys.workers, keys.holders],
                             args: [Array(workerID.utf8), Array(String(max).utf8), Array(String(Swift.max(1, maxBytes)).utf8),
                                    Array((RandomToken.make(16) + "-").utf8)])

@@ -54,6 +54,17 @@ final class Dispatcher: @unchecked Sendable {
     /// (`IngestReceipt`): the worker is feeding its own queue and must stop.
     var onBridgeAnswer: (@Sendable (Target) -> Void)?
     private var bridgeAnswered = false
+    /// The ordered endpoints (see docs/ARCHITECTURE.md, "Ordered delivery"), and their targets.
+    private let orderedRoutes: [OrderedRoute]
+    private let orderedTargets: [String: Target]
+    /// Claims of ordered keys admitted and not yet settled; at most `orderedCap`.
+    private var orderedHeld = 0
+    private let orderedCap: Int
+    /// When to ask for ready ordered keys next.
+    private var nextClaimAt = Date.distantPast
+    /// Replicas of the server claims go to, and when that was last asked (see `claimOrdered`).
+    private var replicas = (count: 0, server: String?.none, askedAt: Date.distantPast)
+    private var replicaWarningAt = Date.distantPast
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -71,6 +82,11 @@ final class Dispatcher: @unchecked Sendable {
                             laggardSlack: max(1, configuration.worker.maxInflightEvents / 2),
                             deferDelay: max(1, configuration.worker.pollInterval)),
             authenticator: authenticator)
+        let routes = OrderedRoute.routes(targets, defaultCompat: configuration.endpoints.compat)
+        self.orderedRoutes = routes
+        self.orderedTargets = Dictionary(targets.filter { t in routes.contains { $0.targetID == t.id } }.map { ($0.id, $0) },
+                                         uniquingKeysWith: { first, _ in first })
+        self.orderedCap = max(1, configuration.worker.maxInflightEvents)
         self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
                                       timeout: configuration.http.timeout)
         self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
@@ -125,12 +141,14 @@ final class Dispatcher: @unchecked Sendable {
             condition.lock()
             while takenBatches.isEmpty && responses.isEmpty && !finishing
                     && (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
-                    && (pacer.nextTime.map { Date() < $0 } ?? true) {
+                    && (pacer.nextTime.map { Date() < $0 } ?? true)
+                    && !(mayClaim && Date() >= nextClaimAt) {
                 // Bounded, so the loop beats for /livez while idle, retries settles and sends
                 // paced attempts on time.
                 var until = Date(timeIntervalSinceNow: 1)
                 if !pending.isEmpty { until = min(until, settleAt(pending.count, since: pendingSince, retryAt: retryAt)) }
                 if let paced = pacer.nextTime { until = min(until, paced) }
+                if mayClaim { until = min(until, nextClaimAt) }
                 let woken = condition.wait(until: until)
                 liveness.beat("dispatcher")
                 if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
@@ -148,6 +166,7 @@ final class Dispatcher: @unchecked Sendable {
 
             let now = endpointGuard?.now() ?? Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            if !done && mayClaim && Date() >= nextClaimAt { claimOrdered(now: now, queue: queue, into: &pending) }
             if !pacer.isEmpty {
                 if done {
                     handBackPaced(now: now, into: &pending)
@@ -227,6 +246,69 @@ final class Dispatcher: @unchecked Sendable {
                 if idle { return }
             }
         }
+    }
+
+    /// Whether this worker takes ordered keys now: it has ordered endpoints, room for more
+    /// claims, and its take gate is open (a reaped or out-of-memory worker takes nothing).
+    private var mayClaim: Bool {
+        !orderedRoutes.isEmpty && orderedHeld < orderedCap && gate.isOpen
+    }
+
+    /// How often an idle worker asks for ready ordered keys: a key another worker readied (an
+    /// event enqueued, a head settled) waits at most this long. A worker that just settled or
+    /// claimed asks again at once.
+    static let orderedPoll = 0.1
+
+    /// Claims ready keys of every ordered endpoint within the room left, and admits and sends
+    /// their heads. Each claim's lease is WEBHOOK_LEASE plus the endpoint's timeout; its requests
+    /// must go on the wire by WEBHOOK_LEASE - 1 s after the claim was asked for (this process's
+    /// clock, started before Redis's), so an answer always arrives while the lease holds.
+    private func claimOrdered(now: Double, queue: any DeliveryQueue, into pending: inout [Settlement]) {
+        var nextDue = Self.orderedPoll
+        for route in orderedRoutes {
+            guard let target = orderedTargets[route.targetID] else { continue }
+            let room = orderedCap - orderedHeld
+            guard room > 0 else { break }
+            let asked = Date().timeIntervalSince1970
+            let lease = configuration.worker.lease + (target.spec?.timeout ?? configuration.http.timeout)
+            do {
+                let (claims, due) = try queue.claimOrdered(route, max: min(room, configuration.worker.batchSize),
+                                                           leaseMillis: Int(lease * 1000))
+                if let due { nextDue = min(nextDue, due) }
+                if claims.count >= min(room, configuration.worker.batchSize) { nextDue = 0 }
+                guard !claims.isEmpty, try replicated(queue) else { continue }
+                for claim in claims {
+                    orderedHeld += 1
+                    dispatch(ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1),
+                             into: &pending)
+                }
+            } catch {
+                if error.code == .serverChanged { try? restoreHeld(queue) }
+                logger.warning("could not claim ordered keys", metadata: ["endpoint": "\(target.name)", "error": "\(error)"])
+                nextDue = 1
+            }
+        }
+        nextClaimAt = Date(timeIntervalSinceNow: nextDue)
+    }
+
+    /// With replicas, a claim is sent only once the replicas have it (`WAIT`), and with it every
+    /// write before it, in particular the settle that delivered the key's previous event: a
+    /// failover to a replica that missed that settle would bring the previous event back as the
+    /// key's head and send it again after this one. Up to a second; a replica that does not
+    /// answer by then does not stop delivery (logged). False when the connection reached another
+    /// server meanwhile: the claims are then left to expire (on a server this worker left).
+    private func replicated(_ queue: any DeliveryQueue) throws(RedisError) -> Bool {
+        if replicas.server != queue.serverID || Date().timeIntervalSince(replicas.askedAt) > 10 {
+            replicas = (try queue.connectedReplicas(), queue.serverID, Date())
+        }
+        guard replicas.count > 0 else { return true }
+        let acknowledged = try queue.waitForReplicas(replicas.count, timeoutMillis: 1000)
+        if acknowledged < replicas.count && Date().timeIntervalSince(replicaWarningAt) > 60 {
+            replicaWarningAt = Date()
+            logger.warning("a replica did not acknowledge an ordered claim within 1 s; sending anyway (a failover now could resend an event after its successor)",
+                           metadata: ["replicas": "\(replicas.count)", "acknowledged": "\(acknowledged)"])
+        }
+        return queue.pinnedServerID == nil || queue.serverID == queue.pinnedServerID
     }
 
     /// Outcomes are written in batches of at least this many, or once the oldest has waited
@@ -319,6 +401,25 @@ final class Dispatcher: @unchecked Sendable {
     /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.
     /// Leaves what could not be written in `pending`.
     private func settle(_ pending: inout [Settlement], queue: any DeliveryQueue) throws(RedisError) {
+        // Ordered claims first, each fenced by its key's lease (`settleOrdered`); what could not
+        // be written stays pending.
+        var ordered = pending.filter { $0.ordered != nil }
+        if !ordered.isEmpty {
+            pending.removeAll { $0.ordered != nil }
+            defer { pending.append(contentsOf: ordered) }
+            while let batch = Settlement.batches(ordered, maxCount: 500, maxBytes: 8 << 20).first {
+                let result = try queue.settleOrdered(batch.compactMap(\.ordered), deadMax: configuration.worker.deadMax)
+                ordered.removeFirst(batch.count)
+                orderedHeld -= batch.count
+                if result.fenced > 0 {
+                    logger.warning("outcomes not written for ordered keys whose lease this worker no longer holds",
+                                   metadata: ["keys": "\(result.fenced)"])
+                }
+                if result.trimmed > 0 { metrics.deadTrimmed.increment(by: Int64(result.trimmed)) }
+            }
+            // A settled key may be ready again at once (its next head): ask now.
+            nextClaimAt = .distantPast
+        }
         let batches = Settlement.batches(pending, maxCount: 500, maxBytes: 8 << 20)
         var written = 0
         defer { pending.removeFirst(written) }

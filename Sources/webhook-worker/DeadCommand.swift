@@ -92,7 +92,7 @@ struct DeadCommand: ParsableCommand {
             if let endpoint {
                 chosen = chosen.filter { (try? DeadLetter(decoding: $0))?.endpointName == endpoint }
             }
-            var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0
+            var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0, outOfOrder = 0
             for entry in chosen {
                 guard let letter = try? DeadLetter(decoding: entry), letter.truncated == nil,
                       (try? Event.parse(letter.payload[...], maxBytes: .max, now: 0)) != nil else {
@@ -119,12 +119,18 @@ struct DeadCommand: ParsableCommand {
                     withoutEndpoint += 1   // earlier releases wrote some without: --to names one
                     continue
                 }
-                if try queue.deadReplace(entry: entry, with: QueueItem.encode(delivery, authenticator: authenticator)) { replayed += 1 }
+                if try queue.deadReplace(entry: entry, with: QueueItem.encode(delivery, authenticator: authenticator)) {
+                    replayed += 1
+                    if letter.reason.hasPrefix(OrderingSpec.skippedAhead) { outOfOrder += 1 }
+                }
             }
             var summary = "replayed \(replayed)"
             if destination != nil { summary += " to '\(destination!.name)'" }
             if skipped > 0 { summary += ", skipped \(skipped) that cannot be delivered (malformed or oversize input)" }
             if withoutEndpoint > 0 { summary += ", skipped \(withoutEndpoint) that name no endpoint (give --to NAME)" }
+            if outOfOrder > 0 {
+                summary += "; \(outOfOrder) skipped ahead of their key's later events (ordered endpoints) and arrive out of order"
+            }
             if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have (give --to NAME)" }
             print(summary)
         }
