@@ -294,19 +294,25 @@ final class Dispatcher: @unchecked Sendable {
     /// With replicas, a claim is sent only once the replicas have it (`WAIT`), and with it every
     /// write before it, in particular the settle that delivered the key's previous event: a
     /// failover to a replica that missed that settle would bring the previous event back as the
-    /// key's head and send it again after this one. Up to a second; a replica that does not
-    /// answer by then does not stop delivery (logged). False when the connection reached another
-    /// server meanwhile: the claims are then left to expire (on a server this worker left).
+    /// key's head and send it again after this one. False when not every connected replica
+    /// acknowledged within a second (a failover under way: the old master takes writes its
+    /// replicas never see), or the connection reached another server meanwhile: the claims are
+    /// then not sent, and their leases expire (order before availability). The replicas are
+    /// counted again after such a round, and every 10 s.
     private func replicated(_ queue: any DeliveryQueue) throws(RedisError) -> Bool {
         if replicas.server != queue.serverID || Date().timeIntervalSince(replicas.askedAt) > 10 {
             replicas = (try queue.connectedReplicas(), queue.serverID, Date())
         }
         guard replicas.count > 0 else { return true }
         let acknowledged = try queue.waitForReplicas(replicas.count, timeoutMillis: 1000)
-        if acknowledged < replicas.count && Date().timeIntervalSince(replicaWarningAt) > 60 {
-            replicaWarningAt = Date()
-            logger.warning("a replica did not acknowledge an ordered claim within 1 s; sending anyway (a failover now could resend an event after its successor)",
-                           metadata: ["replicas": "\(replicas.count)", "acknowledged": "\(acknowledged)"])
+        if acknowledged < replicas.count {
+            replicas.askedAt = .distantPast
+            if Date().timeIntervalSince(replicaWarningAt) > 60 {
+                replicaWarningAt = Date()
+                logger.warning("ordered claims not sent: not every replica acknowledged them within 1 s (a failover, or a replica far behind); their keys are sent again when the leases expire",
+                               metadata: ["replicas": "\(replicas.count)", "acknowledged": "\(acknowledged)"])
+            }
+            return false
         }
         return queue.pinnedServerID == nil || queue.serverID == queue.pinnedServerID
     }

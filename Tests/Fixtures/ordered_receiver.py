@@ -16,7 +16,9 @@ Prints the listening port on the first line of standard output.
 """
 import http.server
 import json
+import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -81,6 +83,8 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 1024
 
 
+# The test process may start us with SIGTERM ignored (an inherited disposition): stop on it anyway.
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 server = Server(("127.0.0.1", 0), Receiver)
 print(server.server_address[1], flush=True)
 server.serve_forever()

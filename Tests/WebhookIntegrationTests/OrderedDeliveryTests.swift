@@ -54,7 +54,7 @@ final class OrderedDeliveryTests: WorkerTestCase {
     func testCheckerUnderRandomFailuresAndKill9() async throws {
         let count = Int(ProcessInfo.processInfo.environment["ORDERED_CHECKER_USERS"] ?? "") ?? 300
         let perUser = 10
-        let receiver = try orderedReceiver(seed: Int.random(in: 1...1_000_000), failRate: 0.3, hangRate: 0.03, hang: 1.5)
+        let receiver = try orderedReceiver(seed: Int.random(in: 1...1_000_000), failRate: 0.3, hangRate: 0.03, hang: 2)
         let env = try endpoints("""
             endpoints:
               - name: ordered
