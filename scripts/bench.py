@@ -61,6 +61,8 @@ def parse_arguments():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/webhook-worker"))
     parser.add_argument("--worker-unavailable", metavar="REASON", default=None,
                         help="skip the phases that need webhook-worker, giving this reason")
+    parser.add_argument("--only", default=None, metavar="PHASES",
+                        help="run only these phases (comma-separated names, e.g. worker_x1,worker_ordered)")
     parser.add_argument("--phase-timeout", type=float, default=120.0, help="hard limit per phase, s (120)")
     args = parser.parse_args()
     quick = args.quick
@@ -79,8 +81,13 @@ def parse_arguments():
     return args
 
 
+ONLY = None  # --only: the phases to run; None runs them all
+
+
 def phase(results, name, function):
     """Runs one phase; an exception becomes {"status": "error"} and the bench goes on."""
+    if ONLY is not None and name not in ONLY:
+        return
     print(f"... {name}", file=sys.stderr, flush=True)
     started = time.monotonic()
     load = os.getloadavg()[0]  # a busy machine explains odd figures: keep the evidence
@@ -198,6 +205,8 @@ def main():
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGHUP, interrupt)
     args = parse_arguments()
+    global ONLY
+    ONLY = set(args.only.split(",")) if args.only else None
     stamp = datetime.datetime.now(datetime.timezone.utc)
     out = args.out or os.path.join(ROOT, "bench-results", f"bench-{stamp:%Y%m%dT%H%M%SZ}.json")
     cleanup = Cleanup()
