@@ -19,7 +19,7 @@ public struct OrderedRoute: Sendable, Equatable {
     }
 
     /// The routes of `targets`' ordered endpoints.
-    public static func routes(_ targets: [Target], defaultCompat: CompatMode) -> [OrderedRoute] {
+    public static func routes(_ targets: [Target]) -> [OrderedRoute] {
         targets.compactMap { target in
             guard let spec = target.spec, let ordering = spec.ordering else { return nil }
             let batches = target.kind == .webhook && spec.compat == .marzban

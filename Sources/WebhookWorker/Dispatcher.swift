@@ -82,7 +82,7 @@ final class Dispatcher: @unchecked Sendable {
                             laggardSlack: max(1, configuration.worker.maxInflightEvents / 2),
                             deferDelay: max(1, configuration.worker.pollInterval)),
             authenticator: authenticator)
-        let routes = OrderedRoute.routes(targets, defaultCompat: configuration.endpoints.compat)
+        let routes = OrderedRoute.routes(targets)
         self.orderedRoutes = routes
         self.orderedTargets = Dictionary(targets.filter { t in routes.contains { $0.targetID == t.id } }.map { ($0.id, $0) },
                                          uniquingKeysWith: { first, _ in first })

@@ -61,7 +61,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let targets = configuration.targets
         let id = workerID ?? configuration.worker.id ?? Self.generatedID()
         self.workerID = id
-        let routes = OrderedRoute.routes(targets, defaultCompat: configuration.endpoints.compat)
+        let routes = OrderedRoute.routes(targets)
         let open = queues ?? { id in
             let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id)
             queue.orderedRoutes = routes
