@@ -83,8 +83,9 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 1024
 
 
-# The test process may start us with SIGTERM ignored (an inherited disposition): stop on it anyway.
+# The test process starts us with SIGTERM blocked (an inherited signal mask): stop on it anyway.
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
 server = Server(("127.0.0.1", 0), Receiver)
 print(server.server_address[1], flush=True)
 server.serve_forever()
