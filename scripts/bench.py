@@ -62,7 +62,7 @@ def parse_arguments():
     parser.add_argument("--worker-unavailable", metavar="REASON", default=None,
                         help="skip the phases that need webhook-worker, giving this reason")
     parser.add_argument("--only", default=None, metavar="PHASES",
-                        help="run only these phases, comma-separated (e.g. worker_x1,worker_log_off,worker_log_trimming)")
+                        help="run only these phases, comma-separated (e.g. worker_x1,worker_log_off,worker_log_trimming,worker_ordered)")
     parser.add_argument("--phase-timeout", type=float, default=120.0, help="hard limit per phase, s (120)")
     args = parser.parse_args()
     quick = args.quick
@@ -146,6 +146,10 @@ def run(args, cleanup):
          max(1, args.events // 4), {"requests_per_event": 4, "deliveries_per_event": 4}),
         ("worker_marzban", runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_COMPAT": "marzban"}),
          args.events, {"requests_per_event": 0}),
+        # Ordered delivery (WEBHOOK_ORDERING=per-user) with 10,000 active keys, beside worker_x1:
+        # the target is within 2x of unordered per delivery.
+        ("worker_ordered", runs.swift_worker(args.binary, concurrency, ordered=True),
+         args.events, {"keys": 10_000}),
         ("worker_rate_limited", runs.swift_worker(args.binary, concurrency, rate=args.limited_rate,
                                                   workdir=cleanup.temp_dir("rate-limited")),
          args.limited_events, {}),

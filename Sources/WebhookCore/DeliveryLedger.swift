@@ -22,7 +22,8 @@
 /// try, so a hung endpoint cannot fill the worker's room and hold back the endpoints that
 /// answer. Targets that take nothing cannot measure the others: one whose `actions:` filter out
 /// these events, one that is paused or open, one not heard from lately, and one with a rate
-/// limit (its pace is its limit's, not its health's). With no target to compare with, nothing is
+/// limit (its pace is its limit's, not its health's), and an ordered one (its backlog is its keys'
+/// in flight). With no target to compare with, nothing is
 /// deferred.
 public struct DeliveryLedger: Sendable {
     /// The rules' parameters, from the configuration.
@@ -73,6 +74,8 @@ public struct DeliveryLedger: Sendable {
         public let heldSince: Double
         /// The rate-limit slot this attempt was granted (Redis's clock, Unix seconds), or 0.
         public let slot: Double
+        /// For a claimed head of an ordered endpoint's key: where its outcome goes.
+        public internal(set) var order: OrderRef?
 
         /// An attempt outside any ledger (request-builder and guard tests).
         public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
@@ -92,6 +95,17 @@ public struct DeliveryLedger: Sendable {
             self.heldSince = heldSince
             self.slot = slot
         }
+    }
+
+    /// An attempt's place in an ordered claim (see `admitOrdered`).
+    public struct OrderRef: Sendable, Equatable {
+        /// The member's index in the claim.
+        public let index: Int
+        /// The key; a Marzban-mode endpoint's batch never mixes keys.
+        public let key: String
+        /// The caller's own clock (`Date().timeIntervalSince1970`) after which the attempt must
+        /// not go on the wire: its key's lease could have expired by the end of the request.
+        public let sendBy: Double
     }
 
     /// What happened, for logs and metrics (the ledger itself does neither).
@@ -131,10 +145,13 @@ public struct DeliveryLedger: Sendable {
 
     private struct Held {
         let ack: [UInt8]
-        let event: Event
         var pending: Int
         var outcomes: [Settlement.Outcome]
         var log: [[UInt8]] = []
+        /// A claim of an ordered key: outcomes per member (see `admitOrdered`).
+        var ordered: OrderedSettlement?
+        /// The ordered endpoint's `order_max_block`.
+        var maxBlock: Double = 0
     }
 
     public let settings: Settings
@@ -205,8 +222,10 @@ public struct DeliveryLedger: Sendable {
                 return
             }
             let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
-            // An endpoint that does not subscribe to this action gets no delivery at all.
-            let subscribed = settings.targets.filter { $0.accepts(event.action) }
+            // An endpoint that does not subscribe to this action gets no delivery at all; an
+            // ordered endpoint got its copy of a fanned-out event (`~o`) at the take.
+            let fannedOut = tag.map { $0.count > 2 && $0.suffix(2).elementsEqual("~o".utf8) } ?? false
+            let subscribed = settings.targets.filter { $0.accepts(event.action) && !(fannedOut && $0.spec?.ordering != nil) }
             let id = newEvent(ack: stored, event: event, pending: subscribed.count)
             for target in subscribed {
                 let webhookID = ItemAuthenticator.webhookID(digest: digest, target: target)
@@ -301,6 +320,78 @@ public struct DeliveryLedger: Sendable {
         }
     }
 
+    // MARK: Ordered keys
+
+    /// Admits one claim of an ordered endpoint's key (see docs/ARCHITECTURE.md, "Ordered
+    /// delivery"): each member becomes an attempt to `target`, or a dead letter when it cannot
+    /// be delivered (forged, malformed, made for another endpoint). The claim is decided as a
+    /// whole and comes out of `complete` as one `Settlement` with `ordered` set.
+    /// - Parameter sendBy: see `OrderRef.sendBy`.
+    public mutating func admitOrdered(_ claim: OrderedClaim, target: Target, now: Double, sendBy: Double) -> Admission {
+        var admission = Admission()
+        nextEventID &+= 1
+        let id = nextEventID
+        held[id] = Held(ack: claim.members.first ?? [], pending: 0, outcomes: [],
+                        ordered: OrderedSettlement(claim: claim, outcomes: Array(repeating: nil, count: claim.members.count), failing: false),
+                        maxBlock: target.spec?.ordering?.maxBlock ?? OrderingSpec.defaultMaxBlock)
+        var attempts: [Attempt] = []
+        for (index, member) in claim.members.enumerated() {
+            func dead(_ reason: String, payload: ArraySlice<UInt8>, webhookID: String? = nil, tries: Int = 0) {
+                let letter = DeadLetter(payload: Array(payload), target: target, webhookID: webhookID, attempts: tries,
+                                        failedAt: now, reason: reason)
+                held[id]?.ordered?.outcomes[index] = .dead(entry: letter.encoded())
+                admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
+            }
+            guard let stored = OrderedClaim.item(ofMember: member) else {
+                dead("malformed ordered entry; not delivered", payload: member[...])
+                continue
+            }
+            let (item, _) = QueueItem.parse(Array(stored), authenticator: authenticator)
+            let raw: ArraySlice<UInt8>, tag: ArraySlice<UInt8>?
+            var tries = 0, webhookID: String?, rateLimits = 0
+            switch item {
+            case .forged:
+                dead("forged or corrupted internal item: its authentication code does not verify; not delivered", payload: stored)
+                continue
+            case .event(let eventTag, let eventRaw):
+                raw = eventRaw
+                tag = eventTag
+            case .delivery(let delivery):
+                guard case .target(let found) = directory.resolve(id: delivery.targetID, fingerprint: delivery.urlFingerprint),
+                      found.id == target.id else {
+                    dead("ordered entry made for another endpoint or URL than '\(target.name)'; not sent", payload: delivery.raw,
+                         webhookID: delivery.webhookID, tries: delivery.tries)
+                    continue
+                }
+                raw = delivery.raw
+                tag = nil
+                tries = delivery.tries
+                rateLimits = delivery.rateLimits
+                webhookID = delivery.webhookID
+            }
+            let event: Event
+            do {
+                event = try Event.parse(raw, maxBytes: settings.maxPayloadBytes, now: now)
+            } catch {
+                dead("malformed event: \(error.reason)", payload: raw, webhookID: webhookID, tries: tries)
+                continue
+            }
+            if webhookID == nil {
+                let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
+                webhookID = ItemAuthenticator.webhookID(digest: digest, target: target)
+            }
+            var attempt = Attempt(eventID: id, target: target, tries: tries, webhookID: webhookID ?? "", event: event,
+                                  rateLimits: rateLimits, heldSince: 0, slot: 0)
+            attempt.order = OrderRef(index: index, key: claim.key, sendBy: sendBy)
+            attempts.append(attempt)
+        }
+        held[id]?.pending = attempts.count
+        backlog[target.id, default: 0] += attempts.count
+        admission.attempts = attempts
+        finishIfDone(id, into: &admission.settlements)
+        return admission
+    }
+
     /// Sends the attempt now or, when its target is a laggard (see the type's doc), defers it to
     /// the delayed set without counting a try.
     private mutating func schedule(_ attempt: Attempt, now: Double, into admission: inout Admission) {
@@ -346,7 +437,8 @@ public struct DeliveryLedger: Sendable {
         }
         guard anyOver, least.count != .max else { return [] }
         var lagging: [(target: Target, backlog: Int)] = []
-        for target in settings.targets {
+        // An ordered endpoint's requests are claims whose keys wait on them: never withdrawn.
+        for target in settings.targets where target.spec?.ordering == nil {
             let count = backlog[target.id, default: 0]
             let other = target.id == least.id ? second : least.count
             if other != .max, count - other >= slack { lagging.append((target, count)) }
@@ -356,7 +448,8 @@ public struct DeliveryLedger: Sendable {
 
     /// Whether `target` can measure how fast the others should go: see the laggard rule.
     private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
-        guard target.spec?.rate == nil, let seen = activity[target.id] else { return false }
+        // An ordered endpoint's backlog is bounded by its keys in flight, not by its health.
+        guard target.spec?.rate == nil, target.spec?.ordering == nil, let seen = activity[target.id] else { return false }
         return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
     }
 
@@ -377,7 +470,7 @@ public struct DeliveryLedger: Sendable {
         let since = attempt.heldSince > 0 ? attempt.heldSince : now
         if now + after - since > maxHold {
             let why = "held for more than \(Int(maxHold)) s: \(reason)"
-            let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
+            let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
                                     attempts: attempt.tries, failedAt: now, reason: why)
             record(attempt, .dead(entry: letter.encoded()), log: logRecord(attempt, .dead, now: now))
             completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
@@ -461,19 +554,42 @@ public struct DeliveryLedger: Sendable {
                     outcome = nil
                     note = .delivered
                     logged = .delivered
+                case .retry(let after, _) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
+                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
+                                                        why: "its retry would hold the key past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                    outcome = decided.0
+                    note = decided.1
+                    reason = decided.2
+                    logged = .dead
+                case .rateLimited(let after) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
+                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
+                                                        why: "rate-limited past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                    outcome = decided.0
+                    note = decided.1
+                    reason = decided.2
+                    logged = .dead
                 case .retry(let after, let tries):
                     outcome = .retry(after: after, item: item(for: attempt, tries: tries))
                     note = .retry
                     logged = .retry
+                    if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
                 case .rateLimited(let after):
                     outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
                                                               heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
                     note = .rateLimited
                     logged = .rateLimited
+                    if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
+                case .dead(let why) where attempt.order != nil:
+                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
+                                                        why: "\(why)", tries: attempt.tries + 1)
+                    outcome = decided.0
+                    note = decided.1
+                    reason = decided.2
+                    logged = .dead
                 case .dead(let why):
                     var lastError: String?
                     if case .transportError(let message) = result { lastError = message }
-                    let letter = DeadLetter(payload: heldEvent.event.bytes, target: attempt.target,
+                    let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target,
                                             webhookID: attempt.webhookID, attempts: attempt.tries + 1,
                                             lastStatus: status > 0 ? status : nil, lastError: lastError,
                                             failedAt: now, reason: why)
@@ -528,15 +644,41 @@ public struct DeliveryLedger: Sendable {
 
     // MARK: Helpers
 
+    /// Whether retrying an ordered head `after` seconds from `now` keeps its key blocked past
+    /// `order_max_block`, counted from its first failure (the claim's `blockedSince`, or now).
+    private func blocksTooLong(_ heldEvent: Held, after: Double, now: Double) -> Bool {
+        guard let claim = heldEvent.ordered?.claim else { return false }
+        let since = claim.blockedSince > 0 ? claim.blockedSince : now
+        return now + after - since > heldEvent.maxBlock
+    }
+
+    /// The dead letter of an ordered head that gives up: marked so `dead list` and a replay
+    /// say that the key went on without it.
+    private func skipAhead(_ attempt: Attempt, _ heldEvent: Held, status: Int, result: AttemptResult, now: Double,
+                           why: String, tries: Int? = nil) -> (Settlement.Outcome?, Note.Kind, String?) {
+        var lastError: String?
+        if case .transportError(let message) = result { lastError = message }
+        let reason = "\(OrderingSpec.skippedAhead): \(why); later events of its key were sent on, "
+            + "so a replay of this one arrives out of order"
+        let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
+                                attempts: tries ?? attempt.tries + 1, lastStatus: status > 0 ? status : nil, lastError: lastError,
+                                failedAt: now, reason: reason)
+        return (.dead(entry: letter.encoded()), .dead, reason)
+    }
+
     private mutating func newEvent(ack: [UInt8], event: Event, pending: Int) -> UInt64 {
         nextEventID &+= 1
-        held[nextEventID] = Held(ack: ack, event: event, pending: pending, outcomes: [])
+        held[nextEventID] = Held(ack: ack, pending: pending, outcomes: [])
         return nextEventID
     }
 
     private mutating func record(_ attempt: Attempt, _ outcome: Settlement.Outcome?, log: [UInt8]? = nil) {
         guard var event = held[attempt.eventID] else { return }
-        if let outcome { event.outcomes.append(outcome) }
+        if let index = attempt.order?.index, event.ordered != nil {
+            event.ordered?.outcomes[index] = outcome
+        } else if let outcome {
+            event.outcomes.append(outcome)
+        }
         if let log { event.log.append(log) }
         event.pending -= 1
         held[attempt.eventID] = event
@@ -545,7 +687,10 @@ public struct DeliveryLedger: Sendable {
     private mutating func finishIfDone(_ id: UInt64, into settlements: inout [Settlement]) {
         guard let event = held[id], event.pending <= 0 else { return }
         held.removeValue(forKey: id)
-        settlements.append(Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log))
+        var settlement = Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log)
+        settlement.ordered = event.ordered
+        settlement.ordered?.log = event.log
+        settlements.append(settlement)
     }
 
     /// A routed endpoint's destination that must not be used: a dead letter saying why, for

@@ -90,6 +90,7 @@ public struct EffectiveConfiguration: Sendable {
         Variable("WEBHOOK_MAX_INFLIGHT_BYTES") { c, _ in String(c.worker.maxInflightBytes) },
         Variable("WEBHOOK_BATCH_SIZE") { c, _ in String(c.worker.batchSize) },
         Variable("WEBHOOK_COMPAT") { c, _ in c.endpoints.compat.rawValue },
+        Variable("WEBHOOK_ORDERING") { c, _ in c.endpoints.ordering == nil ? "none" : "per-user" },
         Variable("WEBHOOK_RETRY_SCHEDULE") { c, _ in c.endpoints.retry.schedule?.map(seconds).joined(separator: ",") ?? "" },
         Variable("WEBHOOK_RETRY_AFTER_MAX") { c, _ in seconds(c.endpoints.retry.retryAfterCap) },
         Variable("WEBHOOK_RATE_LIMIT_MAX_WAIT") { c, _ in seconds(c.endpoints.retry.rateLimitMaxWait) },

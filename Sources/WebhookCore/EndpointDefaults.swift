@@ -10,6 +10,9 @@ public struct EndpointDefaults: Sendable, Equatable {
     public var timeout: Double
     /// Requests in flight per worker.
     public var concurrency: Int
+    /// WEBHOOK_ORDERING=per-user: the ordering of the implicit webhook endpoints
+    /// (WEBHOOK_ADDRESS); nil for none.
+    public var implicitOrdering: OrderingSpec?
 
     public init(secret: String? = nil, compat: CompatMode = .standard, timeout: Double = 10, concurrency: Int = 64) {
         self.secret = secret

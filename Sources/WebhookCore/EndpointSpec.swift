@@ -45,6 +45,9 @@ public struct EndpointSpec: Sendable, Equatable {
     /// `url_from` (Discord) or `chat_id_from` (Telegram): the destination comes from each event,
     /// checked against the route's allow-list; nil for a fixed destination.
     public var route: EndpointRoute?
+    /// `ordering: per-key` (with `order_key`, `order_max_block`): per-key ordered delivery;
+    /// nil for the usual unordered delivery.
+    public var ordering: OrderingSpec?
 
     public init(name: String, kind: EndpointKind, url: String, secrets: [String] = [], actions: Set<String>? = nil,
                 compat: CompatMode = .standard, headers: [(name: String, value: String)] = [], timeout: Double = 10,
@@ -88,5 +91,6 @@ public struct EndpointSpec: Sendable, Equatable {
             && a.concurrency == b.concurrency && a.rate == b.rate && a.proxy == b.proxy && a.notify == b.notify
             && a.telegram == b.telegram && a.isImplicit == b.isImplicit && a.egressPrivateOK == b.egressPrivateOK && a.dropFields == b.dropFields
             && a.route == b.route
+            && a.ordering == b.ordering
     }
 }

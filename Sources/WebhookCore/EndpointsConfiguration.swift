@@ -36,6 +36,9 @@ public struct EndpointsConfiguration: Sendable {
     /// the endpoints file's, with every default applied. See
     /// ``EndpointsFile/resolve(file:addresses:discordURL:defaults:)``.
     public var specs: [EndpointSpec] = []
+    /// WEBHOOK_ORDERING: `per-user` orders the implicit webhook endpoints' deliveries per
+    /// `username` (as `ordering: per-key` does in the endpoints file); default none.
+    public var ordering: OrderingSpec?
     /// WEBHOOK_BREAKER_FAILURES, WEBHOOK_BREAKER_PROBE, WEBHOOK_BREAKER_MAX_HOLD.
     public var breaker: BreakerConfiguration
 
@@ -87,6 +90,13 @@ public struct EndpointsConfiguration: Sendable {
                                                    breaker: try BreakerConfiguration.load(reader))
         configuration.signingKeys = try signingKeys(reader)
         configuration.discordPerAdmin = discordPerAdmin
+        if let text = reader.string("WEBHOOK_ORDERING") {
+            switch text.lowercased() {
+            case "per-user": configuration.ordering = OrderingSpec()
+            case "none", "off": break
+            default: throw ConfigurationError(variable: "WEBHOOK_ORDERING", message: "expected 'per-user' or 'none', got '\(text)'")
+            }
+        }
         if !configuration.signingKeys.isEmpty, configuration.compat == .marzban {
             warnings.append("WEBHOOK_SIGNING_KEY is set but WEBHOOK_COMPAT=marzban sends no webhook-signature: only endpoints with compat: standard are signed")
         }
@@ -132,6 +142,7 @@ public struct EndpointsConfiguration: Sendable {
         let concurrency = http.concurrency
         var defaults = EndpointDefaults(secret: secret, compat: compat, timeout: http.timeout, concurrency: http.endpointConcurrency)
         defaults.signingKeys = signingKeys
+        defaults.implicitOrdering = ordering
         let path = file ?? ""
         func resolve() throws(EndpointsFileError) -> (endpoints: [EndpointSpec], warnings: [String]) {
             let parsed = try text.map { (text) throws(EndpointsFileError) in try EndpointsFile.parse(text, file: path, defaults: defaults) }

@@ -43,6 +43,7 @@ extension EndpointsFile {
                                     compat: defaults.compat, timeout: defaults.timeout, concurrency: defaults.concurrency,
                                     isImplicit: true)
             if defaults.compat == .standard { spec.signingKeys = defaults.signingKeys }
+            spec.ordering = defaults.implicitOrdering
             implicit.append(spec)
         }
         if let discordURL {

@@ -34,7 +34,8 @@ public struct EndpointsFile: Sendable {
     /// Every field an endpoint may have.
     public static let fields = ["name", "url", "kind", "secret", "secrets", "signing_key", "actions", "compat", "headers", "timeout",
                                 "concurrency", "rate", "proxy", "notify", "bot_token", "chat_id", "api_url", "egress", "drop_fields",
-                                "url_from", "chat_id_from", "allowed_urls"]
+                                "url_from", "chat_id_from", "allowed_urls",
+                                "ordering", "order_key", "order_max_block"]
     /// Fields that only some kinds take, and which.
     static let kindFields: [String: Set<EndpointKind>] = [
         "url": [.webhook, .discord], "secret": [.webhook], "secrets": [.webhook], "signing_key": [.webhook],
@@ -400,8 +401,42 @@ public struct EndpointsFile: Sendable {
                 }
             }
             spec.route = route
+            spec.ordering = try ordering()
             spec.signingKeys = try signingKeys(kind: kind, compat: compat, defaults: defaults)
             return spec
+        }
+
+        /// `ordering: per-key` with `order_key` and `order_max_block`; those two without it are
+        /// an error (they would silently do nothing).
+        func ordering() throws(EndpointsFileError) -> OrderingSpec? {
+            guard let node = value("ordering") else {
+                for field in ["order_key", "order_max_block"] where value(field) != nil {
+                    throw error(field, "only used with 'ordering: per-key'")
+                }
+                return nil
+            }
+            let text = try string(node, "ordering").lowercased()
+            switch text {
+            case "per-key": break
+            case "none", "off": return nil
+            default: throw error("ordering", "expected 'per-key' (or 'none'), got '\(text)'")
+            }
+            var ordering = OrderingSpec()
+            if let node = value("order_key") {
+                let field = try string(node, "order_key")
+                guard OrderingSpec.isValidKeyField(field) else {
+                    throw error("order_key", "expected the name of a top-level string field of the event, like username, got '\(field)'")
+                }
+                ordering.key = field
+            }
+            if let node = value("order_max_block") {
+                let text = try string(node, "order_max_block")
+                guard let seconds = ConfigurationReader.duration(text), seconds > 0 else {
+                    throw error("order_max_block", "expected a positive duration (like 30s, 10m, 1h), got '\(text)'")
+                }
+                ordering.maxBlock = seconds
+            }
+            return ordering
         }
 
         /// `signing_key`: one `whsk_` key or a list (newest first); else WEBHOOK_SIGNING_KEY's.

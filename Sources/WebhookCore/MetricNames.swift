@@ -53,6 +53,12 @@ public enum MetricNames {
     /// Gauge, dimension `endpoint`: the endpoint's fleet-wide circuit breaker, 0 closed (ok),
     /// 1 open, 2 paused (by `endpoints pause`).
     public static let breakerState = "webhook_breaker_state"
+    /// Gauge, dimension `endpoint`: keys of an ordered endpoint whose head has failed and holds
+    /// the key's later events back (fleet-wide).
+    public static let orderedBlockedKeys = "webhook_ordered_blocked_keys"
+    /// Gauge, dimension `endpoint`: seconds since the oldest blocked head of an ordered endpoint
+    /// first failed, on Redis's clock; 0 when none is blocked.
+    public static let orderedOldestBlockedAge = "webhook_ordered_oldest_blocked_seconds"
     /// Counter, no dimensions: events the ingest bridge enqueued.
     public static let eventsIngested = "webhook_events_ingested_total"
     /// Counter, dimension `reason` (``IngestRejection``): POSTs the ingest bridge refused.

@@ -8,6 +8,10 @@ public struct Settlement: Sendable {
     /// Its attempt-log records (`AttemptRecord.stored()`), written with the settle and only when
     /// the outcomes are (fenced alike); empty when the log is off.
     public var log: [[UInt8]]
+    /// For a claim of an ordered endpoint's key: its per-member outcomes, settled by the
+    /// ordered settle under the key's lease instead of the processing list (`outcomes` is then
+    /// empty and `ack` the first member).
+    public var ordered: OrderedSettlement?
 
     /// One write.
     public enum Outcome: Sendable, Equatable {
@@ -33,7 +37,15 @@ public struct Settlement: Sendable {
     }
 
     /// Bytes this settlement sends to Redis, for splitting batches.
-    public var byteCount: Int { log.reduce(outcomes.reduce(ack.count) { $0 + $1.byteCount }) { $0 + $1.count } }
+    public var byteCount: Int {
+        var total = log.reduce(0) { $0 + $1.count }
+        if let ordered {
+            for member in ordered.claim.members { total += member.count }
+            for case let outcome? in ordered.outcomes { total += outcome.byteCount }
+            return total
+        }
+        return outcomes.reduce(ack.count + total) { $0 + $1.byteCount }
+    }
 
     /// Splits `settlements` into batches of at most `maxCount` events and about `maxBytes`
     /// bytes (a single larger event is a batch of its own), so no script call exceeds Redis's

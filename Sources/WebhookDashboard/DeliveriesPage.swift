@@ -41,7 +41,7 @@ public struct DeliveriesPage: Sendable {
         public init() {}
     }
 
-    public static let outcomes = ["delivered", "retry", "dead", "rate-limited", "held"]
+    public static let outcomes = ["delivered", "retry", "dead", "rate_limited", "held"]
 
     public var filters: Filters
     public var rows: [AttemptRow]

@@ -27,7 +27,7 @@ enum Stylesheet {
         .state { font-weight: 600; padding: 1px 8px; border-radius: 10px; color: #fff; }
         .state.ok, .state.delivered { background: var(--ok); }
         .state.open, .state.dead { background: var(--bad); }
-        .state.paused, .state.retry, .state.held, .state.rate-limited { background: var(--warn); }
+        .state.paused, .state.retry, .state.held, .state.rate_limited { background: var(--warn); }
         .muted { color: var(--muted); }
         .notice { background: #e8f4ea; border: 1px solid var(--ok); padding: 8px 12px; margin-bottom: 12px; }
         .error { background: #fbeaea; border: 1px solid var(--bad); padding: 8px 12px; margin-bottom: 12px; }

@@ -86,6 +86,12 @@ final class CurlLoop: @unchecked Sendable {
                 return
             }
             let token = request.token, lane = request.lane
+            if let notAfter = request.notAfter, Date().timeIntervalSince1970 > notAfter {
+                idle.append(transfer)
+                scheduler.finished(lane: lane)
+                completions.append(.cancelled(token, reason: "not sent: too late for its ordered key's lease"))
+                continue
+            }
             var pin: String?
             switch pins.decide(request) {
             case .none: break

@@ -36,6 +36,10 @@ public struct HTTPRequest: Sendable {
     /// This lane's own cap on requests in flight (an endpoint's `concurrency`), below the
     /// client's `maxPerLane`; nil for that cap.
     public var laneLimit: Int?
+    /// Unix seconds (this process's clock) after which the request must not go on the wire: it
+    /// is then answered as cancelled, unsent. Ordered deliveries set it so that a request never
+    /// runs past its key's lease (see docs/ARCHITECTURE.md, "Ordered delivery").
+    public var notAfter: Double?
 
     public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double,
                 onSend: SendHook? = nil) {

@@ -16,6 +16,16 @@ public protocol DeliveryQueue: AnyObject {
     /// Writes each settlement's outcomes only while its item is still held (fenced), atomically,
     /// with its attempt-log records when `attemptLog` is on (best-effort: see `Scripts.settle`).
     func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult
+    /// Claims up to `max` ready keys of one ordered endpoint, each under a lease of
+    /// `leaseMillis` (see `Scripts.orderedClaim`); also returns the seconds until the next key
+    /// is due (nil: none waits).
+    func claimOrdered(_ route: OrderedRoute, max: Int, leaseMillis: Int) throws(RedisError) -> (claims: [OrderedClaim], nextDueIn: Double?)
+    /// Writes claims' outcomes, each fenced by its lease token (see `Scripts.orderedSettle`).
+    func settleOrdered(_ settlements: [OrderedSettlement], deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult
+    /// Replicas connected to the server (0 without replication).
+    func connectedReplicas() throws(RedisError) -> Int
+    /// WAIT: until `count` replicas have every write of this connection, or the timeout.
+    func waitForReplicas(_ count: Int, timeoutMillis: Int) throws(RedisError) -> Int
     /// Moves due retries to the queue; returns how many and the wait until the next.
     func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?)
     func heartbeat(join: Bool, leaseMillis: Int) throws(RedisError) -> RedisQueue.Heartbeat

@@ -123,6 +123,22 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
+    /// Ordered endpoints need Redis (their per-key state is Redis's): the memory driver never
+    /// fans out into them, so there is nothing to claim.
+    public func claimOrdered(_ route: OrderedRoute, max: Int, leaseMillis: Int) throws(RedisError) -> (claims: [OrderedClaim], nextDueIn: Double?) {
+        ([], nil)
+    }
+
+    /// See `claimOrdered`: no claim exists, so every settle is fenced.
+    public func settleOrdered(_ settlements: [OrderedSettlement], deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult {
+        RedisQueue.SettleResult(written: 0, fenced: settlements.count, trimmed: 0)
+    }
+
+    /// One process's memory has no replicas.
+    public func connectedReplicas() throws(RedisError) -> Int { 0 }
+
+    public func waitForReplicas(_ count: Int, timeoutMillis: Int) throws(RedisError) -> Int { 0 }
+
     public func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?) {
         locked { store in
             let now = store.now()

@@ -28,6 +28,9 @@ public final class RedisQueue {
     /// The attempt log's caps, sent with every settle (records are written only when
     /// `maxRecords` > 0); off until the worker sets it.
     public var attemptLog = AttemptLogConfiguration(maxRecords: 0)
+    /// The ordered endpoints: when there are any, `take` fans each event out into their per-key
+    /// order (`Scripts.takeOrdered`); when there are none it runs the plain `take`.
+    public var orderedRoutes: [OrderedRoute] = []
 
     /// The server the connection reached (its `run_id`, or a token per connection when it will
     /// not say); nil before the first connection.
@@ -51,6 +54,7 @@ public final class RedisQueue {
     /// - Throws: `RedisError` with code `.unregistered` when this worker is not registered.
     public func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]] {
         guard max > 0 else { return [] }
+        if !orderedRoutes.isEmpty { return try takeOrdered(max: max, maxBytes: maxBytes) }
         let reply = try run(Scripts.take, keys: [keys.queue, processingKey, keys.workers, keys.holders],
                             args: [Array(workerID.utf8), Array(String(max).utf8), Array(String(Swift.max(1, maxBytes)).utf8),
                                    Array((RandomToken.make(16) + "-").utf8)])

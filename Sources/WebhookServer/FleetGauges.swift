@@ -15,6 +15,7 @@ final class FleetGauges {
         /// Endpoint name and breaker state (0 ok, 1 open, 2 paused); endpoints whose state
         /// could not be read are left out (their gauge keeps its last value).
         var breakers: [(endpoint: String, state: Int)]
+        var ordered: [(endpoint: String, gauge: RedisQueue.OrderedGauge)] = []
     }
 
     private let endpoints: [String]
@@ -25,12 +26,20 @@ final class FleetGauges {
     private let maxMemory = Gauge(label: MetricNames.redisMaxMemory)
     private let ready = Gauge(label: MetricNames.ready)
     private var breakerGauges: [String: Gauge] = [:]
+    /// Ordered endpoints (name, target id) and their two gauges each.
+    private let ordered: [(name: String, targetID: String)]
+    private var orderedGauges: [String: (blocked: Gauge, oldest: Gauge)] = [:]
 
     /// - Parameters:
     ///   - endpoints: the endpoint names whose breaker state to report (a worker's; none on the
     ///     bridge).
-    init(redis: RedisURL, prefix: String, endpoints: [String]) {
+    init(redis: RedisURL, prefix: String, endpoints: [String], ordered: [(name: String, targetID: String)] = []) {
         self.endpoints = endpoints
+        self.ordered = ordered
+        for endpoint in ordered {
+            orderedGauges[endpoint.name] = (Gauge(label: MetricNames.orderedBlockedKeys, dimensions: [("endpoint", endpoint.name)]),
+                                            Gauge(label: MetricNames.orderedOldestBlockedAge, dimensions: [("endpoint", endpoint.name)]))
+        }
         self.state = endpoints.isEmpty ? nil : EndpointState(url: redis, prefix: prefix)
         for endpoint in endpoints {
             breakerGauges[endpoint] = Gauge(label: MetricNames.breakerState, dimensions: [("endpoint", endpoint)])
@@ -53,7 +62,12 @@ final class FleetGauges {
                 }
             }
         }
-        return Reading(fleet: fleet, breakers: breakers)
+        var reading = Reading(fleet: fleet, breakers: breakers)
+        for endpoint in ordered {
+            guard let gauge = try? queue.orderedGauge(targetID: endpoint.targetID) else { break }
+            reading.ordered.append((endpoint.name, gauge))
+        }
+        return reading
     }
 
     func record(_ reading: Reading?, depths: QueueDepths) {
@@ -63,6 +77,10 @@ final class FleetGauges {
         if let used = reading.fleet.usedMemory { usedMemory.record(used) }
         if let max = reading.fleet.maxMemory { maxMemory.record(max) }
         for (endpoint, state) in reading.breakers { breakerGauges[endpoint]?.record(state) }
+        for (endpoint, gauge) in reading.ordered {
+            orderedGauges[endpoint]?.blocked.record(gauge.blockedKeys)
+            orderedGauges[endpoint]?.oldest.record(gauge.oldestBlockedAge ?? 0)
+        }
     }
 
     func record(ready isReady: Bool) {

@@ -99,6 +99,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
         livenessBound: Double = 60,
         liveness: Liveness = Liveness(),
         endpoints: [String] = [],
+        orderedEndpoints: [(name: String, targetID: String)] = [],
         logger: Logger
     ) {
         self.queue = RedisQueue(url: redis, prefix: prefix, workerID: "health-probe-\(getpid())", readTimeout: readTimeout)
@@ -116,7 +117,7 @@ public final class HealthProbe: Service, @unchecked Sendable {
             MetricNames.queueDepth, MetricNames.delayedDepth,
             MetricNames.processingDepth, MetricNames.deadDepth,
         ].map { Gauge(label: $0) }
-        self.fleet = FleetGauges(redis: redis, prefix: prefix, endpoints: endpoints)
+        self.fleet = FleetGauges(redis: redis, prefix: prefix, endpoints: endpoints, ordered: orderedEndpoints)
     }
 
     /// True while the last ping succeeded, recently. Never blocks.

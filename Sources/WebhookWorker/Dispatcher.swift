@@ -60,6 +60,17 @@ final class Dispatcher: @unchecked Sendable {
     private var bridgeAnswered = false
     /// The attempt log's last write failed (warned once until it works again).
     private var logFailing = false
+    /// The ordered endpoints (see docs/ARCHITECTURE.md, "Ordered delivery"), and their targets.
+    private let orderedRoutes: [OrderedRoute]
+    private let orderedTargets: [String: Target]
+    /// Claims of ordered keys admitted and not yet settled; at most `orderedCap`.
+    private var orderedHeld = 0
+    private let orderedCap: Int
+    /// When to ask for ready ordered keys next.
+    private var nextClaimAt = Date.distantPast
+    /// Replicas of the server claims go to, and when that was last asked (see `claimOrdered`).
+    private var replicas = (count: 0, server: String?.none, askedAt: Date.distantPast)
+    private var replicaWarningAt = Date.distantPast
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
          room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
@@ -79,6 +90,11 @@ final class Dispatcher: @unchecked Sendable {
                             logAttempts: configuration.attemptLog.isOn,
                             logSecrets: [configuration.endpoints.secret].compactMap { $0 }),
             authenticator: authenticator)
+        let routes = OrderedRoute.routes(targets)
+        self.orderedRoutes = routes
+        self.orderedTargets = Dictionary(targets.filter { t in routes.contains { $0.targetID == t.id } }.map { ($0.id, $0) },
+                                         uniquingKeysWith: { first, _ in first })
+        self.orderedCap = max(1, configuration.worker.maxInflightEvents)
         self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
                                       timeout: configuration.http.timeout)
         self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
@@ -134,12 +150,14 @@ final class Dispatcher: @unchecked Sendable {
             condition.lock()
             while takenBatches.isEmpty && responses.isEmpty && !finishing
                     && (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
-                    && (pacer.nextTime.map { Date() < $0 } ?? true) {
+                    && (pacer.nextTime.map { Date() < $0 } ?? true)
+                    && !(mayClaim && Date() >= nextClaimAt) {
                 // Bounded, so the loop beats for /livez while idle, retries settles and sends
                 // paced attempts on time.
                 var until = Date(timeIntervalSinceNow: 1)
                 if !pending.isEmpty { until = min(until, settleAt(pending.count, since: pendingSince, retryAt: retryAt)) }
                 if let paced = pacer.nextTime { until = min(until, paced) }
+                if mayClaim { until = min(until, nextClaimAt) }
                 let woken = condition.wait(until: until)
                 liveness.beat("dispatcher")
                 if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
@@ -157,6 +175,7 @@ final class Dispatcher: @unchecked Sendable {
 
             let now = endpointGuard?.now() ?? Date().timeIntervalSince1970
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            if !done && mayClaim && Date() >= nextClaimAt { claimOrdered(now: now, queue: queue, into: &pending) }
             if !pacer.isEmpty {
                 if done {
                     handBackPaced(now: now, into: &pending)
@@ -241,6 +260,75 @@ final class Dispatcher: @unchecked Sendable {
                 if idle { return }
             }
         }
+    }
+
+    /// Whether this worker takes ordered keys now: it has ordered endpoints, room for more
+    /// claims, and its take gate is open (a reaped or out-of-memory worker takes nothing).
+    private var mayClaim: Bool {
+        !orderedRoutes.isEmpty && orderedHeld < orderedCap && gate.isOpen
+    }
+
+    /// How often an idle worker asks for ready ordered keys: a key another worker readied (an
+    /// event enqueued, a head settled) waits at most this long. A worker that just settled or
+    /// claimed asks again at once.
+    static let orderedPoll = 0.1
+
+    /// Claims ready keys of every ordered endpoint within the room left, and admits and sends
+    /// their heads. Each claim's lease is WEBHOOK_LEASE plus the endpoint's timeout; its requests
+    /// must go on the wire by WEBHOOK_LEASE - 1 s after the claim was asked for (this process's
+    /// clock, started before Redis's), so an answer always arrives while the lease holds.
+    private func claimOrdered(now: Double, queue: any DeliveryQueue, into pending: inout [Settlement]) {
+        var nextDue = Self.orderedPoll
+        for route in orderedRoutes {
+            guard let target = orderedTargets[route.targetID] else { continue }
+            let room = orderedCap - orderedHeld
+            guard room > 0 else { break }
+            let asked = Date().timeIntervalSince1970
+            let lease = configuration.worker.lease + (target.spec?.timeout ?? configuration.http.timeout)
+            do {
+                let (claims, due) = try queue.claimOrdered(route, max: min(room, configuration.worker.batchSize),
+                                                           leaseMillis: Int(lease * 1000))
+                if let due { nextDue = min(nextDue, due) }
+                if claims.count >= min(room, configuration.worker.batchSize) { nextDue = 0 }
+                guard !claims.isEmpty, try replicated(queue) else { continue }
+                for claim in claims {
+                    orderedHeld += 1
+                    dispatch(ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1),
+                             into: &pending)
+                }
+            } catch {
+                if error.code == .serverChanged { try? restoreHeld(queue) }
+                logger.warning("could not claim ordered keys", metadata: ["endpoint": "\(target.name)", "error": "\(error)"])
+                nextDue = 1
+            }
+        }
+        nextClaimAt = Date(timeIntervalSinceNow: nextDue)
+    }
+
+    /// With replicas, a claim is sent only once the replicas have it (`WAIT`), and with it every
+    /// write before it, in particular the settle that delivered the key's previous event: a
+    /// failover to a replica that missed that settle would bring the previous event back as the
+    /// key's head and send it again after this one. False when not every connected replica
+    /// acknowledged within a second (a failover under way: the old master takes writes its
+    /// replicas never see), or the connection reached another server meanwhile: the claims are
+    /// then not sent, and their leases expire (order before availability). The replicas are
+    /// counted again after such a round, and every 10 s.
+    private func replicated(_ queue: any DeliveryQueue) throws(RedisError) -> Bool {
+        if replicas.server != queue.serverID || Date().timeIntervalSince(replicas.askedAt) > 10 {
+            replicas = (try queue.connectedReplicas(), queue.serverID, Date())
+        }
+        guard replicas.count > 0 else { return true }
+        let acknowledged = try queue.waitForReplicas(replicas.count, timeoutMillis: 1000)
+        if acknowledged < replicas.count {
+            replicas.askedAt = .distantPast
+            if Date().timeIntervalSince(replicaWarningAt) > 60 {
+                replicaWarningAt = Date()
+                logger.warning("ordered claims not sent: not every replica acknowledged them within 1 s (a failover, or a replica far behind); their keys are sent again when the leases expire",
+                               metadata: ["replicas": "\(replicas.count)", "acknowledged": "\(acknowledged)"])
+            }
+            return false
+        }
+        return queue.pinnedServerID == nil || queue.serverID == queue.pinnedServerID
     }
 
     /// Outcomes are written in batches of at least this many, or once the oldest has waited
@@ -345,7 +433,43 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Writes `pending` in batches split by count and bytes; each persisted batch frees room.
     /// Leaves what could not be written in `pending`.
+    /// Counts a settle whose attempt-log write failed, warning once until a settle with records
+    /// writes them again.
+    private func noteLog(failed: Bool, wrote: Bool) {
+        if failed {
+            metrics.logFailed.increment()
+            if !logFailing {
+                logFailing = true
+                logger.warning("could not write the attempt log (deliveries go on; its records are lost until it works again)",
+                               metadata: ["key": "attempt log"])
+            }
+        } else if logFailing && wrote {
+            logFailing = false
+            logger.notice("the attempt log is written again")
+        }
+    }
+
     private func settle(_ pending: inout [Settlement], queue: any DeliveryQueue) throws(RedisError) {
+        // Ordered claims first, each fenced by its key's lease (`settleOrdered`); what could not
+        // be written stays pending.
+        var ordered = pending.filter { $0.ordered != nil }
+        if !ordered.isEmpty {
+            pending.removeAll { $0.ordered != nil }
+            defer { pending.append(contentsOf: ordered) }
+            while let batch = Settlement.batches(ordered, maxCount: 500, maxBytes: 8 << 20).first {
+                let result = try queue.settleOrdered(batch.compactMap(\.ordered), deadMax: configuration.worker.deadMax)
+                ordered.removeFirst(batch.count)
+                orderedHeld -= batch.count
+                if result.fenced > 0 {
+                    logger.warning("outcomes not written for ordered keys whose lease this worker no longer holds",
+                                   metadata: ["keys": "\(result.fenced)"])
+                }
+                if result.trimmed > 0 { metrics.deadTrimmed.increment(by: Int64(result.trimmed)) }
+                noteLog(failed: result.logFailed, wrote: batch.contains { !$0.log.isEmpty })
+            }
+            // A settled key may be ready again at once (its next head): ask now.
+            nextClaimAt = .distantPast
+        }
         let batches = Settlement.batches(pending, maxCount: 500, maxBytes: 8 << 20)
         var written = 0
         defer { pending.removeFirst(written) }
@@ -357,17 +481,7 @@ final class Dispatcher: @unchecked Sendable {
                 logger.warning("outcomes not written for events no longer held by this worker (reaped, or already settled)",
                                metadata: ["events": "\(result.fenced)"])
             }
-            if result.logFailed {
-                metrics.logFailed.increment()
-                if !logFailing {
-                    logFailing = true
-                    logger.warning("could not write the attempt log (deliveries go on; its records are lost until it works again)",
-                                   metadata: ["key": "attempt log"])
-                }
-            } else if logFailing && batch.contains(where: { !$0.log.isEmpty }) {
-                logFailing = false
-                logger.notice("the attempt log is written again")
-            }
+            noteLog(failed: result.logFailed, wrote: batch.contains { !$0.log.isEmpty })
             if result.trimmed > 0 {
                 metrics.deadTrimmed.increment(by: Int64(result.trimmed))
                 logger.warning("dead list over WEBHOOK_DEAD_MAX: oldest dead letters dropped",

@@ -79,7 +79,10 @@ struct RequestBuilder {
     mutating func requests(for attempts: [Attempt]) -> [(HTTPRequest, [Attempt])] {
         var out: [(HTTPRequest, [Attempt])] = []
         out.reserveCapacity(attempts.count)
-        var batches: [Target: [Attempt]] = [:]
+        // A Marzban-mode batch per endpoint, and per key for an ordered endpoint: a key's
+        // claimed deliveries travel together, in their order.
+        var batches: [BatchKey: [Attempt]] = [:]
+        var batchOrder: [BatchKey] = []
         for unit in attempts {
             let event = unit.event
             switch unit.target.kind {
@@ -93,13 +96,22 @@ struct RequestBuilder {
                 out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
                                     headers: Self.jsonOnly), [unit]))
             case .webhook where Self.batches(unit.target, defaultCompat: compat):
-                batches[unit.target, default: []].append(unit)
+                let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
+                if batches[key] == nil { batchOrder.append(key) }
+                batches[key, default: []].append(unit)
             case .webhook:
                 out.append((standardRequest(unit), [unit]))
             }
         }
-        for (target, batch) in batches {
-            out.append((marzbanRequest(to: target, batch), batch))
+        for key in batchOrder {
+            let batch = batches[key] ?? []
+            out.append((marzbanRequest(to: key.target, batch), batch))
+        }
+        // An ordered delivery must not go on the wire once its key's lease could run out
+        // before the answer (see `DeliveryLedger.OrderRef.sendBy`).
+        for index in out.indices {
+            let deadlines = out[index].1.compactMap { $0.order?.sendBy }
+            if let first = deadlines.min() { out[index].0.notAfter = first }
         }
         return out
     }
@@ -264,4 +276,10 @@ struct RequestBuilder {
         lanes[target] = lane
         return lane
     }
+}
+
+/// A Marzban-mode request's grouping: its endpoint, and the key of an ordered endpoint.
+private struct BatchKey: Hashable {
+    let target: Target
+    let orderKey: String?
 }

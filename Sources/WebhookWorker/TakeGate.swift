@@ -41,6 +41,12 @@ final class TakeGate: @unchecked Sendable {
         if wasClosed { logger.info("taking resumed: \(reason.rawValue) no longer") }
     }
 
+    /// Whether nothing closes the gate now (the dispatcher's ordered claims ask without waiting).
+    var isOpen: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return closed.isEmpty
+    }
+
     /// Blocks while closed (or until `stop`); true when open.
     /// - Parameter beat: called every half second while closed: waiting here is on purpose
     ///   (Redis refuses writes), not a stall, so `/livez` must not restart the worker for it.

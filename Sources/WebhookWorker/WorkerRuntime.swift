@@ -67,7 +67,12 @@ public final class WorkerRuntime: @unchecked Sendable {
         let targets = configuration.targets
         let id = workerID ?? configuration.worker.id ?? Self.generatedID()
         self.workerID = id
-        let open = queues ?? { id in RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id) }
+        let routes = OrderedRoute.routes(targets)
+        let open = queues ?? { id in
+            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id)
+            queue.orderedRoutes = routes
+            return queue
+        }
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue
         self.configuration = configuration

@@ -92,20 +92,26 @@ struct DeadCommand: ParsableCommand {
             if let endpoint {
                 chosen = chosen.filter { (try? DeadLetter(decoding: $0))?.endpointName == endpoint }
             }
-            var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0
+            var replayed = 0, skipped = 0, withoutEndpoint = 0, unconfigured = 0, outOfOrder = 0
             for entry in chosen {
                 switch DeadLetterReplay.plan(entry, directory: directory, authenticator: authenticator, destination: destination) {
                 case .undeliverable: skipped += 1
                 case .noEndpoint: withoutEndpoint += 1   // earlier releases wrote some without: --to names one
                 case .replay(let item, let isUnconfigured):
                     if isUnconfigured { unconfigured += 1 }
-                    if try queue.deadReplace(entry: entry, with: item) { replayed += 1 }
+                    if try queue.deadReplace(entry: entry, with: item) {
+                        replayed += 1
+                        if (try? DeadLetter(decoding: entry))?.reason.hasPrefix(OrderingSpec.skippedAhead) == true { outOfOrder += 1 }
+                    }
                 }
             }
             var summary = "replayed \(replayed)"
             if destination != nil { summary += " to '\(destination!.name)'" }
             if skipped > 0 { summary += ", skipped \(skipped) that cannot be delivered (malformed or oversize input)" }
             if withoutEndpoint > 0 { summary += ", skipped \(withoutEndpoint) that name no endpoint (give --to NAME)" }
+            if outOfOrder > 0 {
+                summary += "; \(outOfOrder) skipped ahead of their key's later events (ordered endpoints) and arrive out of order"
+            }
             if unconfigured > 0 { summary += "; \(unconfigured) name an endpoint this configuration does not have (give --to NAME)" }
             print(summary)
         }

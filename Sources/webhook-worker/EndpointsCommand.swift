@@ -21,8 +21,11 @@ struct EndpointsCommand: ParsableCommand {
         func run() throws {
             let configuration = try options.load()
             let state = EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
+            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: "cli")
             for target in configuration.targets {
                 let status = try state.status(endpoint: target.name)
+                let ordering = target.spec?.ordering
+                let gauge = try ordering.map { _ in try queue.orderedGauge(targetID: target.id) }
                 if json {
                     var out: [UInt8] = []
                     out.append(contentsOf: #"{"name":"#.utf8); JSONWriter.appendString(target.name, to: &out)
@@ -36,6 +39,13 @@ struct EndpointsCommand: ParsableCommand {
                     if let error = status.lastError { JSONWriter.appendString(error, to: &out) } else { out.append(contentsOf: "null".utf8) }
                     out.append(contentsOf: #","recent_successes":"#.utf8); JSONWriter.appendInt(status.recentSuccesses, to: &out)
                     out.append(contentsOf: #","recent_failures":"#.utf8); JSONWriter.appendInt(status.recentFailures, to: &out)
+                    if let ordering, let gauge {
+                        out.append(contentsOf: #","ordering":{"key":"#.utf8); JSONWriter.appendString(ordering.key, to: &out)
+                        out.append(contentsOf: #","blocked_keys":"#.utf8); JSONWriter.appendInt(gauge.blockedKeys, to: &out)
+                        out.append(contentsOf: #","oldest_blocked_seconds":"#.utf8); JSONWriter.appendSeconds(gauge.oldestBlockedAge ?? 0, to: &out)
+                        out.append(contentsOf: #","active_keys":"#.utf8); JSONWriter.appendInt(gauge.activeKeys, to: &out)
+                        out.append(UInt8(ascii: "}"))
+                    }
                     out.append(UInt8(ascii: "}"))
                     print(String(decoding: out, as: UTF8.self))
                     continue
@@ -47,6 +57,9 @@ struct EndpointsCommand: ParsableCommand {
                 print("\(target.name)  \(target.kind.name)  \(target.redactedURL)")
                 print("    state: \(state)  last error: \(status.lastError ?? "-")  "
                     + "last hour: \(status.recentSuccesses) ok, \(status.recentFailures) failed")
+                if let ordering, let gauge {
+                    print("    ordered per \(ordering.key): \(gauge.summary)")
+                }
             }
         }
 

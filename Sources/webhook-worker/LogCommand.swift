@@ -20,7 +20,7 @@ struct LogCommand: ParsableCommand {
     @Option(help: "Only this user (the event's username, or its key fields).") var user: String?
     @Option(name: .customLong("id"), help: "Only this webhook-id.") var webhookID: String?
     @Option(help: "Only this action, e.g. user_created.") var action: String?
-    @Option(help: "Only this outcome: delivered, retry, dead, rate_limited (or rate-limited), held.") var outcome: String?
+    @Option(help: "Only this outcome: delivered, retry, dead, rate_limited, held.") var outcome: String?
     @Option(help: "Only records from the last DURATION, e.g. 10m, 2h, 1d.") var since: String?
     @Option(help: "At most this many records.") var limit: Int = 100
     @Flag(help: "One JSON object per line.") var json = false

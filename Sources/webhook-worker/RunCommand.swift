@@ -52,7 +52,9 @@ struct RunCommand: AsyncParsableCommand {
         if let listen = configuration.worker.metricsListen, let registry {
             let health = HealthProbe(redis: configuration.redis.url, prefix: configuration.redis.keyPrefix,
                                      leaseSeconds: configuration.worker.lease, liveness: runtime.liveness,
-                                     endpoints: configuration.targets.map(\.name), logger: logger)
+                                     endpoints: configuration.targets.map(\.name),
+                                     orderedEndpoints: configuration.targets.filter { $0.spec?.ordering != nil }.map { ($0.name, $0.id) },
+                                     logger: logger)
             services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
         }
         services.append(WorkerService(runtime: runtime))

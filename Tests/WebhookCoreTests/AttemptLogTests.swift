@@ -106,7 +106,7 @@ final class AttemptLogTests: XCTestCase {
         XCTAssertEqual(AttemptOutcome(argument: "rate-limited"), .rateLimited)
         XCTAssertEqual(AttemptOutcome(argument: "DEAD"), .dead)
         XCTAssertNil(AttemptOutcome(argument: "gone"))
-        XCTAssertEqual(AttemptOutcome.allCases.map(\.rawValue), ["delivered", "retry", "dead", "rate-limited", "held"])
+        XCTAssertEqual(AttemptOutcome.allCases.map(\.rawValue), ["delivered", "retry", "dead", "rate_limited", "held"])
     }
 
     func testDurations() {

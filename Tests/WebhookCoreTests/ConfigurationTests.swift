@@ -184,4 +184,13 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(merged["C"], "dotenv")
         XCTAssertEqual(Configuration.merged(environment: [:], dotEnvText: nil, overrides: [:]), [:])
     }
+
+    func testWebhookOrderingPerUserOrdersTheImplicitWebhookEndpoints() throws {
+        let config = try Configuration.load(["WEBHOOK_ADDRESS": "http://127.0.0.1:1/a,http://127.0.0.1:2/b",
+                                             "DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/1/x",
+                                             "WEBHOOK_ORDERING": "per-user"])
+        XCTAssertEqual(config.targets.map { $0.spec?.ordering }, [OrderingSpec(), OrderingSpec(), nil])
+        XCTAssertEqual(try Configuration.load(["WEBHOOK_ADDRESS": "http://127.0.0.1:1/a"]).targets.map { $0.spec?.ordering }, [nil])
+        XCTAssertEqual(error(["WEBHOOK_ORDERING": "global"])?.variable, "WEBHOOK_ORDERING")
+    }
 }

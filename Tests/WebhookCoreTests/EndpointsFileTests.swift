@@ -110,7 +110,7 @@ final class EndpointsFileTests: XCTestCase {
               - name: billing
                 url: https://billing.example/hook
                 action: [user_created]
-            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls")
+            """), "endpoints.yaml: endpoint 'billing': field 'action': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls, ordering, order_key, order_max_block")
         XCTAssertEqual(failure("""
             endpoints:
               - {name: a, url: "https://a.example/"}
@@ -194,7 +194,7 @@ final class EndpointsFileTests: XCTestCase {
               retries: 3
             endpoints:
               - {<<: *defaults, name: a, url: "https://a/"}
-            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls")
+            """), "endpoints.yaml: endpoint 'a': field 'retries': unknown field; expected one of name, url, kind, secret, secrets, signing_key, actions, compat, headers, timeout, concurrency, rate, proxy, notify, bot_token, chat_id, api_url, egress, drop_fields, url_from, chat_id_from, allowed_urls, ordering, order_key, order_max_block")
     }
 
     func testWarningsForLikelyTypos() throws {
@@ -277,5 +277,34 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertEqual(endpoints[1].route, EndpointRoute(field: "user.admin.discord_webhook"))
         XCTAssertEqual(endpoints[1].rate, RateLimit.discordDefault)
         XCTAssertTrue(endpoints[1].isImplicit)
+    }
+
+    func testOrderingPerKeyWithItsDefaultsAndOverrides() throws {
+        let parsed = try parse("""
+            endpoints:
+              - name: a
+                url: https://a.example/hook
+                ordering: per-key
+              - name: b
+                url: https://b.example/hook
+                ordering: per-key
+                order_key: admin_id
+                order_max_block: 90s
+              - name: c
+                url: https://c.example/hook
+            """)
+        XCTAssertEqual(parsed.endpoints.map(\.ordering), [OrderingSpec(key: "username", maxBlock: 3600),
+                                                          OrderingSpec(key: "admin_id", maxBlock: 90), nil])
+    }
+
+    func testOrderingErrorsNameTheField() {
+        XCTAssertTrue(failure("endpoints:\n  - name: a\n    url: https://a.example/\n    ordering: global\n")
+            .contains("field 'ordering'"))
+        XCTAssertTrue(failure("endpoints:\n  - name: a\n    url: https://a.example/\n    order_key: username\n")
+            .contains("field 'order_key': only used with 'ordering: per-key'"))
+        XCTAssertTrue(failure("endpoints:\n  - name: a\n    url: https://a.example/\n    ordering: per-key\n    order_key: 'a b'\n")
+            .contains("field 'order_key'"))
+        XCTAssertTrue(failure("endpoints:\n  - name: a\n    url: https://a.example/\n    ordering: per-key\n    order_max_block: soon\n")
+            .contains("field 'order_max_block'"))
     }
 }

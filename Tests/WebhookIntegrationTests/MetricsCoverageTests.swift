@@ -24,7 +24,14 @@ final class MetricsCoverageTests: WorkerTestCase {
                        : ReceiverResponse(status: 204)
         })
         let endpoints = [ok.url, redirect.url, gone.url, failing.url, hung.url, "http://127.0.0.1:9/refused"]
+        // An ordered endpoint, for the webhook_ordered_* gauges (served whatever its traffic:
+        // it takes an action this test does not send, so the other endpoints' figures stay theirs).
+        let ordered = try await receiver()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).yaml")
+        try Data("endpoints:\n  - name: ordered\n    url: \(ordered.url)\n    ordering: per-key\n    actions: [user_deleted]\n".utf8)
+            .write(to: file)
         let (worker, base) = try await startWorkerWithMetrics([
+            "WEBHOOK_ENDPOINTS_FILE": file.path,
             "WEBHOOK_ADDRESS": endpoints.joined(separator: ","), "DISCORD_WEBHOOK_URL": discord.url,
             "NUMBER_OF_RECURRENT_NOTIFICATIONS": "1", "RECURRENT_NOTIFICATIONS_TIMEOUT": "1",
             // The hung endpoint holds 2 requests on the wire and lags: its later deliveries are

@@ -125,6 +125,7 @@ def print_table(document):
     for key, label in (("worker_4_endpoints", "webhook-worker x1, 4 endpoints per event"),
                        ("worker_marzban", "webhook-worker x1, Marzban mode (per event)"),
                        ("worker_traced", "webhook-worker x1, OpenTelemetry spans exported"),
+                       ("worker_ordered", "webhook-worker x1, ordered per user, 10,000 active keys"),
                        ("worker_x1_compare", "webhook-worker x1, --compare binary")):
         result = results.get(key)
         if result is None or result.get("status") == "skipped":
@@ -158,6 +159,12 @@ def print_table(document):
         else:
             row("webhook-worker x1, attempt log off", _failure(log_off))
 
+    ordered, unordered = results.get("worker_ordered"), results.get("worker_x1")
+    if ordered and unordered and _ok(ordered) and _ok(unordered):
+        cpu = ordered.get("cpu_us_per_delivery", 0) / max(1e-9, unordered.get("cpu_us_per_delivery", 0))
+        row("  ordered vs unordered: CPU per delivery", f"{cpu:.2f}x", "", "", "<= 2x", _mark({"pass": cpu <= 2}))
+        row("  ordered: Redis commands per event", f"{ordered.get('redis_commands_per_event', 0):.2f}",
+            f"(unordered {unordered.get('redis_commands_per_event', 0):.2f})")
     limited = results.get("worker_rate_limited")
     if limited is not None and limited.get("status") != "skipped":
         label = f"webhook-worker x1, rate {settings.get('limited_rate', '?')} behind a backlog"

@@ -60,14 +60,16 @@ def attempt_log_figures(redis_url, key="webhooks:log"):
         client.close()
 
 
-def prefill(redis_url, count, batch=1000):
-    """Pushes `count` events as LPUSHes of `batch` events each, pipelined."""
+def prefill(redis_url, count, batch=1000, keys=None):
+    """Pushes `count` events as LPUSHes of `batch` events each, pipelined. With `keys`, the
+    events name that many users in turn (user-0 ... user-<keys-1>, then again): the active keys
+    of an ordered endpoint."""
     client = redis.Redis.from_url(redis_url)
     now = time.time()
     pipe = client.pipeline(transaction=False)
     for start in range(0, count, batch):
         pipe.lpush(QUEUE, *(
-            '{"username":"user-%d","action":"user_created","enqueued_at":%.6f}' % (i, now)
+            '{"username":"user-%d","action":"user_created","enqueued_at":%.6f}' % (i % keys if keys else i, now)
             for i in range(start, min(start + batch, count))))
         if len(pipe) >= 20:
             pipe.execute()
@@ -83,16 +85,19 @@ def queue_state(redis_url):
     client = redis.Redis.from_url(redis_url)
     try:
         processing = sum(client.llen(k) for k in client.scan_iter("webhooks:processing:*"))
+        ordered = sum(client.zcard(k) for k in client.scan_iter("webhooks:ordered:*:pending"))
         return {"queue": client.llen(QUEUE), "processing": processing,
-                "delayed": client.zcard("webhooks:delayed"), "dead": client.llen("webhooks:dead")}
+                "delayed": client.zcard("webhooks:delayed"), "dead": client.llen("webhooks:dead"),
+                "ordered_pending": ordered}
     finally:
         client.close()
 
 
-def swift_worker(binary, concurrency, endpoint_count=1, extra=None, rate=None, workdir=None):
+def swift_worker(binary, concurrency, endpoint_count=1, extra=None, rate=None, workdir=None, ordered=False):
     """argv/env factory for `webhook-worker run` (`endpoint_count` endpoints on the sink). With
     `rate` (e.g. "500/s"): one endpoint of an endpoints file (written in `workdir`) with that
-    fleet-wide rate limit, instead of WEBHOOK_ADDRESS."""
+    fleet-wide rate limit, instead of WEBHOOK_ADDRESS. With `ordered`: WEBHOOK_ORDERING=per-user
+    (each user's events in enqueue order)."""
     def factory(redis_url, sink_url):
         env = worker_environment(redis_url, endpoints(sink_url, endpoint_count), concurrency, extra)
         if rate is not None:
@@ -101,6 +106,8 @@ def swift_worker(binary, concurrency, endpoint_count=1, extra=None, rate=None, w
                 f.write(f"endpoints:\n  - name: limited\n    url: {sink_url}\n    rate: {rate}\n")
             del env["WEBHOOK_ADDRESS"]
             env["WEBHOOK_ENDPOINTS_FILE"] = path
+        if ordered:
+            env["WEBHOOK_ORDERING"] = "per-user"
         return [binary, "run"], env
     return factory
 
@@ -120,7 +127,7 @@ def asyncio_worker(redis_url, sink_url):
 
 
 def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_seconds=0,
-               requests_per_event=1.0, deliveries_per_event=1):
+               requests_per_event=1.0, deliveries_per_event=1, keys=None):
     """Delivers `events` queued events with `processes` workers; returns the run's figures.
 
     The run is over when the sink has counted events * requests_per_event requests (several
@@ -134,7 +141,7 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
     workdir = cleanup.temp_dir(f"work-{label}")  # empty: no .env to pick up
     workers = []
     try:
-        prefill(redis_url, events)
+        prefill(redis_url, events, keys=keys)
         commands_before = commands_processed(redis_url)
         expected = int(events * requests_per_event)
         deadline = Deadline(timeout, f"{label}: delivering {events} events")
