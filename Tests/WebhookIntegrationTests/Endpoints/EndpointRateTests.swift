@@ -69,8 +69,10 @@ final class EndpointRateTests: WorkerTestCase {
         XCTAssertLessThanOrEqual(perEvent, 5, "Redis commands per delivered event")
         XCTAssertEqual(Set(try usernames(sink.requests)).count, events)
         // Measured on arrival, 10 ms apart: a dispatcher running late may send up to two
-        // intervals' worth together (`Pacer`), and loopback jitter moves a few more.
-        XCTAssertLessThanOrEqual(busiest(sink.requests.map(\.arrival), window: 1), 105)
+        // intervals' worth together (`Pacer`), and loopback jitter on a loaded machine (the
+        // suite runs three tests at once) moves a few more: 10 % of slack. Twice the rate would
+        // show about 200.
+        XCTAssertLessThanOrEqual(busiest(sink.requests.map(\.arrival), window: 1), 110)
         XCTAssertEqual(try llen("dead"), 0)
         await stop(worker)
     }
