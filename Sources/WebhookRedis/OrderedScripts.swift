@@ -114,7 +114,7 @@ extension Scripts {
     /// (or, for a retried head, readies the key at the retry's due time). So a worker whose
     /// lease expired writes nothing, and the next entry of a key becomes claimable only once its
     /// head was delivered or dead-lettered. A key left without entries is forgotten entirely.
-    static let orderedSettle = LuaScript(name: "orderedSettle", source: """
+    static let orderedSettle = LuaScript(name: "orderedSettle", source: logWriter + """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local pos, written, fenced, dead = 5, 0, 0, 0
@@ -182,27 +182,7 @@ extension Scripts {
             trimmed = length - cap
           end
         end
-        local logFailed = 0
-        if #logged > 0 then
-          local length = 0
-          for i = 1, #logged, 1000 do
-            local reply = redis.pcall('LPUSH', KEYS[7], unpack(logged, i, math.min(i + 999, #logged)))
-            if type(reply) ~= 'number' then logFailed = 1; break end
-            length = reply
-          end
-          if logFailed == 0 and length > logCap then redis.pcall('LTRIM', KEYS[7], 0, logCap - 1) end
-          local maxAge = tonumber(ARGV[4])
-          if logFailed == 0 and maxAge > 0 then
-            local cutoff = now - maxAge
-            for _ = 1, 1000 do
-              local oldest = redis.pcall('LINDEX', KEYS[7], -1)
-              if type(oldest) ~= 'string' then break end
-              local time = tonumber(string.match(oldest, '^%[(%d+),'))
-              if time and time >= cutoff then break end
-              redis.pcall('RPOP', KEYS[7])
-            end
-          end
-        end
+        local logFailed = writeLog(KEYS[7], logged, logCap, tonumber(ARGV[4]), now)
         return {written, fenced, trimmed, logFailed}
         """)
 

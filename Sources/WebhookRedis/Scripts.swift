@@ -15,6 +15,37 @@ struct LuaScript: Sendable {
 /// - Push before remove: Redis does not roll back a script that fails half-way (e.g. on OOM
 ///   under `noeviction`), so a failure can at worst duplicate an item, never lose it.
 enum Scripts {
+    /// The attempt log's write, shared by `settle` and `orderedSettle` (prepended to their
+    /// source): `writeLog(key, records, cap, maxAgeMillis, nowMillis)` pushes the records with
+    /// one LPUSH per 1000, trims the list to `cap`, and drops records older than `maxAgeMillis`
+    /// (0: no age limit; at most 1000 per call). Every command is a `redis.pcall`: a failing log
+    /// (a key of another type; memory full) returns 1 and fails nothing of the settle, which
+    /// made all its writes first. Records start with their time in ms: `[1733225642123,`.
+    static let logWriter = """
+        local function writeLog(key, logged, cap, maxAge, nowMillis)
+          if #logged == 0 then return 0 end
+          local length = 0
+          for i = 1, #logged, 1000 do
+            local reply = redis.pcall('LPUSH', key, unpack(logged, i, math.min(i + 999, #logged)))
+            if type(reply) ~= 'number' then return 1 end
+            length = reply
+          end
+          if length > cap then redis.pcall('LTRIM', key, 0, cap - 1) end
+          if maxAge > 0 then
+            local cutoff = nowMillis - maxAge
+            for _ = 1, 1000 do
+              local oldest = redis.pcall('LINDEX', key, -1)
+              if type(oldest) ~= 'string' then break end
+              local time = tonumber(string.match(oldest, '^%[(%d+),'))
+              if time and time >= cutoff then break end
+              redis.pcall('RPOP', key)
+            end
+          end
+          return 0
+        end
+
+        """
+
     /// KEYS: queue, processing list, workers, holders. ARGV: worker id, max count, max bytes,
     /// tag base. Returns the items exactly as stored in the processing list, oldest first, or
     /// the error `UNREGISTERED` when this worker is not in the workers set.
@@ -72,7 +103,7 @@ enum Scripts {
     /// type, memory full when nothing else was written) is reported in the reply and fails
     /// nothing. One LPUSH for all the batch's records (plus an LTRIM once over the cap, and an
     /// LINDEX when an age limit is set), not a command per attempt.
-    static let settle = LuaScript(name: "settle", source: """
+    static let settle = LuaScript(name: "settle", source: logWriter + """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
         local pos, written, fenced, dead = 5, 0, 0, 0
@@ -116,28 +147,8 @@ enum Scripts {
             trimmed = length - cap
           end
         end
-        local logFailed = 0
-        if #logged > 0 then
-          local length = 0
-          for i = 1, #logged, 1000 do
-            local reply = redis.pcall('LPUSH', KEYS[5], unpack(logged, i, math.min(i + 999, #logged)))
-            if type(reply) ~= 'number' then logFailed = 1; break end
-            length = reply
-          end
-          if logFailed == 0 and length > logCap then redis.pcall('LTRIM', KEYS[5], 0, logCap - 1) end
-          local maxAge = tonumber(ARGV[4])
-          if logFailed == 0 and maxAge > 0 then
-            -- Records start with their time in ms: '[1733225642123,'. At most 1000 per settle.
-            local cutoff = (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) - maxAge
-            for _ = 1, 1000 do
-              local oldest = redis.pcall('LINDEX', KEYS[5], -1)
-              if type(oldest) ~= 'string' then break end
-              local time = tonumber(string.match(oldest, '^%[(%d+),'))
-              if time and time >= cutoff then break end
-              redis.pcall('RPOP', KEYS[5])
-            end
-          end
-        end
+        local logFailed = writeLog(KEYS[5], logged, logCap, tonumber(ARGV[4]),
+                                   tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
         return {written, fenced, trimmed, logFailed}
         """)
 
