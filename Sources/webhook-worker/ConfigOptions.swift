@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import WebhookCore
 import WebhookRedis
 import WebhookServer
@@ -118,4 +119,20 @@ func makeLogger(_ configuration: Configuration, label: String = "webhook-worker"
         for warning in configuration.warnings { logger.warning("\(warning)") }
     }
     return logger
+}
+
+/// Runs `services` until SIGTERM or SIGINT, stopping them in reverse order (service-lifecycle's
+/// `ServiceGroup`); an error that stops them is logged, so that with LOG_FORMAT=json even the
+/// last line is JSON, and ends the command with a failure status.
+func serve(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(configuration: .init(
+        services: services.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    do {
+        try await group.run()
+    } catch {
+        logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+        throw ExitCode.failure
+    }
 }

@@ -36,15 +36,6 @@ struct DashboardCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let server = DashboardServer(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
-        }
+        try await serve([server], logger: logger)
     }
 }

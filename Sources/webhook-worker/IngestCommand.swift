@@ -38,16 +38,6 @@ struct IngestCommand: AsyncParsableCommand {
         }
         let registry = Telemetry.bootstrap()
         let server = IngestServer(configuration: configuration, registry: registry, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            // Through the logger, so that with LOG_FORMAT=json even the last line is JSON.
-            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
-        }
+        try await serve([server], logger: logger)
     }
 }

@@ -58,16 +58,6 @@ struct RunCommand: AsyncParsableCommand {
             services.append(MetricsServer(listen: listen, registry: registry, health: health, logger: logger))
         }
         services.append(WorkerService(runtime: runtime))
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            // Through the logger, so that with LOG_FORMAT=json even the last line is JSON.
-            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
-        }
+        try await serve(services, logger: logger)
     }
 }
