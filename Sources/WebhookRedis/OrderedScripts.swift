@@ -114,7 +114,7 @@ extension Scripts {
     /// (or, for a retried head, readies the key at the retry's due time). So a worker whose
     /// lease expired writes nothing, and the next entry of a key becomes claimable only once its
     /// head was delivered or dead-lettered. A key left without entries is forgotten entirely.
-    static let orderedSettle = LuaScript(name: "orderedSettle", source: logWriter + """
+    static let orderedSettle = LuaScript(name: "orderedSettle", source: settleHelpers + """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local pos, written, fenced, dead = 5, 0, 0, 0
@@ -174,14 +174,7 @@ extension Scripts {
           end
           pos = pos + records
         end
-        local trimmed, cap = 0, tonumber(ARGV[1])
-        if dead > 0 and cap > 0 then
-          local length = redis.call('LLEN', KEYS[6])
-          if length > cap then
-            redis.call('LTRIM', KEYS[6], 0, cap - 1)
-            trimmed = length - cap
-          end
-        end
+        local trimmed = trimDead(KEYS[6], dead, tonumber(ARGV[1]))
         local logFailed = writeLog(KEYS[7], logged, logCap, tonumber(ARGV[4]), now)
         return {written, fenced, trimmed, logFailed}
         """)

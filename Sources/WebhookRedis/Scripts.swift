@@ -15,13 +15,22 @@ struct LuaScript: Sendable {
 /// - Push before remove: Redis does not roll back a script that fails half-way (e.g. on OOM
 ///   under `noeviction`), so a failure can at worst duplicate an item, never lose it.
 enum Scripts {
-    /// The attempt log's write, shared by `settle` and `orderedSettle` (prepended to their
-    /// source): `writeLog(key, records, cap, maxAgeMillis, nowMillis)` pushes the records with
+    /// What `settle` and `orderedSettle` share (prepended to their source). `trimDead(key,
+    /// added, cap)`: after `added` dead letters, trims the dead list to `cap` (0: no cap) and
+    /// returns how many it dropped (WEBHOOK_DEAD_MAX). The attempt log's write: `writeLog(key, records, cap, maxAgeMillis, nowMillis)` pushes the records with
     /// one LPUSH per 1000, trims the list to `cap`, and drops records older than `maxAgeMillis`
     /// (0: no age limit; at most 1000 per call). Every command is a `redis.pcall`: a failing log
     /// (a key of another type; memory full) returns 1 and fails nothing of the settle, which
     /// made all its writes first. Records start with their time in ms: `[1733225642123,`.
-    static let logWriter = """
+    static let settleHelpers = """
+        local function trimDead(key, added, cap)
+          if added == 0 or cap <= 0 then return 0 end
+          local length = redis.call('LLEN', key)
+          if length <= cap then return 0 end
+          redis.call('LTRIM', key, 0, cap - 1)
+          return length - cap
+        end
+
         local function writeLog(key, logged, cap, maxAge, nowMillis)
           if #logged == 0 then return 0 end
           local length = 0
@@ -103,7 +112,7 @@ enum Scripts {
     /// type, memory full when nothing else was written) is reported in the reply and fails
     /// nothing. One LPUSH for all the batch's records (plus an LTRIM once over the cap, and an
     /// LINDEX when an age limit is set), not a command per attempt.
-    static let settle = LuaScript(name: "settle", source: logWriter + """
+    static let settle = LuaScript(name: "settle", source: settleHelpers + """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
         local pos, written, fenced, dead = 5, 0, 0, 0
@@ -139,14 +148,7 @@ enum Scripts {
           end
           pos = pos + records
         end
-        local trimmed, cap = 0, tonumber(ARGV[1])
-        if dead > 0 and cap > 0 then
-          local length = redis.call('LLEN', KEYS[3])
-          if length > cap then
-            redis.call('LTRIM', KEYS[3], 0, cap - 1)
-            trimmed = length - cap
-          end
-        end
+        local trimmed = trimDead(KEYS[3], dead, tonumber(ARGV[1]))
         local logFailed = writeLog(KEYS[5], logged, logCap, tonumber(ARGV[4]),
                                    tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
         return {written, fenced, trimmed, logFailed}
