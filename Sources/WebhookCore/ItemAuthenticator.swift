@@ -36,8 +36,8 @@ public struct ItemAuthenticator: Sendable {
     /// so a worker whose endpoint of that id now has another URL refuses it instead of sending
     /// it elsewhere. Keyed, because URLs may hold secrets and Redis is readable by producers: an
     /// unkeyed hash would let anyone test guesses of a URL offline.
-    public func urlFingerprint(kind: TargetKind, url: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Array((kind.rawValue + " " + url).utf8),
+    public func urlFingerprint(kind: EndpointKind, url: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array((kind.letter + " " + url).utf8),
                                                    using: SymmetricKey(data: fingerprintKey))
         return Hex.string(Array(code).prefix(Self.fingerprintBytes))
     }
