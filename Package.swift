@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // C libraries, linked from the system (Debian: libhiredis-dev, libcurl4-openssl-dev).
@@ -40,6 +41,7 @@ let package = Package(
         // The only module that knows libcurl.
         .target(name: "WebhookHTTP", dependencies: [
             "CCurl", "CCurlShim",
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The worker runtime: composes queue and HTTP delivery.

@@ -81,10 +81,7 @@ struct ConfigurationReader {
         guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
             throw ConfigurationError(variable: variable, message: "URL contains whitespace or control characters: '\(redacted(text))'")
         }
-        let afterScheme = text[text.range(of: "://")!.upperBound...]
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        guard !hostPort.isEmpty, !hostPort.hasPrefix(":") else {
+        guard URLAuthority.hasHost(text) else {
             throw ConfigurationError(variable: variable, message: "URL has no host: '\(redacted(text))'")
         }
         return text

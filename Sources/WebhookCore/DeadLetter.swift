@@ -47,7 +47,7 @@ public struct DeadLetter: Sendable, Equatable {
         self.targetID = target?.id
         self.endpointName = target?.name
         self.endpoint = target?.redactedURL
-        self.kind = target?.kind.name
+        self.kind = target?.kind.rawValue
         self.webhookID = webhookID
         self.attempts = attempts
         self.lastStatus = lastStatus

@@ -20,7 +20,7 @@ public enum DeadLetterReplay {
     ///   - newWebhookID: makes an id for a dead letter that has none (earlier releases).
     public static func plan(_ entry: [UInt8], directory: TargetDirectory, authenticator: ItemAuthenticator,
                             destination: Target? = nil,
-                            newWebhookID: (String) -> String = { "msg_replay_\(RandomToken.make(16))_\($0)" }) -> Plan {
+                            newWebhookID: (String) -> String = WebhookID.replay(targetID:)) -> Plan {
         guard let letter = try? DeadLetter(decoding: entry), letter.truncated == nil,
               (try? Event.parse(letter.payload[...], maxBytes: .max, now: 0)) != nil else {
             return .undeliverable

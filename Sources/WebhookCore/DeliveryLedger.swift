@@ -228,7 +228,7 @@ public struct DeliveryLedger: Sendable {
             let subscribed = settings.targets.filter { $0.accepts(event.action) && !(fannedOut && $0.spec?.ordering != nil) }
             let id = newEvent(ack: stored, event: event, pending: subscribed.count)
             for target in subscribed {
-                let webhookID = ItemAuthenticator.webhookID(digest: digest, target: target)
+                let webhookID = WebhookID.derived(digest: digest, targetID: target.id)
                 var attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
                                       event: event, rateLimits: 0, heldSince: 0, slot: 0)
                 if let route = target.spec?.route {
@@ -378,7 +378,7 @@ public struct DeliveryLedger: Sendable {
             }
             if webhookID == nil {
                 let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
-                webhookID = ItemAuthenticator.webhookID(digest: digest, target: target)
+                webhookID = WebhookID.derived(digest: digest, targetID: target.id)
             }
             var attempt = Attempt(eventID: id, target: target, tries: tries, webhookID: webhookID ?? "", event: event,
                                   rateLimits: rateLimits, heldSince: 0, slot: 0)

@@ -83,9 +83,7 @@ extension EndpointsFile {
 
     /// The lowercased host of `url`, with the port when one is written; nil when it has none.
     static func hostName(of url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        return hostPort.isEmpty ? nil : hostPort.lowercased()
+        guard let hostPort = URLAuthority.hostPort(of: url), !hostPort.isEmpty else { return nil }
+        return hostPort.lowercased()
     }
 }

@@ -508,9 +508,7 @@ public struct EndpointsFile: Sendable {
             guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
                 throw error("proxy", "URL contains whitespace or control characters: '\(shown)'")
             }
-            let authority = text[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-            guard !hostPort.isEmpty, !hostPort.hasPrefix(":") else { throw error("proxy", "URL has no host: '\(shown)'") }
+            guard URLAuthority.hasHost(text) else { throw error("proxy", "URL has no host: '\(shown)'") }
             return text
         }
 

@@ -36,8 +36,8 @@ public struct ItemAuthenticator: Sendable {
     /// so a worker whose endpoint of that id now has another URL refuses it instead of sending
     /// it elsewhere. Keyed, because URLs may hold secrets and Redis is readable by producers: an
     /// unkeyed hash would let anyone test guesses of a URL offline.
-    public func urlFingerprint(kind: TargetKind, url: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Array((kind.rawValue + " " + url).utf8),
+    public func urlFingerprint(kind: EndpointKind, url: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array((kind.letter + " " + url).utf8),
                                                    using: SymmetricKey(data: fingerprintKey))
         return Hex.string(Array(code).prefix(Self.fingerprintBytes))
     }
@@ -57,20 +57,9 @@ public struct ItemAuthenticator: Sendable {
 
     /// The `webhook-id` of a tagged event for one target:
     /// `msg_<24 hex of HMAC(tag, payload)>_<target id>`. The same on every attempt and after a
-    /// crash (the tag and payload travel together), different for different payloads.
+    /// crash (the tag and payload travel together), different for different payloads (see `WebhookID`).
     public func webhookID(tag: some Collection<UInt8>, raw: some Collection<UInt8>, target: Target) -> String {
-        Self.webhookID(digest: eventDigest(tag: tag, raw: raw), target: target)
-    }
-
-    /// `msg_<digest>_<target id>`, from an `eventDigest` computed once per event; built in one
-    /// allocation (it is built for every delivery).
-    public static func webhookID(digest: String, target: Target) -> String {
-        var id = "msg_"
-        id.reserveCapacity(5 + digest.utf8.count + target.id.utf8.count)
-        id += digest
-        id += "_"
-        id += target.id
-        return id
+        WebhookID.derived(digest: eventDigest(tag: tag, raw: raw), targetID: target.id)
     }
 
     /// The per-event part of `webhookID`: 24 hex digits, the HMAC of tag, a zero byte, and the

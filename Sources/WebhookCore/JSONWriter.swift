@@ -34,6 +34,21 @@ public enum JSONWriter {
         }
     }
 
+    /// Appends `value` as a JSON number: an integral value without a fraction (`3`), any other
+    /// in the shortest form that reads back the same (`1.234`), as Foundation's
+    /// `JSONSerialization` writes it. Non-finite values are written as `0`.
+    public static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            appendInt(Int(value), to: &out)
+        } else {
+            out.append(contentsOf: value.description.utf8)
+        }
+    }
+
     /// Appends Unix seconds with exactly six decimals, like Marzban's `enqueued_at`
     /// (`1680506457.636369`). Non-finite values are written as `0`.
     public static func appendSeconds(_ seconds: Double, to out: inout [UInt8]) {

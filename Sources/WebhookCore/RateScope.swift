@@ -18,7 +18,7 @@ public enum RateScope: Sendable, Hashable {
         case .webhook:
             self = .endpoint(target.name)
         case .discord, .telegram:
-            var text = target.kind.name + "\n" + target.url
+            var text = target.kind.rawValue + "\n" + target.url
             if let chat = target.spec?.telegram?.chatID { text += "\n" + chat }
             self = .destination(Hex.string(Array(SHA256.hash(data: Array(text.utf8))).prefix(16)))
         }

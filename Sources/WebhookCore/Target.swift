@@ -1,32 +1,5 @@
 import Crypto
 
-/// What kind of receiver a delivery goes to.
-public enum TargetKind: String, Sendable, Hashable {
-    /// A webhook endpoint: receives the event itself.
-    case webhook = "w"
-    /// A Discord webhook: receives an embed built from the event.
-    case discord = "d"
-    /// A Telegram chat: receives a `sendMessage` built from the event.
-    case telegram = "t"
-
-    /// The word used in dead letters, logs and the CLI.
-    public var name: String {
-        switch self {
-        case .webhook: return "webhook"
-        case .discord: return "discord"
-        case .telegram: return "telegram"
-        }
-    }
-
-    init(_ kind: EndpointKind) {
-        switch kind {
-        case .webhook: self = .webhook
-        case .discord: self = .discord
-        case .telegram: self = .telegram
-        }
-    }
-}
-
 /// One configured receiver of events: an endpoint and how to talk to it.
 ///
 /// Queue items name a target by `id`, never by URL: a worker delivers only to targets in its own
@@ -39,7 +12,7 @@ public enum TargetKind: String, Sendable, Hashable {
 /// dozen strings and arrays cost a dozen reference-count updates per copy (it showed in
 /// profiles); a reference costs one.
 public final class Target: Hashable, Sendable {
-    public let kind: TargetKind
+    public let kind: EndpointKind
     /// Where requests go (for Telegram, the sendMessage URL with the bot token).
     public let url: String
     /// Stable, URL-free identifier, 64 bits of SHA-256 in hex after a letter: for an implicit
@@ -70,7 +43,7 @@ public final class Target: Hashable, Sendable {
     /// does not hold back the others' (and no URL or token reaches a Redis key).
     public let breakerKey: String
 
-    public init(kind: TargetKind, url: String) {
+    public init(kind: EndpointKind, url: String) {
         self.kind = kind
         self.url = url
         self.id = Self.implicitID(kind: kind, url: url)
@@ -83,7 +56,7 @@ public final class Target: Hashable, Sendable {
     }
 
     public init(spec: EndpointSpec) {
-        let kind = TargetKind(spec.kind)
+        let kind = spec.kind
         self.kind = kind
         self.url = spec.url
         if spec.isImplicit {
@@ -120,7 +93,7 @@ public final class Target: Hashable, Sendable {
         self.spec = spec
         headerLines = base.headerLines
         self.destination = destination
-        breakerKey = base.name + ":" + Self.wideHash(base.kind.rawValue + destination)
+        breakerKey = base.name + ":" + Self.wideHash(base.kind.letter + destination)
     }
 
     /// The target for `destination` (see ``EndpointRoute``); only for a routed endpoint.
@@ -150,13 +123,13 @@ public final class Target: Hashable, Sendable {
     public var redactedURL: String { URLRedaction.redact(url) }
 
     /// The id of an implicit endpoint for this kind and URL.
-    static func implicitID(kind: TargetKind, url: String) -> String {
-        kind.rawValue + wideHash(kind.rawValue + url)
+    static func implicitID(kind: EndpointKind, url: String) -> String {
+        kind.letter + wideHash(kind.letter + url)
     }
 
     /// The id an implicit endpoint had before ids were widened (32-bit FNV-1a).
-    static func legacyImplicitID(kind: TargetKind, url: String) -> String {
-        kind.rawValue + fnv1a(kind.rawValue + url)
+    static func legacyImplicitID(kind: EndpointKind, url: String) -> String {
+        kind.letter + fnv1a(kind.letter + url)
     }
 
     /// 16 lowercase hex digits: the first 64 bits of the SHA-256 of `text`.

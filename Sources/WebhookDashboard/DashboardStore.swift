@@ -72,7 +72,7 @@ final class DashboardStore: @unchecked Sendable {
                 } catch {
                     problem = "Redis cannot be read: \(error)"
                 }
-                return .init(name: target.name, kind: target.kind.name, redactedURL: target.redactedURL,
+                return .init(name: target.name, kind: target.kind.rawValue, redactedURL: target.redactedURL,
                              status: status, history: history, p95: EndpointsPage.p95(latencies(target.name)))
             }
             return EndpointsPage(rows: rows, readOnly: configuration.dashboard.readOnly, problem: problem)

@@ -1,10 +1,15 @@
+import DequeModule
+
 /// Per-lane FIFOs of waiting requests, served round-robin so that every lane below its cap gets
 /// a turn: a lane whose endpoint hangs holds at most `maxPerLane` slots and the other lanes keep
 /// flowing. Not thread-safe: owned by the curl thread.
 struct LaneScheduler {
     private struct Lane {
         var id: Int
-        var waiting = FIFO<HTTPRequest>()
+        /// Oldest first. `popFirst` moves the request out of the ring buffer rather than copying
+        /// it, so taking one costs no retain/release per reference it holds and the vacated slot
+        /// keeps nothing alive.
+        var waiting = Deque<HTTPRequest>()
         var running = 0
         /// The lane's own cap (an endpoint's `concurrency`), at most `maxPerLane`.
         var cap: Int
@@ -31,7 +36,7 @@ struct LaneScheduler {
             lanes.append(Lane(id: request.lane, cap: maxPerLane))
         }
         if let limit = request.laneLimit { lanes[index].cap = max(1, min(limit, maxPerLane)) }
-        lanes[index].waiting.push(request)
+        lanes[index].waiting.append(request)
         waitingCount += 1
     }
 
@@ -41,7 +46,7 @@ struct LaneScheduler {
         guard waitingCount > 0 else { return nil }
         for step in 0..<lanes.count {
             let index = (cursor + step) % lanes.count
-            guard lanes[index].running < lanes[index].cap, let request = lanes[index].waiting.pop() else { continue }
+            guard lanes[index].running < lanes[index].cap, let request = lanes[index].waiting.popFirst() else { continue }
             lanes[index].running += 1
             waitingCount -= 1
             cursor = (index + 1) % lanes.count
@@ -60,7 +65,7 @@ struct LaneScheduler {
     mutating func removeWaiting(lane: Int) -> [HTTPRequest] {
         guard let index = indexOfLane[lane] else { return [] }
         var removed: [HTTPRequest] = []
-        while let request = lanes[index].waiting.pop() { removed.append(request) }
+        while let request = lanes[index].waiting.popFirst() { removed.append(request) }
         waitingCount -= removed.count
         return removed
     }
@@ -70,38 +75,9 @@ struct LaneScheduler {
         var all: [HTTPRequest] = []
         all.reserveCapacity(waitingCount)
         for index in lanes.indices {
-            while let request = lanes[index].waiting.pop() { all.append(request) }
+            while let request = lanes[index].waiting.popFirst() { all.append(request) }
         }
         waitingCount = 0
         return all
-    }
-}
-
-/// A first-in first-out queue on an array with a moving head; compacts when half is consumed.
-/// Slots are optional so that `pop` moves an element out instead of copying it: a copied
-/// request would cost a retain and a release per reference it holds, and the consumed slot
-/// would keep its body alive until the next compaction.
-struct FIFO<Element> {
-    private var storage: [Element?] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == storage.count }
-
-    mutating func push(_ element: Element) {
-        storage.append(element)
-    }
-
-    mutating func pop() -> Element? {
-        guard head < storage.count else { return nil }
-        let element = storage[head].take()
-        head += 1
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024, head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
-        return element
     }
 }

@@ -190,7 +190,7 @@ struct IngestHandler: Sendable {
     /// What marks `headers` as a delivery from a webhook-worker, or nil: a `webhook-id` of its
     /// `msg_` form, or its User-Agent (`webhook-worker/<version>`).
     static func loopMarker(_ headers: HTTPFields) -> String? {
-        if let id = headers[webhookIDHeader], id.hasPrefix("msg_") { return "webhook-id \(id.prefix(80))" }
+        if let id = headers[webhookIDHeader], id.hasPrefix(WebhookID.prefix) { return "webhook-id \(id.prefix(80))" }
         if let agent = headers[.userAgent], agent.hasPrefix("webhook-worker/") { return "User-Agent \(agent.prefix(80))" }
         return nil
     }

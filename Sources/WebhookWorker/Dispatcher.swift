@@ -516,7 +516,7 @@ final class Dispatcher: @unchecked Sendable {
     private func announce(_ announcements: [(target: Target, event: [UInt8])], queue: any DeliveryQueue) {
         guard !announcements.isEmpty else { return }
         let items = announcements.map { target, event in
-            QueueItem.encode(Delivery(webhookID: "msg_\(RandomToken.make(24))_\(target.id)", tries: 0, targetID: target.id,
+            QueueItem.encode(Delivery(webhookID: WebhookID.random(targetID: target.id), tries: 0, targetID: target.id,
                                       urlFingerprint: authenticator.urlFingerprint(kind: target.kind, url: target.url),
                                       raw: event[...]), authenticator: authenticator)
         }

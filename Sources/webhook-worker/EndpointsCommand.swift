@@ -29,7 +29,7 @@ struct EndpointsCommand: ParsableCommand {
                 if json {
                     var out: [UInt8] = []
                     out.append(contentsOf: #"{"name":"#.utf8); JSONWriter.appendString(target.name, to: &out)
-                    out.append(contentsOf: #","kind":"#.utf8); JSONWriter.appendString(target.kind.name, to: &out)
+                    out.append(contentsOf: #","kind":"#.utf8); JSONWriter.appendString(target.kind.rawValue, to: &out)
                     out.append(contentsOf: #","url":"#.utf8); JSONWriter.appendString(target.redactedURL, to: &out)
                     out.append(contentsOf: #","state":"#.utf8); JSONWriter.appendString(status.stateName, to: &out)
                     if let since = Self.since(status) {
@@ -54,7 +54,7 @@ struct EndpointsCommand: ParsableCommand {
                 if let since = Self.since(status) {
                     state += " since " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: since))
                 }
-                print("\(target.name)  \(target.kind.name)  \(target.redactedURL)")
+                print("\(target.name)  \(target.kind.rawValue)  \(target.redactedURL)")
                 print("    state: \(state)  last error: \(status.lastError ?? "-")  "
                     + "last hour: \(status.recentSuccesses) ok, \(status.recentFailures) failed")
                 if let ordering, let gauge {

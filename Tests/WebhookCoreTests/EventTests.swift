@@ -107,4 +107,14 @@ final class EventTests: XCTestCase {
         JSONWriter.appendString("a\"\\\n\u{01}é", to: &string)
         XCTAssertEqual(String(decoding: string, as: UTF8.self), #""a\"\\\n\u0001é""#)
     }
+
+    /// Numbers as `JSONSerialization` writes them (`status --json` moved from it to JSONWriter).
+    func testJSONWriterNumbers() {
+        for (value, expected) in [(0.0, "0"), (3.0, "3"), (1.234, "1.234"), (12.5, "12.5"), (0.001, "0.001"),
+                                  (86400.123, "86400.123"), (-2.0, "-2"), (Double.infinity, "0")] {
+            var out: [UInt8] = []
+            JSONWriter.appendNumber(value, to: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), expected, "\(value)")
+        }
+    }
 }

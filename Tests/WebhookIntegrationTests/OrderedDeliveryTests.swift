@@ -113,6 +113,12 @@ final class OrderedDeliveryTests: WorkerTestCase {
 
         let status = try cli(["status"], env)
         XCTAssertTrue(status.output.contains("ordered 'ordered': 1 key blocked"), status.output)
+        let statusJSON = try cli(["status", "--json"], env.merging(["LOG_LEVEL": "info"]) { $1 })
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(statusJSON.output.utf8)) as? [String: Any],
+                                   statusJSON.output)
+        let gauge = try XCTUnwrap((object["ordered"] as? [String: Any])?["ordered"] as? [String: Any], statusJSON.output)
+        XCTAssertEqual(gauge["blocked_keys"] as? Int, 1, statusJSON.output)
+        XCTAssertGreaterThan(gauge["oldest_blocked_seconds"] as? Double ?? 0, 0, statusJSON.output)
         // The fleet gauges are read every 5 s.
         try await waitFor("the blocked key on /metrics", timeout: 7, { try await HTTPCall.get("\(base)/metrics").text },
                           until: { $0.contains("webhook_ordered_blocked_keys{endpoint=\"ordered\"} 1") })
