@@ -45,7 +45,7 @@ extension DashboardStore {
         locked {
             do {
                 var records = try log.forID(webhookID)
-                let now = try queue.fleetSnapshot(leaseMillis: 0).now
+                let now = try queue.serverTime()
                 var ids = [webhookID]
                 if let sample = records.first, let cut = webhookID.lastIndex(of: "_") {
                     // The same event at the other endpoints: one bounded scan by its user and action.

@@ -83,7 +83,7 @@ final class DashboardStore: @unchecked Sendable {
         locked {
             do {
                 let entries = try queue.deadList(limit: Self.deadPageSize)
-                let total = try queue.depths(leaseMillis: leaseMillis).dead
+                let total = try queue.deadCount()
                 let rows = entries.map { entry -> DeadLettersPage.Row in
                     guard let letter = try? DeadLetter(decoding: entry) else { return .init(letter: nil, endpoint: "-") }
                     let url = letter.endpoint.map { URLRedaction.redact($0) }
@@ -102,7 +102,7 @@ final class DashboardStore: @unchecked Sendable {
         try locked {
             switch operation {
             case .replay: return 1
-            case .purge: return try queue.depths(leaseMillis: leaseMillis).dead
+            case .purge: return try queue.deadCount()
             case .replayEndpoint(let name): return try deadEntries { $0.endpointName == name }.count
             }
         }

@@ -26,6 +26,13 @@ extension RedisQueue {
         return elements.compactMap(\.bytes)
     }
 
+    /// How many dead letters there are (`LLEN`).
+    public func deadCount() throws(RedisError) -> Int {
+        let reply = try command("LLEN", keys.dead)
+        guard let count = reply.integer else { throw unexpected("LLEN", reply) }
+        return count
+    }
+
     /// Removes the exact dead entry and, when `item` is given, enqueues it at the taking end
     /// (a replay), in one atomic step.
     /// - Returns: false when the entry was already gone (nothing enqueued).

@@ -12,11 +12,9 @@ extension RedisQueue {
         let replies = try withConnection { connection throws(RedisError) in
             try connection.pipeline(commands.map { $0.map { Array($0.utf8) } })
         }
-        guard replies.count == 4, let time = replies[0].array, time.count == 2,
-              let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init),
+        guard replies.count == 4, let nowMillis = Self.millis(ofTime: replies[0]),
               let pairs = replies[1].array, pairs.count % 2 == 0
         else { throw unexpected("TIME/ZRANGE/INFO", replies.first ?? .null) }
-        let nowMillis = Double(seconds * 1000 + micros / 1000)
         var workers: [FleetSnapshot.Worker] = []
         for index in stride(from: 0, to: pairs.count, by: 2) {
             guard let member = pairs[index].text, let score = pairs[index + 1].text.flatMap(Double.init) else { continue }
@@ -39,6 +37,20 @@ extension RedisQueue {
             }
         }
         return snapshot
+    }
+
+    /// Redis's clock, Unix seconds (one `TIME`): what the dashboard measures ages against.
+    public func serverTime() throws(RedisError) -> Double {
+        let reply = try command("TIME")
+        guard let millis = Self.millis(ofTime: reply) else { throw unexpected("TIME", reply) }
+        return millis / 1000
+    }
+
+    /// A `TIME` reply in milliseconds; nil when it is not one.
+    static func millis(ofTime reply: RedisReply) -> Double? {
+        guard let time = reply.array, time.count == 2,
+              let seconds = time[0].text.flatMap(Int.init), let micros = time[1].text.flatMap(Int.init) else { return nil }
+        return Double(seconds * 1000 + micros / 1000)
     }
 
     /// The deliveries of `webhookID` waiting in the delayed set, with when each is due (Unix
