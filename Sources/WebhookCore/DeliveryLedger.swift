@@ -226,7 +226,7 @@ public struct DeliveryLedger: Sendable {
             // ordered endpoint got its copy of a fanned-out event (`~o`) at the take.
             let fannedOut = tag.map { $0.count > 2 && $0.suffix(2).elementsEqual("~o".utf8) } ?? false
             let subscribed = settings.targets.filter { $0.accepts(event.action) && !(fannedOut && $0.spec?.ordering != nil) }
-            let id = newEvent(ack: stored, event: event, pending: subscribed.count)
+            let id = newEvent(ack: stored, pending: subscribed.count)
             for target in subscribed {
                 let webhookID = WebhookID.derived(digest: digest, targetID: target.id)
                 var attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
@@ -283,7 +283,7 @@ public struct DeliveryLedger: Sendable {
                        oversize: { if case .tooLarge = error { return true } else { return false } }())
                 return
             }
-            let id = newEvent(ack: stored, event: event, pending: 1)
+            let id = newEvent(ack: stored, pending: 1)
             var attempt = Attempt(eventID: id, target: target, tries: delivery.tries, webhookID: delivery.webhookID,
                                   event: event, rateLimits: delivery.rateLimits, heldSince: delivery.heldSince, slot: delivery.slot)
             if let route = target.spec?.route {
@@ -555,18 +555,14 @@ public struct DeliveryLedger: Sendable {
                     note = .delivered
                     logged = .delivered
                 case .retry(let after, _) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
-                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
-                                                        why: "its retry would hold the key past order_max_block (\(Int(heldEvent.maxBlock)) s)")
-                    outcome = decided.0
-                    note = decided.1
-                    reason = decided.2
+                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                                  why: "its retry would hold the key past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                    note = .dead
                     logged = .dead
                 case .rateLimited(let after) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
-                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
-                                                        why: "rate-limited past order_max_block (\(Int(heldEvent.maxBlock)) s)")
-                    outcome = decided.0
-                    note = decided.1
-                    reason = decided.2
+                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                                  why: "rate-limited past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                    note = .dead
                     logged = .dead
                 case .retry(let after, let tries):
                     outcome = .retry(after: after, item: item(for: attempt, tries: tries))
@@ -580,11 +576,9 @@ public struct DeliveryLedger: Sendable {
                     logged = .rateLimited
                     if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
                 case .dead(let why) where attempt.order != nil:
-                    let decided = skipAhead(attempt, heldEvent, status: status, result: result, now: now,
-                                                        why: "\(why)", tries: attempt.tries + 1)
-                    outcome = decided.0
-                    note = decided.1
-                    reason = decided.2
+                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                                  why: "\(why)")
+                    note = .dead
                     logged = .dead
                 case .dead(let why):
                     var lastError: String?
@@ -654,19 +648,19 @@ public struct DeliveryLedger: Sendable {
 
     /// The dead letter of an ordered head that gives up: marked so `dead list` and a replay
     /// say that the key went on without it.
-    private func skipAhead(_ attempt: Attempt, _ heldEvent: Held, status: Int, result: AttemptResult, now: Double,
-                           why: String, tries: Int? = nil) -> (Settlement.Outcome?, Note.Kind, String?) {
+    private func skipAhead(_ attempt: Attempt, status: Int, result: AttemptResult, now: Double,
+                           why: String) -> (Settlement.Outcome?, String?) {
         var lastError: String?
         if case .transportError(let message) = result { lastError = message }
         let reason = "\(OrderingSpec.skippedAhead): \(why); later events of its key were sent on, "
             + "so a replay of this one arrives out of order"
         let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
-                                attempts: tries ?? attempt.tries + 1, lastStatus: status > 0 ? status : nil, lastError: lastError,
+                                attempts: attempt.tries + 1, lastStatus: status > 0 ? status : nil, lastError: lastError,
                                 failedAt: now, reason: reason)
-        return (.dead(entry: letter.encoded()), .dead, reason)
+        return (.dead(entry: letter.encoded()), reason)
     }
 
-    private mutating func newEvent(ack: [UInt8], event: Event, pending: Int) -> UInt64 {
+    private mutating func newEvent(ack: [UInt8], pending: Int) -> UInt64 {
         nextEventID &+= 1
         held[nextEventID] = Held(ack: ack, pending: pending, outcomes: [])
         return nextEventID

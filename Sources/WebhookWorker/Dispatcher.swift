@@ -456,9 +456,11 @@ final class Dispatcher: @unchecked Sendable {
         if !ordered.isEmpty {
             pending.removeAll { $0.ordered != nil }
             defer { pending.append(contentsOf: ordered) }
-            while let batch = Settlement.batches(ordered, maxCount: 500, maxBytes: 8 << 20).first {
+            var settled = 0
+            defer { ordered.removeFirst(settled) }  // runs before the append above
+            for batch in Settlement.batches(ordered, maxCount: 500, maxBytes: 8 << 20) {
                 let result = try queue.settleOrdered(batch.compactMap(\.ordered), deadMax: configuration.worker.deadMax)
-                ordered.removeFirst(batch.count)
+                settled += batch.count
                 orderedHeld -= batch.count
                 if result.fenced > 0 {
                     logger.warning("outcomes not written for ordered keys whose lease this worker no longer holds",
