@@ -31,13 +31,22 @@ public final class AttemptLog {
     /// so what is returned is sorted by time.
     public func recent(_ filter: AttemptFilter, limit: Int) throws(RedisError) -> [AttemptRecord] {
         guard limit > 0 else { return [] }
+        return try recentWithCursor(filter, limit: limit).records
+    }
+
+    /// What `--follow` prints first, and where it continues: up to `limit` matching records,
+    /// newest first, and a cursor at the newest entry that read saw. Both come from the same
+    /// reads, so a record written meanwhile is either among them or after the cursor, never
+    /// both: a cursor taken by its own read before or after `recent` would repeat or lose it.
+    public func recentWithCursor(_ filter: AttemptFilter, limit: Int) throws(RedisError) -> (records: [AttemptRecord], cursor: Cursor) {
         var found: [AttemptRecord] = []
-        try scan { record in
+        let head = try scan { record in
             if let since = filter.since, record.time + 60_000 < since { return false }
-            if filter.matches(record) { found.append(record) }
+            if found.count < limit && filter.matches(record) { found.append(record) }
             return found.count < limit
         }
-        return Self.sorted(found, newestFirst: true)
+        let cursor = Cursor(newest: head, time: head.flatMap(AttemptRecord.init(stored:))?.time ?? 0)
+        return (Self.sorted(found, newestFirst: true), cursor)
     }
 
     /// Every record of one webhook-id (one event at one endpoint), oldest first: its timeline.
@@ -97,22 +106,26 @@ public final class AttemptLog {
         return count
     }
 
-    /// Visits records newest first until `visit` returns false. Entries pushed while scanning
-    /// shift the later chunks; an entry seen in the previous chunk is not visited twice.
-    private func scan(_ visit: (AttemptRecord) -> Bool) throws(RedisError) {
+    /// Visits records newest first until `visit` returns false, and returns the newest entry
+    /// it read (nil: the log was empty). Entries pushed while scanning shift the later chunks;
+    /// an entry seen in the previous chunk is not visited twice.
+    @discardableResult
+    private func scan(_ visit: (AttemptRecord) -> Bool) throws(RedisError) -> [UInt8]? {
         var start = 0
         var previous = Set<[UInt8]>()
+        var head: [UInt8]?
         while true {
             let entries = try range(start, start + Self.chunk - 1)
+            if start == 0 { head = entries.first }
             var seen = Set<[UInt8]>()
             seen.reserveCapacity(entries.count)
             for entry in entries {
                 seen.insert(entry)
                 if previous.contains(entry) { continue }
                 guard let record = AttemptRecord(stored: entry) else { continue }
-                if !visit(record) { return }
+                if !visit(record) { return head }
             }
-            if entries.count < Self.chunk { return }
+            if entries.count < Self.chunk { return head }
             previous = seen
             start += Self.chunk
         }

@@ -53,8 +53,9 @@ struct LogCommand: ParsableCommand {
         // written unbuffered, so nothing is lost with the process.
         signal(SIGINT) { _ in _exit(0) }
         signal(SIGTERM) { _ in _exit(0) }
-        var cursor = try log.cursor()
-        write(try log.recent(filter, limit: limit).reversed())
+        let (first, start) = try log.recentWithCursor(filter, limit: limit)
+        var cursor = start
+        write(first.reversed())
         while true {
             Thread.sleep(forTimeInterval: max(0.05, pollInterval))
             let batch: (records: [AttemptRecord], cursor: AttemptLog.Cursor)

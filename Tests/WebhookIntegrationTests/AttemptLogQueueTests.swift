@@ -161,6 +161,41 @@ final class AttemptLogQueueTests: RedisServerTestCase {
         XCTAssertEqual(try logLength(), 2)
     }
 
+    /// `log --follow` prints a first read, then what comes after its cursor. Under a steady
+    /// stream of writes, no record may be printed by both (a cursor read on its own, before the
+    /// first read, repeated what was written between the two) and none may be skipped.
+    func testAFollowsFirstReadAndItsCursorNeitherOverlapNorLeaveAGap() throws {
+        let log = AttemptLog(queue: RedisQueue(url: server.url, prefix: prefix, workerID: "cli"))
+        let url = server.url
+        let written = 20_000
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            defer { done.signal() }
+            guard let writer = try? RedisConnection(url: url) else { return }
+            for n in 0..<written {
+                let entry = "[\(1_700_000_000_000 + n),\"msg_\(n)\",\"user_created\",\"user-\(n)\",\"billing\",1,\"delivered\",200,1,null,\"\"]"
+                _ = try? writer.command("LPUSH", "t:log", entry)
+            }
+        }.start()
+        var rounds = 0
+        var finished = false
+        while !finished {
+            if done.wait(timeout: .now()) == .success { finished = true; break }
+            rounds += 1
+            let (first, cursor) = try log.recentWithCursor(.all, limit: 3)
+            let next = try log.after(cursor).records
+            let printed = (first.reversed() + next).map(\.webhookID)
+            XCTAssertEqual(Set(printed).count, printed.count, "round \(rounds): a record printed twice: \(printed)")
+            let numbers = printed.compactMap { Int($0.dropFirst(4)) }
+            XCTAssertEqual(numbers, Array((numbers.first ?? 0)..<((numbers.first ?? 0) + numbers.count)),
+                           "round \(rounds): oldest first with no gap")
+            if testRun?.failureCount ?? 0 > 0 { break }
+        }
+        if !finished { XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "the writer finished") }
+        XCTAssertGreaterThan(rounds, 20, "the reads raced the writes")
+        XCTAssertEqual(try log.count(), written)
+    }
+
     func testReaderFiltersAndFollowsAndSkipsForeignEntries() throws {
         let queue = try joinedQueue(log: AttemptLogConfiguration(maxRecords: 100))
         let log = AttemptLog(queue: queue)
