@@ -32,7 +32,7 @@ extension DashboardStore {
             }
             do {
                 let records = try log.recent(filter, limit: max(1, min(filters.limit, 1000)))
-                return DeliveriesPage(filters: filters, rows: records.map(Self.row), endpoints: endpoints)
+                return DeliveriesPage(filters: filters, rows: records, endpoints: endpoints)
             } catch {
                 return DeliveriesPage(filters: filters, rows: [], endpoints: endpoints, problem: "Redis cannot be read: \(error)")
             }
@@ -63,7 +63,7 @@ extension DashboardStore {
                         pending.append(.init(endpoint: name ?? delivery.targetID, due: due, tries: delivery.tries))
                     }
                 }
-                return TimelinePage(webhookID: webhookID, attempts: records.map(Self.row), pending: pending, now: now)
+                return TimelinePage(webhookID: webhookID, attempts: records, pending: pending, now: now)
             } catch {
                 return TimelinePage(webhookID: webhookID, attempts: [], pending: [], now: Date().timeIntervalSince1970,
                                     problem: "Redis cannot be read: \(error)")
@@ -77,11 +77,5 @@ extension DashboardStore {
         let since = AttemptFilter.since(seconds: 3600, nowMillis: UInt64(Date().timeIntervalSince1970 * 1000))
         let records = (try? log.recent(AttemptFilter(endpoint: endpoint, since: since), limit: Self.latencySample)) ?? []
         return records.compactMap(\.latencyMs)
-    }
-
-    static func row(_ record: AttemptRecord) -> AttemptRow {
-        AttemptRow(time: Double(record.time) / 1000, webhookID: record.webhookID, action: record.action, user: record.user,
-                   endpoint: record.endpoint, attempt: record.attempt, outcome: record.outcome.rawValue,
-                   status: record.status, latencyMs: record.latencyMs, errorClass: record.errorClass, response: record.response)
     }
 }

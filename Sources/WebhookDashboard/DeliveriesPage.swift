@@ -1,35 +1,8 @@
-/// One attempt as the pages show it: a plain copy of an attempt-log record, so the views do not
-/// depend on how the log stores it.
-public struct AttemptRow: Sendable, Equatable {
-    /// Unix seconds.
-    public var time: Double
-    public var webhookID: String
-    public var action: String
-    public var user: String
-    public var endpoint: String
-    public var attempt: Int
-    /// `delivered`, `retry`, `dead`, `rate-limited`, `held`.
-    public var outcome: String
-    public var status: Int?
-    public var latencyMs: Int?
-    public var errorClass: String?
-    /// The first bytes of the response body (already bounded and redacted by the log).
-    public var response: String
+import WebhookCore
 
-    public init(time: Double, webhookID: String, action: String, user: String, endpoint: String, attempt: Int,
-                outcome: String, status: Int?, latencyMs: Int?, errorClass: String?, response: String) {
-        self.time = time
-        self.webhookID = webhookID
-        self.action = action
-        self.user = user
-        self.endpoint = endpoint
-        self.attempt = attempt
-        self.outcome = outcome
-        self.status = status
-        self.latencyMs = latencyMs
-        self.errorClass = errorClass
-        self.response = response
-    }
+extension AttemptRecord {
+    /// The record's time in Unix seconds, as the pages' formatters take it.
+    var seconds: Double { Double(time) / 1000 }
 }
 
 /// The attempt log, newest first, with the filters of `webhook-worker log`.
@@ -41,14 +14,14 @@ public struct DeliveriesPage: Sendable {
         public init() {}
     }
 
-    public static let outcomes = ["delivered", "retry", "dead", "rate_limited", "held"]
+    public static let outcomes = AttemptOutcome.allCases.map(\.rawValue)
 
     public var filters: Filters
-    public var rows: [AttemptRow]
+    public var rows: [AttemptRecord]
     public var endpoints: [String]
     public var problem: String?
 
-    public init(filters: Filters, rows: [AttemptRow], endpoints: [String], problem: String? = nil) {
+    public init(filters: Filters, rows: [AttemptRecord], endpoints: [String], problem: String? = nil) {
         self.filters = filters
         self.rows = rows
         self.endpoints = endpoints
@@ -73,8 +46,8 @@ public struct DeliveriesPage: Sendable {
             """
         let body = rows.map { row -> HTML in
             """
-            <tr class="attempt"><td>\(Format.time(row.time))</td><td>\(row.endpoint)</td><td>\(row.action)</td><td>\(row.user)</td>\
-            <td class="num">\(row.attempt)</td><td class="outcome">\(Format.state(row.outcome))</td><td class="num">\(row.status.map(String.init))</td>\
+            <tr class="attempt"><td>\(Format.time(row.seconds))</td><td>\(row.endpoint)</td><td>\(row.action)</td><td>\(row.user)</td>\
+            <td class="num">\(row.attempt)</td><td class="outcome">\(Format.state(row.outcome.rawValue))</td><td class="num">\(row.status.map(String.init))</td>\
             <td class="num">\(row.latencyMs.map { "\($0) ms" })</td><td>\(row.errorClass)</td>\
             <td><a class="timeline mono" href="/timeline?id=\(HTML.queryComponent(row.webhookID))">\(row.webhookID)</a></td></tr>
             """
@@ -109,13 +82,13 @@ public struct TimelinePage: Sendable {
 
     public var webhookID: String
     /// Oldest first.
-    public var attempts: [AttemptRow]
+    public var attempts: [AttemptRecord]
     public var pending: [Pending]
     /// Redis's clock, for "due in".
     public var now: Double
     public var problem: String?
 
-    public init(webhookID: String, attempts: [AttemptRow], pending: [Pending], now: Double, problem: String? = nil) {
+    public init(webhookID: String, attempts: [AttemptRecord], pending: [Pending], now: Double, problem: String? = nil) {
         self.webhookID = webhookID
         self.attempts = attempts
         self.pending = pending
@@ -127,8 +100,8 @@ public struct TimelinePage: Sendable {
         let first = attempts.first
         let rows = attempts.map { row -> HTML in
             """
-            <tr class="attempt"><td>\(Format.time(row.time))</td><td>\(row.endpoint)</td><td class="num">\(row.attempt)</td>\
-            <td class="outcome">\(Format.state(row.outcome))</td><td class="num">\(row.status.map(String.init))</td>\
+            <tr class="attempt"><td>\(Format.time(row.seconds))</td><td>\(row.endpoint)</td><td class="num">\(row.attempt)</td>\
+            <td class="outcome">\(Format.state(row.outcome.rawValue))</td><td class="num">\(row.status.map(String.init))</td>\
             <td class="num">\(row.latencyMs.map { "\($0) ms" })</td><td>\(row.errorClass)</td><td><pre>\(row.response)</pre></td></tr>
             """
         }
