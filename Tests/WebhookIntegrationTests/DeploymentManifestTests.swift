@@ -164,6 +164,14 @@ final class DeploymentManifestTests: XCTestCase {
                        listen.flatMap(port(ofListen:)), "the Service's targetPort is not the bridge's port")
     }
 
+    /// README "Upgrading": workers of two releases must not run side by side, so the worker
+    /// Deployment is replaced, not rolled; the bridge (raw events only) keeps rolling.
+    func testWorkersOfTwoReleasesNeverRunSideBySide() throws {
+        let docs = try render().documents
+        XCTAssertEqual(string(try deployment(docs, firstArgument: "run"), "spec", "strategy", "type"), "Recreate")
+        XCTAssertEqual(string(try deployment(docs, firstArgument: "ingest"), "spec", "strategy", "type"), "RollingUpdate")
+    }
+
     func testKEDAScalesTheWorkerDeploymentOnTheQueueList() throws {
         let docs = try render().documents
         let worker = try deployment(docs, firstArgument: "run")
