@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import WebhookCore
+import WebhookQueue
 import WebhookRedis
 
 /// The fleet-wide limits in front of each endpoint, kept in Redis so that all workers share them:

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import WebhookCore
 import WebhookHTTP
+import WebhookQueue
 import WebhookRedis
 
 /// Why a worker could not start.
@@ -69,9 +70,8 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.workerID = id
         let routes = OrderedRoute.routes(targets)
         let open = queues ?? { id in
-            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id)
-            queue.orderedRoutes = routes
-            return queue
+            RedisDeliveryQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id,
+                               orderedRoutes: routes)
         }
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import TestSupport
 import WebhookCore
-import WebhookRedis
+import WebhookQueue
 import WebhookWorker
 import XCTest
 
