@@ -95,6 +95,12 @@ let package = Package(
         .testTarget(name: "WebhookDashboardTests", dependencies: [
             "WebhookDashboard", "WebhookCore", "WebhookRedis", "TestSupport",
         ]),
+        // One contract, both drivers: the same cases against `MemoryDeliveryQueue` /
+        // `MemoryEndpointLimits` and against the Redis drivers on a real redis-server.
+        .testTarget(name: "WebhookQueueContractTests", dependencies: [
+            "WebhookQueue", "WebhookRedis", "WebhookCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Unit tests of the worker's internal parts (@testable import); the endpoint guard against a real
         // redis-server.
         .testTarget(name: "WebhookWorkerTests", dependencies: [

@@ -41,6 +41,12 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             return (queue, delayed.count, dead, processing.values.reduce(0) { $0 + $1.count })
         }
 
+        /// One worker's processing list, newest first (as `LRANGE` reads it), for assertions.
+        public func processing(of workerID: String) -> [[UInt8]] {
+            condition.lock(); defer { condition.unlock() }
+            return processing[workerID] ?? []
+        }
+
         func now() -> Double { Date().timeIntervalSince1970 }
     }
 
