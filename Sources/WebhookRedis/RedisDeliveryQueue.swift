@@ -8,8 +8,8 @@ import WebhookQueue
 ///
 /// Not thread-safe: one per thread, like the `RedisQueue` and connection it owns.
 public final class RedisDeliveryQueue: DeliveryQueue {
-    /// The Redis queue behind the driver, for what is not the worker's (tests read it).
-    public let queue: RedisQueue
+    /// The Redis queue behind the driver.
+    private let queue: RedisQueue
 
     /// Connects lazily, as `RedisQueue` does.
     /// - Parameter orderedRoutes: the ordered endpoints `take` fans events out into.

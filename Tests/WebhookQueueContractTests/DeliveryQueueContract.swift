@@ -71,6 +71,17 @@ class DeliveryQueueContract: XCTestCase {
         XCTAssertEqual(try driver.queued().map(text), ["@d"])
     }
 
+    func checkWaitForWorkTellsWhetherTheQueueHoldsSomethingAndTakesNothing() throws {
+        let queue = try joined("w1")
+        let started = Date()
+        XCTAssertFalse(try queue.waitForWork(timeout: 0.2))
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.15, "it waited for the timeout")
+        try driver.push(["@a"])
+        XCTAssertTrue(try queue.waitForWork(timeout: 5))
+        XCTAssertEqual(try driver.queued().map(text), ["@a"], "waiting takes nothing")
+        XCTAssertEqual(try driver.processing("w1"), [])
+    }
+
     // MARK: Settle and its fence
 
     func checkSettleWritesEachOutcomeAndReleasesTheItem() throws {
@@ -232,6 +243,7 @@ final class MemoryDeliveryQueueContractTests: DeliveryQueueContract {
 
     func testTakeIsRefusedWithCodeUnregisteredBeforeTheWorkerJoins() throws { try checkTakeIsRefusedWithCodeUnregisteredBeforeTheWorkerJoins() }
     func testTakeTagsRawEventsLeavesInternalItemsAndTakesOldestFirst() throws { try checkTakeTagsRawEventsLeavesInternalItemsAndTakesOldestFirst() }
+    func testWaitForWorkTellsWhetherTheQueueHoldsSomethingAndTakesNothing() throws { try checkWaitForWorkTellsWhetherTheQueueHoldsSomethingAndTakesNothing() }
     func testTakeStopsAtItsCountAndByteBudgetButTakesAtLeastOne() throws { try checkTakeStopsAtItsCountAndByteBudgetButTakesAtLeastOne() }
     func testSettleWritesEachOutcomeAndReleasesTheItem() throws { try checkSettleWritesEachOutcomeAndReleasesTheItem() }
     func testSettleTrimsTheDeadListToItsCapOldestFirst() throws { try checkSettleTrimsTheDeadListToItsCapOldestFirst() }
@@ -251,6 +263,7 @@ final class RedisDeliveryQueueContractTests: DeliveryQueueContract {
 
     func testTakeIsRefusedWithCodeUnregisteredBeforeTheWorkerJoins() throws { try checkTakeIsRefusedWithCodeUnregisteredBeforeTheWorkerJoins() }
     func testTakeTagsRawEventsLeavesInternalItemsAndTakesOldestFirst() throws { try checkTakeTagsRawEventsLeavesInternalItemsAndTakesOldestFirst() }
+    func testWaitForWorkTellsWhetherTheQueueHoldsSomethingAndTakesNothing() throws { try checkWaitForWorkTellsWhetherTheQueueHoldsSomethingAndTakesNothing() }
     func testTakeStopsAtItsCountAndByteBudgetButTakesAtLeastOne() throws { try checkTakeStopsAtItsCountAndByteBudgetButTakesAtLeastOne() }
     func testSettleWritesEachOutcomeAndReleasesTheItem() throws { try checkSettleWritesEachOutcomeAndReleasesTheItem() }
     func testSettleTrimsTheDeadListToItsCapOldestFirst() throws { try checkSettleTrimsTheDeadListToItsCapOldestFirst() }
