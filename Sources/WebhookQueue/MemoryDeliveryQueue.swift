@@ -122,6 +122,15 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             if attemptLog.isOn && store.log.count > attemptLog.maxRecords {
                 store.log.removeLast(store.log.count - attemptLog.maxRecords)
             }
+            if attemptLog.isOn, let maxAge = attemptLog.maxAge, maxAge > 0 {
+                // As the settle script: records start with their time in ms (`[1733225642123,`);
+                // the oldest go while older than the age, at most 1000 a settle.
+                let cutoff = (now - maxAge) * 1000
+                for _ in 0..<1000 {
+                    guard let oldest = store.log.last, let time = Self.recordTime(oldest), time < cutoff else { break }
+                    store.log.removeLast()
+                }
+            }
             if deadMax > 0 && store.dead.count > deadMax {
                 result.trimmed = store.dead.count - deadMax
                 store.dead.removeLast(result.trimmed)
@@ -129,6 +138,12 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             store.condition.broadcast()
             return result
         }
+    }
+
+    /// An attempt-log record's time (ms), from its leading `[<digits>,`; nil when it has none.
+    private static func recordTime(_ record: [UInt8]) -> Double? {
+        guard record.first == UInt8(ascii: "["), let comma = record.firstIndex(of: UInt8(ascii: ",")) else { return nil }
+        return Double(String(decoding: record[1..<comma], as: UTF8.self))
     }
 
     /// Ordered endpoints need Redis (their per-key state is Redis's): the memory driver never

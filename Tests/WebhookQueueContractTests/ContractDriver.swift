@@ -18,6 +18,8 @@ protocol ContractDriver {
     func delayedCount() throws -> Int
     /// The dead list, newest first.
     func dead() throws -> [[UInt8]]
+    /// The attempt log, newest first.
+    func attemptLog() throws -> [[UInt8]]
     /// Pauses an endpoint as `endpoints pause` does (not a worker operation).
     func pause(endpoint: String) throws
 }
@@ -34,6 +36,7 @@ struct MemoryContractDriver: ContractDriver {
     func processing(_ workerID: String) throws -> [[UInt8]] { store.processing(of: workerID) }
     func delayedCount() throws -> Int { store.snapshot.delayed }
     func dead() throws -> [[UInt8]] { store.snapshot.dead }
+    func attemptLog() throws -> [[UInt8]] { store.log }
     func pause(endpoint: String) throws { limitsStore.pause(endpoint: endpoint) }
 }
 
@@ -69,5 +72,6 @@ final class RedisContractDriver: ContractDriver {
     func processing(_ workerID: String) throws -> [[UInt8]] { try list("\(prefix):processing:\(workerID)") }
     func delayedCount() throws -> Int { try redis.command("ZCARD", "\(prefix):delayed").integer ?? -1 }
     func dead() throws -> [[UInt8]] { try list("\(prefix):dead") }
+    func attemptLog() throws -> [[UInt8]] { try list("\(prefix):log") }
     func pause(endpoint: String) throws { try EndpointState(url: server.url, prefix: prefix).pause(endpoint: endpoint) }
 }

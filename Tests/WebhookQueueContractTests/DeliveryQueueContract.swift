@@ -133,6 +133,25 @@ class DeliveryQueueContract: XCTestCase {
         XCTAssertEqual(try slow.heartbeat(join: false, leaseMillis: 100), .unregistered, "the reaped worker must join again")
     }
 
+    func checkTheAttemptLogIsWrittenWithTheSettleCappedByCountAndAgeAndFencedAlike() throws {
+        try driver.push(["@a", "@b", "@c"])
+        let queue = try joined("w1")
+        queue.attemptLog = AttemptLogConfiguration(maxRecords: 3, maxAge: 60)
+        let taken = try queue.take(max: 3, maxBytes: budget)
+        let now = Int(Date().timeIntervalSince1970 * 1000)
+        func record(_ name: String, ageSeconds: Int = 0) -> [UInt8] { Array("[\(now - ageSeconds * 1000),\"\(name)\"]".utf8) }
+        // The older of these two is past WEBHOOK_LOG_MAX_AGE: dropped from the oldest end.
+        _ = try queue.settle([Settlement(ack: taken[0], log: [record("old", ageSeconds: 120), record("r1")])][...], deadMax: 0)
+        XCTAssertEqual(try driver.attemptLog().map(text), [text(record("r1"))])
+        _ = try queue.settle([Settlement(ack: taken[1], log: [record("r2"), record("r3"), record("r4")])][...], deadMax: 0)
+        XCTAssertEqual(try driver.attemptLog().map(text), ["r4", "r3", "r2"].map { text(record($0)) }, "newest first, capped")
+        // A settle fenced out (the item is gone) logs nothing either.
+        _ = try queue.release([taken[2]])
+        XCTAssertEqual(try queue.settle([Settlement(ack: taken[2], log: [record("fenced")])][...], deadMax: 0).fenced, 1)
+        XCTAssertEqual(try driver.attemptLog().count, 3)
+        XCTAssertFalse(try driver.attemptLog().map(text).contains(text(record("fenced"))))
+    }
+
     // MARK: Crash marks, reap and sweep
 
     func checkReapMarksEveryItemWithACrashWhenNothingWasBeingAdmitted() throws {
@@ -248,6 +267,7 @@ final class MemoryDeliveryQueueContractTests: DeliveryQueueContract {
     func testSettleWritesEachOutcomeAndReleasesTheItem() throws { try checkSettleWritesEachOutcomeAndReleasesTheItem() }
     func testSettleTrimsTheDeadListToItsCapOldestFirst() throws { try checkSettleTrimsTheDeadListToItsCapOldestFirst() }
     func testASettleAfterTheWorkerWasReapedIsFencedAndWritesNothing() throws { try checkASettleAfterTheWorkerWasReapedIsFencedAndWritesNothing() }
+    func testTheAttemptLogIsWrittenWithTheSettleCappedByCountAndAgeAndFencedAlike() throws { try checkTheAttemptLogIsWrittenWithTheSettleCappedByCountAndAgeAndFencedAlike() }
     func testReapMarksEveryItemWithACrashWhenNothingWasBeingAdmitted() throws { try checkReapMarksEveryItemWithACrashWhenNothingWasBeingAdmitted() }
     func testReapBlamesOnlyTheItemBeingAdmitted() throws { try checkReapBlamesOnlyTheItemBeingAdmitted() }
     func testReapLeavesALiveWorkerAlone() throws { try checkReapLeavesALiveWorkerAlone() }
@@ -268,6 +288,7 @@ final class RedisDeliveryQueueContractTests: DeliveryQueueContract {
     func testSettleWritesEachOutcomeAndReleasesTheItem() throws { try checkSettleWritesEachOutcomeAndReleasesTheItem() }
     func testSettleTrimsTheDeadListToItsCapOldestFirst() throws { try checkSettleTrimsTheDeadListToItsCapOldestFirst() }
     func testASettleAfterTheWorkerWasReapedIsFencedAndWritesNothing() throws { try checkASettleAfterTheWorkerWasReapedIsFencedAndWritesNothing() }
+    func testTheAttemptLogIsWrittenWithTheSettleCappedByCountAndAgeAndFencedAlike() throws { try checkTheAttemptLogIsWrittenWithTheSettleCappedByCountAndAgeAndFencedAlike() }
     func testReapMarksEveryItemWithACrashWhenNothingWasBeingAdmitted() throws { try checkReapMarksEveryItemWithACrashWhenNothingWasBeingAdmitted() }
     func testReapBlamesOnlyTheItemBeingAdmitted() throws { try checkReapBlamesOnlyTheItemBeingAdmitted() }
     func testReapLeavesALiveWorkerAlone() throws { try checkReapLeavesALiveWorkerAlone() }
