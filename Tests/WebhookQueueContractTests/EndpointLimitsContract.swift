@@ -31,32 +31,34 @@ class EndpointLimitsContract: XCTestCase {
     // MARK: Rate slots
 
     func checkSlotsAreOneIntervalApartAcrossCallsAndWorkers() throws {
-        let rate = try XCTUnwrap(RateLimit(parsing: "10/s"))
+        // One a second: the next call (well within the 3 s given out) must continue after them.
+        let rate = try XCTUnwrap(RateLimit(parsing: "1/s"))
         let first = try driver.limits().reserve(.endpoint("billing"), rate: rate, maxHold: 60, heldSince: [0, 0, 0])
         XCTAssertEqual(first.slots.count, 3)
         let delays = granted(first.slots)
         XCTAssertEqual(delays.count, 3, "\(first.slots)")
         XCTAssertEqual(delays[0], 0, accuracy: 1e-3, "the first slot is now")
-        XCTAssertEqual(delays[1], 0.1, accuracy: 1e-3)
-        XCTAssertEqual(delays[2], 0.2, accuracy: 1e-3)
+        XCTAssertEqual(delays[1], 1, accuracy: 1e-3)
+        XCTAssertEqual(delays[2], 2, accuracy: 1e-3)
         // Another worker's call continues after the slots already given.
         let second = try driver.limits().reserve(.endpoint("billing"), rate: rate, maxHold: 60, heldSince: [0])
         let at = second.now + (granted(second.slots).first ?? -1)
-        XCTAssertEqual(at, first.now + 0.3, accuracy: 0.01, "\(second)")
+        XCTAssertEqual(at, first.now + 3, accuracy: 0.01, "\(second)")
         // Another scope has its own slots.
         let other = try driver.limits().reserve(.destination("0123"), rate: rate, maxHold: 60, heldSince: [0])
         XCTAssertEqual(granted(other.slots).first ?? -1, 0, accuracy: 1e-3)
     }
 
     func checkASlotPastTheLongestHoldIsRefusedAndTakesNothingFromTheOthers() throws {
-        let rate = try XCTUnwrap(RateLimit(parsing: "2/s"))
+        let rate = try XCTUnwrap(RateLimit(parsing: "1/s"))
         let limits = driver.limits()
         let now = try limits.reserve(.endpoint("slow"), rate: rate, maxHold: 60, heldSince: [0]).now
-        // Held for 59.8 s already: a slot 0.5 s away would hold it past 60 s.
-        let answer = try limits.reserve(.endpoint("slow"), rate: rate, maxHold: 60, heldSince: [now - 59.8, 0])
+        // Held for 59.5 s already: the next slot, a second after the first, would hold it past 60 s.
+        let answer = try limits.reserve(.endpoint("slow"), rate: rate, maxHold: 60, heldSince: [now - 59.5, 0])
         guard case .refused(let wait) = answer.slots[0] else { return XCTFail("\(answer.slots)") }
-        XCTAssertEqual(wait, 0.5, accuracy: 0.05)
-        XCTAssertEqual(granted([answer.slots[1]]).first ?? -1, 0.5, accuracy: 0.05, "the refused one left its slot free")
+        XCTAssertGreaterThan(wait, 0.5)
+        XCTAssertLessThanOrEqual(wait, 1.0 + 1e-3)
+        XCTAssertEqual(granted([answer.slots[1]]).first ?? -1, wait, accuracy: 1e-3, "the refused one left its slot free")
     }
 
     // MARK: Breaker
@@ -80,7 +82,8 @@ class EndpointLimitsContract: XCTestCase {
         guard case .hold(let wait) = try other.gate(endpoint: "e", probeInterval: probe, token: "w2") else {
             return XCTFail("the first probe waits one interval after opening")
         }
-        XCTAssertEqual(wait, probe, accuracy: 0.1)
+        XCTAssertGreaterThan(wait, 0)
+        XCTAssertLessThanOrEqual(wait, probe + 0.01)
         Thread.sleep(forTimeInterval: wait + 0.05)
         XCTAssertEqual(try other.gate(endpoint: "e", probeInterval: probe, token: "w2"), .probe)
         guard case .hold = try limits.gate(endpoint: "e", probeInterval: probe, token: "w1") else {
