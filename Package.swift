@@ -32,9 +32,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The neutral driver boundary: the worker-bound `DeliveryQueue` and `EndpointLimits`
+        // protocols, their value types, `QueueError` with its stored code, and the memory drivers.
+        .target(name: "WebhookQueue", dependencies: [
+            "WebhookCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The only module that knows Redis keys, commands and Lua scripts.
         .target(name: "WebhookRedis", dependencies: [
-            "CHiredis", "WebhookCore",
+            "CHiredis", "WebhookCore", "WebhookQueue",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -46,7 +52,7 @@ let package = Package(
         ]),
         // The worker runtime: composes queue and HTTP delivery.
         .target(name: "WebhookWorker", dependencies: [
-            "WebhookCore", "WebhookRedis", "WebhookHTTP",
+            "WebhookCore", "WebhookQueue", "WebhookRedis", "WebhookHTTP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,7 +87,7 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
         .testTarget(name: "WebhookIntegrationTests", dependencies: [
-            "WebhookCore", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "WebhookDashboard", "TestSupport",
+            "WebhookCore", "WebhookQueue", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "WebhookDashboard", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The dashboard's pure parts: escaping, views, charts, sign-in (its browser tests are
@@ -89,10 +95,16 @@ let package = Package(
         .testTarget(name: "WebhookDashboardTests", dependencies: [
             "WebhookDashboard", "WebhookCore", "WebhookRedis", "TestSupport",
         ]),
+        // One contract, both drivers: the same cases against `MemoryDeliveryQueue` /
+        // `MemoryEndpointLimits` and against the Redis drivers on a real redis-server.
+        .testTarget(name: "WebhookQueueContractTests", dependencies: [
+            "WebhookQueue", "WebhookRedis", "WebhookCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Unit tests of the worker's internal parts (@testable import); the endpoint guard against a real
         // redis-server.
         .testTarget(name: "WebhookWorkerTests", dependencies: [
-            "WebhookWorker", "WebhookCore", "WebhookHTTP", "WebhookRedis", "TestSupport",
+            "WebhookWorker", "WebhookCore", "WebhookQueue", "WebhookHTTP", "WebhookRedis", "TestSupport",
         ]),
     ]
 )

@@ -1,13 +1,18 @@
 import Foundation
 import WebhookCore
+import WebhookQueue
 
 /// Per-endpoint state shared by the whole fleet: the rate limit (GCRA), the circuit breaker,
 /// pause flags and recent outcome counts. Keys are in `EndpointKeys.swift`, scripts in
 /// `EndpointScripts.swift`; every time is Redis' own.
 ///
+/// The Redis `EndpointLimits` driver: what the worker's guard calls (`reserve`, `gate`,
+/// `record`) throws `QueueError`, mapped from the `RedisError` once (`QueueError.init(_:)`); the
+/// operators' calls (`pause`, `resume`, `status`, `history`) keep `RedisError`.
+///
 /// Owns one connection, opened on first use and reopened on the call after a connection error;
 /// the caller decides about backoff. Not thread-safe: one per thread, like `RedisQueue`.
-public final class EndpointState {
+public final class EndpointState: EndpointLimits {
     private let keys: EndpointKeys
     private let connection: LazyConnection
     /// SHA1 of each loaded script by name; kept across reconnects, re-sent by EVAL on NOSCRIPT.
@@ -40,7 +45,11 @@ public final class EndpointState {
     /// first held gets none (and takes none from the others).
     /// - Parameter heldSince: per request, since when it has been held (Redis's clock, Unix
     ///   seconds), or 0 when it has not been.
-    public func reserve(_ scope: RateScope, rate: RateLimit, maxHold: Double, heldSince: [Double]) throws(RedisError) -> RateReservation {
+    public func reserve(_ scope: RateScope, rate: RateLimit, maxHold: Double, heldSince: [Double]) throws(QueueError) -> RateReservation {
+        try mapped { () throws(RedisError) in try reserveSlots(scope, rate: rate, maxHold: maxHold, heldSince: heldSince) }
+    }
+
+    private func reserveSlots(_ scope: RateScope, rate: RateLimit, maxHold: Double, heldSince: [Double]) throws(RedisError) -> RateReservation {
         var args = [String(max(1, Int((rate.interval * 1_000_000).rounded(.up)))),
                     String(Int(min(max(0, maxHold), 1e12) * 1_000_000))]
         args.reserveCapacity(heldSince.count + 2)
@@ -62,7 +71,7 @@ public final class EndpointState {
 
     /// Asks for one request's slot to `endpoint` under `rate` now: granted, or the seconds until
     /// the next free slot (nothing is reserved then). `reserve` with a hold of zero.
-    public func acquire(endpoint: String, rate: RateLimit) throws(RedisError) -> RateDecision {
+    public func acquire(endpoint: String, rate: RateLimit) throws(QueueError) -> RateDecision {
         let answer = try reserve(.endpoint(endpoint), rate: rate, maxHold: 0, heldSince: [0])
         switch answer.slots[0] {
         case .granted: return .granted(at: answer.now)
@@ -84,7 +93,16 @@ public final class EndpointState {
     /// - Returns: the breaker after recording; `transition` tells the one caller that opened or
     ///   closed it.
     public func record(endpoint: String, successes: Int, failures: Int, failuresSinceSuccess: Int? = nil,
-                       lastError: String? = nil, threshold: Int, probeInterval: Double) throws(RedisError) -> BreakerRecord {
+                       lastError: String? = nil, threshold: Int, probeInterval: Double) throws(QueueError) -> BreakerRecord {
+        try mapped { () throws(RedisError) in
+            try recordOutcomes(endpoint: endpoint, successes: successes, failures: failures,
+                               failuresSinceSuccess: failuresSinceSuccess, lastError: lastError, threshold: threshold,
+                               probeInterval: probeInterval)
+        }
+    }
+
+    private func recordOutcomes(endpoint: String, successes: Int, failures: Int, failuresSinceSuccess: Int?,
+                                lastError: String?, threshold: Int, probeInterval: Double) throws(RedisError) -> BreakerRecord {
         let trailing = successes > 0 ? min(failuresSinceSuccess ?? failures, failures) : failures
         let reply = try run(EndpointScripts.record, keys: [keys.breaker(endpoint), keys.stats(endpoint), keys.probe(endpoint)],
                             args: [String(max(0, successes)), String(max(0, failures)), String(max(0, trailing)),
@@ -101,7 +119,11 @@ public final class EndpointState {
     /// Whether the next delivery to `endpoint` may go: closed, paused, this caller's probe,
     /// or hold. Of all callers during one `probeInterval`, exactly one gets `.probe`.
     /// - Parameter token: who probes (e.g. the worker ID), stored in the probe slot for debugging.
-    public func gate(endpoint: String, probeInterval: Double, token: String) throws(RedisError) -> BreakerGate {
+    public func gate(endpoint: String, probeInterval: Double, token: String) throws(QueueError) -> BreakerGate {
+        try mapped { () throws(RedisError) in try askGate(endpoint: endpoint, probeInterval: probeInterval, token: token) }
+    }
+
+    private func askGate(endpoint: String, probeInterval: Double, token: String) throws(RedisError) -> BreakerGate {
         let reply = try run(EndpointScripts.gate, keys: [keys.breaker(endpoint), keys.probe(endpoint)],
                             args: [Self.milliseconds(probeInterval), token])
         guard let parts = reply.array, parts.count == 3, let name = parts[0].text, let value = parts[1].integer,
@@ -177,6 +199,11 @@ public final class EndpointState {
     }
 
     // MARK: Plumbing
+
+    /// Runs one of the guard's calls, mapping its error at the driver boundary.
+    private func mapped<T>(_ body: () throws(RedisError) -> T) throws(QueueError) -> T {
+        do { return try body() } catch { throw QueueError(error) }
+    }
 
     private static func milliseconds(_ seconds: Double) -> String {
         String(max(1, Int((seconds * 1000).rounded())))

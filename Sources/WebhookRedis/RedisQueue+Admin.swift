@@ -1,4 +1,6 @@
-/// Health checks and dead-letter administration.
+/// Health checks and dead-letter administration: the CLI's, the probe's and the dashboard's, not
+/// the worker's (`DeliveryQueue` has none of them; `maxmemoryPolicy` is the one a worker calls,
+/// through `RedisDeliveryQueue`).
 extension RedisQueue {
     /// Answers when Redis does; throws otherwise.
     public func ping() throws(RedisError) {

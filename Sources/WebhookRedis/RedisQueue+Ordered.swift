@@ -1,4 +1,5 @@
 import WebhookCore
+import WebhookQueue
 
 /// Ordered delivery's calls (see docs/ARCHITECTURE.md, "Ordered delivery"; scripts in
 /// `OrderedScripts.swift`).

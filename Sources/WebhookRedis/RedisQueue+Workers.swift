@@ -1,17 +1,8 @@
 import Foundation
+import WebhookQueue
 
 /// Worker registration, crash recovery and queue depths. Every time here is Redis's (`TIME`).
 extension RedisQueue {
-    /// What a heartbeat found.
-    public enum Heartbeat: Sendable, Equatable {
-        /// Registered (a join) or refreshed (a beat).
-        case alive
-        /// A join found another live worker with this ID.
-        case idTaken
-        /// A beat found this worker unregistered: it was reaped and must join again before taking.
-        case unregistered
-    }
-
     /// Registers this worker (`join: true`, refused while another live worker has the ID), or
     /// refreshes its heartbeat (`join: false`, which never re-registers a reaped worker).
     /// A worker joins before its first take, so a crash before then leaves nothing unreaped.

@@ -1,9 +1,12 @@
 import Foundation
 import WebhookCore
+import WebhookQueue
 
-/// The driver a worker talks to: taking, waiting, settling and retry promotion.
+/// The queue in Redis: taking, waiting, settling and retry promotion.
 /// Registration, reaping and depths are in `RedisQueue+Workers.swift`, dead letters and health
 /// checks in `RedisQueue+Admin.swift`; keys are in `Keys.swift`, scripts in `Scripts.swift`.
+/// The worker reaches it through `RedisDeliveryQueue`, the `DeliveryQueue` driver, which turns
+/// its `RedisError`s into `QueueError`s; the CLI, dashboard and health probe call it directly.
 ///
 /// Owns one `RedisConnection`, opened on first use and reopened on the call after a connection
 /// error: the caller decides about backoff and retries, this type only reconnects.
@@ -78,26 +81,6 @@ public final class RedisQueue {
         case .null: return false
         case .error(let message): throw RedisError(call: "BLMOVE", message: message, isConnectionError: false)
         default: throw unexpected("BLMOVE", reply)
-        }
-    }
-
-    /// What one settle call did.
-    public struct SettleResult: Sendable, Equatable {
-        /// Events removed from the processing list with their outcomes written.
-        public var written: Int
-        /// Events no longer in this worker's processing list (reaped, or settled by a call
-        /// whose reply was lost): nothing was written for them.
-        public var fenced: Int
-        /// Oldest dead letters dropped to keep the dead list within its cap.
-        public var trimmed: Int
-        /// The attempt log's write failed (the settle itself did not): its records are lost.
-        public var logFailed: Bool
-
-        public init(written: Int, fenced: Int, trimmed: Int, logFailed: Bool = false) {
-            self.written = written
-            self.fenced = fenced
-            self.trimmed = trimmed
-            self.logFailed = logFailed
         }
     }
 

@@ -7,7 +7,7 @@ import Logging
 import Metrics
 import WebhookCore
 import WebhookHTTP
-import WebhookRedis
+import WebhookQueue
 
 /// The dispatcher thread: sole owner of the `DeliveryLedger`. It admits what the taker took,
 /// hands the requests to the HTTP client, completes what the HTTP client finished, and settles
@@ -233,7 +233,7 @@ final class Dispatcher: @unchecked Sendable {
                 } catch let settleError {
                     var error = settleError
                     if error.code == .serverChanged {
-                        do throws(RedisError) {
+                        do throws(QueueError) {
                             try restoreHeld(queue)
                             continue  // settle there at once
                         } catch let restoreError {
@@ -313,7 +313,7 @@ final class Dispatcher: @unchecked Sendable {
     /// replicas never see), or the connection reached another server meanwhile: the claims are
     /// then not sent, and their leases expire (order before availability). The replicas are
     /// counted again after such a round, and every 10 s.
-    private func replicated(_ queue: any DeliveryQueue) throws(RedisError) -> Bool {
+    private func replicated(_ queue: any DeliveryQueue) throws(QueueError) -> Bool {
         if replicas.server != queue.serverID || Date().timeIntervalSince(replicas.askedAt) > 10 {
             replicas = (try queue.connectedReplicas(), queue.serverID, Date())
         }
@@ -449,7 +449,7 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    private func settle(_ pending: inout [Settlement], queue: any DeliveryQueue) throws(RedisError) {
+    private func settle(_ pending: inout [Settlement], queue: any DeliveryQueue) throws(QueueError) {
         // Ordered claims first, each fenced by its key's lease (`settleOrdered`); what could not
         // be written stays pending.
         var ordered = pending.filter { $0.ordered != nil }
@@ -503,7 +503,7 @@ final class Dispatcher: @unchecked Sendable {
     /// outcomes are written rather than fenced out and forgotten; then settles may go there.
     /// What is put back may also still be in that server's queue, and so be delivered twice:
     /// at-least-once allows that, losing it does not.
-    private func restoreHeld(_ queue: any DeliveryQueue) throws(RedisError) {
+    private func restoreHeld(_ queue: any DeliveryQueue) throws(QueueError) {
         let held = room.heldItems()
         let listed = Set(try queue.processingItems())
         let missing = held.filter { !listed.contains($0) }

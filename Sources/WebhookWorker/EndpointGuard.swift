@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import WebhookCore
-import WebhookRedis
+import WebhookQueue
 
 /// The fleet-wide limits in front of each endpoint, kept in Redis so that all workers share them:
 /// the rate limit (`rate: N/s`, a GCRA on Redis's clock) and the circuit breaker (opens after
@@ -11,7 +11,7 @@ import WebhookRedis
 /// in the delayed set without spending a try. Owned by the dispatcher thread.
 ///
 /// Rate limits reserve: each request behind a limit is given its slot once (one script call
-/// places a whole batch, `EndpointState.reserve`), then waits for it without asking again: in
+/// places a whole batch, `EndpointLimits.reserve`), then waits for it without asking again: in
 /// memory when the slot is near (`Pacer`), else in the delayed set, due a little before its
 /// slot and marked with it (`Delivery.slot`, covered by the item's MAC), so the worker that
 /// takes it back sends it at the slot. So an event behind a limit costs a fixed handful of
@@ -31,7 +31,8 @@ import WebhookRedis
 /// - outcome tallies are kept and added to the next write (a write whose reply was lost may
 ///   count them twice: a breaker may then open early, never late).
 ///
-/// Without Redis state (the in-memory queue of tests) everything passes.
+/// The limits are an `EndpointLimits` driver: Redis (`EndpointState`) or memory
+/// (`MemoryEndpointLimits`); without one (`state` nil, unit tests only) everything passes.
 final class EndpointGuard {
     typealias Attempt = DeliveryLedger.Attempt
 
@@ -55,7 +56,7 @@ final class EndpointGuard {
         let reason: String
     }
 
-    private let state: EndpointState?
+    private let state: (any EndpointLimits)?
     private let configuration: Configuration
     private let workerID: String
     private let logger: Logger
@@ -116,7 +117,7 @@ final class EndpointGuard {
         }
     }
 
-    init(state: EndpointState?, configuration: Configuration, workerID: String, logger: Logger) {
+    init(state: (any EndpointLimits)?, configuration: Configuration, workerID: String, logger: Logger) {
         self.state = state
         self.configuration = configuration
         self.workerID = workerID
@@ -143,7 +144,7 @@ final class EndpointGuard {
         return Date() >= quietUntil
     }
 
-    private func failed(_ error: RedisError, doing what: String) {
+    private func failed(_ error: QueueError, doing what: String) {
         let pause = backoff.next()
         if quietUntil == nil {
             logger.warning("endpoint limits unavailable: breakers count as closed, rate-limited deliveries wait", metadata: [
@@ -248,7 +249,7 @@ final class EndpointGuard {
     }
 
     /// Places `units` (one request each) in their scope's slots.
-    private func reserve(_ units: [[Attempt]], scope: RateScope, rate: RateLimit, state: EndpointState, into out: inout Decisions) {
+    private func reserve(_ units: [[Attempt]], scope: RateScope, rate: RateLimit, state: any EndpointLimits, into out: inout Decisions) {
         let name = units[0][0].target.name
         let limited = "endpoint \(name) is at its rate limit (\(rate))"
         guard mayCall else {
@@ -312,7 +313,7 @@ final class EndpointGuard {
         RequestBuilder.batches(target, defaultCompat: configuration.endpoints.compat)
     }
 
-    private func gate(_ name: String, _ state: EndpointState) -> BreakerGate {
+    private func gate(_ name: String, _ state: any EndpointLimits) -> BreakerGate {
         if let cached = gates[name], cached.until > Date() { return cached.gate }
         guard mayCall else { return gates[name]?.gate == .paused ? .paused : .closed }
         let answer: BreakerGate

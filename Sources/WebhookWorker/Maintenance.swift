@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import WebhookCore
-import WebhookRedis
+import WebhookQueue
 
 /// The maintenance thread: joining and heartbeats, reaping and sweeping dead workers'
 /// processing lists, and the poller that moves due retries from the delayed set to the queue.
@@ -123,7 +123,7 @@ final class Maintenance: @unchecked Sendable {
     /// Refreshes the lease; a worker that finds itself unregistered (reaped while alive, e.g.
     /// paused longer than the lease) stops taking and joins again. What it held was requeued by
     /// the reaper; its own outcomes for those items are fenced out at settle.
-    private func heartbeat(_ queue: any DeliveryQueue) throws(RedisError) {
+    private func heartbeat(_ queue: any DeliveryQueue) throws(QueueError) {
         switch try queue.heartbeat(join: false, leaseMillis: leaseMillis) {
         case .alive:
             gate.open(.heartbeat)
@@ -141,7 +141,7 @@ final class Maintenance: @unchecked Sendable {
     }
 
     /// Reaps expired workers and sweeps processing lists that belong to no registered worker.
-    private func reap(_ queue: any DeliveryQueue) throws(RedisError) {
+    private func reap(_ queue: any DeliveryQueue) throws(QueueError) {
         for worker in try queue.reapCandidates(leaseMillis: leaseMillis) where worker != workerID {
             if let moved = try queue.reap(worker: worker, leaseMillis: leaseMillis), moved > 0 {
                 logger.warning("requeued the events of a worker whose lease expired",
@@ -150,7 +150,7 @@ final class Maintenance: @unchecked Sendable {
         }
     }
 
-    private func promoteDue(_ queue: any DeliveryQueue) throws(RedisError) {
+    private func promoteDue(_ queue: any DeliveryQueue) throws(QueueError) {
         let limit = 1000
         var moved = 0
         var nextDueIn: Double?

@@ -3,7 +3,7 @@ import Logging
 import Metrics
 import Synchronization
 import WebhookCore
-import WebhookRedis
+import WebhookQueue
 
 /// The taker thread: waits on Redis for work (a blocking command, no polling), moves batches
 /// into the worker's processing list within the room's count and byte budget, and hands them
@@ -107,7 +107,7 @@ final class Taker: Sendable {
     }
 
     /// Returns to the queue what this worker's processing list holds and its memory does not.
-    private func reconcile(_ queue: any DeliveryQueue) throws(RedisError) {
+    private func reconcile(_ queue: any DeliveryQueue) throws(QueueError) {
         let stranded = try queue.processingItems().filter { !room.holds($0) }
         guard !stranded.isEmpty else { return }
         let moved = try queue.release(stranded)

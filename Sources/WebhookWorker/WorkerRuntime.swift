@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import WebhookCore
 import WebhookHTTP
+import WebhookQueue
 import WebhookRedis
 
 /// Why a worker could not start.
@@ -59,19 +60,24 @@ public final class WorkerRuntime: @unchecked Sendable {
     /// Opens one queue connection per thread.
     private let makeQueue: @Sendable () -> any DeliveryQueue
 
-    /// - Parameter queues: opens a queue driver for a worker ID, once per thread; Redis by
-    ///   default, `MemoryDeliveryQueue` in tests.
+    /// - Parameters:
+    ///   - queues: opens a queue driver for a worker ID, once per thread; Redis
+    ///     (`RedisDeliveryQueue`) by default, `MemoryDeliveryQueue` for a runtime without Redis.
+    ///   - limits: the endpoint limits' driver (breakers and rate limits), opened once for the
+    ///     dispatcher; Redis (`EndpointState`) by default, and with `queues` given, a
+    ///     `MemoryEndpointLimits` of this runtime's own unless one is passed: the limits are never
+    ///     off.
     /// - Throws: when the HTTP client cannot start.
     public init(configuration: Configuration, workerID: String? = nil, logger: Logger,
-                queues: (@Sendable (String) -> any DeliveryQueue)? = nil) throws {
+                queues: (@Sendable (String) -> any DeliveryQueue)? = nil,
+                limits: (@Sendable () -> any EndpointLimits)? = nil) throws {
         let targets = configuration.targets
         let id = workerID ?? configuration.worker.id ?? Self.generatedID()
         self.workerID = id
         let routes = OrderedRoute.routes(targets)
         let open = queues ?? { id in
-            let queue = RedisQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id)
-            queue.orderedRoutes = routes
-            return queue
+            RedisDeliveryQueue(url: configuration.redis.url, prefix: configuration.redis.keyPrefix, workerID: id,
+                               orderedRoutes: routes)
         }
         let makeQueue: @Sendable () -> any DeliveryQueue = { open(id) }
         self.makeQueue = makeQueue
@@ -89,10 +95,17 @@ public final class WorkerRuntime: @unchecked Sendable {
                                   caFile: configuration.http.caFile, logger: logger,
                                   onComplete: { dispatcher.post(responses: $0) })
         dispatcher.http = http
-        // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.
-        dispatcher.endpointGuard = EndpointGuard(
-            state: queues == nil ? EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix) : nil,
-            configuration: configuration, workerID: id, logger: logger)
+        // Fleet-wide rate limits and breakers: in Redis with the Redis queue, in this process's
+        // memory with the memory queue (unless the caller shares a store between runtimes).
+        let endpointLimits: any EndpointLimits
+        if let limits {
+            endpointLimits = limits()
+        } else if queues == nil {
+            endpointLimits = EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix)
+        } else {
+            endpointLimits = MemoryEndpointLimits(store: MemoryEndpointLimits.Store())
+        }
+        dispatcher.endpointGuard = EndpointGuard(state: endpointLimits, configuration: configuration, workerID: id, logger: logger)
         self.room = room
         self.gate = gate
         self.dispatcher = dispatcher

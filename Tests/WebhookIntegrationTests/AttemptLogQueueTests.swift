@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import WebhookCore
+import WebhookQueue
 import WebhookRedis
 import XCTest
 
@@ -39,7 +40,7 @@ final class AttemptLogQueueTests: RedisServerTestCase {
     /// Takes up to `max` items and settles each as delivered to `endpoints`, one record each.
     @discardableResult
     private func takeAndSettle(_ queue: RedisQueue, max: Int, numbered: inout Int,
-                               endpoints: [String] = ["billing"]) throws -> RedisQueue.SettleResult? {
+                               endpoints: [String] = ["billing"]) throws -> SettleResult? {
         let taken = try queue.take(max: max, maxBytes: 1 << 24)
         guard !taken.isEmpty else { return nil }
         // Records in `AttemptRecord.stored()`'s form, built directly: 200,000 of them through

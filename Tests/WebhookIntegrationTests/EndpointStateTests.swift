@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import WebhookCore
+import WebhookQueue
 import WebhookRedis
 import XCTest
 

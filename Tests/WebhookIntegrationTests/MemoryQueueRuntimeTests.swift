@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import TestSupport
 import WebhookCore
-import WebhookRedis
+import WebhookQueue
 import WebhookWorker
 import XCTest
 
@@ -53,6 +53,35 @@ final class MemoryQueueRuntimeTests: XCTestCase {
         XCTAssertEqual(after.queue.count, 5, "handed back")
         XCTAssertTrue(after.queue.allSatisfy { $0.first == UInt8(ascii: "@") && String(decoding: $0, as: UTF8.self).contains(" 0 w") },
                       after.queue.map { String(decoding: $0.prefix(80), as: UTF8.self) }.description)
+        await receiver.stop()
+    }
+
+    /// The memory driver's runtime keeps an endpoint's rate limit (`MemoryEndpointLimits`): it
+    /// used to run with the limits off, sending a backlog at once.
+    func testAnEndpointsRateLimitHoldsOnTheMemoryDriver() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in .status(200) })
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("endpoints-\(UUID().uuidString).yaml")
+        try """
+            endpoints:
+              - name: paced
+                url: \(receiver.url)
+                rate: 4/s
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let store = MemoryDeliveryQueue.Store()
+        store.push((0..<8).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        let worker = try runtime(store, ["WEBHOOK_ENDPOINTS_FILE": file.path, "WEBHOOK_SECRET": "s"])
+        try await Task.detached { try worker.start() }.value
+        let requests = try await receiver.waitForRequests(count: 8, timeout: 30)
+        await Task.detached { worker.stop() }.value
+        let arrivals = requests.map(\.arrival).sorted()
+        // Slots 0.25 s apart: eight requests span 1.75 s (less a little for timer slack).
+        XCTAssertGreaterThanOrEqual(arrivals[7] - arrivals[0], 1.5, "sent at once: the rate limit is off (\(arrivals))")
+        // Five requests take four slots, a second (less slack for a late sender).
+        for index in arrivals.indices.dropLast(4) {
+            XCTAssertGreaterThanOrEqual(arrivals[index + 4] - arrivals[index], 0.8, "over the rate: \(arrivals)")
+        }
+        XCTAssertEqual(store.snapshot.dead.count, 0)
         await receiver.stop()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import WebhookCore
+import WebhookQueue
 import WebhookRedis
 import XCTest
 
@@ -125,7 +126,7 @@ final class RedisQueueTests: RedisServerTestCase {
             Settlement(ack: taken[0], outcomes: [.retry(after: 60, item: Array("retry".utf8)), .dead(entry: Array("dead".utf8))]),
             Settlement(ack: taken[1], outcomes: [.requeue(item: Array("back".utf8))]),
         ][...], deadMax: 0)
-        XCTAssertEqual(result, RedisQueue.SettleResult(written: 2, fenced: 0, trimmed: 0))
+        XCTAssertEqual(result, SettleResult(written: 2, fenced: 0, trimmed: 0))
         XCTAssertEqual(try list("t:processing:w1"), [taken[2]])
         XCTAssertEqual(try server.redisCLI("LRANGE", "t:queue", "0", "-1"), "back")
         XCTAssertEqual(try server.redisCLI("LRANGE", "t:dead", "0", "-1"), "dead")
@@ -143,7 +144,7 @@ final class RedisQueueTests: RedisServerTestCase {
         let batch = [Settlement(ack: taken[0], outcomes: [.dead(entry: Array("d".utf8)), .requeue(item: Array("q".utf8))])]
         XCTAssertEqual(try queue.settle(batch[...], deadMax: 0).written, 1)
         // The same settle again, as after a lost reply: fenced, nothing added.
-        XCTAssertEqual(try queue.settle(batch[...], deadMax: 0), RedisQueue.SettleResult(written: 0, fenced: 1, trimmed: 0))
+        XCTAssertEqual(try queue.settle(batch[...], deadMax: 0), SettleResult(written: 0, fenced: 1, trimmed: 0))
         XCTAssertEqual(try server.redisCLI("LLEN", "t:dead"), "1")
         XCTAssertEqual(try server.redisCLI("LLEN", "t:queue"), "1")
     }

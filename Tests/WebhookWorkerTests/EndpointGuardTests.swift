@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TestSupport
 @testable import WebhookCore
+import WebhookQueue
 import WebhookRedis
 @testable import WebhookWorker
 import XCTest

@@ -2,10 +2,12 @@ import Crypto
 import Foundation
 import WebhookCore
 
-/// The queue's rules in process memory: a driver for testing the worker runtime without Redis,
-/// as swift-jobs' memory driver does. Same contract as the Lua scripts (tagging on take,
-/// fenced settles, crash marks on reap, the sweep), one shared `Store` standing in for the
-/// server and one `MemoryDeliveryQueue` per thread standing in for a connection.
+/// The queue's rules in process memory: a driver for running the worker runtime without Redis,
+/// as swift-jobs' memory driver does. Same contract as the Redis driver's scripts (tagging on
+/// take, fenced settles, crash marks on reap, the sweep), checked by the same contract suite
+/// (`DeliveryQueueContractTests`); one shared `Store` standing in for the server and one
+/// `MemoryDeliveryQueue` per thread standing in for a connection. Its errors are `QueueError`s
+/// with their code set here, as the Redis driver's are after its mapping.
 public final class MemoryDeliveryQueue: DeliveryQueue {
     /// The shared state: what Redis would hold. Thread-safe. Unchecked Sendable: every field is
     /// touched only under `condition` (waited on by a blocking take, so not a `Mutex`).
@@ -39,6 +41,12 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             return (queue, delayed.count, dead, processing.values.reduce(0) { $0 + $1.count })
         }
 
+        /// One worker's processing list, newest first (as `LRANGE` reads it), for assertions.
+        public func processing(of workerID: String) -> [[UInt8]] {
+            condition.lock(); defer { condition.unlock() }
+            return processing[workerID] ?? []
+        }
+
         func now() -> Double { Date().timeIntervalSince1970 }
     }
 
@@ -56,7 +64,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         return body(store)
     }
 
-    public func take(max: Int, maxBytes: Int) throws(RedisError) -> [[UInt8]] {
+    public func take(max: Int, maxBytes: Int) throws(QueueError) -> [[UInt8]] {
         let result: [[UInt8]]? = locked { store in
             guard store.workers[workerID] != nil else { return nil }
             store.holders.insert(workerID)
@@ -76,12 +84,12 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             return items
         }
         guard let result else {
-            throw RedisError(call: "take", message: "UNREGISTERED this worker is not in the workers set", isConnectionError: false)
+            throw QueueError(.unregistered, operation: "take", message: "this worker is not in the workers set")
         }
         return result
     }
 
-    public func waitForWork(timeout: Double) throws(RedisError) -> Bool {
+    public func waitForWork(timeout: Double) throws(QueueError) -> Bool {
         store.condition.lock()
         defer { store.condition.unlock() }
         let deadline = Date().addingTimeInterval(timeout)
@@ -91,9 +99,9 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         return !store.queue.isEmpty
     }
 
-    public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult {
+    public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(QueueError) -> SettleResult {
         locked { store in
-            var result = RedisQueue.SettleResult(written: 0, fenced: 0, trimmed: 0)
+            var result = SettleResult(written: 0, fenced: 0, trimmed: 0)
             let now = store.now()
             for settlement in settlements {
                 guard let index = store.processing[workerID]?.lastIndex(of: settlement.ack) else {
@@ -114,6 +122,15 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
             if attemptLog.isOn && store.log.count > attemptLog.maxRecords {
                 store.log.removeLast(store.log.count - attemptLog.maxRecords)
             }
+            if attemptLog.isOn, let maxAge = attemptLog.maxAge, maxAge > 0 {
+                // As the settle script: records start with their time in ms (`[1733225642123,`);
+                // the oldest go while older than the age, at most 1000 a settle.
+                let cutoff = (now - maxAge) * 1000
+                for _ in 0..<1000 {
+                    guard let oldest = store.log.last, let time = Self.recordTime(oldest), time < cutoff else { break }
+                    store.log.removeLast()
+                }
+            }
             if deadMax > 0 && store.dead.count > deadMax {
                 result.trimmed = store.dead.count - deadMax
                 store.dead.removeLast(result.trimmed)
@@ -123,23 +140,29 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
+    /// An attempt-log record's time (ms), from its leading `[<digits>,`; nil when it has none.
+    private static func recordTime(_ record: [UInt8]) -> Double? {
+        guard record.first == UInt8(ascii: "["), let comma = record.firstIndex(of: UInt8(ascii: ",")) else { return nil }
+        return Double(String(decoding: record[1..<comma], as: UTF8.self))
+    }
+
     /// Ordered endpoints need Redis (their per-key state is Redis's): the memory driver never
     /// fans out into them, so there is nothing to claim.
-    public func claimOrdered(_ route: OrderedRoute, max: Int, leaseMillis: Int) throws(RedisError) -> (claims: [OrderedClaim], nextDueIn: Double?) {
+    public func claimOrdered(_ route: OrderedRoute, max: Int, leaseMillis: Int) throws(QueueError) -> (claims: [OrderedClaim], nextDueIn: Double?) {
         ([], nil)
     }
 
     /// See `claimOrdered`: no claim exists, so every settle is fenced.
-    public func settleOrdered(_ settlements: [OrderedSettlement], deadMax: Int) throws(RedisError) -> RedisQueue.SettleResult {
-        RedisQueue.SettleResult(written: 0, fenced: settlements.count, trimmed: 0)
+    public func settleOrdered(_ settlements: [OrderedSettlement], deadMax: Int) throws(QueueError) -> SettleResult {
+        SettleResult(written: 0, fenced: settlements.count, trimmed: 0)
     }
 
     /// One process's memory has no replicas.
-    public func connectedReplicas() throws(RedisError) -> Int { 0 }
+    public func connectedReplicas() throws(QueueError) -> Int { 0 }
 
-    public func waitForReplicas(_ count: Int, timeoutMillis: Int) throws(RedisError) -> Int { 0 }
+    public func waitForReplicas(_ count: Int, timeoutMillis: Int) throws(QueueError) -> Int { 0 }
 
-    public func promoteDue(limit: Int) throws(RedisError) -> (moved: Int, nextDueIn: Double?) {
+    public func promoteDue(limit: Int) throws(QueueError) -> (moved: Int, nextDueIn: Double?) {
         locked { store in
             let now = store.now()
             store.delayed.sort { $0.due < $1.due }
@@ -154,7 +177,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func heartbeat(join: Bool, leaseMillis: Int) throws(RedisError) -> RedisQueue.Heartbeat {
+    public func heartbeat(join: Bool, leaseMillis: Int) throws(QueueError) -> Heartbeat {
         locked { store in
             let now = store.now()
             let last = store.workers[workerID]
@@ -169,14 +192,14 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func reapCandidates(leaseMillis: Int) throws(RedisError) -> [String] {
+    public func reapCandidates(leaseMillis: Int) throws(QueueError) -> [String] {
         locked { store in
             let cutoff = store.now() - Double(leaseMillis) / 1000
             return store.workers.filter { $0.value < cutoff }.map(\.key) + store.holders.subtracting(store.workers.keys)
         }
     }
 
-    public func reap(worker: String, leaseMillis: Int) throws(RedisError) -> Int? {
+    public func reap(worker: String, leaseMillis: Int) throws(QueueError) -> Int? {
         locked { store in
             if let last = store.workers[worker], last >= store.now() - Double(leaseMillis) / 1000 { return nil }
             let blame = store.admitting[worker]
@@ -198,7 +221,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func markAdmitting(sha1: String?) throws(RedisError) {
+    public func markAdmitting(sha1: String?) throws(QueueError) {
         locked { $0.admitting[workerID] = sha1 }
     }
 
@@ -207,7 +230,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
     public var pinnedServerID: String?
     public var attemptLog = AttemptLogConfiguration(maxRecords: 0)
 
-    public func restore(_ items: [[UInt8]]) throws(RedisError) -> Int {
+    public func restore(_ items: [[UInt8]]) throws(QueueError) -> Int {
         locked { store in
             var restored = 0
             for item in items where !(store.processing[workerID]?.contains(item) ?? false) {
@@ -219,11 +242,11 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func processingItems() throws(RedisError) -> [[UInt8]] {
+    public func processingItems() throws(QueueError) -> [[UInt8]] {
         locked { $0.processing[workerID] ?? [] }
     }
 
-    public func release(_ items: [[UInt8]]) throws(RedisError) -> Int {
+    public func release(_ items: [[UInt8]]) throws(QueueError) -> Int {
         locked { store in
             var moved = 0
             for item in items {
@@ -237,7 +260,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func handBack() throws(RedisError) -> Int {
+    public func handBack() throws(QueueError) -> Int {
         locked { store in
             let items = store.processing.removeValue(forKey: workerID) ?? []
             store.queue.append(contentsOf: items)
@@ -246,7 +269,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func deregister() throws(RedisError) -> Bool {
+    public func deregister() throws(QueueError) -> Bool {
         locked { store in
             guard store.processing[workerID]?.isEmpty ?? true else { return false }
             store.workers.removeValue(forKey: workerID)
@@ -256,7 +279,7 @@ public final class MemoryDeliveryQueue: DeliveryQueue {
         }
     }
 
-    public func push(_ items: [[UInt8]]) throws(RedisError) { store.push(items) }
+    public func push(_ items: [[UInt8]]) throws(QueueError) { store.push(items) }
 
-    public func maxmemoryPolicy() throws(RedisError) -> String? { nil }
+    public func maxmemoryPolicy() throws(QueueError) -> String? { nil }
 }

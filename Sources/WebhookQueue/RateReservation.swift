@@ -1,4 +1,4 @@
-/// The fleet-wide rate limiter's answer for a batch of requests (`EndpointState.reserve`).
+/// The fleet-wide rate limiter's answer for a batch of requests (`EndpointLimits.reserve`).
 public struct RateReservation: Sendable, Equatable {
     /// One request's slot.
     public enum Slot: Sendable, Equatable {
@@ -14,4 +14,9 @@ public struct RateReservation: Sendable, Equatable {
     public let now: Double
     /// One per request asked for, in order.
     public let slots: [Slot]
+
+    public init(now: Double, slots: [Slot]) {
+        self.now = now
+        self.slots = slots
+    }
 }
