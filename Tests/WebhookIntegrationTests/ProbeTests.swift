@@ -14,9 +14,8 @@ import XCTest
 final class ProbeTests: WorkerTestCase {
     func testWorkerReadyzFollowsRedisWritabilityAndLivezWatchesTheLoops() async throws {
         let endpoint = try await receiver()
-        let port = try freeTCPPort()
-        let worker = try startWorker(["WEBHOOK_ADDRESS": endpoint.url, "WEBHOOK_METRICS_LISTEN": "127.0.0.1:\(port)"])
-        let base = "http://127.0.0.1:\(port)"
+        // Retried on another port if the one found free is taken before the worker binds it.
+        let (worker, base) = try await startWorkerWithMetrics(["WEBHOOK_ADDRESS": endpoint.url])
 
         let ready = try await waitFor(base, "/readyz", status: 200, log: worker)
         XCTAssertEqual(ready, "ok\n")
@@ -60,14 +59,13 @@ final class ProbeTests: WorkerTestCase {
         }
         XCTAssertTrue(worker.log.contains("refuses writes"), "the refusal is logged once it starts")
         worker.terminate()
-        XCTAssertNotNil(worker.waitForExit(timeout: 20))
+        let exitStatus = await worker.exit(timeout: 20)
+        XCTAssertNotNil(exitStatus)
     }
 
     func testBridgeAnswersLivezAndReadyz() async throws {
-        let port = try freeTCPPort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment(["INGEST_SECRET": "s"]))
-        defer { bridge.terminate(); _ = bridge.waitForExit(timeout: 10) }
-        let base = "http://127.0.0.1:\(port)"
+        // Retried on another port if the one found free is taken; killed in tearDown.
+        let (bridge, base) = try await startBridge(["INGEST_SECRET": "s"])
 
         let bridgeReady = try await waitFor(base, "/readyz", status: 200, log: bridge)
         XCTAssertEqual(bridgeReady, "ok\n")
