@@ -82,10 +82,30 @@ let package = Package(
         ]),
 
         .target(name: "TestSupport", dependencies: [
-            "WebhookCore", "WebhookRedis",
+            "WebhookCore", "WebhookRedis", "WebhookServer",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
+        // The Redis driver alone against a real redis-server: the queue's scripts, workers and
+        // leases, connections and redirects, the fleet-wide endpoint state, the attempt log's keys.
+        .testTarget(name: "WebhookRedisTests", dependencies: [
+            "WebhookCore", "WebhookRedis", "TestSupport",
+        ]),
+        // The libcurl client alone against real loopback receivers (and sockets that misbehave).
+        .testTarget(name: "WebhookHTTPTests", dependencies: [
+            "WebhookCore", "WebhookHTTP", "TestSupport",
+        ]),
+        // The bridge (`ingest`) in-process against a real redis-server, and the JSON log handler;
+        // no worker process.
+        .testTarget(name: "WebhookServerTests", dependencies: [
+            "WebhookCore", "WebhookServer", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Whole-process tests: `webhook-worker` processes (worker, bridge, CLI, dashboard) as a
+        // user runs them, with Redis topologies, receivers and proxies around them.
         .testTarget(name: "WebhookIntegrationTests", dependencies: [
             "WebhookCore", "WebhookQueue", "WebhookRedis", "WebhookHTTP", "WebhookWorker", "WebhookServer", "WebhookDashboard", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -37,6 +37,19 @@ public func eventually(timeout: Double, interval: Double = 0.05, _ condition: ()
     return try condition()
 }
 
+/// Polls `condition` until it holds or `timeout` passes and returns whether it held, without
+/// blocking the cooperative pool (in-process receivers run there): the async tests' form of
+/// `eventually(timeout:interval:_:)`, for an assertion whose message is built only on failure.
+public func eventuallyAsync(timeout: Double, interval: Double = 0.05,
+                            _ condition: @escaping () throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+    }
+    return try condition()
+}
+
 /// A condition that did not come true in time.
 public struct EventuallyTimeout: Error, CustomStringConvertible {
     public let description: String

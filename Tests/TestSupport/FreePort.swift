@@ -33,3 +33,27 @@ private func boundTCPSocket(listening: Bool) throws -> (Int32, Int) {
     }
     return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
+
+/// Launches a process serving HTTP on a port of 127.0.0.1 found free and returns it with its base
+/// URL once `readyPath` answers 200. A port found free can be taken by another process before
+/// ours binds it, so a process that does not answer is killed and launched again on another port
+/// (three ports in all); a process that fails for another reason fails the same way three times,
+/// and the error shows each log.
+public func launchOnFreePort(_ what: String, readyPath: String = "/healthz", timeout: Double = 30,
+                             _ launch: (Int) throws -> WorkerProcess) async throws -> (process: WorkerProcess, base: String) {
+    var failures: [String] = []
+    for _ in 0..<3 {
+        let port = try freeTCPPort()
+        let process = try launch(port)
+        let base = "http://127.0.0.1:\(port)"
+        do {
+            try await HTTPCall.waitForStatus(200, at: "\(base)\(readyPath)", timeout: timeout)
+            if process.isRunning { return (process, base) }
+            failures.append("port \(port): \(what) exited\n\(process.log.suffix(1000))")
+        } catch {
+            failures.append("port \(port): \(error)\n\(process.log.suffix(1000))")
+        }
+        process.kill()
+    }
+    throw EventuallyTimeout(description: "no \(what) served \(readyPath):\n\(failures.joined(separator: "\n"))")
+}

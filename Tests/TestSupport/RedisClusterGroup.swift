@@ -12,11 +12,23 @@ public final class RedisClusterGroup: @unchecked Sendable {
     public init(masters: Int = 3) throws {
         var nodes: [RedisServer] = []
         for _ in 0..<masters {
-            // The bus port defaults to port + 10000, which may not exist for a high free port.
-            nodes.append(try RedisServer(extraArguments: [
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000", "--cluster-port", String(try RedisServer.freePort()),
-            ]))
+            // The bus port defaults to port + 10000, which may not exist for a high free port. A
+            // bus port found free can be taken before the node binds it (RedisServer retries its
+            // own port, not this one), so a node that does not start is tried with another.
+            var node: RedisServer?
+            var lastError: Error?
+            for _ in 0..<3 where node == nil {
+                do {
+                    node = try RedisServer(extraArguments: [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "2000", "--cluster-port", String(try RedisServer.freePort()),
+                    ])
+                } catch {
+                    lastError = error
+                }
+            }
+            guard let node else { throw lastError ?? RedisServerError(message: "no cluster node started") }
+            nodes.append(node)
         }
         self.nodes = nodes
         let output = try Self.run(["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }

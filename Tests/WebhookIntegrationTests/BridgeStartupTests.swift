@@ -19,7 +19,7 @@ final class BridgeStartupTests: WorkerTestCase {
         // reads neither. WEBHOOK_TIMEOUT is set, as a shared .env would.
         let (bridge, _) = try await startBridge(["INGEST_SECRET": "s", "LOG_FORMAT": "json", "LOG_LEVEL": "info",
                                                  "WEBHOOK_TIMEOUT": "7"])
-        stopCleanly(bridge)
+        await stop(bridge)
         let log = bridge.log
         XCTAssertFalse(log.contains("acknowledged without delivery"), log)
         XCTAssertFalse(log.contains("forge"), log)
@@ -77,7 +77,7 @@ final class BridgeStartupTests: WorkerTestCase {
             let answer = try await HTTPCall.request("POST", "\(base)/events", body: body, headers: headers)
             XCTAssertEqual(answer.status, status, answer.text)
         }
-        stopCleanly(bridge)
+        await stop(bridge)
         let rejections = try lines(bridge.log).filter { $0["message"] as? String == "rejected POST /events" }
         XCTAssertEqual(rejections.compactMap { $0["status"] as? String }, ["401", "400", "413", "508"], bridge.log)
         XCTAssertEqual(Set(rejections.compactMap { $0["level"] as? String }), ["warning"], bridge.log)

@@ -55,14 +55,16 @@ final class ClusterTests: XCTestCase {
     /// The bridge's write script (events, a dead letter and its marker in one step, the events
     /// written straight from the request body) reaches the slot's owner through MOVED.
     func testBridgeWritesThroughMoved() async throws {
-        let port = try freeTCPPort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
-                                       environment: environment(["INGEST_SECRET": "s", "WEBHOOK_MAX_PAYLOAD_BYTES": "100"]))
-        workers.append(bridge)
-        try await HTTPCall.waitForStatus(200, at: "http://127.0.0.1:\(port)/readyz", timeout: 30)
+        // Retried on another port if the one found free is taken before the bridge binds it.
+        let (bridge, base) = try await launchOnFreePort("bridge", readyPath: "/readyz") { port in
+            let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
+                                           environment: environment(["INGEST_SECRET": "s", "WEBHOOK_MAX_PAYLOAD_BYTES": "100"]))
+            workers.append(bridge)
+            return bridge
+        }
         let big = #"{"username":"big","action":"a","pad":""# + String(repeating: "x", count: 200) + #""}"#
         let body = #"[{"username":"u1","action":"a"},"# + big + #",{"username":"u2","action":"a"}]"#
-        let answer = try await HTTPCall.request("POST", "http://127.0.0.1:\(port)/events", body: Array(body.utf8),
+        let answer = try await HTTPCall.request("POST", "\(base)/events", body: Array(body.utf8),
                                                 headers: ["x-webhook-secret": "s"])
         XCTAssertEqual(answer.status, 202, answer.text + bridge.log)
         XCTAssertEqual(answer.text, #"{"enqueued":2}"#)
@@ -123,9 +125,10 @@ final class ClusterTests: XCTestCase {
             "WEBHOOK_ADDRESS": "\(ok.url),\(flaky.url)",
             "NUMBER_OF_RECURRENT_NOTIFICATIONS": "2", "RECURRENT_NOTIFICATIONS_TIMEOUT": "1",
         ])
-        XCTAssertTrue(eventually(timeout: 60, interval: 0.1) {
-            usernames(ok.requests).count == 200 && flaky.requests.count >= 400
-        }, "ok: \(usernames(ok.requests).count), flaky: \(flaky.requests.count); log:\n\(worker.log.suffix(3000))")
+        let retried = try await eventuallyAsync(timeout: 60, interval: 0.1) {
+            self.usernames(ok.requests).count == 200 && flaky.requests.count >= 400
+        }
+        XCTAssertTrue(retried, "ok: \(usernames(ok.requests).count), flaky: \(flaky.requests.count); log:\n\(worker.log.suffix(3000))")
         var arrivals: [String: [Double]] = [:]
         for request in flaky.requests { arrivals[Self.username(request) ?? "", default: []].append(request.arrival) }
         XCTAssertEqual(arrivals.count, 200)
@@ -133,22 +136,25 @@ final class ClusterTests: XCTestCase {
             XCTAssertEqual(times.count, 2, user)
             XCTAssertGreaterThanOrEqual((times.last ?? 0) - (times.first ?? 0), 0.9, "\(user): retried after the delay, from the delayed set")
         }
-        XCTAssertTrue(try eventually(timeout: 20, interval: 0.1) {
-            try ownerLength("LLEN", "queue") == 0 && ownerLength("ZCARD", "delayed") == 0 && processingTotal() == 0
-        }, "queue, delayed set and processing list drained on the owning node")
+        let drained = try await eventuallyAsync(timeout: 20, interval: 0.1) {
+            try self.ownerLength("LLEN", "queue") == 0 && self.ownerLength("ZCARD", "delayed") == 0 && self.processingTotal() == 0
+        }
+        XCTAssertTrue(drained, "queue, delayed set and processing list drained on the owning node")
         XCTAssertEqual(try ownerLength("LLEN", "dead"), 0)
 
-        let status = try WorkerProcess.command(["status"], environment: environment())
-        XCTAssertEqual(status.status, 0, status.output)
+        let status = try await WorkerProcess.complete(["status"], environment: environment())
+        XCTAssertEqual(status.status, 0, status.stdout + status.stderr)
         // The attempt log is written with the settles, in the prefix's slot, and read through
         // the entry node: one event's three attempts (ok; flaky's failure and retry).
-        let log = try WorkerProcess.command(["log", "--user", "user-7"], environment: environment())
-        XCTAssertEqual(log.status, 0, log.output)
-        let lines = log.output.split(separator: "\n").filter { $0.contains("  user-7  ") }
-        XCTAssertEqual(lines.filter { $0.contains("  delivered  ") }.count, 2, log.output)
-        XCTAssertEqual(lines.filter { $0.contains("  retry  ") && $0.contains("  500  ") }.count, 1, log.output)
+        let log = try await WorkerProcess.complete(["log", "--user", "user-7"], environment: environment())
+        let output = log.stdout + log.stderr
+        XCTAssertEqual(log.status, 0, output)
+        let lines = output.split(separator: "\n").filter { $0.contains("  user-7  ") }
+        XCTAssertEqual(lines.filter { $0.contains("  delivered  ") }.count, 2, output)
+        XCTAssertEqual(lines.filter { $0.contains("  retry  ") && $0.contains("  500  ") }.count, 1, output)
         worker.terminate()
-        XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
+        let exitStatus = await worker.exit(timeout: 15)
+        XCTAssertEqual(exitStatus, 0, worker.log.suffix(3000).description)
     }
 
     func testKill9WhileHoldingEventsThenASecondWorkerDeliversThem() async throws {
@@ -162,12 +168,14 @@ final class ClusterTests: XCTestCase {
         XCTAssertLessThan(usernames(slow.requests).count, 2000)
 
         let second = try startWorker(env)
-        XCTAssertTrue(eventually(timeout: 90, interval: 0.2) { usernames(slow.requests).count == 2000 },
-                      "every event delivered after the kill; got \(usernames(slow.requests).count); log:\n\(second.log.suffix(3000))")
-        XCTAssertTrue(try eventually(timeout: 20, interval: 0.1) { try processingTotal() == 0 && ownerLength("LLEN", "queue") == 0 })
+        let delivered = try await eventuallyAsync(timeout: 90, interval: 0.2) { self.usernames(slow.requests).count == 2000 }
+        XCTAssertTrue(delivered, "every event delivered after the kill; got \(usernames(slow.requests).count); log:\n\(second.log.suffix(3000))")
+        let drained = try await eventuallyAsync(timeout: 20, interval: 0.1) { try self.processingTotal() == 0 && self.ownerLength("LLEN", "queue") == 0 }
+        XCTAssertTrue(drained)
         XCTAssertTrue(second.log.contains("requeued"), "the second worker reaped the first's holdings")
         second.terminate()
-        XCTAssertEqual(second.waitForExit(timeout: 15), 0, second.log.suffix(3000).description)
+        let exitStatus = await second.exit(timeout: 15)
+        XCTAssertEqual(exitStatus, 0, second.log.suffix(3000).description)
     }
 
     func testAskAndTryAgainDuringASlotMigration() throws {

@@ -41,13 +41,15 @@ final class ConfigurationLogTests: WorkerTestCase {
                 "JOB_SEND_NOTIFICATIONS_INTERVAL": "1",
             "WEBHOOK_BREAKER_FAILURES": "1000000",  // retry tests fail many deliveries in a row
             ])
-        XCTAssertTrue(eventually(timeout: 30) { worker.log.contains("worker started") }, worker.log)
+        let workerStarted = try await eventuallyAsync(timeout: 30) { worker.log.contains("worker started") }
+        XCTAssertTrue(workerStarted, worker.log)
         let producer = try EventProducer(url: protected.url, prefix: prefix)
         try producer.enqueue(action: "user_created", username: "alice", fields: [], now: Date().timeIntervalSince1970)
         _ = try await endpoint.waitForRequests(count: 1, timeout: 30)
         _ = try await discord.waitForRequests(count: 1, timeout: 30)
         worker.terminate()
-        XCTAssertEqual(worker.waitForExit(timeout: 20), 0, worker.log)
+        let exitStatus = await worker.exit(timeout: 20)
+        XCTAssertEqual(exitStatus, 0, worker.log)
 
         let output = worker.log
         let iso8601 = ISO8601DateFormatter()

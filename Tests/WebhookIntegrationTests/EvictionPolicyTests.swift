@@ -48,7 +48,7 @@ final class EvictionPolicyTests: WorkerTestCase {
         try await waitFor("the bridge says it cannot check", timeout: 10, { bridgeProcess.log }, until: {
             $0.contains("cannot read redis maxmemory-policy")
         })
-        stopCleanly(bridgeProcess)
+        await stop(bridgeProcess)
         XCTAssertEqual(bridgeProcess.log.components(separatedBy: "cannot read redis maxmemory-policy").count, 2, bridgeProcess.log)
     }
 }

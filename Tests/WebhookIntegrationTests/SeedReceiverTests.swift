@@ -8,21 +8,33 @@ final class SeedReceiverTests: WorkerTestCase {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         let script = repo.appendingPathComponent("examples/seed_receiver.py")
-        let port = try freeTCPPort()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("flask-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let flask = Process()
-        flask.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        flask.arguments = ["python3", "-m", "flask", "--app", script.path, "run", "--host", "127.0.0.1", "--port", "\(port)"]
         let handle = try FileHandle(forWritingTo: log)
-        flask.standardOutput = handle
-        flask.standardError = handle
-        try flask.run()
+        let flaskLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        // A port found free can be taken before flask binds it; flask then exits, and is started
+        // again on another port (three in all).
+        var started: (flask: Process, port: Int)?
+        for _ in 0..<3 where started == nil {
+            let port = try freeTCPPort()
+            let flask = Process()
+            flask.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            flask.arguments = ["python3", "-m", "flask", "--app", script.path, "run", "--host", "127.0.0.1", "--port", "\(port)"]
+            flask.standardOutput = handle
+            flask.standardError = handle
+            try flask.run()
+            do {
+                try await waitFor("flask listening or exited", { flaskLog() }, until: { $0.contains("Running on") || !flask.isRunning })
+            } catch {
+                kill(flask.processIdentifier, SIGKILL)
+                throw error
+            }
+            if flask.isRunning { started = (flask, port) }
+        }
+        let (flask, port) = try XCTUnwrap(started, "flask did not start on any of three ports:\n\(flaskLog())")
         // SIGKILL: the test process ignores SIGTERM (Hummingbird's receivers install graceful
         // shutdown handlers) and children inherit that.
         defer { kill(flask.processIdentifier, SIGKILL); flask.waitUntilExit() }
-        let flaskLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        try await waitFor("flask listening", { flaskLog() }, until: { $0.contains("Running on") })
 
         // The sample hard-codes its secret; the worker is configured with the same one.
         let worker = try startWorker(["WEBHOOK_ADDRESS": "http://127.0.0.1:\(port)/webhook",

@@ -79,30 +79,34 @@ final class SentinelTests: XCTestCase {
         XCTAssertNotEqual(old.port, new.port)
         XCTAssertEqual(new.port, master.port == group.nodes[0].port ? group.nodes[1].port : group.nodes[0].port)
 
-        XCTAssertTrue(eventually(timeout: 90, interval: 0.2) { usernames(receiver.requests).count == 3000 },
-                      "every event delivered after the failover; got \(usernames(receiver.requests).count); log:\n\(worker.log.suffix(3000))")
+        let delivered = try await eventuallyAsync(timeout: 90, interval: 0.2) { self.usernames(receiver.requests).count == 3000 }
+        XCTAssertTrue(delivered, "every event delivered after the failover; got \(usernames(receiver.requests).count); log:\n\(worker.log.suffix(3000))")
         XCTAssertTrue(worker.isRunning, "the worker survived the failover")
-        XCTAssertTrue(eventually(timeout: 20, interval: 0.1) { (try? old.redisCLI("ROLE"))?.hasPrefix("slave") == true },
-                      "the old master became a replica")
+        let demoted = try await eventuallyAsync(timeout: 20, interval: 0.1) { (try? old.redisCLI("ROLE"))?.hasPrefix("slave") == true }
+        XCTAssertTrue(demoted, "the old master became a replica")
 
         // The CLI, started after the failover, finds the new master too.
-        let status = try WorkerProcess.command(["status"], environment: environment())
-        XCTAssertEqual(status.status, 0, status.output)
-        let enqueue = try WorkerProcess.command(["enqueue", "--action", "user_created", "--username", "after-failover"],
-                                                environment: environment())
-        XCTAssertEqual(enqueue.status, 0, enqueue.output)
-        XCTAssertTrue(eventually(timeout: 30, interval: 0.1) { usernames(receiver.requests).contains("after-failover") },
-                      "an event enqueued through the CLI after the failover is delivered")
-        XCTAssertTrue(eventually(timeout: 10, interval: 0.2) {
-            let log = try? WorkerProcess.command(["log", "--user", "after-failover", "--json"], environment: environment())
-            return log?.status == 0 && log?.output.contains(#""outcome":"delivered""#) == true
-        }, "the attempt log, read through the sentinels, has its delivery")
+        let status = try await WorkerProcess.complete(["status"], environment: environment())
+        let statusOutput = status.stdout + status.stderr
+        XCTAssertEqual(status.status, 0, statusOutput)
+        let enqueue = try await WorkerProcess.complete(["enqueue", "--action", "user_created", "--username", "after-failover"],
+                                                       environment: environment())
+        XCTAssertEqual(enqueue.status, 0, enqueue.stdout + enqueue.stderr)
+        let enqueuedDelivered = try await eventuallyAsync(timeout: 30, interval: 0.1) {
+            self.usernames(receiver.requests).contains("after-failover")
+        }
+        XCTAssertTrue(enqueuedDelivered, "an event enqueued through the CLI after the failover is delivered")
+        try await eventually("the attempt log, read through the sentinels, has its delivery", timeout: 10, interval: 0.2) {
+            let log = try? await WorkerProcess.complete(["log", "--user", "after-failover", "--json"], environment: environment())
+            return log?.status == 0 && log.map { $0.stdout + $0.stderr }?.contains(#""outcome":"delivered""#) == true
+        }
         XCTAssertEqual(try new.redisCLI("LLEN", "\(prefix):queue"), "0")
-        XCTAssertFalse(status.output.contains(masterPassword) || status.output.contains(sentinelPassword))
+        XCTAssertFalse(statusOutput.contains(masterPassword) || statusOutput.contains(sentinelPassword))
         XCTAssertFalse(worker.log.contains(masterPassword) || worker.log.contains(sentinelPassword), "no secret in the log")
 
         worker.terminate()
-        XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
+        let exitStatus = await worker.exit(timeout: 15)
+        XCTAssertEqual(exitStatus, 0, worker.log.suffix(3000).description)
     }
 
     /// Two workers, a failover mid-run: the takes and settles that asynchronous replication
@@ -121,8 +125,8 @@ final class SentinelTests: XCTestCase {
         _ = try await receiver.waitForRequests(count: 600, timeout: 30)
         let (_, new) = try group.failover()
         XCTAssertLessThan(usernames(receiver.requests).count, 3000, "the failover happened mid-run")
-        XCTAssertTrue(eventually(timeout: 90, interval: 0.2) { usernames(receiver.requests).count == 3000 },
-                      "every event delivered; got \(usernames(receiver.requests).count)")
+        let delivered = try await eventuallyAsync(timeout: 90, interval: 0.2) { self.usernames(receiver.requests).count == 3000 }
+        XCTAssertTrue(delivered, "every event delivered; got \(usernames(receiver.requests).count)")
         func leftovers() throws -> [String: Int] {
             var left = ["queue": Int(try new.redisCLI("LLEN", "\(prefix):queue")) ?? -1]
             for key in try new.redisCLI("KEYS", "\(prefix):processing:*").split(separator: "\n") where !key.isEmpty {
@@ -130,13 +134,14 @@ final class SentinelTests: XCTestCase {
             }
             return left.filter { $0.value != 0 }
         }
-        let clean = eventually(timeout: 5, interval: 0.2) { (try? leftovers())?.isEmpty == true }
+        let clean = try await eventuallyAsync(timeout: 5, interval: 0.2) { (try? leftovers())?.isEmpty == true }
         XCTAssertTrue(clean, "left in Redis 5 s after the last delivery: \((try? leftovers()) ?? [:]); logs:\n"
                           + workers.map { $0.log.suffix(2000) }.joined(separator: "\n----\n"))
         XCTAssertTrue(workers.allSatisfy(\.isRunning), "the workers survived the failover")
         for worker in workers {
             worker.terminate()
-            XCTAssertEqual(worker.waitForExit(timeout: 15), 0, worker.log.suffix(3000).description)
+            let exitStatus = await worker.exit(timeout: 15)
+            XCTAssertEqual(exitStatus, 0, worker.log.suffix(3000).description)
         }
     }
 

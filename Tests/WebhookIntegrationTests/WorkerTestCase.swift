@@ -74,21 +74,7 @@ class WorkerTestCase: XCTestCase {
     /// up to three ports, as another process may take a free port before ours binds it.
     private func startServing(_ what: String, _ launch: (Int) throws -> WorkerProcess) async throws
         -> (WorkerProcess, String) {
-        var failures: [String] = []
-        for _ in 0..<3 {
-            let port = try freeTCPPort()
-            let process = try launch(port)
-            let base = "http://127.0.0.1:\(port)"
-            do {
-                try await HTTPCall.waitForStatus(200, at: "\(base)/healthz", timeout: 30)
-                if process.isRunning { return (process, base) }
-                failures.append("port \(port): \(what) exited\n\(process.log.suffix(1000))")
-            } catch {
-                failures.append("port \(port): \(error)\n\(process.log.suffix(1000))")
-            }
-            process.kill()
-        }
-        throw EventuallyTimeout(description: "no \(what) served /healthz:\n\(failures.joined(separator: "\n"))")
+        try await launchOnFreePort(what, launch)
     }
 
     func receiver(_ behaviour: ReceiverBehaviour = .status(200)) async throws -> HTTPReceiver {
@@ -184,7 +170,8 @@ class WorkerTestCase: XCTestCase {
         return "v1," + Data(mac).base64EncodedString()
     }
 
-    /// Stops a worker with SIGTERM and asserts a clean exit.
+    /// Stops a worker with SIGTERM and asserts a clean exit. Blocks the thread: for synchronous
+    /// tests only (async tests use `stop(_:)`, which leaves the cooperative pool to the receivers).
     func stopCleanly(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) {
         worker.terminate()
         let status = worker.waitForExit(timeout: 15)

@@ -86,7 +86,7 @@ final class DashboardTests: WorkerTestCase {
         XCTAssertGreaterThanOrEqual(hooks.count, 2, "the dead attempt and the replay")
         XCTAssertEqual(Set(hooks.map { $0.header("webhook-id") ?? "" }).count, 1, "one webhook-id for the attempt and its replay")
         XCTAssertFalse(dashboard.log.contains(Self.token), "the token reached the dashboard's log")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     /// Without DASHBOARD_TOKEN the dashboard refuses to start, naming the variable, unless
@@ -95,10 +95,12 @@ final class DashboardTests: WorkerTestCase {
         let refused = try await command(["dashboard", "--listen", "127.0.0.1:0"])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("DASHBOARD_TOKEN"), refused.stderr)
-        let port = try freeTCPPort()
-        let open = try WorkerProcess(["dashboard", "--open", "--listen", "127.0.0.1:\(port)"], environment: environment([:]))
+        // Retried on another port if the one found free is taken before the dashboard binds it.
+        let (open, base) = try await launchOnFreePort("open dashboard", readyPath: "/") { port in
+            try WorkerProcess(["dashboard", "--open", "--listen", "127.0.0.1:\(port)"], environment: environment([:]))
+        }
         defer { open.kill() }
-        let page = try await HTTPCall.waitForStatus(200, at: "http://127.0.0.1:\(port)/", timeout: 30)
+        let page = try await HTTPCall.get("\(base)/")
         XCTAssertTrue(page.text.contains("Overview"), page.text)
     }
 
@@ -141,7 +143,7 @@ final class DashboardTests: WorkerTestCase {
         try push(3, action: "user_created")
         try push(2, action: "user_deleted")
         try await waitFor("five dead letters", { try self.llen("dead") }, until: { $0 == 5 })
-        stopCleanly(worker)   // replayed letters then stay in the queue, where this test counts them
+        await stop(worker)   // replayed letters then stay in the queue, where this test counts them
 
         let (dashboard, base) = try await startDashboard(env)
         defer { dashboard.kill() }

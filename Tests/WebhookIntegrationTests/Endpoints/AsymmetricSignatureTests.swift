@@ -75,7 +75,7 @@ final class AsymmetricSignatureTests: WorkerTestCase {
                 XCTAssertFalse(output.contains(String(secret.dropFirst(5))), "a secret key reached the output or log")
             }
         }
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testABadKeyStopsStartUpNamingTheVariable() async throws {

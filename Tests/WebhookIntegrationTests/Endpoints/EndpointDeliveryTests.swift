@@ -48,7 +48,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
         let panelEvents = try arrays.flatMap { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.body)) as? [Any]) }
         XCTAssertEqual(panelEvents.count, 5)
         XCTAssertTrue(everything.requests.allSatisfy { $0.header("x-webhook-secret") == hexHMAC($0.body, secret: "global") })
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testTelegramMessagesAreEscapedAnd429IsHonoured() async throws {
@@ -79,7 +79,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
         XCTAssertTrue(text.contains("ad&lt;min&gt;"), text)
         XCTAssertFalse(text.contains("<b>&amp"), text)
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
         XCTAssertFalse(worker.log.contains("SECRET-token_abc"), "the bot token never reaches the log")
         XCTAssertFalse(try cli(["endpoints"]).output.contains("SECRET-token_abc"))
     }
@@ -112,7 +112,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
         let through = try await eventuallyAsync(timeout: 10) { proxy.log.components(separatedBy: "proxied ").count - 1 == 5 }
         XCTAssertTrue(through, "every request of the proxied endpoint went through the proxy:\n\(proxy.log)")
         XCTAssertFalse(proxy.log.contains(direct.url), "the other endpoint went direct")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testASocks5ProxiedEndpointGoesThroughTheProxyAndTheOthersDirect() async throws {
@@ -124,7 +124,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
         XCTAssertFalse(connects.isEmpty, "the proxied endpoint's deliveries went through the proxy:\n\(proxy.log)")
         XCTAssertEqual(Set(connects), ["127.0.0.1:\(proxied.port)"], proxy.log)
         XCTAssertFalse(proxy.log.contains(":\(direct.port)"), "the other endpoint went direct")
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testASocks5hProxyResolvesTheEndpointsHostName() async throws {
@@ -144,7 +144,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
         let connects = Self.connects(proxy.log)
         XCTAssertFalse(connects.isEmpty, proxy.log)
         XCTAssertEqual(Set(connects), ["localhost:\(proxied.port)"], proxy.log)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     /// The targets `socks5_proxy.py` logged, one per CONNECT.

@@ -53,7 +53,7 @@ final class EndpointIdentityTests: WorkerTestCase {
         // The start-up line counts the endpoints of the file too.
         XCTAssertTrue(worker.log.contains("endpoints=2") && worker.log.contains("endpoint_names=ep-55c567fd,ep-3ac7628c"),
                       worker.log.suffix(3000).description)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testAnEndpointMovedIntoTheFileKeepsItsRetriesOfThisReleaseAndThePreviousOne() async throws {
@@ -63,7 +63,7 @@ final class EndpointIdentityTests: WorkerTestCase {
         try push(2)
         _ = try await hook.waitForRequests(count: 2, timeout: 30)
         try await waitFor("2 retries parked", { try zcard("delayed") }, until: { $0 == 2 })
-        stopCleanly(first)
+        await stop(first)
         // A retry the previous release left in Redis: its 32-bit id of kind and URL, no fingerprint.
         let legacyID = "w" + fnv("w" + hook.url)
         // Written out by hand: this release writes `<rate-limits>.<held-since>.<slot>` and a
@@ -90,7 +90,7 @@ final class EndpointIdentityTests: WorkerTestCase {
         let firstIDs = Set(requests.prefix(2).compactMap { $0.header("webhook-id") })
         XCTAssertTrue(firstIDs.isSubset(of: Set(retried.compactMap { $0.header("webhook-id") })), "same webhook-ids as before")
         XCTAssertTrue(retried.contains { $0.header("webhook-id") == "msg_0123456789abcdef01234567_\(legacyID)" })
-        stopCleanly(second)
+        await stop(second)
     }
 
     func testARetryIsNotSentToItsEndpointsNewURLUntilReplayed() async throws {
@@ -101,7 +101,7 @@ final class EndpointIdentityTests: WorkerTestCase {
         try push(1)
         _ = try await old.waitForRequests(count: 1, timeout: 30)
         try await waitFor("the retry parked", { try zcard("delayed") }, until: { $0 == 1 })
-        stopCleanly(first)
+        await stop(first)
 
         let after = try endpointsFile("endpoints:\n  - name: billing\n    url: \(new.url)\n")
         let second = try startWorker(["WEBHOOK_ENDPOINTS_FILE": after, "WEBHOOK_ITEM_KEY": itemKey])
@@ -119,7 +119,7 @@ final class EndpointIdentityTests: WorkerTestCase {
         XCTAssertEqual(delivered[0].header("webhook-id"), letter.webhookID)
         try await waitUntilSettled(dead: 0)
         XCTAssertEqual(old.count, 1)
-        stopCleanly(second)
+        await stop(second)
     }
 
     func testDeadLettersOfARemovedEndpointOrOfNoneAreReplayedToANamedOne() async throws {
@@ -155,6 +155,6 @@ final class EndpointIdentityTests: WorkerTestCase {
         XCTAssertTrue(delivered.contains { $0.header("webhook-id") == "msg_aaaa_w1234abcd" }, "the webhook-id is kept")
         try await waitUntilSettled(dead: 1)
         XCTAssertEqual(try deadLetters().map(\.id), ["dl_bad"])
-        stopCleanly(worker)
+        await stop(worker)
     }
 }

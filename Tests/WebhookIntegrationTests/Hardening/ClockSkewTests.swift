@@ -33,7 +33,7 @@ final class ClockSkewTests: WorkerTestCase {
 
         // The skewed worker alone takes the next events and is killed while it holds them; a worker
         // on the real clock requeues them (90 s of skew do not hide an expired lease either).
-        stopCleanly(normal)
+        await stop(normal)
         slow.setBehaviour(.respond { _, _ in ReceiverResponse(status: 200, delay: 0.5) })
         try push(200)
         let holding = try await eventuallyAsync(timeout: 30) { try self.llen("processing:ahead") > 0 }
@@ -51,7 +51,7 @@ final class ClockSkewTests: WorkerTestCase {
         let delivered = try await eventuallyAsync(timeout: 60) { slow.count >= 1700 }  // the second 200 too (names repeat)
         XCTAssertTrue(delivered)
         XCTAssertTrue(rescuer.log.contains("lease expired"), "the killed worker's items were reaped:\n\(rescuer.log.suffix(3000))")
-        stopCleanly(rescuer)
+        await stop(rescuer)
     }
 
     /// The timestamp of the first log line (swift-log: `2026-11-29T16:51:42+0000 ...`).

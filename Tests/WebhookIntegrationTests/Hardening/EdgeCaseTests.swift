@@ -11,7 +11,7 @@ final class EdgeCaseTests: WorkerTestCase {
         try push(2)
         let dead = try await eventuallyAsync(timeout: 30) { try self.llen("dead") == 2 }
         XCTAssertTrue(dead, worker.log.suffix(2000).description)
-        stopCleanly(worker)
+        await stop(worker)
         let outputs = [worker.log, try cli(["status"]).output, try cli(["dead", "list"]).output,
                        try cli(["dead", "list", "--json"]).output, try redisCLI(["LRANGE", "\(prefix):dead", "0", "-1"])]
         for (index, output) in outputs.enumerated() {
@@ -28,33 +28,34 @@ final class EdgeCaseTests: WorkerTestCase {
         let joined = try await eventuallyAsync(timeout: 20) { first.log.contains("worker started") }
         XCTAssertTrue(joined)
         let second = try startWorker(["WEBHOOK_ADDRESS": sink.url, "WEBHOOK_WORKER_ID": "twin"])
-        let status = second.waitForExit(timeout: 20)
+        let status = await second.exit(timeout: 20)
         XCTAssertNotNil(status)
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(second.log.contains("WEBHOOK_WORKER_ID"), second.log)
         XCTAssertTrue(first.isRunning)
-        stopCleanly(first)
+        await stop(first)
     }
 
-    func testTheBridgeRefusesToRunOpenUnlessToldTo() throws {
+    func testTheBridgeRefusesToRunOpenUnlessToldTo() async throws {
         let port = try RedisServer.freePort()
         let refused = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"], environment: environment([:]))
-        let status = refused.waitForExit(timeout: 20)
+        let status = await refused.exit(timeout: 20)
         XCTAssertNotNil(status, "the bridge must exit, not run open:\n\(refused.log)")
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(refused.log.contains("INGEST_SECRET"), refused.log)
-        let open = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)", "--open"], environment: environment([:]))
+        // Retried on another port if the one found free is taken before the bridge binds it.
+        let (open, _) = try await launchOnFreePort("open bridge") { port in
+            try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)", "--open"], environment: environment([:]))
+        }
         defer { open.kill() }
-        XCTAssertTrue(eventually(timeout: 20) { open.log.contains("ingest listening") }, open.log)
+        let listening = try await eventuallyAsync(timeout: 20) { open.log.contains("ingest listening") }
+        XCTAssertTrue(listening, open.log)
     }
 
     func testWhatTheBridgeAcceptsIsDeliveredNeverDeadLettered() async throws {
         let sink = try await receiver()
-        let port = try RedisServer.freePort()
-        let bridge = try WorkerProcess(["ingest", "--listen", "127.0.0.1:\(port)"],
-                                       environment: environment(["INGEST_SECRET": "bridge-secret"]))
-        defer { bridge.kill() }
-        XCTAssertTrue(eventually(timeout: 20) { bridge.log.contains("ingest listening") }, bridge.log)
+        // Retried on another port if the one found free is taken; killed in tearDown.
+        let (_, base) = try await startBridge(["INGEST_SECRET": "bridge-secret"])
         let worker = try startWorker(["WEBHOOK_ADDRESS": sink.url])
         let bodies = [
             #"[{"action":"","action":"user_created","username":"dup-keys"}]"#,       // the last action counts
@@ -65,7 +66,7 @@ final class EdgeCaseTests: WorkerTestCase {
         ]
         var accepted = 0
         for body in bodies {
-            let status = try Self.post("http://127.0.0.1:\(port)/events", body: body, secret: "bridge-secret")
+            let status = try Self.post("\(base)/events", body: body, secret: "bridge-secret")
             XCTAssertTrue(status == 202 || status == 400, "\(status) for \(body.prefix(80))")
             if status == 202 { accepted += 1 }
         }
@@ -74,7 +75,7 @@ final class EdgeCaseTests: WorkerTestCase {
         try await Task.sleep(nanoseconds: 1_000_000_000)
         XCTAssertEqual(try llen("dead"), 0, "nothing the bridge accepted became a dead letter")
         XCTAssertEqual(Set(try usernames(sink.requests)), ["dup-keys", "dup-user", "deep"])
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testDeadLettersAreReplayedByID() async throws {
@@ -98,7 +99,7 @@ final class EdgeCaseTests: WorkerTestCase {
         XCTAssertFalse(try cli(["dead", "list"]).output.contains(ids[1]), "the replayed one left the dead list")
         let unknown = try cli(["dead", "replay", "dl_doesnotexist"])
         XCTAssertNotEqual(unknown.status, 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     /// A blocking POST with curl (an independent HTTP client); returns the status code.

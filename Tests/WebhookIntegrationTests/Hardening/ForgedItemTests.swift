@@ -24,7 +24,7 @@ final class ForgedItemTests: WorkerTestCase {
         XCTAssertTrue(delivered[0].text.contains("tagged"))
         let letters = try redisCLI(["LRANGE", "\(prefix):dead", "0", "-1"])
         XCTAssertEqual(letters.components(separatedBy: "forged or corrupted").count - 1, 2, letters)
-        stopCleanly(worker)
+        await stop(worker)
 
         // Standard mode: the webhook-id is never the producer's tag.
         let standard = try startWorker(["WEBHOOK_ADDRESS": good.url, "WEBHOOK_SECRET": "s3cret"])
@@ -32,7 +32,7 @@ final class ForgedItemTests: WorkerTestCase {
         let second = try await good.waitForRequests(count: 2, timeout: 30)
         let id = try XCTUnwrap(second[1].header("webhook-id"))
         XCTAssertFalse(id.contains("chosen-tag"), id)
-        stopCleanly(standard)
+        await stop(standard)
     }
 
     func testDeliveriesForARemovedEndpointBecomeDeadLettersSayingSo() async throws {
@@ -44,7 +44,7 @@ final class ForgedItemTests: WorkerTestCase {
         _ = try await removed.waitForRequests(count: 5, timeout: 30)
         let parked = try await eventuallyAsync(timeout: 30) { try self.zcard("delayed") == 5 }
         XCTAssertTrue(parked)
-        stopCleanly(first)
+        await stop(first)
         // The operator removes the failing endpoint; its pending retries must not vanish silently.
         let second = try startWorker(["WEBHOOK_ADDRESS": kept.url])
         let dead = try await eventuallyAsync(timeout: 30) { try self.llen("dead") == 5 }
@@ -53,6 +53,6 @@ final class ForgedItemTests: WorkerTestCase {
         XCTAssertEqual(letters.components(separatedBy: "no longer configured").count - 1, 5, letters)
         XCTAssertEqual(removed.count, 5, "no attempt went to the removed endpoint")
         XCTAssertEqual(kept.count, 5)
-        stopCleanly(second)
+        await stop(second)
     }
 }

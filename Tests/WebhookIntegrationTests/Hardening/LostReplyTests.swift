@@ -19,7 +19,7 @@ final class LostReplyTests: WorkerTestCase {
         XCTAssertEqual(try llen("dead"), 20, "each dead letter written once")
         XCTAssertTrue(worker.log.contains("settling failed"), "the fault happened:\n\(worker.log.suffix(3000))")
         XCTAssertEqual(try processingTotal(), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testALostTakeReplyStrandsNothingInALiveWorker() async throws {
@@ -35,6 +35,6 @@ final class LostReplyTests: WorkerTestCase {
         XCTAssertTrue(empty, "nothing stranded while the worker lives")
         XCTAssertTrue(worker.isRunning)
         XCTAssertTrue(worker.log.contains("lost reply"), "the fault happened and was reconciled:\n\(worker.log.suffix(3000))")
-        stopCleanly(worker)
+        await stop(worker)
     }
 }

@@ -58,7 +58,7 @@ final class MemoryAndOOMTests: WorkerTestCase {
         XCTAssertEqual(Set(try usernames(flaky.requests)).count, 2000, "every event attempted")
         XCTAssertTrue(worker.log.contains("taking resumed"))
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     static func kilobytes(_ field: String, pid: Int32) -> Int? {

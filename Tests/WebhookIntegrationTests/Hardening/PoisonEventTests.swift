@@ -17,7 +17,7 @@ final class PoisonEventTests: WorkerTestCase {
         let bodies = requests.map(\.text)
         XCTAssertTrue(bodies.contains { $0.contains("big") && $0.contains("e+") }, "\(bodies)")
         XCTAssertEqual(try llen("dead"), 0)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     func testAnItemWhoseHolderDiedThreeTimesBecomesADeadLetter() async throws {
@@ -44,14 +44,4 @@ final class PoisonEventTests: WorkerTestCase {
         XCTAssertEqual(try processingTotal(), 0)
         XCTAssertTrue(last.isRunning)
     }
-}
-
-/// Polls `condition` without blocking the cooperative pool (in-process receivers run there).
-func eventuallyAsync(timeout: Double, interval: Double = 0.05, _ condition: @escaping () throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-    }
-    return try condition()
 }

@@ -21,6 +21,6 @@ final class RateLimitStormTests: WorkerTestCase {
             XCTAssertGreaterThan(later - earlier, 0.9, "a floor under every wait: \(arrivals)")
         }
         XCTAssertEqual(try llen("dead"), 0, "waiting on a rate limit spends no try")
-        stopCleanly(worker)
+        await stop(worker)
     }
 }

@@ -42,7 +42,7 @@ final class RedisStallTests: WorkerTestCase {
         XCTAssertFalse(worker.log.contains("requeued the events of a worker"), "nothing was reaped or crash-marked")
         let liveAfter = try await HTTPCall.get("\(base)/livez")
         XCTAssertEqual(liveAfter.status, 200, liveAfter.text)
-        stopCleanly(worker)
+        await stop(worker)
     }
 
     /// SIGTERM while Redis hangs (SIGSTOP): the stop gives up on the hand-back after
@@ -73,6 +73,6 @@ final class RedisStallTests: WorkerTestCase {
         try await waitFor("nothing left", timeout: 30, {
             [try llen("queue"), try zcard("delayed"), try processingTotal(), try llen("dead")]
         }, until: { $0 == [0, 0, 0, 0] })
-        stopCleanly(next)
+        await stop(next)
     }
 }

@@ -1,20 +1,19 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import TestSupport
 import WebhookCore
 import WebhookServer
 
 /// An `IngestServer` running in a service group on a free port of 127.0.0.1, with its own key
 /// prefix. `stop()` waits until the server has shut down, so no test's server outlives it and
 /// counts into the next test's metrics.
-final class IngestUnderTest: Sendable {
-    let port: Int
-    let prefix: String
+public final class IngestUnderTest: Sendable {
+    public let port: Int
+    public let prefix: String
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    public var base: String { "http://127.0.0.1:\(port)" }
 
     private init(port: Int, prefix: String, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
@@ -27,7 +26,7 @@ final class IngestUnderTest: Sendable {
     ///   - maxBytes: `WEBHOOK_MAX_PAYLOAD_BYTES`, the per-event cap.
     ///   - variables: more configuration (e.g. `INGEST_MAX_BODY_BYTES`).
     ///   - timing: the bridge's Redis timings (tests shorten them).
-    static func start(redis: RedisServer, secret: String?, maxBytes: Int = 1_048_576,
+    public static func start(redis: RedisServer, secret: String?, maxBytes: Int = 1_048_576,
                       variables extra: [String: String] = [:],
                       timing: IngestServer.Timing = IngestServer.Timing()) async throws -> IngestUnderTest {
         let prefix = "ingest-\(UUID().uuidString.prefix(8))"
@@ -64,17 +63,17 @@ final class IngestUnderTest: Sendable {
     }
 
     /// Shuts the server down gracefully and waits until it has stopped.
-    func stop() async {
+    public func stop() async {
         await group.triggerGracefulShutdown()
         _ = await task.result
     }
 
     /// POSTs `body` to /events with `secret` (nil: no header) in `x-webhook-secret`.
-    func post(body: String, secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
+    public func post(body: String, secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
         try await post(bytes: Array(body.utf8), secret: secret, headers: extra)
     }
 
-    func post(bytes: [UInt8], secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
+    public func post(bytes: [UInt8], secret: String?, headers extra: [String: String] = [:]) async throws -> (Int, String) {
         var headers = ["Content-Type": "application/json"]
         if let secret { headers["x-webhook-secret"] = secret }
         headers.merge(extra) { $1 }
@@ -83,12 +82,12 @@ final class IngestUnderTest: Sendable {
     }
 
     /// The queue as redis-cli sees it, head first (LRANGE 0 -1).
-    func queue(_ redis: RedisServer) throws -> [String] {
+    public func queue(_ redis: RedisServer) throws -> [String] {
         try redis.cli.lines(["LRANGE", "\(prefix):queue", "0", "-1"])
     }
 }
 
-struct IngestTestError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+public struct IngestTestError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
