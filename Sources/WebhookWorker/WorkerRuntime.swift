@@ -81,18 +81,20 @@ public final class WorkerRuntime: @unchecked Sendable {
         let room = Room(maxEvents: configuration.worker.maxInflightEvents, maxBytes: configuration.worker.maxInflightBytes,
                         targets: targets.count)
         let gate = TakeGate(logger: logger)
-        let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
-                                    authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
-                                    room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
+        // The mailbox first: the HTTP client posts into it, and the dispatcher gets both whole.
+        let mailbox = DispatcherMailbox()
         let http = try HTTPClient(maxConcurrent: configuration.http.concurrency,
                                   maxPerLane: configuration.http.endpointConcurrency,
                                   caFile: configuration.http.caFile, logger: logger,
-                                  onComplete: { dispatcher.post(responses: $0) })
-        dispatcher.http = http
+                                  onComplete: { mailbox.post(responses: $0) })
         // Fleet-wide rate limits and breakers live in Redis; the in-memory driver has none.
-        dispatcher.endpointGuard = EndpointGuard(
+        let endpointGuard = EndpointGuard(
             state: queues == nil ? EndpointState(url: configuration.redis.url, prefix: configuration.redis.keyPrefix) : nil,
             configuration: configuration, workerID: id, logger: logger)
+        let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
+                                    authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
+                                    room: room, gate: gate, liveness: liveness, logger: logger, mailbox: mailbox, http: http,
+                                    endpointGuard: endpointGuard, makeQueue: makeQueue)
         self.room = room
         self.gate = gate
         self.dispatcher = dispatcher

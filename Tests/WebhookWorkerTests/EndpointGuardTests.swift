@@ -76,7 +76,8 @@ final class EndpointGuardTests: XCTestCase {
                                      configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
         server.stop()
         for _ in 0..<3 {
-            guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil)])
+            guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil,
+                                                  cause: .answered)])
             Thread.sleep(forTimeInterval: 0.3)  // past the flush interval: each round tries to write
             guardian.flush()
         }
@@ -88,5 +89,38 @@ final class EndpointGuardTests: XCTestCase {
             return false
         }
         XCTAssertTrue(opened, "three failures counted while Redis was down open the breaker once it is back")
+    }
+
+    /// The breaker counts a request's answers and failures, told by the note's typed cause: a
+    /// delivery held past WEBHOOK_BREAKER_MAX_HOLD is a dead letter that was never sent, so it
+    /// says nothing about the endpoint, whatever its reason's text (it used to be told by the
+    /// text prefix "held for").
+    func testDeliveriesHeldTooLongDoNotOpenTheBreakerFailuresDo() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let configuration = try configuration("""
+            endpoints:
+              - name: held
+                url: http://127.0.0.1:9/held
+            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
+        let target = try XCTUnwrap(configuration.targets.first)
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        let observer = EndpointState(url: server.url, prefix: "t")
+        func isOpen() throws -> Bool {
+            if case .open = try observer.status(endpoint: "held").state { return true }
+            return false
+        }
+        let heldTooLong = DeliveryLedger.Note(kind: .dead, target: target, webhookID: "msg_h", status: 0,
+                                              reason: "endpoint held is paused", cause: .heldTooLong)
+        guardian.note(Array(repeating: heldTooLong, count: 5))
+        guardian.flush()
+        XCTAssertFalse(try isOpen(), "five deliveries held too long are not five failures of the endpoint")
+        let failed = DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_f", status: 0, reason: nil,
+                                         cause: .failed(.connect))
+        guardian.note(Array(repeating: failed, count: 3))
+        guardian.flush()  // the first write: nothing was written before, so no flush interval to wait
+        XCTAssertTrue(try isOpen(), "three connection failures open it")
+        XCTAssertEqual(try observer.status(endpoint: "held").lastError, "no answer (connect)")
     }
 }
