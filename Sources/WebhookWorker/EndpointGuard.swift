@@ -83,6 +83,10 @@ final class EndpointGuard {
     static let maxTallyKeys = 10_000
     /// Outcomes dropped since the last warning about it, and when that was.
     private var droppedTallies = 0
+    /// Outcomes dropped in all (see `keepTally`).
+    private(set) var droppedTallyTotal = 0
+    /// Breaker keys whose tallies wait to be written.
+    var pendingTallyKeys: Int { tallies.count }
     private var droppedWarnedAt = Date.distantPast
 
     /// Slots nearer than this (after `lead`) wait in memory; further ones in the delayed set, due
@@ -371,6 +375,7 @@ final class EndpointGuard {
     private func keepTally(for key: String) -> Bool {
         if tallies[key] != nil || tallies.count < Self.maxTallyKeys { return true }
         droppedTallies += 1
+        droppedTallyTotal += 1
         if Date().timeIntervalSince(droppedWarnedAt) >= 60 {
             droppedWarnedAt = Date()
             logger.warning("breaker outcomes dropped: too many endpoints' outcomes wait for Redis to be written", metadata: [

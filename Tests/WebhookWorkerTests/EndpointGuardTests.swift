@@ -123,4 +123,28 @@ final class EndpointGuardTests: XCTestCase {
         XCTAssertTrue(try isOpen(), "three connection failures open it")
         XCTAssertEqual(try observer.status(endpoint: "held").lastError, "no answer (connect)")
     }
+
+    /// Tallies that cannot be written are kept, but for at most `maxTallyKeys` breaker keys: a
+    /// long outage with many destinations (routed endpoints) cannot grow memory without bound.
+    /// Keys already kept still count; new ones past the bound are dropped and counted.
+    func testUnwrittenTalliesAreBoundedByBreakerKeys() throws {
+        let configuration = try configuration("""
+            endpoints:
+              - name: one
+                url: http://127.0.0.1:9/one
+            """)
+        // No call is made: `note` only counts (the write is `flush`'s).
+        let guardian = EndpointGuard(state: EndpointState(url: RedisURL(host: "127.0.0.1", port: 1), prefix: "t", readTimeout: 0.2),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        func failure(_ target: Target) -> DeliveryLedger.Note {
+            DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil, cause: .answered)
+        }
+        let bound = EndpointGuard.maxTallyKeys
+        let first = Target(kind: .webhook, url: "http://127.0.0.1:9/0")
+        guardian.note((0..<bound).map { failure(Target(kind: .webhook, url: "http://127.0.0.1:9/\($0)")) })
+        XCTAssertEqual(guardian.pendingTallyKeys, bound)
+        guardian.note([failure(Target(kind: .webhook, url: "http://127.0.0.1:9/beyond")), failure(first)])
+        XCTAssertEqual(guardian.pendingTallyKeys, bound, "a new key past the bound is not kept")
+        XCTAssertEqual(guardian.droppedTallyTotal, 1, "only the new key's outcome was dropped; a kept key still counts")
+    }
 }
