@@ -99,13 +99,12 @@ final class CurlLoop: @unchecked Sendable {
             case .refused(let reason):
                 idle.append(transfer)
                 scheduler.finished(lane: lane)
-                completions.append(HTTPResponse(token: token, status: 0, error: HTTPFailure.refused(reason).description,
-                                                failure: .refused(reason)))
+                completions.append(HTTPResponse(token: token, outcome: .failed(.refused(reason), detail: "")))
                 continue
             case .failed(let text):
                 idle.append(transfer)
                 scheduler.finished(lane: lane)
-                completions.append(HTTPResponse(token: token, status: 0, error: text, failure: .dns))
+                completions.append(HTTPResponse(token: token, outcome: .failed(.dns, detail: text)))
                 continue
             case .pending(let host):
                 idle.append(transfer)

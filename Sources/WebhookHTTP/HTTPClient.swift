@@ -91,8 +91,8 @@ public final class HTTPClient: Sendable {
         state.requestCancel(running: false)
     }
 
-    /// The requests of `lanes` that have not started complete with `failure == .withdrawn`
-    /// (and `cancelled`); running ones and other lanes go on. Requests submitted before this
+    /// The requests of `lanes` that have not started complete with `failure == .withdrawn`;
+    /// running ones and other lanes go on. Requests submitted before this
     /// call are withdrawn too if they are still waiting when the curl thread sees it.
     public func withdrawWaiting(lanes: some Sequence<Int>) {
         state.requestWithdraw(lanes: lanes)

@@ -1,19 +1,24 @@
 import CCurl
 
-/// Why a request got no answer, as a value callers can match on (the text in
-/// `HTTPResponse.error` is for logs). Mapped from libcurl's `CURLcode`; callers never see curl.
+/// Why a request got no answer, as a value callers can match on (the text beside it in
+/// `HTTPResponse.Outcome.failed` is for logs). Mapped from libcurl's `CURLcode`; callers never
+/// see curl.
 public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
     /// The whole-request timeout passed before a complete status line and headers arrived.
     case timeout
     /// Nothing listens at the address (the TCP connect was refused or reset at once).
     case connectionRefused
+    /// The connection broke while the request was sent or before the answer's head arrived
+    /// (curl's send and receive errors: a reset, a peer that closed mid-request).
+    case connectionLost
     /// The host name (or proxy name) did not resolve.
     case dns
     /// The TLS handshake or the peer's certificate failed.
     case tls
     /// Something exceeded a size limit (the answer, or an allocation for the request).
     case tooLarge
-    /// `cancelAll()`, `cancelWaiting()` or `shutdown()` ended the request first.
+    /// `cancelAll()`, `cancelWaiting()` or `shutdown()` ended the request first, or it was not
+    /// started because its `notAfter` had passed.
     case cancelled
     /// `withdrawWaiting(lanes:)` took the request back before it started: its caller wants it
     /// elsewhere (the worker parks a lagging endpoint's queued deliveries).
@@ -21,10 +26,10 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
     /// The egress guard refused every address the host resolved to (the reason says which and
     /// why); no connection was made.
     case refused(String)
-    /// The request was never started: the client could not set it up (see the text).
-    case notStarted(String)
-    /// Any other libcurl error: its `CURLcode` number and curl's text for it.
-    case other(code: Int, text: String)
+    /// The request was never started: the client could not set it up (the detail says why).
+    case notStarted
+    /// Any other libcurl error: its `CURLcode` number (curl's text for it is the detail).
+    case other(code: Int)
 
     /// Maps a libcurl result code; `CURLE_OK` has no failure.
     init?(curlCode code: CURLcode) {
@@ -35,6 +40,8 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
             self = .timeout
         case CURLE_COULDNT_CONNECT:
             self = .connectionRefused
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR:
+            self = .connectionLost
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             self = .dns
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
@@ -46,7 +53,7 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
         case CURLE_FILESIZE_EXCEEDED, CURLE_OUT_OF_MEMORY:
             self = .tooLarge
         default:
-            self = .other(code: Int(code.rawValue), text: String(cString: curl_easy_strerror(code)))
+            self = .other(code: Int(code.rawValue))
         }
     }
 
@@ -54,14 +61,15 @@ public enum HTTPFailure: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .timeout: return "timeout"
         case .connectionRefused: return "connection refused"
+        case .connectionLost: return "connection lost"
         case .dns: return "name did not resolve"
         case .tls: return "TLS failure"
         case .tooLarge: return "too large"
         case .cancelled: return "cancelled"
         case .withdrawn: return "withdrawn before it started"
         case .refused(let text): return "refused by the egress guard: \(text)"
-        case .notStarted(let text): return "not started: \(text)"
-        case .other(let code, let text): return "curl error \(code): \(text)"
+        case .notStarted: return "not started"
+        case .other(let code): return "curl error \(code)"
         }
     }
 }

@@ -1,17 +1,31 @@
 /// The outcome of one `HTTPRequest`.
+///
+/// One stored outcome (`outcome`): either the endpoint answered, or the request failed for one
+/// typed reason. Why one field: a status, an error text, a typed failure and a cancelled flag
+/// could disagree (a status with an error, a cancellation with a status), and every caller
+/// re-derived what happened in its own way.
 public struct HTTPResponse: Sendable {
+    /// What became of a request.
+    public enum Outcome: Sendable, Equatable, CustomStringConvertible {
+        /// A complete status line and headers arrived. The status stands even when the body was
+        /// then cut short (slow, stalled or over the size cap): the receiver has answered.
+        case answered(status: Int)
+        /// No complete answer arrived. `detail` is libcurl's text (or the client's) for logs;
+        /// match on the failure, never on the text.
+        case failed(HTTPFailure, detail: String)
+
+        public var description: String {
+            switch self {
+            case .answered(let status): return "HTTP \(status)"
+            case .failed(let failure, let detail): return detail.isEmpty ? failure.description : "\(failure): \(detail)"
+            }
+        }
+    }
+
     /// The request's token.
     public var token: UInt64
-    /// The HTTP status; 0 when no complete answer arrived (`error` then says why). Once a
-    /// complete status line and headers arrived the status stands, even when the body was then
-    /// cut short (slow, stalled or over the size cap): the receiver has answered.
-    public var status: Int
-    /// Why the request failed at the transport level, as text for logs; nil on an answer.
-    public var error: String?
-    /// The same failure as a value to match on; nil on an answer.
-    public var failure: HTTPFailure?
-    /// True when `cancelAll()` or `shutdown()` ended the request before it finished.
-    public var cancelled: Bool
+    /// What became of the request.
+    public var outcome: Outcome
     /// The answer's `Retry-After` in seconds (fractional values kept), nil when absent.
     public var retryAfter: Double?
     /// The first 64 KiB of the answer's body (what arrived within the body's time window).
@@ -29,35 +43,42 @@ public struct HTTPResponse: Sendable {
     /// over 16 KiB is not held that long: the request then comes back with an empty body.
     public var request: HTTPRequest?
 
-    public init(
-        token: UInt64, status: Int, error: String? = nil, cancelled: Bool = false,
-        retryAfter: Double? = nil, body: [UInt8] = [], duration: Double = 0,
-        failure: HTTPFailure? = nil, bodyCut: Bool = false
-    ) {
+    public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: [UInt8] = [], duration: Double = 0,
+                bodyCut: Bool = false) {
         self.token = token
-        self.status = status
-        self.error = error
-        self.failure = failure ?? (cancelled ? .cancelled : error.map { .notStarted($0) })
-        self.cancelled = cancelled
+        self.outcome = outcome
         self.retryAfter = retryAfter
         self.body = body
         self.bodyCut = bodyCut
         self.duration = duration
     }
 
-    /// The response of a request that ended before it finished.
-    static func cancelled(_ token: UInt64, reason: String = "cancelled") -> HTTPResponse {
-        HTTPResponse(token: token, status: 0, error: reason, cancelled: true, failure: .cancelled)
+    /// The status when the endpoint answered; 0 when it did not. A convenience for callers that
+    /// only ask "was it a 2xx" (the OTLP exporter, tests); the outcome is the truth.
+    public var status: Int {
+        if case .answered(let status) = outcome { return status }
+        return 0
     }
 
-    /// The response of a request taken back before it started (`withdrawWaiting(lanes:)`):
-    /// `cancelled` too, so callers that only know cancellation still never count it as an attempt.
+    /// The failure when no answer came; nil on an answer.
+    public var failure: HTTPFailure? {
+        if case .failed(let failure, _) = outcome { return failure }
+        return nil
+    }
+
+    /// The response of a request that ended before it finished (`cancelAll()`, `shutdown()`,
+    /// an ordered request too late for its lease).
+    static func cancelled(_ token: UInt64, reason: String = "") -> HTTPResponse {
+        HTTPResponse(token: token, outcome: .failed(.cancelled, detail: reason))
+    }
+
+    /// The response of a request taken back before it started (`withdrawWaiting(lanes:)`).
     static func withdrawn(_ token: UInt64) -> HTTPResponse {
-        HTTPResponse(token: token, status: 0, error: "withdrawn before it started", cancelled: true, failure: .withdrawn)
+        HTTPResponse(token: token, outcome: .failed(.withdrawn, detail: ""))
     }
 
     /// The response of a request the client could not start.
     static func notStarted(_ token: UInt64, _ reason: String) -> HTTPResponse {
-        HTTPResponse(token: token, status: 0, error: reason, failure: .notStarted(reason))
+        HTTPResponse(token: token, outcome: .failed(.notStarted, detail: reason))
     }
 }

@@ -219,7 +219,8 @@ final class Transfer {
         wh_curl_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &totalMicros)
         wh_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
 
-        var response = HTTPResponse(token: token, status: status, body: responseBody, duration: Double(totalMicros) / 1e6)
+        var response = HTTPResponse(token: token, outcome: .answered(status: status), body: responseBody,
+                                    duration: Double(totalMicros) / 1e6)
         // curl parses whole seconds and HTTP dates; a fractional value comes from our own parse.
         response.retryAfter = retryAfterHeader ?? (retryAfter > 0 ? Double(retryAfter) : nil)
         let answered = bodySince != nil && status >= 200
@@ -227,15 +228,16 @@ final class Transfer {
             // The headers were complete: the receiver answered, whatever happened to the body.
             response.bodyCut = true
         } else if result != CURLE_OK {
-            var text = String(cString: curl_easy_strerror(result))
-            if errorBuffer[0] != 0 { text += ": " + String(cString: errorBuffer) }
-            response.error = text
-            response.failure = HTTPFailure(curlCode: result)
+            // A half-received answer is not an answer.
             if let refusal = egressRefusal {
-                response.failure = .refused(refusal)
-                response.error = HTTPFailure.refused(refusal).description
+                response.outcome = .failed(.refused(refusal), detail: "")
+            } else {
+                var text = String(cString: curl_easy_strerror(result))
+                if errorBuffer[0] != 0 { text += ": " + String(cString: errorBuffer) }
+                response.outcome = .failed(HTTPFailure(curlCode: result) ?? .other(code: Int(result.rawValue)), detail: text)
             }
-            response.status = 0  // a half-received answer is not an answer
+        } else if status <= 0 {
+            response.outcome = .failed(.other(code: 0), detail: "the transfer ended without a status line")
         } else if bodyCut {
             response.bodyCut = true
         }

@@ -1,6 +1,5 @@
 import Foundation
 import WebhookCore
-import WebhookHTTP
 
 /// Turns delivery attempts into spans: one per attempt, a child of the producer's trace when the
 /// event carries a W3C `traceparent` field, else the root of a new trace. The request builder
@@ -38,11 +37,12 @@ final class AttemptTracer {
         return context.traceparent
     }
 
-    /// Ends the span of the attempt `note` decided, answered by `response`.
-    func end(_ note: DeliveryLedger.Note, response: HTTPResponse, now: Date) {
+    /// Ends the span of the attempt `note` decided, whose request ended with `result` after
+    /// `duration` seconds.
+    func end(_ note: DeliveryLedger.Note, result: AttemptResult, duration: Double, now: Date) {
         guard let id = note.webhookID, let span = open.removeValue(forKey: id), span.context.isSampled else { return }
         let endNanos = UInt64(max(0, now.timeIntervalSince1970) * 1e9)
-        let startNanos = endNanos - min(endNanos, UInt64(max(0, response.duration) * 1e9))
+        let startNanos = endNanos - min(endNanos, UInt64(max(0, duration) * 1e9))
         var attributes: [(String, SpanRecord.Value)] = [
             ("webhook.id", .string(id)),
             ("webhook.outcome", .string(Self.outcome(note.kind))),
@@ -51,27 +51,13 @@ final class AttemptTracer {
         attributes.append(("webhook.action", .string(span.action)))
         attributes.append(("webhook.try", .int(span.tries)))
         if let target = note.target { attributes.append(("webhook.endpoint", .string(target.name))) }
-        if response.status > 0 { attributes.append(("http.response.status_code", .int(response.status))) }
-        let errorClass = Self.errorClass(response)
+        if case .status(let status, _, _) = result { attributes.append(("http.response.status_code", .int(status))) }
+        // The attempt log's class (`AttemptResult.errorClass`): one classification for both.
+        let errorClass = result.errorClass
         if let errorClass { attributes.append(("error.type", .string(errorClass))) }
         exporter.add(SpanRecord(context: span.context, parentSpanID: span.parent, name: "webhook deliver",
                                 startNanos: startNanos, endNanos: endNanos, attributes: attributes,
                                 error: note.kind == .delivered ? nil : (note.reason ?? errorClass ?? Self.outcome(note.kind))))
-    }
-
-    /// The attempt's error class: `timeout`, `connect`, `dns`, `tls`, `status` (a non-2xx
-    /// answer), or `other`; nil when it was delivered.
-    static func errorClass(_ response: HTTPResponse) -> String? {
-        if response.status > 0 { return (200..<300).contains(response.status) ? nil : "status" }
-        switch response.failure {
-        case .timeout: return "timeout"
-        case .connectionRefused: return "connect"
-        case .dns: return "dns"
-        case .tls: return "tls"
-        case .cancelled: return "cancelled"
-        case .withdrawn: return "withdrawn"
-        default: return "other"
-        }
     }
 
     private static func outcome(_ kind: DeliveryLedger.Note.Kind) -> String {

@@ -57,6 +57,7 @@ final class DeliveryMetrics {
         }
         if let id = note.webhookID { out["webhook_id"] = "\(id)" }
         if note.status > 0 { out["status"] = "\(note.status)" }
+        if case .failed(let failure) = note.cause { out["error_class"] = "\(failure.rawValue)" }
         if let reason = note.reason { out["reason"] = "\(reason)" }
         return out
     }

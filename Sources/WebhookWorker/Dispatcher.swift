@@ -1,23 +1,24 @@
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Metrics
 import WebhookCore
 import WebhookHTTP
 import WebhookQueue
 
-/// The dispatcher thread: sole owner of the `DeliveryLedger`. It admits what the taker took,
-/// hands the requests to the HTTP client, completes what the HTTP client finished, and settles
-/// decided events in Redis; after each persisted settle it frees the taker's room.
+/// The dispatcher thread: sole owner of the `DeliveryLedger`, and only its driver. It feeds the
+/// ledger what the taker took and what the HTTP client finished, passes the endpoint gate's
+/// verdicts to it, sends the attempts it returns (`RequestBuilder`, `HTTPClient`), and writes the
+/// settlements it decides; after each persisted settle it frees the taker's room.
 ///
-/// The other threads only post into its mailbox; everything the ledger decides happens here.
+/// Its parts: the `DispatcherMailbox` the other threads post into, the `EndpointGuard` (the
+/// fleet's breakers and rate limits), the `Pacer` (attempts waiting in memory for a near slot),
+/// the settle batching (`WorkerConfiguration.settleMaxCount` / `settleMaxBytes`), the suspect
+/// protocol for crash-marked items, the ordered claims, and `HeapTrim`.
 ///
-/// Unchecked Sendable: the mailbox (`takenBatches`, `responses`, `finishing`) is touched only
-/// under `condition`; everything else is owned by the dispatcher thread, and the `var` hooks
-/// (`http`, `endpointGuard`, `on...`, `joinedServer`) are set before that thread starts.
+/// Unchecked Sendable: the mailbox is its own lock's; everything else is owned by the
+/// dispatcher thread, and the `var` hooks (`on...`, `joinedServer`) are set before that thread
+/// starts (they name the other threads' objects, made after this one).
 final class Dispatcher: @unchecked Sendable {
     private let configuration: Configuration
     private let workerID: String
@@ -27,32 +28,31 @@ final class Dispatcher: @unchecked Sendable {
     private let logger: Logger
     /// Opens this thread's own queue connection (Redis, or memory in tests).
     private let makeQueue: @Sendable () -> any DeliveryQueue
-    private let condition = NSCondition()
-    private var takenBatches: [[[UInt8]]] = []
-    private var responses: [HTTPResponse] = []
-    private var finishing = false
+    private let mailbox: DispatcherMailbox
     private var ledger: DeliveryLedger
     private var builder: RequestBuilder
-    /// The HTTP client; set before `run` starts.
-    var http: HTTPClient?
+    /// The HTTP client; its completions arrive in `mailbox`.
+    private let http: HTTPClient
     /// Called with the delay of the earliest retry just scheduled, so the poller can wake.
     var onRetryScheduled: (@Sendable (Double) -> Void)?
     private let metrics = DeliveryMetrics()
-    private let authenticator: ItemAuthenticator
-    /// Rate limits and circuit breakers shared by the fleet; set before `run` starts.
-    var endpointGuard: EndpointGuard?
+    /// Rate limits and circuit breakers shared by the fleet (everything passes without Redis).
+    private let endpointGuard: EndpointGuard
     /// Sends attempt spans to the OTLP collector; nil when tracing is off.
     private let spanExporter: SpanExporter?
     /// Makes the spans; nil when tracing is off.
     private let tracer: AttemptTracer?
     /// Attempts waiting in memory for a near rate-limit slot.
     private var pacer = Pacer()
+    private var heapTrim = HeapTrim()
+    /// The ledger's randomness (retry jitter, minted ids), passed in like the time.
+    private var random = SystemRandomNumberGenerator()
     /// Called after the settling connection reached another Redis server and what this worker
     /// holds was put back there: the taker then returns what that server's processing list
     /// holds beyond it (settles the old server took and never passed on).
     var onServerChanged: (@Sendable () -> Void)?
     /// The server this worker joined (its `serverID`): where its processing list is known to
-    /// be when the dispatcher starts; set before `run` starts.
+    /// be when the dispatcher starts; set before `run` starts (known only once the worker joined).
     var joinedServer: String?
     /// Called once, with the endpoint, when an endpoint answers as this product's ingest bridge
     /// (`IngestReceipt`): the worker is feeding its own queue and must stop.
@@ -73,7 +73,8 @@ final class Dispatcher: @unchecked Sendable {
     private var replicaWarningAt = Date.distantPast
 
     init(configuration: Configuration, workerID: String, targets: [Target], authenticator: ItemAuthenticator,
-         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
+         room: Room, gate: TakeGate, liveness: Liveness, logger: Logger, mailbox: DispatcherMailbox, http: HTTPClient,
+         endpointGuard: EndpointGuard, makeQueue: @escaping @Sendable () -> any DeliveryQueue) {
         self.makeQueue = makeQueue
         self.configuration = configuration
         self.workerID = workerID
@@ -81,12 +82,15 @@ final class Dispatcher: @unchecked Sendable {
         self.gate = gate
         self.liveness = liveness
         self.logger = logger
-        self.authenticator = authenticator
+        self.mailbox = mailbox
+        self.http = http
+        self.endpointGuard = endpointGuard
         self.ledger = DeliveryLedger(
             settings: .init(targets: targets, retry: configuration.endpoints.retry, maxPayloadBytes: configuration.worker.maxPayloadBytes,
                             maxCrashes: configuration.worker.maxCrashes,
                             laggardSlack: max(1, configuration.worker.maxInflightEvents / 2),
                             deferDelay: max(1, configuration.worker.pollInterval),
+                            compat: configuration.endpoints.compat, maxHold: configuration.endpoints.breaker.maxHold,
                             logAttempts: configuration.attemptLog.isOn,
                             logSecrets: [configuration.endpoints.secret].compactMap { $0 }),
             authenticator: authenticator)
@@ -95,8 +99,7 @@ final class Dispatcher: @unchecked Sendable {
         self.orderedTargets = Dictionary(targets.filter { t in routes.contains { $0.targetID == t.id } }.map { ($0.id, $0) },
                                          uniquingKeysWith: { first, _ in first })
         self.orderedCap = max(1, configuration.worker.maxInflightEvents)
-        self.builder = RequestBuilder(secret: configuration.endpoints.secret, compat: configuration.endpoints.compat,
-                                      timeout: configuration.http.timeout)
+        self.builder = RequestBuilder(secret: configuration.endpoints.secret, timeout: configuration.http.timeout)
         self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
         self.tracer = spanExporter.map(AttemptTracer.init)
         builder.tracer = tracer
@@ -106,26 +109,12 @@ final class Dispatcher: @unchecked Sendable {
 
     /// Items the taker moved into the processing list.
     func post(taken items: [[UInt8]]) {
-        condition.lock()
-        takenBatches.append(items)
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Completed HTTP attempts, from the HTTP thread.
-    func post(responses new: [HTTPResponse]) {
-        condition.lock()
-        responses.append(contentsOf: new)
-        condition.signal()
-        condition.unlock()
+        mailbox.post(taken: items)
     }
 
     /// Asks the loop to write what it has and return once nothing is held.
     func finish() {
-        condition.lock()
-        finishing = true
-        condition.signal()
-        condition.unlock()
+        mailbox.finish()
     }
 
     func run() {
@@ -134,7 +123,6 @@ final class Dispatcher: @unchecked Sendable {
         // Settles go only to the server what this worker holds is known to be on (see restoreHeld).
         queue.pinnedServerID = joinedServer
         queue.attemptLog = configuration.attemptLog
-        var random = SystemRandomNumberGenerator()
         var pending: [Settlement] = []
         /// When `pending` last went from empty to not (see `settleDelay`).
         var pendingSince = Date.distantFuture
@@ -143,13 +131,12 @@ final class Dispatcher: @unchecked Sendable {
         var retry = RetryLog(what: "settling", logger: logger)
         var failedSince: Date?
         var retryAt = Date.distantPast
-        /// Work was done since memory was last given back (see `returnFreeMemory`).
-        var busySinceTrim = false
+        /// The mailbox's contents each round; emptied after use and swapped back in, so a round
+        /// allocates no arrays of its own.
+        var batches: [[[UInt8]]] = [], newResponses: [HTTPResponse] = []
         while true {
             liveness.beat("dispatcher")
-            condition.lock()
-            while takenBatches.isEmpty && responses.isEmpty && !finishing
-                    && (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
+            while (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
                     && (pacer.nextTime.map { Date() < $0 } ?? true)
                     && !(mayClaim && Date() >= nextClaimAt) {
                 // Bounded, so the loop beats for /livez while idle, retries settles and sends
@@ -158,23 +145,16 @@ final class Dispatcher: @unchecked Sendable {
                 if !pending.isEmpty { until = min(until, settleAt(pending.count, since: pendingSince, retryAt: retryAt)) }
                 if let paced = pacer.nextTime { until = min(until, paced) }
                 if mayClaim { until = min(until, nextClaimAt) }
-                let woken = condition.wait(until: until)
+                if mailbox.wait(until: until) { break }
                 liveness.beat("dispatcher")
-                if !woken && busySinceTrim && pending.isEmpty && ledger.heldEvents == 0 {
-                    busySinceTrim = false
-                    condition.unlock()  // the trim takes milliseconds: posts must not wait on it
-                    Self.returnFreeMemory()
-                    condition.lock()
-                }
+                if pending.isEmpty && ledger.heldEvents == 0 && heapTrim.shouldTrim() { HeapTrim.trim() }
             }
-            busySinceTrim = true
-            let batches = takenBatches, newResponses = responses, done = finishing
-            takenBatches.removeAll(keepingCapacity: true)
-            responses.removeAll(keepingCapacity: true)
-            condition.unlock()
+            heapTrim.workDone()
+            let done = mailbox.take(&batches, &newResponses)
 
-            let now = endpointGuard?.now() ?? Date().timeIntervalSince1970
+            let now = endpointGuard.now()
             for batch in batches { admit(batch, now: now, queue: queue, into: &pending) }
+            batches.removeAll(keepingCapacity: true)
             if !done && mayClaim && Date() >= nextClaimAt { claimOrdered(now: now, queue: queue, into: &pending) }
             if !pacer.isEmpty {
                 if done {
@@ -186,35 +166,38 @@ final class Dispatcher: @unchecked Sendable {
             if !newResponses.isEmpty {
                 var answered = false
                 for response in newResponses {
-                    if !response.cancelled { answered = true }
-                    if !bridgeAnswered, IngestReceipt.matches(status: response.status, body: response.body),
+                    let result = AttemptResult(response)
+                    let attempted = result != .cancelled && result != .withdrawn
+                    if attempted { answered = true }
+                    if !bridgeAnswered, case .answered(let status) = response.outcome,
+                       IngestReceipt.matches(status: status, body: response.body),
                        let target = ledger.target(ofRequest: response.token) {
                         bridgeAnswered = true
                         onBridgeAnswer?(target)
                     }
                     let noted = completion.notes.count
-                    ledger.complete(request: response.token, result: Self.result(of: response),
-                                    now: now, random: &random,
+                    ledger.complete(request: response.token, result: result, now: now, random: &random,
                                     latencyMs: response.request == nil && response.duration == 0 ? nil : Int((response.duration * 1000).rounded()),
-                                    errorClass: Self.errorClass(of: response.failure), into: &completion)
-                    if !response.cancelled { metrics.attemptDuration.recordSeconds(response.duration) }
+                                    into: &completion)
+                    if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
                     if let tracer {
                         let end = Date()
-                        for note in completion.notes[noted...] { tracer.end(note, response: response, now: end) }
+                        for note in completion.notes[noted...] {
+                            tracer.end(note, result: result, duration: response.duration, now: end)
+                        }
                     }
                 }
                 metrics.count(completion.notes, logger: logger)
-                endpointGuard?.note(completion.notes)
+                endpointGuard.note(completion.notes)
                 pending.append(contentsOf: completion.settlements)
                 completion.notes.removeAll(keepingCapacity: true)
                 completion.settlements.removeAll(keepingCapacity: true)
                 if answered && !done { withdrawLaggards(now: now) }
+                newResponses.removeAll(keepingCapacity: true)
             }
-            if let endpointGuard {
-                endpointGuard.flush()
-                announce(endpointGuard.takeAnnouncements(), queue: queue)
-            }
-            if let http { metrics.inflight.record(http.inFlight) }
+            endpointGuard.flush()
+            announce(endpointGuard.takeAnnouncements(), queue: queue)
+            metrics.inflight.record(http.inFlight)
 
             if pending.isEmpty {
                 pendingSince = .distantFuture
@@ -225,7 +208,7 @@ final class Dispatcher: @unchecked Sendable {
                 do {
                     try settle(&pending, queue: queue)
                     pendingSince = .distantFuture
-                    endpointGuard?.redisAnswered()
+                    endpointGuard.redisAnswered()
                     retry.succeeded()
                     gate.open(.settle)
                     failedSince = nil
@@ -253,12 +236,7 @@ final class Dispatcher: @unchecked Sendable {
                     retryAt = Date().addingTimeInterval(retry.failed(error))
                 }
             }
-            if done && pending.isEmpty && ledger.heldEvents == 0 {
-                condition.lock()
-                let idle = takenBatches.isEmpty && responses.isEmpty
-                condition.unlock()
-                if idle { return }
-            }
+            if done && pending.isEmpty && ledger.heldEvents == 0 && mailbox.isEmpty { return }
         }
     }
 
@@ -293,8 +271,8 @@ final class Dispatcher: @unchecked Sendable {
                 guard !claims.isEmpty, try replicated(queue) else { continue }
                 for claim in claims {
                     orderedHeld += 1
-                    dispatch(ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1),
-                             into: &pending)
+                    dispatch(ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1,
+                                                 random: &random), into: &pending)
                 }
             } catch {
                 if error.code == .serverChanged { try? restoreHeld(queue) }
@@ -344,32 +322,17 @@ final class Dispatcher: @unchecked Sendable {
         count >= Self.settleBatch ? retryAt : max(retryAt, since.addingTimeInterval(Self.settleDelay))
     }
 
-    /// Gives the heap's free pages back to the system, once per busy spell, after a second with
-    /// nothing held. Why: a burst leaves several megabytes free in malloc's per-thread arenas,
-    /// and glibc keeps them; an idle worker (most of a fleet, most of the time) should hold only
-    /// what it uses. Not done between events under steady load: a second of idleness comes first.
-    private static func returnFreeMemory() {
-        #if canImport(Glibc)
-        // Looked up at run time: `malloc_trim` is glibc's own (malloc.h, which the Glibc module
-        // does not import), and a C library without it simply keeps its pages.
-        typealias Trim = @convention(c) (Int) -> Int32
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-            _ = unsafeBitCast(symbol, to: Trim.self)(0)
-        }
-        #endif
-    }
-
     /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked
     /// `!<n>`) are admitted one at a time with a marker in Redis naming the item: if admitting
     /// it kills this worker, only that item is blamed, not everything the worker held.
     private func admit(_ batch: [[UInt8]], now: Double, queue: any DeliveryQueue, into pending: inout [Settlement]) {
         let suspects = batch.filter { $0.first == UInt8(ascii: "!") }
         let normal = suspects.isEmpty ? batch : batch.filter { $0.first != UInt8(ascii: "!") }
-        if !normal.isEmpty { dispatch(ledger.admit(normal, now: now), into: &pending) }
+        if !normal.isEmpty { dispatch(ledger.admit(normal, now: now, random: &random), into: &pending) }
         guard !suspects.isEmpty else { return }
         for item in suspects {
             try? queue.markAdmitting(sha1: Hex.string(Insecure.SHA1.hash(data: item)))
-            dispatch(ledger.admit([item], now: now), into: &pending)
+            dispatch(ledger.admit([item], now: now, random: &random), into: &pending)
         }
         try? queue.markAdmitting(sha1: nil)
     }
@@ -378,13 +341,11 @@ final class Dispatcher: @unchecked Sendable {
         metrics.count(admission.notes, logger: logger)
         pending.append(contentsOf: admission.settlements)
         guard !admission.attempts.isEmpty else { return }
-        guard let endpointGuard else { return send(admission.attempts) }
         let decided = endpointGuard.admit(admission.attempts)
         if !decided.wait.isEmpty {
             let now = endpointGuard.now()
-            for wait in decided.wait {
-                let completion = ledger.postpone(wait.attempt, after: wait.after, slot: wait.slot,
-                                                 maxHold: configuration.endpoints.breaker.maxHold, reason: wait.reason, now: now)
+            for verdict in decided.wait {
+                let completion = ledger.postpone(verdict, now: now)
                 metrics.count(completion.notes, logger: logger)
                 pending.append(contentsOf: completion.settlements)
             }
@@ -398,7 +359,6 @@ final class Dispatcher: @unchecked Sendable {
     /// `DeliveryLedger.laggards(now:)`. Only lanes holding more than they may run at once have
     /// queued requests, so a laggard at its cap costs nothing here.
     private func withdrawLaggards(now: Double) {
-        guard let http else { return }
         var lanes: [Int] = []
         for (target, backlog) in ledger.laggards(now: now)
         where backlog > min(target.spec?.concurrency ?? .max, configuration.http.endpointConcurrency) {
@@ -414,7 +374,7 @@ final class Dispatcher: @unchecked Sendable {
         for (request, carried) in requests {
             ledger.track(request: request.token, attempts: carried)
         }
-        http?.submit(requests.map(\.0))
+        http.submit(requests.map(\.0))
     }
 
     /// At shutdown: attempts still waiting in memory for their slot go back to the delayed set
@@ -422,9 +382,8 @@ final class Dispatcher: @unchecked Sendable {
     private func handBackPaced(now: Double, into pending: inout [Settlement]) {
         for entry in pacer.drain() {
             for attempt in entry.attempts {
-                let completion = ledger.postpone(attempt, after: max(0, entry.slot - now), slot: entry.slot,
-                                                 maxHold: configuration.endpoints.breaker.maxHold,
-                                                 reason: "handed back at shutdown before its rate-limit slot", now: now)
+                let completion = ledger.postpone(Postponement(attempt, after: max(0, entry.slot - now), slot: entry.slot,
+                                                              reason: .shutdown), now: now)
                 metrics.count(completion.notes, logger: logger)
                 pending.append(contentsOf: completion.settlements)
             }
@@ -458,7 +417,8 @@ final class Dispatcher: @unchecked Sendable {
             defer { pending.append(contentsOf: ordered) }
             var settled = 0
             defer { ordered.removeFirst(settled) }  // runs before the append above
-            for batch in Settlement.batches(ordered, maxCount: 500, maxBytes: 8 << 20) {
+            for batch in Settlement.batches(ordered, maxCount: configuration.worker.settleMaxCount,
+                                              maxBytes: configuration.worker.settleMaxBytes) {
                 let result = try queue.settleOrdered(batch.compactMap(\.ordered), deadMax: configuration.worker.deadMax)
                 settled += batch.count
                 orderedHeld -= batch.count
@@ -472,7 +432,8 @@ final class Dispatcher: @unchecked Sendable {
             // A settled key may be ready again at once (its next head): ask now.
             nextClaimAt = .distantPast
         }
-        let batches = Settlement.batches(pending, maxCount: 500, maxBytes: 8 << 20)
+        let batches = Settlement.batches(pending, maxCount: configuration.worker.settleMaxCount,
+                                              maxBytes: configuration.worker.settleMaxBytes)
         var written = 0
         defer { pending.removeFirst(written) }
         for batch in batches {
@@ -517,33 +478,9 @@ final class Dispatcher: @unchecked Sendable {
     /// Enqueues breaker announcements as deliveries to the endpoints named in `notify` only.
     private func announce(_ announcements: [(target: Target, event: [UInt8])], queue: any DeliveryQueue) {
         guard !announcements.isEmpty else { return }
-        let items = announcements.map { target, event in
-            QueueItem.encode(Delivery(webhookID: WebhookID.random(targetID: target.id), tries: 0, targetID: target.id,
-                                      urlFingerprint: authenticator.urlFingerprint(kind: target.kind, url: target.url),
-                                      raw: event[...]), authenticator: authenticator)
-        }
+        let items = announcements.map { target, event in ledger.announcement(event, to: target, random: &random) }
         do { try queue.push(items) } catch {
             logger.warning("could not announce an endpoint's state change", metadata: ["error": "\(error)"])
         }
-    }
-
-    /// The attempt log's error class of a transport failure (answers are classed by the ledger).
-    static func errorClass(of failure: HTTPFailure?) -> String? {
-        switch failure {
-        case nil: return nil
-        case .timeout: return "timeout"
-        case .connectionRefused: return "connect"
-        case .dns: return "dns"
-        case .tls: return "tls"
-        case .other(let code, _) where [7, 55, 56].contains(code): return "connect"  // couldn't connect, send, recv
-        default: return "other"
-        }
-    }
-
-    private static func result(of response: HTTPResponse) -> AttemptResult {
-        if response.failure == .withdrawn { return .withdrawn }
-        if response.cancelled { return .cancelled }
-        if response.status > 0 { return .status(response.status, retryAfter: response.retryAfter, body: response.body) }
-        return .transportError(response.error ?? "no response")
     }
 }

@@ -20,16 +20,25 @@ import WebhookQueue
 /// than after waiting that long. Rate state is per endpoint for webhooks and per destination
 /// for Discord and Telegram (`RateScope`).
 ///
-/// When Redis does not answer, one policy per kind of state, and one rule for all: after a
-/// failed call the guard asks Redis nothing more until it answers again (the dispatcher's next
-/// successful settle says so) or a backoff has passed (1 s doubling to 30 s), so the
-/// dispatcher never sits in one timeout per attempt. Meanwhile:
-/// - a breaker counts as closed (fails open): deliveries are not held on a guess, and the
-///   endpoint's own answers still decide retries;
-/// - a rate limit counts as exhausted (fails closed): attempts needing a slot wait (no try
-///   spent), so a limit is never exceeded on a guess; slots already granted are honoured;
-/// - outcome tallies are kept and added to the next write (a write whose reply was lost may
-///   count them twice: a breaker may then open early, never late).
+/// When Redis does not answer, one rule for all calls: after a failed call the guard asks Redis
+/// nothing more until it answers again (the dispatcher's next successful settle says so) or a
+/// backoff has passed (1 s doubling to 30 s), so the dispatcher never sits in one timeout per
+/// attempt. And one policy per kind of state, each for a reason:
+/// - a breaker it cannot read counts as closed (fails open). Why: the breaker protects the
+///   worker's room from a dead endpoint, not the endpoint; holding every endpoint's deliveries
+///   whenever Redis blips would stop the fleet on a guess, while the endpoint's own answers
+///   still decide retries and are tallied meanwhile.
+/// - a rate limit it cannot read counts as exhausted (fails closed): attempts needing a slot
+///   wait in the delayed set (no try spent); slots already granted are honoured. Why: a limit
+///   is a promise to the receiver (Discord and Telegram ban clients over it), and waiting
+///   costs nothing but time.
+/// - outcome tallies it cannot write are kept and added to the next write (a write whose reply
+///   was lost may count them twice: a breaker may then open early, never late). Why: dropping
+///   them would let an endpoint that fails only while Redis is unsteady never open. They are
+///   kept for at most `maxTallyKeys` breaker keys (one per endpoint, or per destination of a
+///   routed endpoint): past that, a new key's outcomes are dropped, counted, and logged at
+///   most once a minute, so a long outage with many destinations cannot grow memory without
+///   bound.
 ///
 /// The limits are an `EndpointLimits` driver: Redis (`EndpointState`) or memory
 /// (`MemoryEndpointLimits`); without one (`state` nil, unit tests only) everything passes.
@@ -42,18 +51,8 @@ final class EndpointGuard {
         var send: [Attempt] = []
         /// Granted rate-limit slots, near: hold in memory until each entry's time.
         var paced: [Pacer.Entry] = []
-        /// Back to the delayed set without a try.
-        var wait: [Wait] = []
-    }
-
-    /// One attempt that waits in the delayed set.
-    struct Wait {
-        let attempt: Attempt
-        /// Seconds until it is due again.
-        let after: Double
-        /// Its reserved slot (Redis's clock), or 0.
-        let slot: Double
-        let reason: String
+        /// Back to the delayed set without a try: verdicts for the ledger's `postpone`.
+        var wait: [Postponement] = []
     }
 
     private let state: (any EndpointLimits)?
@@ -81,6 +80,15 @@ final class EndpointGuard {
     private var backoff = Backoff(initial: 1, cap: 30)
     private var lastFailure = ""
     private var scopes: [String: RateScope] = [:]
+    /// Breaker keys whose unwritten tallies are kept at most (see the type's doc).
+    static let maxTallyKeys = 10_000
+    /// Outcomes dropped since the last warning about it, and when that was.
+    private var droppedTallies = 0
+    /// Outcomes dropped in all (see `keepTally`).
+    private(set) var droppedTallyTotal = 0
+    /// Breaker keys whose tallies wait to be written.
+    var pendingTallyKeys: Int { tallies.count }
+    private var droppedWarnedAt = Date.distantPast
 
     /// Slots nearer than this (after `lead`) wait in memory; further ones in the delayed set, due
     /// at a multiple of it, so that the poller moves each quantum's deliveries in one call.
@@ -147,7 +155,7 @@ final class EndpointGuard {
     private func failed(_ error: QueueError, doing what: String) {
         let pause = backoff.next()
         if quietUntil == nil {
-            logger.warning("endpoint limits unavailable: breakers count as closed, rate-limited deliveries wait", metadata: [
+            logger.warning("endpoint limits unavailable: breakers count as closed, rate-limited deliveries wait, outcomes are kept for the next write", metadata: [
                 "error": "\(error.message)", "during": "\(what)"])
         }
         quietUntil = Date().addingTimeInterval(pause)
@@ -182,8 +190,7 @@ final class EndpointGuard {
             // pause NAME` still holds all of its destinations.
             let name = attempt.target.breakerKey
             if name != attempt.target.name, gate(attempt.target.name, state) == .paused {
-                out.wait.append(Wait(attempt: attempt, after: breaker.probeInterval, slot: 0,
-                                     reason: "endpoint \(attempt.target.name) is paused"))
+                out.wait.append(Postponement(attempt, after: breaker.probeInterval, reason: .paused(endpoint: attempt.target.name)))
                 continue
             }
             switch gate(name, state) {
@@ -193,11 +200,10 @@ final class EndpointGuard {
                 probing.insert(name)  // one probe; the rest of this batch waits for its answer
                 gates[name] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
             case .probe, .hold:
-                out.wait.append(Wait(attempt: attempt, after: holdDelay(name), slot: 0,
-                                     reason: "endpoint \(name) is open (circuit breaker)"))
+                out.wait.append(Postponement(attempt, after: holdDelay(name), reason: .open(endpoint: name)))
                 continue
             case .paused:
-                out.wait.append(Wait(attempt: attempt, after: breaker.probeInterval, slot: 0, reason: "endpoint \(name) is paused"))
+                out.wait.append(Postponement(attempt, after: breaker.probeInterval, reason: .paused(endpoint: name)))
                 continue
             }
             guard let rate = attempt.target.spec?.rate else {
@@ -210,11 +216,11 @@ final class EndpointGuard {
                 // (the fleet runs behind) is still used: the pacer spaces the late ones.
                 let wait = attempt.slot - redisNow
                 if wait > Self.quantum(rate) + Self.lead {
-                    out.wait.append(Wait(attempt: attempt, after: dueDelay(slot: attempt.slot, now: redisNow, rate: rate),
-                                         slot: attempt.slot, reason: "endpoint \(name) is at its rate limit (\(rate))"))
+                    out.wait.append(Postponement(attempt, after: dueDelay(slot: attempt.slot, now: redisNow, rate: rate),
+                                                 slot: attempt.slot, reason: .rateLimited(endpoint: name, rate: rate)))
                 } else {
                     let key = attempt.target.id + "@" + String(attempt.slot)
-                    if let index = marked[key], batches(attempt.target) {
+                    if let index = marked[key], attempt.batched {
                         let entry = out.paced[index]
                         out.paced[index] = Pacer.Entry(at: entry.at, scope: entry.scope, interval: entry.interval, slot: entry.slot,
                                                        attempts: entry.attempts + [attempt])
@@ -235,10 +241,10 @@ final class EndpointGuard {
                 index = pending.count
                 pending.append((scope, rate, []))
             }
-            if batches(attempt.target), let found = batchUnit[attempt.target.id], found.scope == index {
+            if attempt.batched, let found = batchUnit[attempt.target.id], found.scope == index {
                 pending[index].units[found.unit].append(attempt)
             } else {
-                if batches(attempt.target) { batchUnit[attempt.target.id] = (index, pending[index].units.count) }
+                if attempt.batched { batchUnit[attempt.target.id] = (index, pending[index].units.count) }
                 pending[index].units.append([attempt])
             }
         }
@@ -251,12 +257,11 @@ final class EndpointGuard {
     /// Places `units` (one request each) in their scope's slots.
     private func reserve(_ units: [[Attempt]], scope: RateScope, rate: RateLimit, state: any EndpointLimits, into out: inout Decisions) {
         let name = units[0][0].target.name
-        let limited = "endpoint \(name) is at its rate limit (\(rate))"
+        let limited = Postponement.Reason.rateLimited(endpoint: name, rate: rate)
         guard mayCall else {
             let after = max(1, quietUntil?.timeIntervalSinceNow ?? 1)
             for attempt in units.joined() {
-                out.wait.append(Wait(attempt: attempt, after: after, slot: 0,
-                                     reason: "rate limit of endpoint \(name) unavailable: \(lastFailure)"))
+                out.wait.append(Postponement(attempt, after: after, reason: .limitsUnavailable(endpoint: name, error: lastFailure)))
             }
             return
         }
@@ -268,7 +273,7 @@ final class EndpointGuard {
         } catch {
             failed(error, doing: "rate limit")
             for attempt in units.joined() {
-                out.wait.append(Wait(attempt: attempt, after: 1, slot: 0, reason: "rate limit of endpoint \(name) unavailable: \(error.message)"))
+                out.wait.append(Postponement(attempt, after: 1, reason: .limitsUnavailable(endpoint: name, error: error.message)))
             }
             return
         }
@@ -282,13 +287,13 @@ final class EndpointGuard {
                                                  slot: at, attempts: unit))
                 } else {
                     for attempt in unit {
-                        out.wait.append(Wait(attempt: attempt, after: dueDelay(slot: at, now: answer.now, rate: rate), slot: at,
-                                             reason: limited))
+                        out.wait.append(Postponement(attempt, after: dueDelay(slot: at, now: answer.now, rate: rate), slot: at,
+                                                     reason: limited))
                     }
                 }
             case .refused(let wait):
                 // Past the longest hold: the ledger turns this into a dead letter.
-                for attempt in unit { out.wait.append(Wait(attempt: attempt, after: wait, slot: 0, reason: limited)) }
+                for attempt in unit { out.wait.append(Postponement(attempt, after: wait, reason: limited)) }
             }
         }
     }
@@ -309,9 +314,6 @@ final class EndpointGuard {
         return scope
     }
 
-    private func batches(_ target: Target) -> Bool {
-        RequestBuilder.batches(target, defaultCompat: configuration.endpoints.compat)
-    }
 
     private func gate(_ name: String, _ state: any EndpointLimits) -> BreakerGate {
         if let cached = gates[name], cached.until > Date() { return cached.gate }
@@ -347,16 +349,41 @@ final class EndpointGuard {
             guard let target = note.target else { continue }
             switch note.kind {
             case .delivered:
+                guard keepTally(for: target.breakerKey) else { continue }
                 endpointNames[target.breakerKey] = target.name
                 tallies[target.breakerKey, default: Tally()].succeeded()
             case .retry, .dead:
-                guard note.reason?.hasPrefix("held for") != true else { continue }
+                // Only a request's answer or failure says anything about the endpoint: a delivery
+                // held past its longest hold, or refused before sending, was never sent.
+                let lastError: String
+                switch note.cause {
+                case .answered: lastError = "HTTP \(note.status)"
+                case .failed(let failure): lastError = note.reason ?? "no answer (\(failure.rawValue))"
+                case .notSent, .heldTooLong: continue
+                }
+                guard keepTally(for: target.breakerKey) else { continue }
                 endpointNames[target.breakerKey] = target.name
-                tallies[target.breakerKey, default: Tally()].failed(note.status > 0 ? "HTTP \(note.status)" : (note.reason ?? "no answer"))
+                tallies[target.breakerKey, default: Tally()].failed(lastError)
             default:
                 continue
             }
         }
+    }
+
+    /// Whether an outcome for `key` may be tallied: always for a key already tallied, else
+    /// while fewer than `maxTallyKeys` wait to be written. A drop is counted and logged at most
+    /// once a minute.
+    private func keepTally(for key: String) -> Bool {
+        if tallies[key] != nil || tallies.count < Self.maxTallyKeys { return true }
+        droppedTallies += 1
+        droppedTallyTotal += 1
+        if Date().timeIntervalSince(droppedWarnedAt) >= 60 {
+            droppedWarnedAt = Date()
+            logger.warning("breaker outcomes dropped: too many endpoints' outcomes wait for Redis to be written", metadata: [
+                "dropped": "\(droppedTallies)", "kept_keys": "\(tallies.count)", "last_failure": "\(lastFailure)"])
+            droppedTallies = 0
+        }
+        return false
     }
 
     /// Writes the counted outcomes to Redis; logs, counts and announces the transitions this

@@ -22,7 +22,6 @@ struct RequestBuilder {
     typealias Attempt = DeliveryLedger.Attempt
 
     let secret: String?
-    let compat: CompatMode
     let timeout: Double
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
@@ -65,11 +64,12 @@ struct RequestBuilder {
     /// WEBHOOK_SECRET's Standard Webhooks key, as the list a request signs with (none or one).
     private let globalStandardMACs: [PrekeyedHMAC]
 
-    init(secret: String?, compat: CompatMode, timeout: Double) {
+    /// Which attempts share a request (Marzban mode) is the ledger's rule (`Attempt.batched`):
+    /// the builder takes no compat mode of its own, so the two cannot disagree.
+    init(secret: String?, timeout: Double) {
         self.secret = (secret?.isEmpty ?? true) ? nil : secret
         hexMAC = self.secret.map { PrekeyedHMAC(key: Array($0.utf8)) }
         globalStandardMACs = self.secret.map { [PrekeyedHMAC(key: WebhookSigner.standardKey(for: $0) ?? Array($0.utf8))] } ?? []
-        self.compat = compat
         self.timeout = timeout
     }
 
@@ -95,7 +95,7 @@ struct RequestBuilder {
                 let chat = unit.target.spec?.telegram?.chatID ?? ""
                 out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
                                     headers: Self.jsonOnly), [unit]))
-            case .webhook where Self.batches(unit.target, defaultCompat: compat):
+            case .webhook where unit.batched:
                 let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
                 if batches[key] == nil { batchOrder.append(key) }
                 batches[key, default: []].append(unit)
@@ -114,12 +114,6 @@ struct RequestBuilder {
             if let first = deadlines.min() { out[index].0.notAfter = first }
         }
         return out
-    }
-
-    /// Whether `target` takes its due events as one request (Marzban mode): then a rate limit
-    /// counts that request once, however many events it carries.
-    static func batches(_ target: Target, defaultCompat: CompatMode) -> Bool {
-        target.kind == .webhook && (target.spec?.compat ?? defaultCompat) == .marzban
     }
 
     private static let jsonOnly = ["Content-Type: application/json"]

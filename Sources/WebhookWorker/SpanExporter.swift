@@ -131,7 +131,7 @@ final class SpanExporter: @unchecked Sendable {
             return false
         }
         guard (200..<300).contains(response.status) else {
-            warn(response.status > 0 ? "HTTP \(response.status)" : (response.error ?? "no answer"), spans: spans.count)
+            warn("\(response.outcome)", spans: spans.count)
             return false
         }
         if failedSince != nil {

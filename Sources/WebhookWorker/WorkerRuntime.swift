@@ -87,14 +87,12 @@ public final class WorkerRuntime: @unchecked Sendable {
         let room = Room(maxEvents: configuration.worker.maxInflightEvents, maxBytes: configuration.worker.maxInflightBytes,
                         targets: targets.count)
         let gate = TakeGate(logger: logger)
-        let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
-                                    authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
-                                    room: room, gate: gate, liveness: liveness, logger: logger, makeQueue: makeQueue)
+        // The mailbox first: the HTTP client posts into it, and the dispatcher gets both whole.
+        let mailbox = DispatcherMailbox()
         let http = try HTTPClient(maxConcurrent: configuration.http.concurrency,
                                   maxPerLane: configuration.http.endpointConcurrency,
                                   caFile: configuration.http.caFile, logger: logger,
-                                  onComplete: { dispatcher.post(responses: $0) })
-        dispatcher.http = http
+                                  onComplete: { mailbox.post(responses: $0) })
         // Fleet-wide rate limits and breakers: in Redis with the Redis queue, in this process's
         // memory with the memory queue (unless the caller shares a store between runtimes).
         let endpointLimits: any EndpointLimits
@@ -105,7 +103,11 @@ public final class WorkerRuntime: @unchecked Sendable {
         } else {
             endpointLimits = MemoryEndpointLimits(store: MemoryEndpointLimits.Store())
         }
-        dispatcher.endpointGuard = EndpointGuard(state: endpointLimits, configuration: configuration, workerID: id, logger: logger)
+        let endpointGuard = EndpointGuard(state: endpointLimits, configuration: configuration, workerID: id, logger: logger)
+        let dispatcher = Dispatcher(configuration: configuration, workerID: id, targets: targets,
+                                    authenticator: ItemAuthenticator(keyMaterial: configuration.worker.itemKeyMaterial),
+                                    room: room, gate: gate, liveness: liveness, logger: logger, mailbox: mailbox, http: http,
+                                    endpointGuard: endpointGuard, makeQueue: makeQueue)
         self.room = room
         self.gate = gate
         self.dispatcher = dispatcher

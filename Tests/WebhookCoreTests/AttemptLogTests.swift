@@ -160,8 +160,8 @@ final class AttemptLogTests: XCTestCase {
         let first = ledger.complete(request: 0, result: .status(500, retryAfter: nil, body: Array("no s3cret-value global-secret".utf8)),
                                     now: 101.5, random: &random, latencyMs: 12)
         XCTAssertTrue(first.settlements.isEmpty, "the record waits for its event's settle")
-        let done = ledger.complete(request: 1, result: .transportError("refused"), now: 102, random: &random,
-                                   latencyMs: 3, errorClass: "connect")
+        let done = ledger.complete(request: 1, result: .transportError(.connect, "refused"), now: 102, random: &random,
+                                   latencyMs: 3)
         let settlement = try XCTUnwrap(done.settlements.first)
         let logged = records(settlement)
         XCTAssertEqual(logged.count, 2)
@@ -190,10 +190,10 @@ final class AttemptLogTests: XCTestCase {
     func testHeldAndRejectedRecordsAndNoneWhenTheLogIsOff() throws {
         let target = Target(kind: .webhook, url: "http://127.0.0.1:9001/")
         var on = DeliveryLedger(settings: .init(targets: [target], retry: RetryPolicy(retries: 1, delay: 5), maxPayloadBytes: 1000,
-                                                maxCrashes: 3, laggardSlack: 512, deferDelay: 30, logAttempts: true),
+                                                maxCrashes: 3, laggardSlack: 512, deferDelay: 30, maxHold: 60, logAttempts: true),
                                 authenticator: auth)
         let admission = on.admit([Array(#"#t1 {"action":"user_created","username":"alice"}"#.utf8)], now: 100)
-        let held = on.postpone(admission.attempts[0], after: 2, maxHold: 60, reason: "rate limit", now: 100)
+        let held = on.postpone(Postponement(admission.attempts[0], after: 2, reason: .open(endpoint: "x")), now: 100)
         XCTAssertEqual(held.settlements.flatMap(records).map(\.outcome), [.held])
         XCTAssertEqual(held.settlements.flatMap(records).first?.attempt, 1)
         // Held again while it waits (its item says since when): no second record.
@@ -203,7 +203,7 @@ final class AttemptLogTests: XCTestCase {
         })
         let waiting = on.admit([item], now: 102)
         XCTAssertGreaterThan(waiting.attempts.first?.heldSince ?? 0, 0)
-        let again = on.postpone(waiting.attempts[0], after: 2, maxHold: 60, reason: "rate limit", now: 102)
+        let again = on.postpone(Postponement(waiting.attempts[0], after: 2, reason: .open(endpoint: "x")), now: 102)
         XCTAssertEqual(again.settlements.count, 1)
         XCTAssertEqual(again.settlements.flatMap(records), [])
 

@@ -12,9 +12,11 @@ final class DeliveryLedgerTests: XCTestCase {
     private var random = SystemRandomNumberGenerator()
     private var token: UInt64 = 0
 
-    private func ledger(_ targets: [Target], retries: Int = 3, maxCrashes: Int = 3, slack: Int = 512) -> DeliveryLedger {
+    private func ledger(_ targets: [Target], retries: Int = 3, maxCrashes: Int = 3, slack: Int = 512,
+                        maxHold: Double = 3600) -> DeliveryLedger {
         DeliveryLedger(settings: .init(targets: targets, retry: RetryPolicy(retries: retries, delay: 180),
-                                       maxPayloadBytes: 1_000, maxCrashes: maxCrashes, laggardSlack: slack, deferDelay: 30),
+                                       maxPayloadBytes: 1_000, maxCrashes: maxCrashes, laggardSlack: slack, deferDelay: 30,
+                                       maxHold: maxHold),
                        authenticator: auth)
     }
 
@@ -82,6 +84,40 @@ final class DeliveryLedgerTests: XCTestCase {
         XCTAssertEqual(Array(retry.raw), Array(event.utf8))
     }
 
+    /// A breaker announcement's item is written by the ledger (one home for minting a
+    /// delivery): a delivery of the event to its target, no try spent, fenced to the target's
+    /// URL, with a webhook-id minted from the randomness passed in.
+    func testAnAnnouncementIsADeliveryWithAnIDFromTheGivenRandomness() throws {
+        var ledger = ledger([a])
+        var seeded = SplitMix64(seed: 7), same = SplitMix64(seed: 7), other = SplitMix64(seed: 8)
+        let item = ledger.announcement(Array(event.utf8), to: a, random: &seeded)
+        XCTAssertEqual(item, ledger.announcement(Array(event.utf8), to: a, random: &same), "the randomness is an input")
+        XCTAssertNotEqual(item, ledger.announcement(Array(event.utf8), to: a, random: &other))
+        let admission = ledger.admit([item], now: 100)
+        let attempt = try XCTUnwrap(admission.attempts.first)
+        XCTAssertEqual(admission.attempts.count, 1)
+        XCTAssertEqual(attempt.tries, 0)
+        XCTAssertEqual(attempt.target.id, a.id)
+        XCTAssertTrue(attempt.webhookID.hasPrefix(WebhookID.prefix) && attempt.webhookID.hasSuffix("_\(a.id)"), attempt.webhookID)
+    }
+
+    /// Which attempts share a request is the ledger's rule: a webhook endpoint in Marzban mode
+    /// (its own `compat`, else WEBHOOK_COMPAT) batches; a standard one, Discord and Telegram
+    /// never do. The gate and the request builder only read `batched`.
+    func testMarzbanModeWebhookAttemptsAreBatchedByTheLedger() {
+        let standard = Target(spec: EndpointSpec(name: "standard", kind: .webhook, url: "http://127.0.0.1:9100/s", compat: .standard))
+        let marzban = Target(spec: EndpointSpec(name: "marzban", kind: .webhook, url: "http://127.0.0.1:9100/m", compat: .marzban))
+        let inherits = Target(kind: .webhook, url: "http://127.0.0.1:9100/i")
+        let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x")
+        var ledger = DeliveryLedger(settings: .init(targets: [standard, marzban, inherits, discord],
+                                                    retry: RetryPolicy(retries: 3, delay: 180), maxPayloadBytes: 1_000,
+                                                    maxCrashes: 3, laggardSlack: 512, deferDelay: 30, compat: .marzban),
+                                    authenticator: auth)
+        let admitted = ledger.admit([tagged()], now: 100).attempts
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: admitted.map { ($0.target.id, $0.batched) }),
+                       [standard.id: false, marzban.id: true, inherits.id: true, discord.id: false])
+    }
+
     func testTheLastFailedAttemptBecomesADeadLetter() throws {
         var ledger = ledger([a], retries: 3)
         let item = QueueItem.encode(Delivery(webhookID: "msg_x_\(a.id)", tries: 3, targetID: a.id, raw: Array(event.utf8)[...]),
@@ -89,13 +125,14 @@ final class DeliveryLedgerTests: XCTestCase {
         let admission = ledger.admit([item], now: 100)
         XCTAssertEqual(admission.attempts.map(\.tries), [3])
         let tokens = send(admission.attempts, in: &ledger)
-        let done = ledger.complete(request: tokens[0], result: .transportError("Connection refused"), now: 200, random: &random)
+        let done = ledger.complete(request: tokens[0], result: .transportError(.connect, "Connection refused"), now: 200, random: &random)
         let letter = try deadLetter(done.settlements[0])
         XCTAssertEqual(letter.attempts, 4)
         XCTAssertEqual(letter.targetID, a.id)
         XCTAssertEqual(letter.webhookID, "msg_x_\(a.id)")
         XCTAssertEqual(letter.lastError, "Connection refused")
         XCTAssertTrue(letter.reason.contains("gave up after 4 attempts"), letter.reason)
+        XCTAssertEqual(done.notes.map(\.cause), [.failed(.connect)], "the failure's class travels typed, not as text")
         XCTAssertEqual(done.settlements[0].ack, item)
     }
 
@@ -245,7 +282,7 @@ final class DeliveryLedgerTests: XCTestCase {
         let a = named("a"), paused = named("paused")
         var ledger = ledger([a, paused], slack: 2)
         let deferred = burst(20, to: a, in: &ledger) { attempt, _, ledger, now in
-            _ = ledger.postpone(attempt, after: 30, maxHold: 3600, reason: "endpoint paused is paused", now: now)
+            _ = ledger.postpone(Postponement(attempt, after: 30, reason: .paused(endpoint: "paused")), now: now)
         }
         XCTAssertEqual(deferred, 0, "a held endpoint takes no deliveries")
     }
@@ -259,7 +296,7 @@ final class DeliveryLedgerTests: XCTestCase {
         }
         XCTAssertEqual(answered, 0)
         let deferred = burst(20, to: a, in: &ledger, start: 11) { attempt, _, ledger, now in
-            _ = ledger.postpone(attempt, after: 30, maxHold: 3600, reason: "endpoint open is open (circuit breaker)", now: now)
+            _ = ledger.postpone(Postponement(attempt, after: 30, reason: .open(endpoint: "open")), now: now)
         }
         XCTAssertEqual(deferred, 0, "held since its last answer: not taking deliveries")
     }
@@ -272,7 +309,7 @@ final class DeliveryLedgerTests: XCTestCase {
             if Int(now * 100) % 4 == 0 {
                 _ = ledger.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: now, random: &random)
             } else {
-                _ = ledger.postpone(attempt, after: 2, maxHold: 3600, reason: "endpoint limited is at its rate limit (30/m)",
+                _ = ledger.postpone(Postponement(attempt, after: 2, reason: .rateLimited(endpoint: "limited", rate: RateLimit(parsing: "30/m")!)),
                                     now: now)
             }
         }
@@ -283,13 +320,13 @@ final class DeliveryLedgerTests: XCTestCase {
 
     func testShortWaitsCountAsTheTimeReallyHeldNotASecondEach() throws {
         let limited = named("limited", rate: "10/s")
-        var ledger = ledger([limited])
+        var ledger = ledger([limited], maxHold: 120)
         var item = tagged()
         var now = 1000.0
         // 300 waits of 50 ms: 15 s held, far below the bound of 120 s.
         for round in 0..<300 {
             let attempt = try XCTUnwrap(ledger.admit([item], now: now).attempts.first)
-            let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit",
+            let done = ledger.postpone(Postponement(attempt, after: 0.05, reason: .rateLimited(endpoint: "limited", rate: RateLimit(parsing: "10/s")!)),
                                        now: now)
             guard case .retry(_, let next) = done.settlements.first?.outcomes.first else {
                 return XCTFail("wait \(round) after \(now - 1000) s: \(done.notes.map(\.reason))")
@@ -299,9 +336,12 @@ final class DeliveryLedgerTests: XCTestCase {
         }
         // Really held past the bound: a dead letter.
         let attempt = try XCTUnwrap(ledger.admit([item], now: 1121).attempts.first)
-        let done = ledger.postpone(attempt, after: 0.05, maxHold: 120, reason: "endpoint limited is at its rate limit", now: 1121)
+        let done = ledger.postpone(Postponement(attempt, after: 0.05, reason: .rateLimited(endpoint: "limited", rate: RateLimit(parsing: "10/s")!)),
+                                   now: 1121)
         let letter = try deadLetter(done.settlements[0])
         XCTAssertTrue(letter.reason.hasPrefix("held for more than 120 s"), letter.reason)
+        XCTAssertEqual(done.notes.map(\.cause), [.heldTooLong], "typed: the breaker does not count it as the endpoint's failure")
+        XCTAssertEqual(done.notes.map(\.reachedEndpoint), [false])
     }
 
     func testCancelledAttemptsAreHandedBackWithTheirTries() throws {

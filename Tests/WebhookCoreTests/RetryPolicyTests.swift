@@ -16,9 +16,9 @@ final class RetryPolicyTests: XCTestCase {
         let policy = RetryPolicy()  // 3 retries, 180 s
         XCTAssertEqual(decide(policy, tries: 0, status(500)), .retry(after: 180, tries: 1))
         XCTAssertEqual(decide(policy, tries: 1, status(500)), .retry(after: 180, tries: 2))
-        XCTAssertEqual(decide(policy, tries: 2, .transportError("timeout")), .retry(after: 180, tries: 3))
+        XCTAssertEqual(decide(policy, tries: 2, .transportError(.timeout, "timeout")), .retry(after: 180, tries: 3))
         XCTAssertEqual(decide(policy, tries: 3, status(500)), .dead(reason: "gave up after 4 attempts: last answer HTTP 500"))
-        XCTAssertEqual(decide(policy, tries: 3, .transportError("connection refused")),
+        XCTAssertEqual(decide(policy, tries: 3, .transportError(.connect, "connection refused")),
                        .dead(reason: "gave up after 4 attempts: last error: connection refused"))
         XCTAssertEqual(decide(RetryPolicy(retries: 0), tries: 0, status(404)),
                        .dead(reason: "gave up after 1 attempt: last answer HTTP 404"))

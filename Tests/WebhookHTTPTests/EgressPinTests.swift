@@ -51,7 +51,7 @@ final class EgressPinTests: XCTestCase {
 
         client.submit([request(1, "http://rebind.test:\(receiver.port)/hook")])
         let first = try await log.wait(count: 1)[0]
-        XCTAssertEqual(first.status, 200, "pinned to the vetted address: \(first.error ?? "")")
+        XCTAssertEqual(first.status, 200, "pinned to the vetted address: \(first.outcome)")
         try await Task.sleep(nanoseconds: 300_000_000)  // past the shortest time an answer is kept
         client.submit([request(2, "http://rebind.test:\(receiver.port)/hook")])
         let second = try await log.wait(count: 2)[1]
@@ -93,7 +93,7 @@ final class EgressPinTests: XCTestCase {
 
         client.submit([request(1, "http://pinned.test:\(receiver.port)/hook", proxy: socks)])
         let first = try await log.wait(count: 1)[0]
-        XCTAssertEqual(first.status, 200, "\(first.error ?? "")\n\(proxy.log)")
+        XCTAssertEqual(first.status, 200, "\(first.outcome)\n\(proxy.log)")
         XCTAssertTrue(proxy.log.contains("connect 127.0.0.1:\(receiver.port)"), proxy.log)
         try await Task.sleep(nanoseconds: 300_000_000)  // past the shortest time an answer is kept
         client.submit([request(2, "http://pinned.test:\(receiver.port)/hook", proxy: socks)])

@@ -15,9 +15,9 @@ final class HTTPClientBodyTests: XCTestCase {
                                          interval: 0.1, dribbleFor: requestTimeout + 3)
         defer { server.stop() }
         let (response, elapsed) = try send(to: server.url)
-        XCTAssertEqual(response.status, 200, String(describing: response.error))
-        XCTAssertNil(response.error)
-        XCTAssertFalse(response.cancelled)
+        XCTAssertEqual(response.status, 200, "\(response.outcome)")
+        XCTAssertNil(response.failure)
+        XCTAssertNotEqual(response.failure, .cancelled)
         XCTAssertLessThan(elapsed, requestTimeout, "the body is read for a short time only")
     }
 
@@ -26,8 +26,8 @@ final class HTTPClientBodyTests: XCTestCase {
                                          interval: nil, dribbleFor: requestTimeout + 3)
         defer { server.stop() }
         let (response, elapsed) = try send(to: server.url)
-        XCTAssertEqual(response.status, 202, String(describing: response.error))
-        XCTAssertNil(response.error)
+        XCTAssertEqual(response.status, 202, "\(response.outcome)")
+        XCTAssertNil(response.failure)
         XCTAssertLessThan(elapsed, requestTimeout)
     }
 
@@ -37,7 +37,7 @@ final class HTTPClientBodyTests: XCTestCase {
             interval: nil, dribbleFor: requestTimeout + 3)
         defer { server.stop() }
         let (response, _) = try send(to: server.url)
-        XCTAssertEqual(response.status, 503, String(describing: response.error))
+        XCTAssertEqual(response.status, 503, "\(response.outcome)")
         XCTAssertEqual(response.retryAfter, 7)
         XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "busy")
     }
@@ -48,7 +48,7 @@ final class HTTPClientBodyTests: XCTestCase {
         defer { server.stop() }
         let (response, elapsed) = try send(to: server.url)
         XCTAssertEqual(response.status, 0, "a half-received head is not an answer")
-        XCTAssertNotNil(response.error)
+        XCTAssertNotNil(response.failure)
         XCTAssertGreaterThanOrEqual(elapsed, requestTimeout - 0.1)
     }
 

@@ -21,7 +21,8 @@ final class HTTPFailureTests: XCTestCase {
         let response = try send(to: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/hook", timeout: 5)
         XCTAssertEqual(response.failure, .connectionRefused)
         XCTAssertEqual(response.status, 0)
-        XCTAssertNotNil(response.error, "the text stays for logs")
+        guard case .failed(_, let detail) = response.outcome else { return XCTFail("answered: \(response.outcome)") }
+        XCTAssertFalse(detail.isEmpty, "the text stays for logs")
     }
 
     func testNoCompleteHeadInTimeIsTimeout() throws {
@@ -37,8 +38,7 @@ final class HTTPFailureTests: XCTestCase {
         defer { server.stop() }
         let response = try send(to: server.url, timeout: 5)
         XCTAssertEqual(response.status, 200)
-        XCTAssertNil(response.failure)
-        XCTAssertNil(response.error)
+        XCTAssertEqual(response.outcome, .answered(status: 200))
         XCTAssertFalse(response.bodyCut)
         XCTAssertEqual(response.body, Array("ok".utf8))
     }
@@ -47,10 +47,11 @@ final class HTTPFailureTests: XCTestCase {
         let response = try send(to: "http://[::1", timeout: 5)
         XCTAssertEqual(response.status, 0)
         XCTAssertNotNil(response.failure)
-        if case .other(let code, let text)? = response.failure {
-            XCTAssertGreaterThan(code, 0)
-            XCTAssertFalse(text.isEmpty)
+        guard case .failed(.other(let code), let detail) = response.outcome else {
+            return XCTFail("not an other curl error: \(response.outcome)")
         }
+        XCTAssertGreaterThan(code, 0)
+        XCTAssertFalse(detail.isEmpty, "curl's text stays for logs")
     }
 
     private func send(to url: String, timeout: Double) throws -> HTTPResponse {

@@ -26,7 +26,7 @@ final class SendTimeSigningTests: XCTestCase {
         defer { client.shutdown() }
 
         let queuedAt = Date().timeIntervalSince1970
-        var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 30)
+        var builder = RequestBuilder(secret: secret, timeout: 30)
         let target = Target(kind: .webhook, url: receiver.url)
         let units = try (0..<2).map { index in
             let raw = Array(#"{"username":"u\#(index)","action":"user_created","enqueued_at":1}"#.utf8)

@@ -19,7 +19,7 @@ final class AsymmetricSignatureRequestTests: XCTestCase {
     private func signatureHeader(secrets: [String], keys: [String]) throws -> String? {
         var spec = EndpointSpec(name: "signed", kind: .webhook, url: "http://127.0.0.1:1/hook", secrets: secrets)
         spec.signingKeys = try keys.map { try AsymmetricSigningKey(parsing: $0) }
-        var builder = RequestBuilder(secret: nil, compat: .standard, timeout: 7)
+        var builder = RequestBuilder(secret: nil, timeout: 7)
         builder.clock = { 1700000123 }
         let event = try Event.parse(raw, maxBytes: 1 << 20, now: 1)
         let unit = DeliveryLedger.Attempt(eventID: 1, target: Target(spec: spec), tries: 2, webhookID: "msg_test", event: event)

@@ -77,7 +77,8 @@ final class EndpointGuardTests: XCTestCase {
                                      configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
         server.stop()
         for _ in 0..<3 {
-            guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil)])
+            guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil,
+                                                  cause: .answered)])
             Thread.sleep(forTimeInterval: 0.3)  // past the flush interval: each round tries to write
             guardian.flush()
         }
@@ -89,5 +90,62 @@ final class EndpointGuardTests: XCTestCase {
             return false
         }
         XCTAssertTrue(opened, "three failures counted while Redis was down open the breaker once it is back")
+    }
+
+    /// The breaker counts a request's answers and failures, told by the note's typed cause: a
+    /// delivery held past WEBHOOK_BREAKER_MAX_HOLD is a dead letter that was never sent, so it
+    /// says nothing about the endpoint, whatever its reason's text (it used to be told by the
+    /// text prefix "held for").
+    func testDeliveriesHeldTooLongDoNotOpenTheBreakerFailuresDo() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let configuration = try configuration("""
+            endpoints:
+              - name: held
+                url: http://127.0.0.1:9/held
+            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
+        let target = try XCTUnwrap(configuration.targets.first)
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        let observer = EndpointState(url: server.url, prefix: "t")
+        func isOpen() throws -> Bool {
+            if case .open = try observer.status(endpoint: "held").state { return true }
+            return false
+        }
+        let heldTooLong = DeliveryLedger.Note(kind: .dead, target: target, webhookID: "msg_h", status: 0,
+                                              reason: "endpoint held is paused", cause: .heldTooLong)
+        guardian.note(Array(repeating: heldTooLong, count: 5))
+        guardian.flush()
+        XCTAssertFalse(try isOpen(), "five deliveries held too long are not five failures of the endpoint")
+        let failed = DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_f", status: 0, reason: nil,
+                                         cause: .failed(.connect))
+        guardian.note(Array(repeating: failed, count: 3))
+        guardian.flush()  // the first write: nothing was written before, so no flush interval to wait
+        XCTAssertTrue(try isOpen(), "three connection failures open it")
+        XCTAssertEqual(try observer.status(endpoint: "held").lastError, "no answer (connect)")
+    }
+
+    /// Tallies that cannot be written are kept, but for at most `maxTallyKeys` breaker keys: a
+    /// long outage with many destinations (routed endpoints) cannot grow memory without bound.
+    /// Keys already kept still count; new ones past the bound are dropped and counted.
+    func testUnwrittenTalliesAreBoundedByBreakerKeys() throws {
+        let configuration = try configuration("""
+            endpoints:
+              - name: one
+                url: http://127.0.0.1:9/one
+            """)
+        // No call is made: `note` only counts (the write is `flush`'s).
+        let guardian = EndpointGuard(state: EndpointState(url: RedisURL(host: "127.0.0.1", port: 1), prefix: "t", readTimeout: 0.2),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        func failure(_ target: Target) -> DeliveryLedger.Note {
+            DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil, cause: .answered)
+        }
+        let bound = EndpointGuard.maxTallyKeys
+        let first = Target(kind: .webhook, url: "http://127.0.0.1:9/0")
+        guardian.note((0..<bound).map { failure(Target(kind: .webhook, url: "http://127.0.0.1:9/\($0)")) })
+        XCTAssertEqual(guardian.pendingTallyKeys, bound)
+        guardian.note([failure(Target(kind: .webhook, url: "http://127.0.0.1:9/beyond")), failure(first)])
+        XCTAssertEqual(guardian.pendingTallyKeys, bound, "a new key past the bound is not kept")
+        XCTAssertEqual(guardian.droppedTallyTotal, 1, "only the new key's outcome was dropped; a kept key still counts")
     }
 }

@@ -14,9 +14,11 @@ final class RequestBuilderTests: XCTestCase {
         try Event.parse(bytes ?? raw, maxBytes: 1 << 20, now: 1)
     }
 
+    /// `batched`: what the ledger decides for a Marzban-mode endpoint (`DeliveryLedger.batches`).
     private func attempt(_ event: Event, _ id: UInt64 = 1, target: Target? = nil, tries: Int = 2,
-                         webhookID: String = "msg_test") -> DeliveryLedger.Attempt {
-        DeliveryLedger.Attempt(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID, event: event)
+                         webhookID: String = "msg_test", batched: Bool = false) -> DeliveryLedger.Attempt {
+        DeliveryLedger.Attempt(eventID: id, target: target ?? hook, tries: tries, webhookID: webhookID, event: event,
+                               batched: batched)
     }
 
     /// Header lines as name (lowercased) → value, including those the send hook adds when the
@@ -38,7 +40,7 @@ final class RequestBuilderTests: XCTestCase {
     }
 
     func testStandardRequestIsSignedBothWays() throws {
-        var builder = RequestBuilder(secret: "s3cret", compat: .standard, timeout: 7)
+        var builder = RequestBuilder(secret: "s3cret", timeout: 7)
         builder.clock = { 1700000123 }
         let built = builder.requests(for: [attempt(try event())])
         XCTAssertEqual(built.count, 1)
@@ -61,7 +63,7 @@ final class RequestBuilderTests: XCTestCase {
 
     func testWhsecSecretKeysTheStandardSignatureWithTheDecodedBytes() throws {
         let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-        var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
+        var builder = RequestBuilder(secret: secret, timeout: 7)
         builder.clock = { 1700000123 }
         let request = try XCTUnwrap(builder.requests(for: [attempt(try event())]).first?.0)
         let sent = headers(request)
@@ -73,7 +75,7 @@ final class RequestBuilderTests: XCTestCase {
 
     func testWithoutASecretNothingIsSigned() throws {
         for secret in [nil, ""] as [String?] {
-            var builder = RequestBuilder(secret: secret, compat: .standard, timeout: 7)
+            var builder = RequestBuilder(secret: secret, timeout: 7)
             let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), tries: 0)]).first?.0)
             let sent = headers(request)
             XCTAssertNil(sent["x-webhook-secret"])
@@ -87,11 +89,11 @@ final class RequestBuilderTests: XCTestCase {
     func testMarzbanModeBatchesOneArrayPerEndpointWithTheRawSecret() throws {
         let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
         let second = try event(Array(#"{"action":"user_limited","username":"bob","tries":5,"enqueued_at":2.25}"#.utf8))
-        var builder = RequestBuilder(secret: "raw-secret", compat: .marzban, timeout: 7)
+        var builder = RequestBuilder(secret: "raw-secret", timeout: 7)
         let built = builder.requests(for: [
-            attempt(try event(), 1, tries: 0, webhookID: "a"),
-            attempt(second, 2, tries: 3, webhookID: "b"),
-            attempt(try event(), 1, target: other, tries: 1, webhookID: "c"),
+            attempt(try event(), 1, tries: 0, webhookID: "a", batched: true),
+            attempt(second, 2, tries: 3, webhookID: "b", batched: true),
+            attempt(try event(), 1, target: other, tries: 1, webhookID: "c", batched: true),
         ])
         XCTAssertEqual(built.count, 2, "one request per endpoint")
         let toHook = try XCTUnwrap(built.first { $0.0.url == hook.url })
@@ -109,7 +111,7 @@ final class RequestBuilderTests: XCTestCase {
 
     func testDiscordGetsAnEmbedAndNeverTheSecret() throws {
         let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x")
-        var builder = RequestBuilder(secret: "s3cret", compat: .marzban, timeout: 7)
+        var builder = RequestBuilder(secret: "s3cret", timeout: 7)
         let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), target: discord)]).first?.0)
         XCTAssertEqual(request.url, discord.url)
         XCTAssertEqual(headers(request), ["content-type": "application/json"])
@@ -120,7 +122,7 @@ final class RequestBuilderTests: XCTestCase {
 
     func testTokensAreUniqueAndLanesStablePerEndpoint() throws {
         let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
-        var builder = RequestBuilder(secret: nil, compat: .standard, timeout: 7)
+        var builder = RequestBuilder(secret: nil, timeout: 7)
         let first = builder.requests(for: [attempt(try event(), 1), attempt(try event(), 2, target: other)])
         let second = builder.requests(for: [attempt(try event(), 3, target: other), attempt(try event(), 4)])
         let all = (first + second).map(\.0)

@@ -51,6 +51,14 @@ public struct WorkerConfiguration: Sendable {
     /// WEBHOOK_METRICS_LISTEN: where the worker serves /metrics and the health checks (default:
     /// off). The bridge serves its own on INGEST_LISTEN.
     public var metricsListen: HostPort?
+    /// The most settlements one settle script call writes (500; not a variable). Why a cap: a
+    /// script blocks Redis while it runs, so a worker catching up after an outage writes its
+    /// backlog in bounded calls instead of one that stalls every other client.
+    public var settleMaxCount = 500
+    /// The most bytes (items, dead letters, log records) one settle script call carries (8 MiB;
+    /// not a variable): the same bound by size, well under Redis's 512 MB argument limit and
+    /// small enough that one call stays a few milliseconds.
+    public var settleMaxBytes = 8 << 20
 
     /// - Parameters:
     ///   - timeout: WEBHOOK_TIMEOUT, which sets the lease's default and lower bound.

@@ -1,13 +1,29 @@
 /// The delivery rules of one worker, as a state machine without I/O.
 ///
-/// Two entry points: `admit` takes what the queue handed over and returns the attempts to send
-/// plus the events already decided (malformed, forged, for a removed endpoint, crashed too
-/// often, deferred); `complete` takes the end of one request and returns the events whose every
-/// target is now decided. Each decided event comes out as a `Settlement`: its exact stored bytes
-/// and the writes it needs (retry, requeue, dead letter), for one fenced atomic settle.
+/// Four inputs, each returning what to do next as a named value (as swift-nio's state machines
+/// do), in the order a delivery meets them:
+/// 1. `admit` (and `admitOrdered` for an ordered endpoint's claim) takes what the queue handed
+///    over and returns an `Admission`: the attempts to send plus the events already decided
+///    (malformed, forged, for a removed endpoint, crashed too often, deferred).
+/// 2. `postpone` takes the endpoint gate's verdict "not now" on an attempt (`Postponement`:
+///    breaker, pause or rate limit, read from Redis by the caller) and returns a `Completion`.
+/// 3. `track` takes which attempts one built request carries, and returns nothing. Why a
+///    separate input: which attempts may share a request is this ledger's rule (`batches`,
+///    carried as `Attempt.batched`), but the gate between `admit` and the request may hold
+///    some of a batch and pace others, so the request builder (WebhookWorker; it knows
+///    headers, signatures and the HTTP request) groups what passed together and tells the
+///    ledger, which decides them all from one answer.
+/// 4. `complete` takes the end of one request (`AttemptResult`) and returns a `Completion`: the
+///    events whose every target is now decided.
+/// Each decided event comes out as a `Settlement`: its exact stored bytes and the writes it
+/// needs (retry, requeue, dead letter), for one fenced atomic settle. The rest are queries that
+/// change nothing (`laggards`, `target(ofRequest:)`, `backlog(of:)`, `heldEvents`), and
+/// `announcement`, which writes a breaker announcement's item.
 ///
-/// Single owner: one thread holds the ledger and calls both entry points; the taker and HTTP
-/// threads only pass it data. Time is passed in (`now`): Unix seconds on Redis's clock as the
+/// Single owner: one thread holds the ledger and calls every input; the taker and HTTP threads
+/// only pass it data. What the rules depend on comes in as inputs: the gate's verdicts, the
+/// randomness (`random`: retry jitter, a missing tag, an announcement's id) and the time
+/// (`now`): Unix seconds on Redis's clock as the
 /// worker knows it (its own clock plus the offset measured from Redis's replies, see
 /// `EndpointGuard`). It stamps dead letters, fills a missing `enqueued_at`, and measures holds:
 /// a delivery records when it was first held (`Delivery.heldSince`), so WEBHOOK_BREAKER_MAX_HOLD
@@ -42,6 +58,11 @@ public struct DeliveryLedger: Sendable {
         /// Seconds a deferred delivery waits (the poll interval); also how recent an answer must
         /// be for its target to count as taking deliveries.
         public var deferDelay: Double
+        /// WEBHOOK_COMPAT: the compat mode of endpoints that set none (see `batches`).
+        public var compat: CompatMode
+        /// WEBHOOK_BREAKER_MAX_HOLD: a delivery held (rate limit, breaker, pause) longer than
+        /// this in all, counted from its first hold, becomes a dead letter.
+        public var maxHold: Double
         /// Whether each settlement carries its attempt-log records (WEBHOOK_LOG_MAX > 0).
         public var logAttempts: Bool
         /// Secrets no endpoint has in its own spec that a response excerpt must not show
@@ -49,7 +70,10 @@ public struct DeliveryLedger: Sendable {
         public var logSecrets: [String]
 
         public init(targets: [Target], retry: RetryPolicy, maxPayloadBytes: Int, maxCrashes: Int,
-                    laggardSlack: Int, deferDelay: Double, logAttempts: Bool = false, logSecrets: [String] = []) {
+                    laggardSlack: Int, deferDelay: Double, compat: CompatMode = .standard, maxHold: Double = 72 * 3600,
+                    logAttempts: Bool = false, logSecrets: [String] = []) {
+            self.compat = compat
+            self.maxHold = maxHold
             self.logAttempts = logAttempts
             self.logSecrets = logSecrets
             self.targets = targets
@@ -59,6 +83,15 @@ public struct DeliveryLedger: Sendable {
             self.laggardSlack = laggardSlack
             self.deferDelay = deferDelay
         }
+    }
+
+    /// Whether `target`'s attempts travel together (Marzban mode: the due events of one
+    /// endpoint, and of one key for an ordered endpoint, in one request whose body is their
+    /// JSON array): a webhook endpoint whose compat mode, its own or WEBHOOK_COMPAT, is
+    /// `marzban`. The rule is the ledger's; the gate (a rate limit counts such a request once)
+    /// and the request builder read it from `Attempt.batched`.
+    public static func batches(_ target: Target, defaultCompat: CompatMode) -> Bool {
+        target.kind == .webhook && (target.spec?.compat ?? defaultCompat) == .marzban
     }
 
     /// One request's worth of work for one target: what the request builder needs.
@@ -76,12 +109,16 @@ public struct DeliveryLedger: Sendable {
         public let slot: Double
         /// For a claimed head of an ordered endpoint's key: where its outcome goes.
         public internal(set) var order: OrderRef?
+        /// Whether it shares one request with its target's other attempts (and its key's, for
+        /// an ordered endpoint) that pass the gate together: see `DeliveryLedger.batches`.
+        public internal(set) var batched = false
 
         /// An attempt outside any ledger (request-builder and guard tests).
         public init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
-                    heldSince: Double = 0, slot: Double = 0) {
+                    heldSince: Double = 0, slot: Double = 0, batched: Bool = false) {
             self.init(eventID: eventID, target: target, tries: tries, webhookID: webhookID, event: event,
                       rateLimits: 0, heldSince: heldSince, slot: slot)
+            self.batched = batched
         }
 
         init(eventID: UInt64, target: Target, tries: Int, webhookID: String, event: Event,
@@ -119,6 +156,20 @@ public struct DeliveryLedger: Sendable {
             /// and not an outage of the endpoint (the breaker does not count it).
             case refused
         }
+        /// What a decision rests on, typed, so that no reader parses `reason` (the breaker
+        /// counts only attempts that reached for the endpoint; spans and metrics class failures).
+        public enum Cause: Sendable, Equatable {
+            /// Decided without a request to the endpoint: an admission, a deferral, a hand-back,
+            /// a routed endpoint's skip or refusal.
+            case notSent
+            /// The endpoint answered (`status` says what).
+            case answered
+            /// The request got no answer.
+            case failed(FailureClass)
+            /// Held (a rate limit, an open or paused breaker) past WEBHOOK_BREAKER_MAX_HOLD:
+            /// a dead letter that was never sent, and no failure of the endpoint's.
+            case heldTooLong
+        }
         public let kind: Kind
         public let target: Target?
         public let webhookID: String?
@@ -126,6 +177,24 @@ public struct DeliveryLedger: Sendable {
         public let status: Int
         /// Why, for dead letters and rejected items.
         public let reason: String?
+        public let cause: Cause
+
+        init(kind: Kind, target: Target?, webhookID: String?, status: Int, reason: String?, cause: Cause = .notSent) {
+            self.kind = kind
+            self.target = target
+            self.webhookID = webhookID
+            self.status = status
+            self.reason = reason
+            self.cause = cause
+        }
+
+        /// Whether this note is a request's answer or failure: what the circuit breaker counts.
+        public var reachedEndpoint: Bool {
+            switch cause {
+            case .answered, .failed: return true
+            case .notSent, .heldTooLong: return false
+            }
+        }
     }
 
     /// The result of `admit`.
@@ -183,17 +252,26 @@ public struct DeliveryLedger: Sendable {
     /// Attempts admitted and not yet completed for `target`.
     public func backlog(of target: Target) -> Int { backlog[target.id, default: 0] }
 
-    // MARK: Entry 1: admit
+    // MARK: Input 1: admit
 
-    /// Admits items exactly as they were stored in the processing list.
-    public mutating func admit(_ items: [[UInt8]], now: Double) -> Admission {
+    /// Admits items exactly as they were stored in the processing list. `random` mints the tag
+    /// of an event that came without one (the take script tags every event; only items written
+    /// past it lack one).
+    public mutating func admit(_ items: [[UInt8]], now: Double, random: inout some RandomNumberGenerator) -> Admission {
         var admission = Admission()
         admission.attempts.reserveCapacity(items.count * settings.targets.count)
-        for stored in items { admit(stored, now: now, into: &admission) }
+        for stored in items { admit(stored, now: now, random: &random, into: &admission) }
         return admission
     }
 
-    private mutating func admit(_ stored: [UInt8], now: Double, into admission: inout Admission) {
+    /// `admit(_:now:random:)` with the system's generator (tests, and callers without one).
+    public mutating func admit(_ items: [[UInt8]], now: Double) -> Admission {
+        var random = SystemRandomNumberGenerator()
+        return admit(items, now: now, random: &random)
+    }
+
+    private mutating func admit(_ stored: [UInt8], now: Double, random: inout some RandomNumberGenerator,
+                                into admission: inout Admission) {
         let (item, crashes) = QueueItem.parse(stored, authenticator: authenticator)
         if crashes >= settings.maxCrashes {
             let payload: ArraySlice<UInt8>
@@ -221,7 +299,7 @@ public struct DeliveryLedger: Sendable {
                        oversize: { if case .tooLarge = error { return true } else { return false } }())
                 return
             }
-            let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
+            let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16, using: &random).utf8)[...], raw: raw)
             // An endpoint that does not subscribe to this action gets no delivery at all; an
             // ordered endpoint got its copy of a fanned-out event (`~o`) at the take.
             let fannedOut = tag.map { $0.count > 2 && $0.suffix(2).elementsEqual("~o".utf8) } ?? false
@@ -328,6 +406,13 @@ public struct DeliveryLedger: Sendable {
     /// whole and comes out of `complete` as one `Settlement` with `ordered` set.
     /// - Parameter sendBy: see `OrderRef.sendBy`.
     public mutating func admitOrdered(_ claim: OrderedClaim, target: Target, now: Double, sendBy: Double) -> Admission {
+        var random = SystemRandomNumberGenerator()
+        return admitOrdered(claim, target: target, now: now, sendBy: sendBy, random: &random)
+    }
+
+    /// `admitOrdered(_:target:now:sendBy:)` with the caller's generator (see `admit`).
+    public mutating func admitOrdered(_ claim: OrderedClaim, target: Target, now: Double, sendBy: Double,
+                                      random: inout some RandomNumberGenerator) -> Admission {
         var admission = Admission()
         nextEventID &+= 1
         let id = nextEventID
@@ -377,12 +462,13 @@ public struct DeliveryLedger: Sendable {
                 continue
             }
             if webhookID == nil {
-                let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16).utf8)[...], raw: raw)
+                let digest = authenticator.eventDigest(tag: tag ?? Array(RandomToken.make(16, using: &random).utf8)[...], raw: raw)
                 webhookID = WebhookID.derived(digest: digest, targetID: target.id)
             }
             var attempt = Attempt(eventID: id, target: target, tries: tries, webhookID: webhookID ?? "", event: event,
                                   rateLimits: rateLimits, heldSince: 0, slot: 0)
             attempt.order = OrderRef(index: index, key: claim.key, sendBy: sendBy)
+            attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
             attempts.append(attempt)
         }
         held[id]?.pending = attempts.count
@@ -410,6 +496,8 @@ public struct DeliveryLedger: Sendable {
             return
         }
         backlog[attempt.target.id] = mine + 1
+        var attempt = attempt
+        attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
         admission.attempts.append(attempt)
     }
 
@@ -453,40 +541,53 @@ public struct DeliveryLedger: Sendable {
         return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
     }
 
-    // MARK: Waiting without a try
+    // MARK: Input 2: postpone (waiting without a try)
 
-    /// Sends `attempt` back to the delayed set for `after` seconds without counting a try: its
-    /// endpoint's rate limit or circuit breaker says not now. The delivery keeps when it was
-    /// first held; when waiting `after` more seconds would take it past `maxHold` seconds held
-    /// in all, it becomes a dead letter now instead.
-    /// - Parameter slot: the rate-limit slot reserved for it (Redis's clock), or 0: it is then
-    ///   sent at that slot without asking the limiter again.
-    public mutating func postpone(_ attempt: Attempt, after: Double, slot: Double = 0, maxHold: Double, reason: String,
-                                  now: Double) -> Completion {
+    /// Applies the endpoint gate's verdict: the attempt goes back to the delayed set for
+    /// `after` seconds without counting a try (its endpoint's rate limit or circuit breaker said
+    /// not now). The delivery keeps when it was first held; when waiting `after` more seconds
+    /// would take it past `Settings.maxHold` held in all, it becomes a dead letter now instead.
+    public mutating func postpone(_ postponement: Postponement, now: Double) -> Completion {
+        let attempt = postponement.attempt, after = postponement.after, slot = postponement.slot
+        let maxHold = settings.maxHold
         var completion = Completion()
         backlog[attempt.target.id, default: 1] -= 1
         activity[attempt.target.id, default: Activity()].heldAt = now
         guard let heldEvent = held[attempt.eventID] else { return completion }
         let since = attempt.heldSince > 0 ? attempt.heldSince : now
         if now + after - since > maxHold {
-            let why = "held for more than \(Int(maxHold)) s: \(reason)"
+            let why = "held for more than \(Int(maxHold)) s: \(postponement.reason)"
             let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,
                                     attempts: attempt.tries, failedAt: now, reason: why)
             record(attempt, .dead(entry: letter.encoded()), log: logRecord(attempt, .dead, now: now))
-            completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why))
+            completion.notes.append(Note(kind: .dead, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: why,
+                                         cause: .heldTooLong))
         } else {
             // Logged when the delivery is first held, not at each check while it waits: an open
             // breaker would otherwise fill the log with one record per delivery per probe.
             record(attempt, .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
                                                             heldSince: since, slot: slot)),
                    log: attempt.heldSince > 0 ? nil : logRecord(attempt, .held, now: now))
-            completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0, reason: reason))
+            completion.notes.append(Note(kind: .deferred, target: attempt.target, webhookID: attempt.webhookID, status: 0,
+                                         reason: postponement.reason.description))
         }
         finishIfDone(attempt.eventID, into: &completion.settlements)
         return completion
     }
 
-    // MARK: Requests
+    // MARK: Announcements
+
+    /// The queue item that delivers `event` (an `endpoint_opened` / `endpoint_closed`
+    /// announcement the endpoint gate built) to `target`: a new delivery, no try spent, with a
+    /// fresh webhook-id (there is no tagged event to derive one from) and the fence of the
+    /// target's URL, like every delivery the ledger writes.
+    public func announcement(_ event: [UInt8], to target: Target, random: inout some RandomNumberGenerator) -> [UInt8] {
+        QueueItem.encode(Delivery(webhookID: WebhookID.random(targetID: target.id, using: &random), tries: 0,
+                                  targetID: target.id, urlFingerprint: directory.fingerprint(of: target), raw: event[...]),
+                         authenticator: authenticator)
+    }
+
+    // MARK: Input 3: track
 
     /// Records which attempts one request carries (one, or a Marzban-mode batch).
     public mutating func track(request token: UInt64, attempts: [Attempt]) {
@@ -498,32 +599,31 @@ public struct DeliveryLedger: Sendable {
         requests[token]?.first?.target
     }
 
-    // MARK: Entry 2: complete
+    // MARK: Input 4: complete
 
     /// Decides every attempt the request `token` carried.
     /// - Parameters:
     ///   - latencyMs: how long the request took, for the attempt log.
-    ///   - errorClass: why no answer came (`timeout`, `connect`, `dns`, `tls`, `other`), for the
-    ///     attempt log; answers are classed here (`status` for a non-2xx).
+    ///   - result: the typed outcome; its `errorClass` is the attempt log's error class.
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
-                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil,
-                                  errorClass: String? = nil) -> Completion {
+                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil) -> Completion {
         var completion = Completion()
-        complete(request: token, result: result, now: now, random: &random, latencyMs: latencyMs, errorClass: errorClass,
-                 into: &completion)
+        complete(request: token, result: result, now: now, random: &random, latencyMs: latencyMs, into: &completion)
         return completion
     }
 
     /// `complete(request:result:now:random:)`, appending to `completion`: a caller completing
     /// many requests reuses one pair of arrays instead of allocating two per request.
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
-                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil, errorClass: String? = nil,
+                                  random: inout some RandomNumberGenerator, latencyMs: Int? = nil,
                                   into completion: inout Completion) {
         guard let attempts = requests.removeValue(forKey: token) else { return }
         let status: Int
+        let cause: Note.Cause
         switch result {
-        case .status(let code, _, _): status = code
-        default: status = 0
+        case .status(let code, _, _): (status, cause) = (code, .answered)
+        case .transportError(let failure, _): (status, cause) = (0, .failed(failure))
+        case .cancelled, .withdrawn: (status, cause) = (0, .notSent)
         }
         for attempt in attempts {
             backlog[attempt.target.id, default: 1] -= 1
@@ -582,7 +682,7 @@ public struct DeliveryLedger: Sendable {
                     logged = .dead
                 case .dead(let why):
                     var lastError: String?
-                    if case .transportError(let message) = result { lastError = message }
+                    if case .transportError(_, let message) = result { lastError = message }
                     let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target,
                                             webhookID: attempt.webhookID, attempts: attempt.tries + 1,
                                             lastStatus: status > 0 ? status : nil, lastError: lastError,
@@ -594,13 +694,13 @@ public struct DeliveryLedger: Sendable {
                 }
             }
             completion.notes.append(Note(kind: note, target: attempt.target, webhookID: attempt.webhookID,
-                                         status: status, reason: reason))
+                                         status: status, reason: reason, cause: cause))
             var log: [UInt8]?
             if let logged, settings.logAttempts {
                 var body: [UInt8] = []
                 if case .status(_, _, let answer) = result { body = answer }
                 log = logRecord(attempt, logged, now: now, status: status > 0 ? status : nil, latencyMs: latencyMs,
-                                errorClass: logged == .delivered ? nil : status > 0 ? "status" : (errorClass ?? "other"),
+                                errorClass: logged == .delivered ? nil : result.errorClass,
                                 body: body)
             }
             record(attempt, outcome, log: log)
@@ -651,7 +751,7 @@ public struct DeliveryLedger: Sendable {
     private func skipAhead(_ attempt: Attempt, status: Int, result: AttemptResult, now: Double,
                            why: String) -> (Settlement.Outcome?, String?) {
         var lastError: String?
-        if case .transportError(let message) = result { lastError = message }
+        if case .transportError(_, let message) = result { lastError = message }
         let reason = "\(OrderingSpec.skippedAhead): \(why); later events of its key were sent on, "
             + "so a replay of this one arrives out of order"
         let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target, webhookID: attempt.webhookID,

@@ -55,7 +55,7 @@ public struct RetryPolicy: Sendable, Equatable {
         switch result {
         case .cancelled, .withdrawn:
             return .retry(after: 0, tries: tries)
-        case .transportError(let message):
+        case .transportError(_, let message):
             failure = "last error: \(message)"
         case .status(let status, let retryAfter, let body):
             switch status {

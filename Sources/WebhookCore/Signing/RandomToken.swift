@@ -5,6 +5,11 @@ public enum RandomToken {
 
     public static func make(_ length: Int) -> String {
         var generator = SystemRandomNumberGenerator()
+        return make(length, using: &generator)
+    }
+
+    /// The same from the caller's generator (the ledger takes its randomness as an input).
+    public static func make(_ length: Int, using generator: inout some RandomNumberGenerator) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(length)
         for _ in 0..<length { out.append(alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))]) }

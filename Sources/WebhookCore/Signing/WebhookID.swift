@@ -24,7 +24,13 @@ public enum WebhookID {
 
     /// `msg_<24 random>_<target id>`: an id for a delivery with no event tag to derive it from.
     public static func random(targetID: String) -> String {
-        "\(prefix)\(RandomToken.make(24))_\(targetID)"
+        var generator = SystemRandomNumberGenerator()
+        return random(targetID: targetID, using: &generator)
+    }
+
+    /// `random(targetID:)` from the caller's generator.
+    public static func random(targetID: String, using generator: inout some RandomNumberGenerator) -> String {
+        "\(prefix)\(RandomToken.make(24, using: &generator))_\(targetID)"
     }
 
     /// `msg_replay_<16 random>_<target id>`: the id a replayed dead letter gets when it has none.
