@@ -47,10 +47,24 @@ public enum HTTPCall {
     }
 
     /// Polls `url` until it answers `status` (connection errors count as "not yet"); returns
-    /// that answer. The timeout error shows the last status or error seen.
+    /// that answer. The timeout error shows the last status or error seen, then `context` (e.g.
+    /// the log of the process that should have answered).
     @discardableResult
-    public static func waitForStatus(_ status: Int, at url: String, timeout: Double = 30) async throws -> Answer {
-        let last = try await eventually("GET \(url) answering \(status)", timeout: timeout, interval: 0.05, {
+    public static func waitForStatus(_ status: Int, at url: String, timeout: Double = 30,
+                                     context: @autoclosure () -> String = "") async throws -> Answer {
+        let last: Result<Answer, TransportFailure>
+        do {
+            last = try await poll(status, at: url, timeout: timeout)
+        } catch {
+            let more = context()
+            guard !more.isEmpty else { throw error }
+            throw TransportFailure(description: "\(error)\n\(more)")
+        }
+        return try last.get()
+    }
+
+    private static func poll(_ status: Int, at url: String, timeout: Double) async throws -> Result<Answer, TransportFailure> {
+        try await eventually("GET \(url) answering \(status)", timeout: timeout, interval: 0.05, {
             do {
                 let answer = try await get(url)
                 return answer.status == status ? Result<Answer, TransportFailure>.success(answer)
@@ -59,7 +73,6 @@ public enum HTTPCall {
                 return .failure(TransportFailure(description: "\(error)"))
             }
         }, until: { if case .success = $0 { true } else { false } })
-        return try last.get()
     }
 
     /// Why a poll did not get its answer yet.

@@ -18,44 +18,44 @@ final class ProbeTests: WorkerTestCase {
         // Retried on another port if the one found free is taken before the worker binds it.
         let (worker, base) = try await startWorkerWithMetrics(["WEBHOOK_ADDRESS": endpoint.url])
 
-        let ready = try await waitFor(base, "/readyz", status: 200, log: worker)
+        let ready = try await HTTPCall.waitForStatus(200, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
         XCTAssertEqual(ready, "ok\n")
-        let (liveStatus, live) = try await get(base, "/livez")
-        XCTAssertEqual(liveStatus, 200, live)
-        XCTAssertEqual(live, "ok: dispatcher, health-probe, maintenance, taker\n", "the runtime's loops are watched")
+        let live = try await HTTPCall.get(base + "/livez")
+        XCTAssertEqual(live.status, 200, live.text)
+        XCTAssertEqual(live.text, "ok: dispatcher, health-probe, maintenance, taker\n", "the runtime's loops are watched")
         try push(3)
         _ = try await endpoint.waitForRequests(count: 3, timeout: 30)
 
         // A replica answers PING (healthz unchanged: 200) but takes no writes.
         let other = try RedisServer()
         XCTAssertEqual(try redis.redisCLI("REPLICAOF", "127.0.0.1", String(other.port)), "OK")
-        let replica = try await waitFor(base, "/readyz", status: 503, log: worker)
+        let replica = try await HTTPCall.waitForStatus(503, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
         XCTAssertTrue(replica.contains("replica"), replica)
-        let healthzOnReplica = try await get(base, "/healthz")
-        XCTAssertEqual(healthzOnReplica.0, 200, "healthz stays as it was: Redis answers")
-        let livezOnReplica = try await get(base, "/livez")
-        XCTAssertEqual(livezOnReplica.0, 200, "a read-only Redis is not a stalled process")
+        let healthzOnReplica = try await HTTPCall.get(base + "/healthz")
+        XCTAssertEqual(healthzOnReplica.status, 200, "healthz stays as it was: Redis answers")
+        let livezOnReplica = try await HTTPCall.get(base + "/livez")
+        XCTAssertEqual(livezOnReplica.status, 200, "a read-only Redis is not a stalled process")
         XCTAssertEqual(try redis.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
-        _ = try await waitFor(base, "/readyz", status: 200, log: worker)
+        _ = try await HTTPCall.waitForStatus(200, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
 
         // A master that refuses writes (maxmemory reached under noeviction).
         XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory-policy", "noeviction"), "OK")
         XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory", "1"), "OK")
-        let full = try await waitFor(base, "/readyz", status: 503, log: worker)
+        let full = try await HTTPCall.waitForStatus(503, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
         XCTAssertTrue(full.contains("OOM"), full)
-        let healthzWhenFull = try await get(base, "/healthz")
-        XCTAssertEqual(healthzWhenFull.0, 200)
+        let healthzWhenFull = try await HTTPCall.get(base + "/healthz")
+        XCTAssertEqual(healthzWhenFull.status, 200)
         XCTAssertEqual(try redis.redisCLI("CONFIG", "SET", "maxmemory", "0"), "OK")
-        _ = try await waitFor(base, "/readyz", status: 200, log: worker)
+        _ = try await HTTPCall.waitForStatus(200, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
 
         // Redis gone: not ready and not healthy, but alive (a restart would not bring Redis back).
         redis.kill()
-        let down = try await waitFor(base, "/readyz", status: 503, log: worker)
+        let down = try await HTTPCall.waitForStatus(503, at: base + "/readyz", context: String(worker.log.suffix(3000))).text
         XCTAssertTrue(down.hasPrefix("not ready: "), down)
-        _ = try await waitFor(base, "/healthz", status: 503, log: worker)
+        _ = try await HTTPCall.waitForStatus(503, at: base + "/healthz", context: String(worker.log.suffix(3000))).text
         for _ in 0..<3 {
-            let livezWithRedisDown = try await get(base, "/livez")
-            XCTAssertEqual(livezWithRedisDown.0, 200)
+            let livezWithRedisDown = try await HTTPCall.get(base + "/livez")
+            XCTAssertEqual(livezWithRedisDown.status, 200)
             try await Task.sleep(for: .seconds(1))
         }
         XCTAssertTrue(worker.log.contains("refuses writes"), "the refusal is logged once it starts")
@@ -68,57 +68,25 @@ final class ProbeTests: WorkerTestCase {
         // Retried on another port if the one found free is taken; killed in tearDown.
         let (bridge, base) = try await startBridge(["INGEST_SECRET": "s"])
 
-        let bridgeReady = try await waitFor(base, "/readyz", status: 200, log: bridge)
+        let bridgeReady = try await HTTPCall.waitForStatus(200, at: base + "/readyz", context: String(bridge.log.suffix(3000))).text
         XCTAssertEqual(bridgeReady, "ok\n")
-        let bridgeLive = try await get(base, "/livez")
-        XCTAssertEqual(bridgeLive.1, "ok: health-probe\n")
-        let bridgeHealth = try await get(base, "/healthz")
-        XCTAssertEqual(bridgeHealth.1, "ok\n")
+        let bridgeLive = try await HTTPCall.get(base + "/livez")
+        XCTAssertEqual(bridgeLive.text, "ok: health-probe\n")
+        let bridgeHealth = try await HTTPCall.get(base + "/healthz")
+        XCTAssertEqual(bridgeHealth.text, "ok\n")
 
         let other = try RedisServer()
         XCTAssertEqual(try redis.redisCLI("REPLICAOF", "127.0.0.1", String(other.port)), "OK")
-        let replica = try await waitFor(base, "/readyz", status: 503, log: bridge)
+        let replica = try await HTTPCall.waitForStatus(503, at: base + "/readyz", context: String(bridge.log.suffix(3000))).text
         XCTAssertTrue(replica.contains("replica"), replica)
-        let bridgeHealthOnReplica = try await get(base, "/healthz")
-        XCTAssertEqual(bridgeHealthOnReplica.0, 200)
+        let bridgeHealthOnReplica = try await HTTPCall.get(base + "/healthz")
+        XCTAssertEqual(bridgeHealthOnReplica.status, 200)
         XCTAssertEqual(try redis.redisCLI("REPLICAOF", "NO", "ONE"), "OK")
-        _ = try await waitFor(base, "/readyz", status: 200, log: bridge)
+        _ = try await HTTPCall.waitForStatus(200, at: base + "/readyz", context: String(bridge.log.suffix(3000))).text
 
         redis.kill()
-        _ = try await waitFor(base, "/readyz", status: 503, log: bridge)
-        let bridgeLiveWithRedisDown = try await get(base, "/livez")
-        XCTAssertEqual(bridgeLiveWithRedisDown.0, 200)
+        _ = try await HTTPCall.waitForStatus(503, at: base + "/readyz", context: String(bridge.log.suffix(3000))).text
+        let bridgeLiveWithRedisDown = try await HTTPCall.get(base + "/livez")
+        XCTAssertEqual(bridgeLiveWithRedisDown.status, 200)
     }
-
-    // MARK: Helpers
-
-    /// Polls `path` until it answers `status`; returns the body. Fails with the last answer and
-    /// the process log otherwise.
-    private func waitFor(_ base: String, _ path: String, status wanted: Int, log process: WorkerProcess? = nil,
-                         file: StaticString = #filePath, line: UInt = #line) async throws -> String {
-        let deadline = Date().addingTimeInterval(30)
-        var last = (0, "")
-        while Date() < deadline {
-            if let answer = try? await get(base, path) {
-                last = answer
-                if answer.0 == wanted { return answer.1 }
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        XCTFail("\(path) never answered \(wanted); last \(last); log:\n\(process?.log.suffix(3000) ?? "")",
-                file: file, line: line)
-        return last.1
-    }
-
-    private func get(_ base: String, _ path: String) async throws -> (Int, String) {
-        let (data, response) = try await Self.session.data(for: URLRequest(url: URL(string: base + path)!))
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
-    private static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        return URLSession(configuration: configuration)
-    }()
 }

@@ -44,50 +44,18 @@ final class LivenessProbeTests: XCTestCase {
         let base = "http://127.0.0.1:\(try XCTUnwrap(bound))"
 
         try await Task.sleep(for: .seconds(1))
-        let beating = try await get(base, "/livez")
-        XCTAssertEqual(beating.1, "ok: stuck-loop\n", "beating for twice its bound")
-        let readyz = try await get(base, "/readyz")
-        XCTAssertEqual(readyz.0, 404, "no readiness source, no /readyz")
+        let beating = try await HTTPCall.get(base + "/livez")
+        XCTAssertEqual(beating.text, "ok: stuck-loop\n", "beating for twice its bound")
+        let readyz = try await HTTPCall.get(base + "/readyz")
+        XCTAssertEqual(readyz.status, 404, "no readiness source, no /readyz")
 
         gate.close()
-        let stalled = try await waitFor(base, "/livez", status: 503)
+        let stalled = try await HTTPCall.waitForStatus(503, at: base + "/livez").text
         XCTAssertTrue(stalled.hasPrefix("stalled: stuck-loop (no progress for "), stalled)
         gate.open()
-        let recovered = try await waitFor(base, "/livez", status: 200)
+        let recovered = try await HTTPCall.waitForStatus(200, at: base + "/livez").text
         XCTAssertEqual(recovered, "ok: stuck-loop\n")
     }
-
-    // MARK: Helpers
-
-    /// Polls `path` until it answers `status`; returns the body. Fails with the last answer and
-    /// the process log otherwise.
-    private func waitFor(_ base: String, _ path: String, status wanted: Int, log process: WorkerProcess? = nil,
-                         file: StaticString = #filePath, line: UInt = #line) async throws -> String {
-        let deadline = Date().addingTimeInterval(30)
-        var last = (0, "")
-        while Date() < deadline {
-            if let answer = try? await get(base, path) {
-                last = answer
-                if answer.0 == wanted { return answer.1 }
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        XCTFail("\(path) never answered \(wanted); last \(last); log:\n\(process?.log.suffix(3000) ?? "")",
-                file: file, line: line)
-        return last.1
-    }
-
-    private func get(_ base: String, _ path: String) async throws -> (Int, String) {
-        let (data, response) = try await Self.session.data(for: URLRequest(url: URL(string: base + path)!))
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
-    private static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        return URLSession(configuration: configuration)
-    }()
 }
 
 
