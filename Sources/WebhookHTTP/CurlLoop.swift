@@ -34,7 +34,7 @@ final class CurlLoop: @unchecked Sendable {
         self.caFile = caFile
         self.maxConcurrent = maxConcurrent
         self.onComplete = onComplete
-        self.scheduler = LaneScheduler(maxPerLane: maxPerLane)
+        self.scheduler = LaneScheduler(maxPerLane: maxPerLane, poolSize: maxConcurrent)
     }
 
     private var multi: UnsafeMutableRawPointer { state.multi.raw }

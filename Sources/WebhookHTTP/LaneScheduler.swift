@@ -1,8 +1,14 @@
 import DequeModule
 
 /// Per-lane FIFOs of waiting requests, served round-robin so that every lane below its cap gets
-/// a turn: a lane whose endpoint hangs holds at most `maxPerLane` slots and the other lanes keep
-/// flowing. Not thread-safe: owned by the curl thread.
+/// a turn. A lane's cap is the smaller of its own (`maxPerLane`, or the endpoint's `concurrency`)
+/// and its fair share of the pool: `poolSize` divided among the lanes that have requests running
+/// or waiting, at least one. Why the share: round-robin alone hands slots out evenly, but a slow
+/// lane keeps each one for seconds while a fast lane gives it back in a millisecond, so a few
+/// slow endpoints (each allowed ¾ of the pool) end up holding every connection and the others
+/// starve. With many lanes busy a lane gets few slots; with few busy, its own cap. A lane over
+/// its share (the share shrank) keeps what it runs and gets no more until it is under.
+/// Not thread-safe: owned by the curl thread.
 struct LaneScheduler {
     private struct Lane {
         var id: Int
@@ -13,18 +19,27 @@ struct LaneScheduler {
         var running = 0
         /// The lane's own cap (an endpoint's `concurrency`), at most `maxPerLane`.
         var cap: Int
+        var isIdle: Bool { running == 0 && waiting.isEmpty }
     }
 
     let maxPerLane: Int
+    /// The pool the lanes share (the client's `maxConcurrent`).
+    let poolSize: Int
     private var lanes: [Lane] = []
+    /// Lanes with a request running or waiting: what the pool is shared among.
+    private(set) var busyLanes = 0
     private var indexOfLane: [Int: Int] = [:]
     /// Where the next round-robin search starts.
     private var cursor = 0
     private(set) var waitingCount = 0
 
-    init(maxPerLane: Int) {
+    init(maxPerLane: Int, poolSize: Int) {
         self.maxPerLane = max(1, maxPerLane)
+        self.poolSize = max(1, poolSize)
     }
+
+    /// How many requests a lane may run now: see the type's doc.
+    var share: Int { max(1, poolSize / max(1, busyLanes)) }
 
     mutating func enqueue(_ request: HTTPRequest) {
         let index: Int
@@ -36,6 +51,7 @@ struct LaneScheduler {
             lanes.append(Lane(id: request.lane, cap: maxPerLane))
         }
         if let limit = request.laneLimit { lanes[index].cap = max(1, min(limit, maxPerLane)) }
+        if lanes[index].isIdle { busyLanes += 1 }
         lanes[index].waiting.append(request)
         waitingCount += 1
     }
@@ -44,9 +60,11 @@ struct LaneScheduler {
     /// with waiting requests is at its cap.
     mutating func next() -> HTTPRequest? {
         guard waitingCount > 0 else { return nil }
+        let share = self.share
         for step in 0..<lanes.count {
             let index = (cursor + step) % lanes.count
-            guard lanes[index].running < lanes[index].cap, let request = lanes[index].waiting.popFirst() else { continue }
+            guard lanes[index].running < min(lanes[index].cap, share),
+                  let request = lanes[index].waiting.popFirst() else { continue }
             lanes[index].running += 1
             waitingCount -= 1
             cursor = (index + 1) % lanes.count
@@ -59,6 +77,7 @@ struct LaneScheduler {
     mutating func finished(lane: Int) {
         guard let index = indexOfLane[lane] else { return }
         lanes[index].running -= 1
+        if lanes[index].isIdle { busyLanes -= 1 }
     }
 
     /// Removes and returns the waiting requests of one lane, oldest first.
@@ -67,6 +86,7 @@ struct LaneScheduler {
         var removed: [HTTPRequest] = []
         while let request = lanes[index].waiting.popFirst() { removed.append(request) }
         waitingCount -= removed.count
+        if !removed.isEmpty, lanes[index].isIdle { busyLanes -= 1 }
         return removed
     }
 
@@ -75,7 +95,9 @@ struct LaneScheduler {
         var all: [HTTPRequest] = []
         all.reserveCapacity(waitingCount)
         for index in lanes.indices {
+            let wasIdle = lanes[index].isIdle
             while let request = lanes[index].waiting.popFirst() { all.append(request) }
+            if !wasIdle, lanes[index].isIdle { busyLanes -= 1 }
         }
         waitingCount = 0
         return all

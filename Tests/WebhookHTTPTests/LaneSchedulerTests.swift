@@ -1,0 +1,56 @@
+@testable import WebhookHTTP
+import XCTest
+
+/// How `LaneScheduler` shares the pool between lanes (endpoints): pure, no transfers.
+final class LaneSchedulerTests: XCTestCase {
+    private var token: UInt64 = 0
+
+    private func request(lane: Int) -> HTTPRequest {
+        token += 1
+        return HTTPRequest(token: token, url: "http://127.0.0.1/", headers: [], body: [], lane: lane, timeout: 10)
+    }
+
+    /// Ten lanes whose requests never finish beside 190 whose requests finish at once (the
+    /// bench's "200 endpoints, 10 slow"), with the defaults' pool of 64 and lane cap of 48. Round
+    /// after round, round-robin alone let the slow lanes keep one more slot each round until they
+    /// held the whole pool and the fast lanes got nothing; with the fair share they hold one each.
+    func testSlowLanesDoNotEndUpHoldingThePool() {
+        var scheduler = LaneScheduler(maxPerLane: 48, poolSize: 64)
+        let slow = Set(0..<10)
+        for lane in slow { for _ in 0..<48 { scheduler.enqueue(request(lane: lane)) } }
+        var slowRunning = 0
+        var fastGranted = 0
+        for _ in 0..<100 {
+            for lane in 10..<200 where lane % 7 != 0 { scheduler.enqueue(request(lane: lane)) }
+            fastGranted = 0
+            var fastFinished: [Int] = []
+            while slowRunning + fastFinished.count < 64, let next = scheduler.next() {
+                if slow.contains(next.lane) { slowRunning += 1 } else { fastGranted += 1; fastFinished.append(next.lane) }
+            }
+            for lane in fastFinished { scheduler.finished(lane: lane) }
+        }
+        XCTAssertLessThanOrEqual(slowRunning, 10, "the slow lanes hold at most their share each")
+        XCTAssertGreaterThanOrEqual(fastGranted, 64 - 10, "the rest of the pool goes to the fast lanes")
+    }
+
+    /// The share only binds when lanes compete: one busy lane gets its own cap, two split the pool.
+    func testALoneLaneGetsItsCapAndTwoLanesSplitThePool() {
+        var scheduler = LaneScheduler(maxPerLane: 48, poolSize: 64)
+        for _ in 0..<100 { scheduler.enqueue(request(lane: 1)) }
+        var granted = 0
+        while scheduler.next() != nil { granted += 1 }
+        XCTAssertEqual(granted, 48, "its own cap: nothing competes")
+
+        var two = LaneScheduler(maxPerLane: 48, poolSize: 64)
+        for _ in 0..<100 { two.enqueue(request(lane: 1)); two.enqueue(request(lane: 2)) }
+        var perLane: [Int: Int] = [:]
+        while let next = two.next() { perLane[next.lane, default: 0] += 1 }
+        XCTAssertEqual(perLane, [1: 32, 2: 32])
+        // When lane 2 has nothing left, lane 1 may grow back to its own cap.
+        _ = two.removeWaiting(lane: 2)
+        for _ in 0..<32 { two.finished(lane: 2) }
+        var more = 0
+        while two.next() != nil { more += 1 }
+        XCTAssertEqual(more, 16, "back to 48 once it is alone")
+    }
+}
