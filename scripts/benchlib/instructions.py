@@ -3,7 +3,8 @@
 CPU times (which move 10-20 % from run to run on a shared machine). Counts user-space
 instructions only: the kernel's share (system calls, TCP) is not in these figures.
 
-  python3 scripts/benchlib/instructions.py --binary $PWD/.build/release/webhook-worker [--events 20000]
+  cp .build/release/webhook-worker /tmp/ww && strip --strip-debug /tmp/ww   # valgrind 3.19 cannot read DWARF 5
+  python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 20000]
 
 Runs, against one nginx sink: the bare libcurl loop (bare_loop.c, curl_multi_poll) under
 callgrind for --events requests, then one worker under callgrind delivering --events queued
@@ -72,6 +73,11 @@ def worker(cleanup, sink, workdir, binary, events, warmup=1000):
     deadline = Deadline(3600, "worker under callgrind")
     try:
         while sink.count() - before < warmup:
+            if process.poll() is not None:
+                with open(os.path.join(workdir, "worker.log"), errors="replace") as f:
+                    tail = f.read()[-800:]
+                raise RuntimeError(f"the worker under callgrind exited with {process.returncode} (valgrind 3.19 "
+                                   f"cannot read DWARF 5: pass a copy made with strip --strip-debug): {tail}")
             deadline.check()
             time.sleep(0.2)
         subprocess.run(["callgrind_control", "--zero", str(process.pid)], capture_output=True, timeout=120,

@@ -117,7 +117,8 @@ def _scale_rows(results, row):
         row(f"scale: backlog of {backlog['events']:,} events, x1", f"{backlog['rate']:,} ev/s",
             _us(backlog.get("cpu_us_per_delivery")),
             f"per 100k slice {min(rates):,}-{max(rates):,} ev/s" if rates else "")
-        row("  worker RSS while draining (1 s samples)", f"{backlog['rss_mb_min']:.1f}-{backlog['rss_mb_max']:.1f} MB")
+        steady = backlog["rss_mb_samples"][1:] or backlog["rss_mb_samples"]  # the first: at start-up
+        row("  worker RSS while draining (1 s samples after start-up)", f"{min(steady):.1f}-{max(steady):.1f} MB")
         row("  Redis bytes per queued event", f"{backlog['redis_bytes_per_event_used_memory']:.0f} B", "",
             f"MEMORY USAGE {backlog['redis_bytes_per_event_memory_usage']:.0f} B")
     elif backlog is not None and backlog.get("status") != "skipped":
@@ -134,8 +135,12 @@ def _scale_rows(results, row):
     if _ok(slow):
         row(f"scale: {slow['fast_endpoints']} fast endpoints alone ({slow['events']:,} events)",
             f"{slow['alone']['fast_rate']:,} deliveries/s")
+        beside = slow["with_slow"]
+        done = "" if beside.get("complete", True) else \
+            f", stopped after {beside['seconds']:.0f} s with {beside['fast_deliveries']:,} delivered"
         row(f"  the same beside {slow['hung_endpoints']} hung and {slow['slow_endpoints']} 2 s endpoints",
-            f"{slow['with_slow']['fast_rate']:,} deliveries/s", "", f"{slow['fast_rate_kept']:.2f}x the rate alone")
+            f"{beside['fast_rate']:,} deliveries/s", "", f"{slow['fast_rate_kept']:.2f}x the rate alone{done}")
+        row("  worker RSS, alone / beside the slow ones", f"{slow['alone']['rss_mb_max']:.1f} / {beside['rss_mb_max']:.1f} MB")
     elif slow is not None and slow.get("status") != "skipped":
         row("scale: slow endpoints", _failure(slow))
 
