@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Instructions per delivery under callgrind: the noise-free second opinion beside the bench's
 CPU times (which move 10-20 % from run to run on a shared machine). Counts user-space
-instructions only: the kernel's share (system calls, TCP) is not in these figures.
+instructions only: the kernel's share (system calls, TCP) is not in these figures. valgrind 3.19
+(Debian 12) cannot yet run the worker (it fails on DWARF 5, and a strip --strip-debug copy then
+dies with an internal SIGSEGV once the worker's threads start): the worker half reports that and
+the bare loop's figures stand alone until a newer valgrind.
 
   cp .build/release/webhook-worker /tmp/ww && strip --strip-debug /tmp/ww   # valgrind 3.19 cannot read DWARF 5
   python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 20000]
@@ -117,8 +120,13 @@ def main():
         if not args.skip_bare:
             path = bare(sink, workdir, args.events, args.connections)
             results["bare"] = (path, total_instructions(path) / args.events)
-        path, delivered = worker(cleanup, sink, workdir, args.binary, args.events)
-        results["worker"] = (path, total_instructions(path) / delivered)
+        try:
+            path, delivered = worker(cleanup, sink, workdir, args.binary, args.events)
+            results["worker"] = (path, total_instructions(path) / delivered)
+        except RuntimeError as error:
+            # valgrind 3.19 (Debian 12) dies in the worker (an internal SIGSEGV once its threads
+            # start, after the DWARF 5 problem is stripped away): the bare loop's figures stand alone.
+            print(f"worker: not measured: {str(error)[:300]}", file=sys.stderr)
         for name, (path, per) in results.items():
             print(f"\n{name}: {per:,.0f} instructions per {'request' if name == 'bare' else 'delivery'}")
             for line in top_functions(path, args.top):
@@ -126,7 +134,7 @@ def main():
             if args.keep:
                 os.makedirs(args.keep, exist_ok=True)
                 shutil.copy(path, os.path.join(args.keep, f"callgrind.{name}"))
-        if "bare" in results:
+        if "bare" in results and "worker" in results:
             print(f"\nworker / bare loop: {results['worker'][1] / results['bare'][1]:.2f}x in user-space instructions")
     finally:
         cleanup.close()
