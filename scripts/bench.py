@@ -34,7 +34,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import bareloop, latency, rawlimit, runs  # noqa: E402
+from benchlib import bareloop, dip, latency, rawlimit, runs, scale  # noqa: E402
 from benchlib.procs import Cleanup  # noqa: E402
 from benchlib.report import print_table, targets  # noqa: E402
 from benchlib.sink import Sink  # noqa: E402
@@ -51,8 +51,14 @@ def parse_arguments():
     parser.add_argument("--compare", metavar="BINARY", default=None,
                         help="also run one worker of this other webhook-worker build (before/after in one run)")
     parser.add_argument("--pairs", type=int, default=0, metavar="N",
-                        help="with --compare: N interleaved runs of each build (one worker, --events "
-                             "events), reported as medians; single rows are too noisy on a shared machine")
+                        help="N interleaved runs of the bare libcurl loop and one worker (and the --compare "
+                             "build), --events each: the ratio to the bare loop as a median with its spread; "
+                             "single rows are too noisy on a shared machine")
+    parser.add_argument("--scale", action="store_true",
+                        help="also the scale phases (minutes): a 1,000,000-event backlog, a 1,000,000-entry "
+                             "delayed set, 200 endpoints of which 10 are slow")
+    parser.add_argument("--scale-events", type=int, default=1_000_000,
+                        help="the backlog and the delayed set of --scale (1000000)")
     parser.add_argument("--limited-events", type=int, default=None,
                         help="backlog for the rate-limited endpoint's row (10000)")
     parser.add_argument("--limited-rate", default="500/s", help="that endpoint's rate: (500/s)")
@@ -74,8 +80,6 @@ def parse_arguments():
     args.idle_seconds = 2 if quick else 5
     args.latency_seconds = 3 if quick else 10
     args.concurrency = int(os.environ.get("WEBHOOK_CONCURRENCY", "64"))
-    if args.pairs and not args.compare:
-        parser.error("--pairs needs --compare BINARY")
     if args.worker_unavailable is None and not os.access(args.binary, os.X_OK):
         args.worker_unavailable = f"{args.binary} is missing (build it: swift build -c release)"
     return args
@@ -132,6 +136,21 @@ def run(args, cleanup):
         phase(results, name, lambda c=count, i=idle: runs.throughput(cleanup, sink, runs.asyncio_worker,
                                                                      args.asyncio_events, c, limit,
                                                                      f"asyncio-x{c}", idle_seconds=i))
+    # HTTPS: the same three side by side against a TLS nginx whose certificate comes from a CA
+    # made at run time, which the bare loop (CURLOPT_CAINFO) and the worker (WEBHOOK_CA_FILE) trust.
+    tls_sink = None
+    if ONLY is None or ONLY & {"raw_tls", "bare_tls", "worker_tls"}:
+        tls_sink = Sink(cleanup, tls=True)
+        phase(results, "raw_tls", lambda: rawlimit.measure(tls_sink, cleanup.temp_dir("wrk-tls"), args.concurrency,
+                                                           args.wrk_seconds))
+        phase(results, "bare_tls", lambda: bareloop.measure(tls_sink, cleanup.temp_dir("bare-tls"), args.events,
+                                                            args.concurrency, modes=("poll",), timeout=limit))
+        if args.worker_unavailable:
+            results["worker_tls"] = {"status": "skipped", "error": args.worker_unavailable}
+        else:
+            tls_worker = runs.swift_worker(args.binary, concurrency, extra={"WEBHOOK_CA_FILE": tls_sink.ca_file})
+            phase(results, "worker_tls", lambda: runs.throughput(cleanup, tls_sink, tls_worker, args.events, 1, limit,
+                                                                 "tls"))
     worker = runs.swift_worker(args.binary, concurrency)
     workers = [(f"worker_x{count}", count) for count in (1, 2, 4)]
     for name, count in workers:
@@ -173,8 +192,20 @@ def run(args, cleanup):
             continue
         phase(results, name, lambda f=factory, e=events, o=options, n=name:
               runs.throughput(cleanup, sink, f, e, 1, limit, n, **o))
+    if args.worker_unavailable:
+        results["connection_dip"] = {"status": "skipped", "error": args.worker_unavailable}
+    else:
+        phase(results, "connection_dip", lambda: dip.measure(cleanup, sink, args.binary, concurrency,
+                                                             max(1000, args.events // 5), timeout=limit))
     if args.pairs and not args.worker_unavailable:
         phase(results, "pairs", lambda: interleaved_pairs(cleanup, sink, args, concurrency, limit))
+    if args.scale and not args.worker_unavailable:
+        phase(results, "scale_backlog", lambda: scale.backlog(cleanup, sink, args.binary, concurrency,
+                                                              args.scale_events, timeout=max(limit, 900)))
+        phase(results, "scale_delayed", lambda: scale.delayed(cleanup, sink, args.binary, concurrency,
+                                                              args.scale_events, timeout=max(limit, 900)))
+        phase(results, "scale_slow_endpoints", lambda: scale.slow_endpoints(cleanup, sink, args.binary, concurrency,
+                                                                            timeout=max(limit, 600)))
     if args.worker_unavailable:
         results["latency"] = {"status": "skipped", "error": args.worker_unavailable}
     else:
@@ -182,25 +213,41 @@ def run(args, cleanup):
                                                           limit, concurrency))
     sink.stop()
     collector.stop()
+    if tls_sink is not None:
+        tls_sink.stop()
     return results
 
 
 def interleaved_pairs(cleanup, sink, args, concurrency, limit):
-    """Runs this build and the --compare build one after the other, args.pairs times (the order
-    alternating), one worker on args.events events each; returns both lists of CPU per delivery."""
-    builds = {"this": runs.swift_worker(args.binary, concurrency),
-              "compare": runs.swift_worker(args.compare, concurrency)}
-    cpu = {"this": [], "compare": []}
+    """Runs the bare libcurl loop (curl_multi_poll), this build and the --compare build (if any)
+    one after the other, args.pairs times (the order rotating), args.events requests or events
+    each; returns the lists of CPU per request/delivery and this build's ratio to the bare loop of
+    its own round (so each ratio compares runs made seconds apart, under the same load)."""
+    builds = {"this": runs.swift_worker(args.binary, concurrency)}
+    if args.compare:
+        builds["compare"] = runs.swift_worker(args.compare, concurrency)
+    names = ["bare", *builds]
+    cpu = {name: [] for name in names}
+    workdir = cleanup.temp_dir("pairs-bare")
     for index in range(args.pairs):
-        order = ("this", "compare") if index % 2 == 0 else ("compare", "this")
+        order = names[index % len(names):] + names[:index % len(names)]
         for name in order:
+            if name == "bare":
+                result = bareloop.measure(sink, workdir, args.events, args.concurrency, modes=("poll",),
+                                          timeout=limit)
+                cpu[name].append(result["cpu_us_per_request"])
+                continue
             result = runs.throughput(cleanup, sink, builds[name], args.events, 1, limit, f"pair{index}-{name}")
             if result.get("status") != "ok":
                 raise RuntimeError(f"pair {index}, {name}: {result.get('error', result.get('status'))}")
             cpu[name].append(result["cpu_us_per_delivery"])
-    lower = sum(1 for mine, theirs in zip(cpu["this"], cpu["compare"]) if mine < theirs)
-    return {"pairs": args.pairs, "events": args.events, "this_cpu_us": cpu["this"],
-            "compare_cpu_us": cpu["compare"], "this_lower_in": lower}
+    document = {"pairs": args.pairs, "events": args.events, "bare_cpu_us": cpu["bare"], "this_cpu_us": cpu["this"],
+                "this_to_bare": [round(mine / bare, 3) for mine, bare in zip(cpu["this"], cpu["bare"])]}
+    if args.compare:
+        document["compare_cpu_us"] = cpu["compare"]
+        document["compare_to_bare"] = [round(theirs / bare, 3) for theirs, bare in zip(cpu["compare"], cpu["bare"])]
+        document["this_lower_in"] = sum(1 for mine, theirs in zip(cpu["this"], cpu["compare"]) if mine < theirs)
+    return document
 
 
 def interrupt(_signum, _frame):

@@ -54,6 +54,21 @@ final class EgressPins {
     /// The longest a lookup may take, in seconds, whatever the request's own timeout.
     static let maxLookupSeconds = 10.0
 
+    /// A URL's host, lowercased host, port and IP-literal bytes, as `decide` needs them.
+    private struct ParsedURL {
+        let host: String
+        let key: String
+        let port: Int
+        let literal: [UInt8]?
+    }
+    /// Parsed URLs, so a guarded request (the default WEBHOOK_EGRESS guard is on) costs a
+    /// dictionary lookup rather than a parse of its URL with `String` searches: that parse was
+    /// about 2 % of the worker's CPU samples under the bench's load (`benchlib/profile.py`).
+    /// Bounded: URLs taken from events (`url_from`) may all differ, so the memo is emptied when
+    /// it reaches `maxParsed` entries.
+    private var parsed: [String: ParsedURL?] = [:]
+    static let maxParsed = 4096
+
     init(resolver: HostResolver, wake: @escaping @Sendable () -> Void) {
         self.resolver = resolver
         self.wake = wake
@@ -90,14 +105,15 @@ final class EgressPins {
     func decide(_ request: HTTPRequest) -> Decision {
         guard let check = request.connectCheck else { return .none }
         if let proxy = request.proxy, !proxy.lowercased().hasPrefix("socks5://") { return .none }
-        guard let (host, port) = Self.hostAndPort(request.url) else { return .none }
-        if let literal = Self.literalBytes(host) {
+        guard let target = parse(request.url) else { return .none }
+        let host = target.host, port = target.port
+        if let literal = target.literal {
             // A literal needs no lookup; through socks5:// it is judged here, as the open-socket
             // check only sees the connection to the proxy.
             if let refusal = check(literal) { return .refused(refusal) }
             return .none
         }
-        let key = host.lowercased()
+        let key = target.key
         guard let cached = cache[key], cached.until > Date().timeIntervalSince1970 else {
             if !inFlight.contains(key) {
                 inFlight.insert(key)
@@ -124,6 +140,18 @@ final class EgressPins {
             if let refusal = check(address) { return .refused("\(host) resolves to \(refusal)") }
         }
         return .pin("\(key):\(port):" + text)
+    }
+
+    /// `url`'s parts, from the memo or parsed now (nil: not an http(s) URL with a host).
+    private func parse(_ url: String) -> ParsedURL? {
+        if let known = parsed[url] { return known }
+        var result: ParsedURL?
+        if let (host, port) = Self.hostAndPort(url) {
+            result = ParsedURL(host: host, key: host.lowercased(), port: port, literal: Self.literalBytes(host))
+        }
+        if parsed.count >= Self.maxParsed { parsed.removeAll(keepingCapacity: true) }
+        parsed[url] = .some(result)
+        return result
     }
 
     /// Host (brackets removed from an IPv6 literal) and port of an http(s) URL.

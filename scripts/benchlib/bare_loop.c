@@ -4,11 +4,13 @@
  * reused easy handles and header lists. No queue, no JSON, no signing, no threads.
  *
  *   cc -O2 -o bare_loop bare_loop.c -lcurl
- *   bare_loop URL REQUESTS CONNECTIONS HEADERFILE BODYFILE [poll|epoll]
+ *   bare_loop URL REQUESTS CONNECTIONS HEADERFILE BODYFILE [poll|epoll] [CAFILE]
  *
  * HEADERFILE holds one "Name: value" line per header. `poll` drives transfers with
  * curl_multi_poll (what the worker does); `epoll` with curl_multi_socket_action on an epoll
- * set (one-shot registrations) and curl's timer callback. Prints one JSON line: requests,
+ * set (one-shot registrations) and curl's timer callback. CAFILE (an https URL): the PEM file of
+ * CA certificates to verify the server with (CURLOPT_CAINFO, as the worker's WEBHOOK_CA_FILE).
+ * Prints one JSON line: requests,
  * failures, seconds, the process's user and system CPU seconds (getrusage), connections opened.
  */
 #include <curl/curl.h>
@@ -85,7 +87,7 @@ static void collect(void) {
 
 int main(int argc, char **argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s URL REQUESTS CONNECTIONS HEADERFILE BODYFILE [poll|epoll]\n", argv[0]);
+        fprintf(stderr, "usage: %s URL REQUESTS CONNECTIONS HEADERFILE BODYFILE [poll|epoll] [CAFILE]\n", argv[0]);
         return 2;
     }
     const char *url = argv[1];
@@ -95,6 +97,7 @@ int main(int argc, char **argv) {
     char *header_text = slurp(argv[4], &header_length);
     char *body = slurp(argv[5], &body_length);
     int use_epoll = argc > 6 && strcmp(argv[6], "epoll") == 0;
+    const char *ca_file = argc > 7 && argv[7][0] ? argv[7] : NULL;
 
     struct curl_slist *headers = NULL;
     for (char *line = strtok(header_text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -126,6 +129,7 @@ int main(int argc, char **argv) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
+        if (ca_file) curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
         remaining--;
         curl_multi_add_handle(multi, easy);
     }

@@ -50,11 +50,13 @@ def measure(sink, workdir, connections, seconds):
     with open(script, "w") as f:
         f.write(post_script(body, headers))
     before = sink.count()
+    connections_before = sink.connections()
     cpu_before = children_cpu_seconds()
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, sink.url],
         capture_output=True, text=True, timeout=seconds + 60)
     counted = sink.count() - before
+    connections = sink.connections() - connections_before
     cpu = children_cpu_seconds() - cpu_before
     if result.returncode != 0:
         raise RuntimeError(f"wrk exited {result.returncode}: {result.stderr.strip()[:300]}")
@@ -68,6 +70,7 @@ def measure(sink, workdir, connections, seconds):
         "seconds": seconds,
         "connections": connections,
         "sink_requests": counted,
+        "connections_per_100k": round(1e5 * connections / counted, 1) if counted else None,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(0) if socket_errors else None,
         "body_bytes": len(body),

@@ -8,7 +8,8 @@ MIN_TIMES_PYTHON = 20.0
 MAX_CPU_TIMES_WRK = 3.0  # CPU per delivery at most 3x wrk's CPU per request
 MAX_P99_MS = 2.0
 MAX_RSS_MB = 50.0
-MAX_IDLE_RSS_MB = 30.0
+MAX_IDLE_RSS_MB = 45.0
+MAX_TIMES_BARE = 1.3  # CPU per delivery at most 1.3x the bare libcurl loop's per request (median of pairs)
 MAX_IDLE_CPU_PERCENT = 1.0  # "about zero": under 1 % of one core
 MAX_LOG_CPU_PERCENT = 10.0  # the attempt log on costs at most 10 % CPU per delivery
 MAX_LOG_COMMANDS = 0.05  # and at most 0.05 more Redis commands per event
@@ -74,6 +75,76 @@ def _us(value):
     return f"{value:.1f} µs" if value is not None else ""
 
 
+def _spread(values, digits=1):
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+def _connections_note(raw, bare):
+    parts = []
+    if _ok(bare) and bare.get("connections_per_100k") is not None:
+        parts.append(f"bare loop {bare['connections_per_100k']:,.1f}")
+    if _ok(raw) and raw.get("connections_per_100k") is not None:
+        parts.append(f"wrk {raw['connections_per_100k']:,.1f}")
+    return ", ".join(parts)
+
+
+def _tls_rows(results, row):
+    """HTTPS: wrk, the bare loop and one worker against the TLS sink, with their ratios to the
+    TLS bare loop and the connections each opened per 100,000 requests."""
+    raw, bare, one = results.get("raw_tls"), results.get("bare_tls"), results.get("worker_tls")
+    if all(r is None or r.get("status") == "skipped" for r in (raw, bare, one)):
+        return
+    bare_cpu = _cpu(bare, "cpu_us_per_request")
+    for label, result, key in (("https: wrk -t1 (TLS, nginx)", raw, "cpu_us_per_request"),
+                               ("https: bare libcurl multi loop (CURLOPT_CAINFO)", bare, "cpu_us_per_request"),
+                               ("https: webhook-worker x1 (WEBHOOK_CA_FILE)", one, "cpu_us_per_delivery")):
+        if not _ok(result):
+            row(label, _failure(result))
+            continue
+        cpu = result.get(key)
+        unit = "ev/s" if result is one else "req/s"
+        ratio = f"{cpu / bare_cpu:.2f}x bare TLS" if cpu and bare_cpu else ""
+        events = f" ({result['events']:,} events)" if result is one else ""
+        row(label + events, f"{result['rate']:,.0f} {unit}", _us(cpu), ratio)
+        if result.get("connections_per_100k") is not None:
+            row("  connections (TLS handshakes) per 100,000 requests", f"{result['connections_per_100k']:,.1f}")
+
+
+def _scale_rows(results, row):
+    backlog, delayed, slow = (results.get(k) for k in ("scale_backlog", "scale_delayed", "scale_slow_endpoints"))
+    if _ok(backlog):
+        rates = [r for r in backlog["slice_rates"] if r]
+        row(f"scale: backlog of {backlog['events']:,} events, x1", f"{backlog['rate']:,} ev/s",
+            _us(backlog.get("cpu_us_per_delivery")),
+            f"per 100k slice {min(rates):,}-{max(rates):,} ev/s" if rates else "")
+        steady = backlog["rss_mb_samples"][1:] or backlog["rss_mb_samples"]  # the first: at start-up
+        row("  worker RSS while draining (1 s samples after start-up)", f"{min(steady):.1f}-{max(steady):.1f} MB")
+        row("  Redis bytes per queued event", f"{backlog['redis_bytes_per_event_used_memory']:.0f} B", "",
+            f"MEMORY USAGE {backlog['redis_bytes_per_event_memory_usage']:.0f} B")
+    elif backlog is not None and backlog.get("status") != "skipped":
+        row("scale: backlog", _failure(backlog))
+    if _ok(delayed):
+        row(f"scale: delayed set of {delayed['events']:,} due entries, x1", f"{delayed['rate']:,} ev/s",
+            _us(delayed.get("cpu_us_per_delivery")))
+        row("  promote: Redis time per item (ZRANGEBYSCORE+RPUSH+ZREM)", f"{delayed['promote_redis_us_per_item']:.2f} µs",
+            "", f"{delayed['promote_calls']:,} promote calls")
+        row("  Redis CPU per event, promote + take + settle", f"{delayed['redis_cpu_us_per_event']:.1f} µs", "",
+            f"{delayed['redis_bytes_per_delayed_entry']:.0f} B per delayed entry")
+    elif delayed is not None and delayed.get("status") != "skipped":
+        row("scale: delayed set", _failure(delayed))
+    if _ok(slow):
+        row(f"scale: {slow['fast_endpoints']} fast endpoints alone ({slow['events']:,} events)",
+            f"{slow['alone']['fast_rate']:,} deliveries/s")
+        beside = slow["with_slow"]
+        done = "" if beside.get("complete", True) else \
+            f", stopped after {beside['seconds']:.0f} s with {beside['fast_deliveries']:,} delivered"
+        row(f"  the same beside {slow['hung_endpoints']} hung and {slow['slow_endpoints']} 2 s endpoints",
+            f"{beside['fast_rate']:,} deliveries/s", "", f"{slow['fast_rate_kept']:.2f}x the rate alone{done}")
+        row("  worker RSS, alone / beside the slow ones", f"{slow['alone']['rss_mb_max']:.1f} / {beside['rss_mb_max']:.1f} MB")
+    elif slow is not None and slow.get("status") != "skipped":
+        row("scale: slow endpoints", _failure(slow))
+
+
 def print_table(document):
     settings, results, verdicts = document["settings"], document["results"], document["targets"]
     rows = []
@@ -122,8 +193,11 @@ def print_table(document):
                 f">= {MIN_SHARE_OF_WRK:.2f}", _mark(share))
         else:
             row(label, f"{result['rate']:,.0f} ev/s", _us(result.get("cpu_us_per_delivery")))
-    for key, label in (("worker_4_endpoints", "webhook-worker x1, 4 endpoints per event"),
-                       ("worker_marzban", "webhook-worker x1, Marzban mode (per event)"),
+    if _ok(one) and one.get("connections_per_100k") is not None:
+        row("  connections opened per 100,000 deliveries", f"{one['connections_per_100k']:,.1f}", "",
+            _connections_note(raw, bare))
+    for key, label in (("worker_4_endpoints", "webhook-worker x1, 4 endpoints per event: per delivery"),
+                       ("worker_marzban", "webhook-worker x1, Marzban mode: per event"),
                        ("worker_traced", "webhook-worker x1, OpenTelemetry spans exported"),
                        ("worker_ordered", "webhook-worker x1, ordered per user, 10,000 active keys"),
                        ("worker_x1_compare", "webhook-worker x1, --compare binary")):
@@ -133,8 +207,17 @@ def print_table(document):
         if _ok(result):
             row(f"{label} ({result['events']:,} events)", f"{result['rate']:,.0f} ev/s",
                 _us(result.get("cpu_us_per_delivery")), ratios(result.get("cpu_us_per_delivery")))
+            if key == "worker_4_endpoints":
+                per_event = result["cpu_seconds"] * 1e6 / result["events"]
+                row("  the same per event (4 deliveries)", f"{4 * result['rate']:,.0f} deliveries/s",
+                    _us(per_event), ratios(per_event))
+            if key == "worker_marzban" and result.get("sink_requests"):
+                per_request = result["cpu_seconds"] * 1e6 / result["sink_requests"]
+                row(f"  the same per request ({result['events'] / result['sink_requests']:.1f} events per batch)",
+                    f"{result['sink_requests'] / result['seconds']:,.0f} req/s", _us(per_request), ratios(per_request))
         else:
             row(label, _failure(result))
+    _tls_rows(results, row)
 
     log_off, log_trim = results.get("worker_log_off"), results.get("worker_log_trimming")
     if log_off is not None and log_off.get("status") != "skipped":
@@ -176,14 +259,35 @@ def print_table(document):
         else:
             row(label, _failure(limited))
 
+    dip = results.get("connection_dip")
+    if _ok(dip):
+        row(f"connections across a dip in concurrency ({dip['burst']:,} + {dip['trickle']} one at a time + "
+            f"{dip['burst']:,})", f"{dip['connections']}", "",
+            f"{dip['connections_after_first_burst']} after the first burst, {dip['connections_after_trickle']} "
+            "after the trickle")
+    elif dip is not None and dip.get("status") != "skipped":
+        row("connections across a dip in concurrency", _failure(dip))
     pairs = results.get("pairs")
     if pairs is not None and _ok(pairs):
-        mine, theirs = statistics.median(pairs["this_cpu_us"]), statistics.median(pairs["compare_cpu_us"])
-        row(f"interleaved pairs ({pairs['pairs']} x {pairs['events']:,} events): this build, median", "",
-            _us(mine), ratios(mine))
-        row("  --compare binary, median", "", _us(theirs), ratios(theirs))
-        row("  this build lower in", f"{pairs['this_lower_in']} of {pairs['pairs']} pairs", "",
-            f"{mine / theirs:.2f}x the other build")
+        mine = statistics.median(pairs["this_cpu_us"])
+        label = f"interleaved runs ({pairs['pairs']} x {pairs['events']:,} events)"
+        if pairs.get("bare_cpu_us"):
+            ratio = statistics.median(pairs["this_to_bare"])
+            verdict = {"value": ratio, "pass": ratio <= MAX_TIMES_BARE}
+            row(f"{label}: bare loop, median", "", _us(statistics.median(pairs["bare_cpu_us"])),
+                f"{_spread(pairs['bare_cpu_us'])} µs")
+            row(f"  this build, median", "", _us(mine), f"{_spread(pairs['this_cpu_us'])} µs")
+            row("  this build / bare loop of the same round, median", f"{ratio:.2f}x", "",
+                f"spread {_spread(pairs['this_to_bare'], 2)}", f"<= {MAX_TIMES_BARE}x bare", _mark(verdict))
+        else:
+            row(f"{label}: this build, median", "", _us(mine), ratios(mine))
+        if pairs.get("compare_cpu_us"):
+            theirs = statistics.median(pairs["compare_cpu_us"])
+            row("  --compare binary, median", "", _us(theirs),
+                f"{statistics.median(pairs['compare_to_bare']):.2f}x bare, spread "
+                f"{_spread(pairs['compare_to_bare'], 2)}" if pairs.get("compare_to_bare") else ratios(theirs))
+            row("  this build lower in", f"{pairs['this_lower_in']} of {pairs['pairs']} pairs", "",
+                f"{mine / theirs:.2f}x the other build")
     elif pairs is not None:
         row("interleaved pairs", _failure(pairs))
     peers = (("python", "python, Marzban-style"), ("python_asyncio", "python asyncio+uvloop+aiohttp x1"),
@@ -228,12 +332,14 @@ def print_table(document):
         _mark(rss))
     row("idle RSS, worker x1", f"{idle_rss['value']:.1f} MB" if idle_rss else "", "", "",
         f"< {MAX_IDLE_RSS_MB:.0f} MB", _mark(idle_rss))
-    if one.get("idle_rss_anon_mb") is not None:
+    if one is not None and one.get("idle_rss_anon_mb") is not None:
         row("  private / mapped files (code, shared)",
             f"{one['idle_rss_anon_mb']:.1f} / {one['idle_rss_file_mb']:.1f} MB", "", "RssAnon / RssFile")
     idle_label = f"idle CPU, worker x1 ({one.get('idle_seconds', '?')} s)" if _ok(one) else "idle CPU, worker x1"
     row(idle_label, f"{idle['value']:.2f} % of a core" if idle else "", "", "",
         f"< {MAX_IDLE_CPU_PERCENT:.0f} %", _mark(idle))
+
+    _scale_rows(results, row)
 
     loads = [r["load_average_at_start"] for r in results.values() if "load_average_at_start" in r]
     load = f", load average {min(loads):.1f}-{max(loads):.1f}" if loads else ""

@@ -146,6 +146,7 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
         expected = int(events * requests_per_event)
         deadline = Deadline(timeout, f"{label}: delivering {events} events")
         before = sink.count()
+        connections_before = sink.connections()
         started = time.monotonic()
         for index in range(processes):
             argv, env = factory(redis_url, sink.url)
@@ -175,6 +176,10 @@ def throughput(cleanup, sink, factory, events, processes, timeout, label, idle_s
         if idle_seconds > 0:
             result.update(_idle_figures(workers[0], idle_seconds))
         result["sink_requests"] = sink.count() - before
+        # Connections the sink accepted during the run (idle phase included), per 100,000
+        # requests: with keep-alive, about the pool size once, however many requests.
+        result["connections"] = sink.connections() - connections_before
+        result["connections_per_100k"] = round(1e5 * result["connections"] / max(1, result["sink_requests"]), 1)
         if not batched and result["sink_requests"] != expected:
             result["warning"] = f"{label}: sink counted {result['sink_requests']} requests, expected {expected}"
     except PhaseTimeout as error:
