@@ -28,7 +28,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func contains(_ candidate: IPAddress) -> Bool {
-        guard (candidate.v4 != nil) == isV4 else { return false }
+        guard candidate.isV4 == isV4 else { return false }
         var remaining = prefix
         for index in 0..<16 where remaining > 0 {
             let bits = min(8, remaining)

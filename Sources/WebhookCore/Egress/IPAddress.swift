@@ -23,7 +23,13 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The IPv4 address when this is one (or IPv4-mapped).
     public var v4: [UInt8]? {
-        bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF ? Array(bytes[12...]) : nil
+        isV4 ? Array(bytes[12...]) : nil
+    }
+
+    /// Whether this is an IPv4 (IPv4-mapped) address: `v4 != nil` without building the array,
+    /// for `CIDR.contains`, which the egress guard runs for every range on every request.
+    public var isV4: Bool {
+        bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
     }
 
     /// Parses a URL host: an IPv4 literal in any form `inet_aton` takes (`127.0.0.1`,
