@@ -56,6 +56,50 @@ final class MemoryQueueRuntimeTests: XCTestCase {
         await receiver.stop()
     }
 
+    /// Within WEBHOOK_SHUTDOWN_GRACE a stop waits for what is on the wire and settles it
+    /// (contrast: the hung receiver above, handed back after a grace of 1 s).
+    func testStopWaitsWithinTheGraceForAnswersOnTheWire() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 1) })
+        let store = MemoryDeliveryQueue.Store()
+        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "10"])
+        try await Task.detached { try worker.start() }.value
+        _ = try await receiver.waitForRequests(count: 5, timeout: 30)
+        await Task.detached { worker.stop() }.value
+        let after = store.snapshot
+        XCTAssertEqual(after.processing, 0)
+        XCTAssertEqual(after.queue.count, 0, "answered within the grace: settled, not handed back")
+        XCTAssertEqual(after.delayed, 0)
+        XCTAssertEqual(receiver.count, 5)
+        await receiver.stop()
+    }
+
+    /// A worker reaped while alive (another worker found its lease expired) finds itself
+    /// unregistered at its next heartbeat, joins again and delivers what the reaper requeued.
+    func testAWorkerReapedWhileAliveJoinsAgainAndDeliversWhatWasRequeued() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.5) })
+        let store = MemoryDeliveryQueue.Store()
+        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        // Heartbeats every lease / 3: 0.9 s.
+        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_TIMEOUT": "1", "WEBHOOK_LEASE": "2.7"])
+        try await Task.detached { try worker.start() }.value
+        _ = try await receiver.waitForRequests(count: 5, timeout: 30)
+        let reaper = MemoryDeliveryQueue(store: store, workerID: "reaper")
+        XCTAssertEqual(try reaper.reap(worker: "mem", leaseMillis: 0), 5, "its five items go back to the queue")
+        let requests = try await receiver.waitForRequests(count: 10, timeout: 30)
+        let drained = try await eventuallyAsync(timeout: 30) {
+            let now = store.snapshot
+            return now.queue.isEmpty && now.processing == 0
+        }
+        XCTAssertTrue(drained, "the requeued items were taken again and settled: \(store.snapshot)")
+        await Task.detached { worker.stop() }.value
+        let users = requests.map { request in (0..<5).first { request.text.contains(#""username":"user-\#($0)""#) } ?? -1 }
+        XCTAssertEqual(Dictionary(grouping: users, by: { $0 }).mapValues(\.count), [0: 2, 1: 2, 2: 2, 3: 2, 4: 2],
+                       "each event once before the reap and once after")
+        XCTAssertEqual(store.snapshot.dead.count, 0)
+        await receiver.stop()
+    }
+
     /// The memory driver's runtime keeps an endpoint's rate limit (`MemoryEndpointLimits`): it
     /// used to run with the limits off, sending a backlog at once.
     func testAnEndpointsRateLimitHoldsOnTheMemoryDriver() async throws {
