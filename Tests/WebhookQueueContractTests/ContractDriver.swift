@@ -3,6 +3,7 @@ import TestSupport
 import WebhookCore
 import WebhookQueue
 import WebhookRedis
+import XCTest
 
 /// One driver under the contract: how to open its queues and limits, and how to look at its
 /// store the way a producer or an operator would (what is queued, delayed, dead, held).
@@ -74,4 +75,24 @@ final class RedisContractDriver: ContractDriver {
     func dead() throws -> [[UInt8]] { try list("\(prefix):dead") }
     func attemptLog() throws -> [[UInt8]] { try list("\(prefix):log") }
     func pause(endpoint: String) throws { try EndpointState(url: server.url, prefix: prefix).pause(endpoint: endpoint) }
+}
+
+/// What every contract's base class shares: a fresh driver per test, made by the driver's
+/// subclass, and a Redis driver's server stopped after it.
+class ContractCase: XCTestCase {
+    /// The driver under test; each subclass makes its own.
+    func makeDriver() throws -> any ContractDriver {
+        preconditionFailure("\(Self.self) must override makeDriver(): the contract runs only in a driver's subclass")
+    }
+
+    var driver: (any ContractDriver)!
+
+    override func setUpWithError() throws {
+        driver = try makeDriver()
+    }
+
+    override func tearDown() {
+        (driver as? RedisContractDriver)?.stop()
+        driver = nil
+    }
 }

@@ -10,23 +10,7 @@ import XCTest
 /// methods, so the base class has none (it would run them without a driver), and a new case
 /// needs its one-line `test...` in both subclasses. The cases use the worker's operations only,
 /// and look at the store the way a producer or an operator would.
-class DeliveryQueueContract: XCTestCase {
-    /// The driver under test; each subclass makes its own.
-    func makeDriver() throws -> any ContractDriver {
-        preconditionFailure("\(Self.self) must override makeDriver(): the contract runs only in a driver's subclass")
-    }
-
-    var driver: (any ContractDriver)!
-
-    override func setUpWithError() throws {
-        driver = try makeDriver()
-    }
-
-    override func tearDown() {
-        (driver as? RedisContractDriver)?.stop()
-        driver = nil
-    }
-
+class DeliveryQueueContract: ContractCase {
     private let lease = 60_000
     private let budget = 1 << 20
 

@@ -7,23 +7,7 @@ import XCTest
 /// cases (`check...`) against both drivers (`MemoryEndpointLimitsContractTests`,
 /// `RedisEndpointLimitsContractTests`; see `DeliveryQueueContract` for why each lists them).
 /// Intervals are a few hundred milliseconds, on the driver's own clock.
-class EndpointLimitsContract: XCTestCase {
-    /// The driver under test; each subclass makes its own.
-    func makeDriver() throws -> any ContractDriver {
-        preconditionFailure("\(Self.self) must override makeDriver(): the contract runs only in a driver's subclass")
-    }
-
-    var driver: (any ContractDriver)!
-
-    override func setUpWithError() throws {
-        driver = try makeDriver()
-    }
-
-    override func tearDown() {
-        (driver as? RedisContractDriver)?.stop()
-        driver = nil
-    }
-
+class EndpointLimitsContract: ContractCase {
     private func granted(_ slots: [RateReservation.Slot]) -> [Double] {
         slots.compactMap { if case .granted(let delay) = $0 { return delay } else { return nil } }
     }
