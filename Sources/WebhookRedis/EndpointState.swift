@@ -201,10 +201,6 @@ public final class EndpointState: EndpointLimits {
     // MARK: Plumbing
 
     /// Runs one of the guard's calls, mapping its error at the driver boundary.
-    private func mapped<T>(_ body: () throws(RedisError) -> T) throws(QueueError) -> T {
-        do { return try body() } catch { throw QueueError(error) }
-    }
-
     private static func milliseconds(_ seconds: Double) -> String {
         String(max(1, Int((seconds * 1000).rounded())))
     }

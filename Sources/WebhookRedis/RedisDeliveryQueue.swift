@@ -21,10 +21,6 @@ public final class RedisDeliveryQueue: DeliveryQueue {
 
     /// Runs one `RedisQueue` call, mapping its error.
     @inline(__always)
-    private func mapped<T>(_ body: () throws(RedisError) -> T) throws(QueueError) -> T {
-        do { return try body() } catch { throw QueueError(error) }
-    }
-
     public var workerID: String { queue.workerID }
 
     public var serverID: String? { queue.serverID }

@@ -22,3 +22,8 @@ extension QueueError {
         self.init(code, operation: error.call, message: error.message)
     }
 }
+
+/// Runs a Redis call for a driver method, throwing its error as the `QueueError` it maps to.
+func mapped<T>(_ body: () throws(RedisError) -> T) throws(QueueError) -> T {
+    do { return try body() } catch { throw QueueError(error) }
+}
