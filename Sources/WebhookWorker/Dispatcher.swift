@@ -138,13 +138,15 @@ final class Dispatcher: @unchecked Sendable {
             liveness.beat("dispatcher")
             while (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
                     && (pacer.nextTime.map { Date() < $0 } ?? true)
-                    && !(mayClaim && Date() >= nextClaimAt) {
-                // Bounded, so the loop beats for /livez while idle, retries settles and sends
-                // paced attempts on time.
+                    && !(mayClaim && Date() >= nextClaimAt)
+                    && (endpointGuard.flushDueAt.map { Date() < $0 } ?? true) {
+                // Bounded, so the loop beats for /livez while idle, retries settles, sends paced
+                // attempts and writes breaker outcomes on time.
                 var until = Date(timeIntervalSinceNow: 1)
                 if !pending.isEmpty { until = min(until, settleAt(pending.count, since: pendingSince, retryAt: retryAt)) }
                 if let paced = pacer.nextTime { until = min(until, paced) }
                 if mayClaim { until = min(until, nextClaimAt) }
+                if let flushAt = endpointGuard.flushDueAt { until = min(until, flushAt) }
                 if mailbox.wait(until: until) { break }
                 liveness.beat("dispatcher")
                 if pending.isEmpty && ledger.heldEvents == 0 && heapTrim.shouldTrim() { HeapTrim.trim() }

@@ -63,8 +63,6 @@ final class EndpointGuard {
     /// The last gate answer per endpoint and until when it holds: one Redis call per endpoint per
     /// second at most while the breaker is closed.
     private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
-    /// The endpoint name of each breaker key tallied (they differ for routed endpoints' destinations).
-    private var endpointNames: [String: String] = [:]
     /// Outcomes not yet written, per breaker key (`Target.breakerKey`: the endpoint's name, or
     /// name and destination digest).
     private var tallies: [String: Tally] = [:]
@@ -100,6 +98,8 @@ final class EndpointGuard {
     static let staleSlot = 60.0
 
     private struct Tally {
+        /// The endpoint's name (a routed endpoint's breaker key is name and destination digest).
+        let endpoint: String
         var successes = 0
         var failures = 0
         var failuresSinceSuccess = 0
@@ -350,8 +350,7 @@ final class EndpointGuard {
             switch note.kind {
             case .delivered:
                 guard keepTally(for: target.breakerKey) else { continue }
-                endpointNames[target.breakerKey] = target.name
-                tallies[target.breakerKey, default: Tally()].succeeded()
+                tallies[target.breakerKey, default: Tally(endpoint: target.name)].succeeded()
             case .retry, .dead:
                 // Only a request's answer or failure says anything about the endpoint: a delivery
                 // held past its longest hold, or refused before sending, was never sent.
@@ -362,8 +361,7 @@ final class EndpointGuard {
                 case .notSent, .heldTooLong: continue
                 }
                 guard keepTally(for: target.breakerKey) else { continue }
-                endpointNames[target.breakerKey] = target.name
-                tallies[target.breakerKey, default: Tally()].failed(lastError)
+                tallies[target.breakerKey, default: Tally(endpoint: target.name)].failed(lastError)
             default:
                 continue
             }
@@ -384,6 +382,14 @@ final class EndpointGuard {
             droppedTallies = 0
         }
         return false
+    }
+
+    /// When `flush` next has outcomes to write and may write them; nil when it has none. The
+    /// dispatcher wakes for it while idle: outcomes counted just before the traffic stops would
+    /// otherwise wait for the next delivery, and a failing endpoint's breaker stay closed.
+    var flushDueAt: Date? {
+        guard state != nil, !tallies.isEmpty else { return nil }
+        return max(nextFlush, quietUntil ?? .distantPast)
     }
 
     /// Writes the counted outcomes to Redis; logs, counts and announces the transitions this
@@ -421,9 +427,8 @@ final class EndpointGuard {
                 logger.info("endpoint closed: a probe succeeded; held deliveries are released", metadata: ["endpoint": "\(name)"])
                 gates[name] = (.closed, Date().addingTimeInterval(1))
             }
-            let endpoint = endpointNames[name] ?? name
-            counter(record.transition.rawValue, endpoint).increment()
-            announce(endpoint, opened: record.transition == .opened, lastError: tally.lastError)
+            counter(record.transition.rawValue, tally.endpoint).increment()
+            announce(tally.endpoint, opened: record.transition == .opened, lastError: tally.lastError)
         }
         // Outcomes noted during the failed calls came after the unwritten ones.
         for (name, earlier) in unwritten {

@@ -110,7 +110,9 @@ final class PerAdminRoutingTests: WorkerTestCase {
             try self.redis.cli.lines(["LRANGE", "\(self.prefix):dead", "0", "-1"])
         }, until: { $0.count == 3 })
         XCTAssertTrue(dead.allSatisfy { $0.contains("admin-discord") && $0.contains(#""attempts":2"#) }, "\(dead)")
-        try await Task.sleep(nanoseconds: 600_000_000)  // the breaker tallies are written (every 0.25 s)
+        // The broken admin's breaker is open (its tallies are written every 0.25 s): the healthy
+        // admin's events below must not be held by it.
+        try await waitFor("the broken admin's breaker opened", { worker.log.contains("endpoint opened") }, until: { $0 })
 
         let pushed = Date()
         try lpush((0..<3).map { event("erin\($0)", admin: #","discord_webhook":"\#(healthy.url)""#) })
