@@ -22,7 +22,7 @@ public struct OrderedRoute: Sendable, Equatable {
     public static func routes(_ targets: [Target]) -> [OrderedRoute] {
         targets.compactMap { target in
             guard let spec = target.spec, let ordering = spec.ordering else { return nil }
-            let batches = target.kind == .webhook && spec.compat == .marzban
+            let batches = DeliveryLedger.batches(target, defaultCompat: spec.compat)
             return OrderedRoute(targetID: target.id, keyField: ordering.key, actions: spec.actions, batch: batches ? 50 : 1)
         }
     }
