@@ -87,8 +87,7 @@ final class CurlLoop: @unchecked Sendable {
             }
             let token = request.token, lane = request.lane
             if let notAfter = request.notAfter, Date().timeIntervalSince1970 > notAfter {
-                idle.append(transfer)
-                scheduler.finished(lane: lane)
+                giveBack(transfer, lane: lane)
                 completions.append(.cancelled(token, reason: "not sent: too late for its ordered key's lease"))
                 continue
             }
@@ -97,18 +96,15 @@ final class CurlLoop: @unchecked Sendable {
             case .none: break
             case .pin(let entry): pin = entry
             case .refused(let reason):
-                idle.append(transfer)
-                scheduler.finished(lane: lane)
+                giveBack(transfer, lane: lane)
                 completions.append(HTTPResponse(token: token, outcome: .failed(.refused(reason), detail: "")))
                 continue
             case .failed(let text):
-                idle.append(transfer)
-                scheduler.finished(lane: lane)
+                giveBack(transfer, lane: lane)
                 completions.append(HTTPResponse(token: token, outcome: .failed(.dns, detail: text)))
                 continue
             case .pending(let host):
-                idle.append(transfer)
-                scheduler.finished(lane: lane)
+                giveBack(transfer, lane: lane)
                 parked[host, default: []].append(request)
                 continue
             }
@@ -143,9 +139,15 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func finishWithoutRunning(_ transfer: Transfer, token: UInt64, lane: Int, error: String) {
+        giveBack(transfer, lane: lane)
+        completions.append(.notStarted(token, error))
+    }
+
+    /// A transfer taken for a request that is not started after all goes back to the idle list,
+    /// and the request's slot in its lane is freed.
+    private func giveBack(_ transfer: Transfer, lane: Int) {
         idle.append(transfer)
         scheduler.finished(lane: lane)
-        completions.append(.notStarted(token, error))
     }
 
     private func perform() {
