@@ -16,13 +16,18 @@ final class MemoryQueueRuntimeTests: XCTestCase {
                                  queues: { MemoryDeliveryQueue(store: store, workerID: $0) })
     }
 
+    /// `count` user_created events, for users `user-0`, `user-1`, ...
+    private static func events(_ count: Int) -> [[UInt8]] {
+        (0..<count).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) }
+    }
+
     func testDeliversRetriesAndStopsCleanlyWithoutRedis() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { request, _ in
             // The first attempt of user-1 fails: it must come back through the delayed set.
             request.text.contains(#""username":"user-1""#) && request.text.contains(#""tries":0"#) ? .status(500) : .status(200)
         })
         let store = MemoryDeliveryQueue.Store()
-        store.push((0..<20).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push(Self.events(20))
         store.push([Array("not json".utf8)])
         let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SECRET": "s",
                                          "RECURRENT_NOTIFICATIONS_TIMEOUT": "1"])
@@ -43,7 +48,7 @@ final class MemoryQueueRuntimeTests: XCTestCase {
     func testStopHandsBackWhatIsOnTheWireWithTriesUnchanged() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .hang)
         let store = MemoryDeliveryQueue.Store()
-        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push(Self.events(5))
         let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "1"])
         try await Task.detached { try worker.start() }.value
         _ = try await receiver.waitForRequests(count: 5, timeout: 30)
@@ -61,7 +66,7 @@ final class MemoryQueueRuntimeTests: XCTestCase {
     func testStopWaitsWithinTheGraceForAnswersOnTheWire() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 1) })
         let store = MemoryDeliveryQueue.Store()
-        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push(Self.events(5))
         let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "10"])
         try await Task.detached { try worker.start() }.value
         _ = try await receiver.waitForRequests(count: 5, timeout: 30)
@@ -79,7 +84,7 @@ final class MemoryQueueRuntimeTests: XCTestCase {
     func testAWorkerReapedWhileAliveJoinsAgainAndDeliversWhatWasRequeued() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 0.5) })
         let store = MemoryDeliveryQueue.Store()
-        store.push((0..<5).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push(Self.events(5))
         // Heartbeats every lease / 3: 0.9 s.
         let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_TIMEOUT": "1", "WEBHOOK_LEASE": "2.7"])
         try await Task.detached { try worker.start() }.value
@@ -113,7 +118,7 @@ final class MemoryQueueRuntimeTests: XCTestCase {
             """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let store = MemoryDeliveryQueue.Store()
-        store.push((0..<8).map { Array(#"{"action":"user_created","username":"user-\#($0)"}"#.utf8) })
+        store.push(Self.events(8))
         let worker = try runtime(store, ["WEBHOOK_ENDPOINTS_FILE": file.path, "WEBHOOK_SECRET": "s"])
         try await Task.detached { try worker.start() }.value
         let requests = try await receiver.waitForRequests(count: 8, timeout: 30)
