@@ -179,10 +179,10 @@ final class AttemptLogTests: XCTestCase {
         }
         let again = ledger.admit(items, now: 110)
         for (token, attempt) in again.attempts.enumerated() { ledger.track(request: UInt64(10 + token), attempts: [attempt]) }
-        _ = ledger.complete(request: 10, result: .status(200, retryAfter: nil, body: Array("ok".utf8)), now: 111, random: &random, latencyMs: 5)
+        let delivered = ledger.complete(request: 10, result: .status(200, retryAfter: nil, body: Array("ok".utf8)), now: 111, random: &random, latencyMs: 5)
+        XCTAssertEqual(delivered.settlements.flatMap(records).map(\.outcome), [.delivered], "the first retry's event settles with its delivered record")
         let last = ledger.complete(request: 11, result: .status(503, retryAfter: nil, body: []), now: 111, random: &random, latencyMs: 5)
-        let outcomes = (last.settlements + [])
-            .flatMap(records)
+        let outcomes = last.settlements.flatMap(records)
         XCTAssertEqual(Set(outcomes.map(\.outcome)), [.dead], "the second retry's event settles with its dead record")
         XCTAssertEqual(outcomes.first?.attempt, 2)
     }

@@ -67,10 +67,9 @@ final class AttemptLogCommandTests: WorkerTestCase {
         XCTAssertEqual(retry["action"] as? String, "user_created")
         XCTAssertNotNil(retry["latency_ms"] as? Int)
 
-        let r1 = try await records(["--user", "alice"])
-        XCTAssertEqual(Set(r1.map { $0["endpoint"] as? String ?? "" }), ["billing", "ops"])
-        let r2 = try await records(["--user", "alice"])
-        XCTAssertEqual(r2.count, 3)
+        let alice = try await records(["--user", "alice"])
+        XCTAssertEqual(Set(alice.map { $0["endpoint"] as? String ?? "" }), ["billing", "ops"])
+        XCTAssertEqual(alice.count, 3)
         let deleted = try await records(["--action", "user_deleted"])
         XCTAssertEqual(deleted.count, 3)
         XCTAssertEqual(Set(deleted.map { $0["user"] as? String }), ["bob"])

@@ -170,14 +170,6 @@ class WorkerTestCase: XCTestCase {
         return "v1," + Data(mac).base64EncodedString()
     }
 
-    /// Stops a worker with SIGTERM and asserts a clean exit. Blocks the thread: for synchronous
-    /// tests only (async tests use `stop(_:)`, which leaves the cooperative pool to the receivers).
-    func stopCleanly(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) {
-        worker.terminate()
-        let status = worker.waitForExit(timeout: 15)
-        XCTAssertEqual(status, 0, "worker exit status; log:\n\(worker.log.suffix(3000))", file: file, line: line)
-    }
-
     /// Stops a worker with SIGTERM and asserts a clean exit, without blocking a thread.
     func stop(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) async {
         worker.terminate()
