@@ -47,7 +47,6 @@ extension RedisQueue {
     public func settleOrdered(_ settlements: [OrderedSettlement], deadMax: Int) throws(RedisError) -> SettleResult {
         var total = SettleResult(written: 0, fenced: 0, trimmed: 0)
         let logMax = attemptLog.maxRecords
-        let logAge = logMax > 0 ? attemptLog.maxAge.map { Int(($0 * 1000).rounded(.up)) } ?? 0 : 0
         // One call per endpoint: each has its own keys.
         var byTarget: [String: [OrderedSettlement]] = [:]
         var order: [String] = []
@@ -59,7 +58,7 @@ extension RedisQueue {
             let group = byTarget[targetID] ?? []
             let ordered = orderedKeys(targetID)
             var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(group.count).utf8),
-                                   Array(String(logMax).utf8), Array(String(logAge).utf8)]
+                                   Array(String(logMax).utf8), Array(String(attemptLog.maxAgeMillis).utf8)]
             for settlement in group {
                 let claim = settlement.claim
                 args += [Array(claim.key.utf8), Array(claim.token.utf8), settlement.failing ? [UInt8(ascii: "1")] : [UInt8(ascii: "0")],

@@ -92,16 +92,14 @@ public final class RedisQueue {
     /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
-        let logMax = attemptLog.maxRecords
-        let logAge = attemptLog.maxAge.map { Int(($0 * 1000).rounded(.up)) } ?? 0
         var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8),
-                               Array(String(logMax).utf8), Array(String(logMax > 0 ? logAge : 0).utf8)]
+                               Array(String(attemptLog.maxRecords).utf8), Array(String(attemptLog.maxAgeMillis).utf8)]
         args.reserveCapacity(4 + settlements.count * 4)
         // Events with writes first: under `maxmemory` Redis refuses a script's first write when
         // memory is full, and only its first, so the whole settle then fails before anything is
         // written; removals alone (delivered events) would let later writes through.
-        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, log: logMax > 0, to: &args) }
-        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, log: logMax > 0, to: &args) }
+        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, log: attemptLog.isOn, to: &args) }
+        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, log: attemptLog.isOn, to: &args) }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
               let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer,

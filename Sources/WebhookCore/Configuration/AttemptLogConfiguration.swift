@@ -15,6 +15,13 @@ public struct AttemptLogConfiguration: Sendable, Equatable {
     /// Whether records are written at all.
     public var isOn: Bool { maxRecords > 0 }
 
+    /// `maxAge` in whole milliseconds (rounded up), as the settle scripts take it; 0 when there
+    /// is no age limit or the log is off.
+    public var maxAgeMillis: Int {
+        guard isOn, let maxAge else { return 0 }
+        return Int((maxAge * 1000).rounded(.up))
+    }
+
     /// The defaults (on, 100000 records, no age limit).
     public static let `default` = AttemptLogConfiguration()
 
