@@ -108,6 +108,24 @@ final class EventTests: XCTestCase {
         XCTAssertEqual(String(decoding: string, as: UTF8.self), #""a\"\\\n\u0001é""#)
     }
 
+    /// Escapes at the start, the end, side by side and between runs of plain text (which the
+    /// writer copies a run at a time) all read back as the same string through Foundation.
+    func testJSONWriterStringsReadBackThroughFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["", "a", "plain text", "\"", "\\", "\n", "\r", "\t", "\u{00}", "\u{1F}", "é", "😀", " ", "/"]
+        var cases = ["", "\"", "\"\"", "x\"", "\"x", "\\\\\\", "\n\r\t"]
+        for _ in 0..<300 {
+            cases.append((0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
+        }
+        for text in cases {
+            var out: [UInt8] = []
+            JSONWriter.appendString(text, to: &out)
+            let decoded = try JSONSerialization.jsonObject(with: Data(out), options: .fragmentsAllowed) as? String
+            XCTAssertEqual(decoded, text, String(decoding: out, as: UTF8.self))
+            XCTAssertFalse(out.dropFirst().dropLast().contains { $0 < 0x20 }, "a raw control byte in \(out)")
+        }
+    }
+
     /// Numbers as `JSONSerialization` writes them (`status --json` moved from it to JSONWriter).
     func testJSONWriterNumbers() {
         for (value, expected) in [(0.0, "0"), (3.0, "3"), (1.234, "1.234"), (12.5, "12.5"), (0.001, "0.001"),

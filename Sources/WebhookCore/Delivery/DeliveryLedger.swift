@@ -303,9 +303,15 @@ public struct DeliveryLedger: Sendable {
             // An endpoint that does not subscribe to this action gets no delivery at all; an
             // ordered endpoint got its copy of a fanned-out event (`~o`) at the take.
             let fannedOut = tag.map { $0.count > 2 && $0.suffix(2).elementsEqual("~o".utf8) } ?? false
-            let subscribed = settings.targets.filter { $0.accepts(event.action) && !(fannedOut && $0.spec?.ordering != nil) }
-            let id = newEvent(ack: stored, pending: subscribed.count)
-            for target in subscribed {
+            // Counted, then walked again, rather than filtered into an array: one allocation
+            // less per event.
+            func subscribes(_ target: Target) -> Bool {
+                target.accepts(event.action) && !(fannedOut && target.spec?.ordering != nil)
+            }
+            var subscribed = 0
+            for target in settings.targets where subscribes(target) { subscribed += 1 }
+            let id = newEvent(ack: stored, pending: subscribed)
+            for target in settings.targets where subscribes(target) {
                 let webhookID = WebhookID.derived(digest: digest, targetID: target.id)
                 var attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
                                       event: event, rateLimits: 0, heldSince: 0, slot: 0)
@@ -627,7 +633,8 @@ public struct DeliveryLedger: Sendable {
         }
         for attempt in attempts {
             backlog[attempt.target.id, default: 1] -= 1
-            guard let heldEvent = held[attempt.eventID] else { continue }
+            // Looked up, not copied out: a copy of the event's state retains its arrays.
+            guard let slot = held.index(forKey: attempt.eventID) else { continue }
             if result != .cancelled && result != .withdrawn { activity[attempt.target.id, default: Activity()].answeredAt = now }
             let outcome: Settlement.Outcome?
             let note: Note.Kind
@@ -654,14 +661,14 @@ public struct DeliveryLedger: Sendable {
                     outcome = nil
                     note = .delivered
                     logged = .delivered
-                case .retry(let after, _) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
+                case .retry(let after, _) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
                     (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                                  why: "its retry would hold the key past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                                                  why: "its retry would hold the key past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
                     note = .dead
                     logged = .dead
-                case .rateLimited(let after) where attempt.order != nil && blocksTooLong(heldEvent, after: after, now: now):
+                case .rateLimited(let after) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
                     (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                                  why: "rate-limited past order_max_block (\(Int(heldEvent.maxBlock)) s)")
+                                                  why: "rate-limited past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
                     note = .dead
                     logged = .dead
                 case .retry(let after, let tries):
@@ -767,20 +774,21 @@ public struct DeliveryLedger: Sendable {
     }
 
     private mutating func record(_ attempt: Attempt, _ outcome: Settlement.Outcome?, log: [UInt8]? = nil) {
-        guard var event = held[attempt.eventID] else { return }
-        if let index = attempt.order?.index, event.ordered != nil {
-            event.ordered?.outcomes[index] = outcome
+        // Changed in place: a copy taken out and written back would share its arrays with the
+        // stored one, so each append would copy them (an allocation per record).
+        guard let slot = held.index(forKey: attempt.eventID) else { return }
+        if let index = attempt.order?.index, held.values[slot].ordered != nil {
+            held.values[slot].ordered?.outcomes[index] = outcome
         } else if let outcome {
-            event.outcomes.append(outcome)
+            held.values[slot].outcomes.append(outcome)
         }
-        if let log { event.log.append(log) }
-        event.pending -= 1
-        held[attempt.eventID] = event
+        if let log { held.values[slot].log.append(log) }
+        held.values[slot].pending -= 1
     }
 
     private mutating func finishIfDone(_ id: UInt64, into settlements: inout [Settlement]) {
-        guard let event = held[id], event.pending <= 0 else { return }
-        held.removeValue(forKey: id)
+        guard let slot = held.index(forKey: id), held.values[slot].pending <= 0 else { return }
+        let event = held.remove(at: slot).value
         var settlement = Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log)
         settlement.ordered = event.ordered
         settlement.ordered?.log = event.log
