@@ -376,7 +376,7 @@ final class Dispatcher: @unchecked Sendable {
         for (request, carried) in requests {
             ledger.track(request: request.token, attempts: carried)
         }
-        http.submit(requests.map(\.0))
+        http.submit(requests.map { $0.0 })  // a closure: a key path is projected by the runtime per element
     }
 
     /// At shutdown: attempts still waiting in memory for their slot go back to the delayed set
@@ -441,7 +441,7 @@ final class Dispatcher: @unchecked Sendable {
         for batch in batches {
             let result = try queue.settle(batch, deadMax: configuration.worker.deadMax)
             written += batch.count
-            room.release(batch.lazy.map(\.ack))
+            room.release(batch.lazy.map { $0.ack })
             if result.fenced > 0 {
                 logger.warning("outcomes not written for events no longer held by this worker (reaped, or already settled)",
                                metadata: ["events": "\(result.fenced)"])
@@ -452,11 +452,11 @@ final class Dispatcher: @unchecked Sendable {
                 logger.warning("dead list over WEBHOOK_DEAD_MAX: oldest dead letters dropped",
                                metadata: ["dropped": "\(result.trimmed)", "max": "\(configuration.worker.deadMax)"])
             }
-            let delays = batch.flatMap(\.outcomes).compactMap { outcome -> Double? in
-                if case .retry(let after, _) = outcome { return after }
-                return nil
+            var earliest: Double?
+            for settlement in batch {
+                for case .retry(let after, _) in settlement.outcomes { earliest = min(earliest ?? after, after) }
             }
-            if let earliest = delays.min() { onRetryScheduled?(earliest) }
+            if let earliest { onRetryScheduled?(earliest) }
         }
     }
 

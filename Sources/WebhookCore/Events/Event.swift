@@ -33,6 +33,10 @@ public final class Event: Sendable {
         return try parse(Array(raw), now: now)
     }
 
+    /// The `tries` member's prefixes, made once (shared by every event that needs one).
+    private static let firstTries = Array(#""tries":"#.utf8)
+    private static let appendedTries = Array(#","tries":"#.utf8)
+
     private static func parse(_ raw: [UInt8], now: Double) throws(EventError) -> Event {
         let document: JSONDocument
         do {
@@ -72,7 +76,7 @@ public final class Event: Sendable {
             triesPrefix = []
         } else {
             triesRange = closingBrace..<closingBrace
-            triesPrefix = Array((members.isEmpty ? #""tries":"# : #","tries":"#).utf8)
+            triesPrefix = members.isEmpty ? Self.firstTries : Self.appendedTries
         }
         return Event(bytes: bytes, action: action, username: username, members: members,
                      triesRange: triesRange, triesPrefix: triesPrefix)
