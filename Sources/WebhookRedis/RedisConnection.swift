@@ -276,26 +276,32 @@ public final class RedisConnection {
     }
 
     /// Lays the arguments out in one buffer and calls `body` with argc, argv and argvlen.
+    /// One pass, no key paths or mapped arrays: a settle passes several arguments per event, so
+    /// per-argument overhead showed in profiles.
     private static func withArgv<R>(
         _ args: [[UInt8]],
         _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
     ) -> R {
+        var total = 1
+        for arg in args { total += arg.count }
         var storage: [UInt8] = []
-        storage.reserveCapacity(args.reduce(1) { $0 + $1.count })
-        var offsets: [Int] = []
-        offsets.reserveCapacity(args.count)
+        storage.reserveCapacity(total)
+        var lengths: [Int] = []
+        lengths.reserveCapacity(args.count)
         for arg in args {
-            offsets.append(storage.count)
+            lengths.append(arg.count)
             storage.append(contentsOf: arg)
         }
         storage.append(0)  // never an empty buffer, so every argv pointer is valid
-        let lengths = args.map(\.count)
         return storage.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var argv: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
-            return argv.withUnsafeMutableBufferPointer { argvBuffer in
-                lengths.withUnsafeBufferPointer { lengthBuffer in
-                    body(Int32(args.count), argvBuffer.baseAddress!, lengthBuffer.baseAddress!)
+            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(1, args.count)) { argv in
+                var at = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+                for index in 0..<args.count {
+                    argv[index] = at
+                    at += lengths[index]
+                }
+                return lengths.withUnsafeBufferPointer { lengthBuffer in
+                    body(Int32(args.count), argv.baseAddress!, lengthBuffer.baseAddress!)
                 }
             }
         }
