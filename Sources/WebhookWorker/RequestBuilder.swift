@@ -32,7 +32,12 @@ struct RequestBuilder {
         didSet { connectChecks.removeAll() }
     }
     /// One egress check per endpoint, made once (a closure per request would be an allocation).
-    private var connectChecks: [String: HTTPRequest.ConnectCheck] = [:]
+    /// Boxed in a struct: a closure stored straight in a dictionary is kept at the generic
+    /// abstraction, and reading it back wrapped it in a newly allocated thunk per request.
+    private var connectChecks: [String: StoredCheck] = [:]
+    private struct StoredCheck {
+        let check: HTTPRequest.ConnectCheck
+    }
     /// Where the one notice about admins' Discord URLs in payloads goes; set by the dispatcher.
     var logger: Logger?
     /// Whether that notice was given (it is given once per process).
@@ -233,14 +238,14 @@ struct RequestBuilder {
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
         guard egress.mode != .off || fromEvent else { return nil }
-        if let check = connectChecks[target.id] { return check }
+        if let stored = connectChecks[target.id] { return stored.check }
         var judged = egress
         if fromEvent { judged.mode = .private }
         let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
         let check: HTTPRequest.ConnectCheck = { bytes in
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
-        connectChecks[target.id] = check
+        connectChecks[target.id] = StoredCheck(check: check)
         return check
     }
 
