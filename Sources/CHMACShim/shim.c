@@ -41,4 +41,7 @@ void wh_hmac_sha256_code(const wh_hmac_sha256_key *key, const void *first, size_
     hash = key->outer;
     SHA256_Update(&hash, inner, sizeof inner);
     SHA256_Final((unsigned char *)out, &hash);
+    // The copies of the keyed states are as good as the key: leave none on the stack.
+    OPENSSL_cleanse(&hash, sizeof hash);
+    OPENSSL_cleanse(inner, sizeof inner);
 }

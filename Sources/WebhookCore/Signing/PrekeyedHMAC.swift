@@ -10,11 +10,13 @@ import CHMACShim
 ///
 /// Why OpenSSL's libcrypto and not swift-crypto's `SHA256`: that `SHA256` is a copy-on-write
 /// struct around a class, so each copy of a keyed state allocates a new context at its first
-/// `update`, and `finalize()` copies the context again: about 4 heap allocations per code, and a
-/// delivery makes three codes (the event digest, the hex signature, the Standard Webhooks
-/// signature), 12 of the 31 allocations per delivery that the allocation probe counted. The keyed
-/// states here are plain C structs (`SHA256_CTX`, see `CHMACShim`) that each code copies onto the
-/// stack, so a code allocates nothing. libcrypto is already in the process: libcurl links it.
+/// `update`: 2 allocations per code (inner and outer state), and a delivery makes three codes (the
+/// event digest, the hex signature, the Standard Webhooks signature), 6 of the 31 Swift
+/// allocations per delivery that the allocation probe counted. The keyed states here are plain C
+/// structs (`SHA256_CTX`, see `CHMACShim`) that each code copies onto the stack, so a code
+/// allocates nothing. libcrypto is already in the process: libcurl links it.
+///
+/// The value is 224 bytes, stored inline: copying it is a memcpy, not a reference count.
 ///
 /// Sendable: the keyed states are never written after `init`; each code works on its own copies,
 /// so one value may sign on several threads at once.
