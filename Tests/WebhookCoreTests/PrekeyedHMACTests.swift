@@ -85,7 +85,7 @@ final class PrekeyedHMACTests: XCTestCase {
         for thread in 0..<2 {
             Thread {
                 start.wait()
-                for round in 0..<20 {
+                for round in 0..<100 {
                     for (index, message) in messages.enumerated() {
                         let split = (index + round + thread) % (message.count + 1)
                         var code = [UInt8](repeating: 0, count: 32)
