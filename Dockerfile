@@ -1,12 +1,12 @@
 # Builds webhook-worker in release mode, then ships it on a slim Debian with only the C libraries
-# it links (hiredis, libcurl) and no Swift toolchain: the Swift runtime is linked statically.
+# it links (hiredis, libcurl, OpenSSL's libcrypto) and no Swift toolchain: the Swift runtime is linked statically.
 #   docker build -t webhook-worker .
 # Build and runtime stages are both Debian 12 (bookworm), so the libraries the binary was linked
 # against at build time are the ones it finds at run time.
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev libcurl4-openssl-dev pkg-config \
+    && apt-get install -y --no-install-recommends libhiredis-dev libcurl4-openssl-dev libssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, in their own layer, so a source change does not fetch them again.
@@ -20,11 +20,12 @@ RUN swift build -c release --product webhook-worker --static-swift-stdlib \
     && strip /usr/local/bin/webhook-worker
 
 FROM debian:bookworm-slim
-# libhiredis0.14 and libcurl4 are the runtime halves of the -dev packages above; ca-certificates
-# for HTTPS endpoints (TLS verification stays on); tzdata for local times in logs; curl only for
-# the docker-compose health checks (`curl -fsS http://127.0.0.1:9464/livez`).
+# libhiredis0.14, libcurl4 and libssl3 (libcrypto: request signing, and libcurl's TLS) are the
+# runtime halves of the -dev packages above; ca-certificates for HTTPS endpoints (TLS
+# verification stays on); tzdata for local times in logs; curl only for the docker-compose health
+# checks (`curl -fsS http://127.0.0.1:9464/livez`).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata curl \
+    && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 libssl3 ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 webhook \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -21,14 +21,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
-        // C libraries, linked from the system (Debian: libhiredis-dev, libcurl4-openssl-dev).
+        // C libraries, linked from the system (Debian: libhiredis-dev, libcurl4-openssl-dev, libssl-dev).
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // OpenSSL's libcrypto, which libcurl already links: only its SHA-256, through CHMACShim.
+        .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Typed wrappers for libcurl's variadic functions, which Swift cannot call.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // HMAC-SHA256 whose keyed states are plain C structs, copied per code without allocating
+        // (`wh_hmac_sha256_*`; see PrekeyedHMAC for why not swift-crypto's SHA256).
+        .target(name: "CHMACShim", dependencies: ["CLibcrypto"]),
 
         // Pure core: events, signing, retry arithmetic, configuration. No I/O.
         .target(name: "WebhookCore", dependencies: [
+            "CHMACShim",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),

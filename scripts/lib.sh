@@ -40,4 +40,4 @@ require_swift() {
     }
 }
 
-BASE_PACKAGES=(redis-server redis-tools libhiredis-dev libcurl4-openssl-dev pkg-config python3-pip ca-certificates curl faketime)
+BASE_PACKAGES=(redis-server redis-tools libhiredis-dev libcurl4-openssl-dev libssl-dev pkg-config python3-pip ca-certificates curl faketime)

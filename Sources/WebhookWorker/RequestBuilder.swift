@@ -257,7 +257,11 @@ struct RequestBuilder {
     /// The endpoint's own signing keys, when the endpoints file gives it secrets other than
     /// WEBHOOK_SECRET; nil means the global ones.
     private mutating func keys(for target: Target) -> Keys? {
-        guard let secrets = target.spec?.secrets, !secrets.isEmpty, secrets != [secret ?? ""] else { return nil }
+        // Compared element-wise, not with `secrets != [secret ?? ""]`: that literal is an array
+        // on the heap per request unless the optimizer promotes it to the stack, which it stopped
+        // doing once `Keys` held the 224-byte `PrekeyedHMAC` inline.
+        guard let secrets = target.spec?.secrets, !secrets.isEmpty,
+              !(secrets.count == 1 && secrets[0] == (secret ?? "")) else { return nil }
         if let keys = endpointKeys[target.id] { return keys }
         let keys = Keys(secrets: secrets)
         endpointKeys[target.id] = keys
