@@ -31,8 +31,10 @@ struct RequestBuilder {
     var egress = EgressPolicy(mode: .off) {
         didSet { connectChecks.removeAll() }
     }
-    /// One egress check per endpoint, made once (a closure per request would be an allocation).
-    private var connectChecks: [String: HTTPRequest.ConnectCheck] = [:]
+    /// One egress check per endpoint, made once (a closure per request would be an allocation),
+    /// with its identity: the check is a pure function of the address, so the HTTP client may
+    /// judge a literal host once per check (see `ConnectCheckID`). Made anew with the policy.
+    private var connectChecks: [String: (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)] = [:]
     /// Where the one notice about admins' Discord URLs in payloads goes; set by the dispatcher.
     var logger: Logger?
     /// Whether that notice was given (it is given once per process).
@@ -224,24 +226,28 @@ struct RequestBuilder {
                                   lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
         request.proxy = target.spec?.proxy
         request.laneLimit = target.spec?.concurrency
-        request.connectCheck = connectCheck(for: target)
+        if let guarded = connectCheck(for: target) {
+            request.connectCheck = guarded.check
+            request.connectCheckID = guarded.id
+        }
         return request
     }
 
-    private mutating func connectCheck(for target: Target) -> HTTPRequest.ConnectCheck? {
+    private mutating func connectCheck(for target: Target) -> (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)? {
         // A URL taken from the event (`url_from`) is the panel's admins' choice: always judged
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
         guard egress.mode != .off || fromEvent else { return nil }
-        if let check = connectChecks[target.id] { return check }
+        if let guarded = connectChecks[target.id] { return guarded }
         var judged = egress
         if fromEvent { judged.mode = .private }
         let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
         let check: HTTPRequest.ConnectCheck = { bytes in
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
-        connectChecks[target.id] = check
-        return check
+        let guarded = (check: check, id: ConnectCheckID())
+        connectChecks[target.id] = guarded
+        return guarded
     }
 
     /// Whether `target`'s URL came from the event (a resolved `url_from`), not from the operator.
