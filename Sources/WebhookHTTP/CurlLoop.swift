@@ -1,5 +1,6 @@
 import CCurl
 import CCurlShim
+import DequeModule
 import Foundation
 import Logging
 
@@ -16,6 +17,8 @@ final class CurlLoop: @unchecked Sendable {
     private var running: [Transfer] = []
     private var created = 0
     private var completions: [HTTPResponse] = []
+    /// The requests of one drain of the inbox, moved into the scheduler one by one.
+    private var arrived = Deque<HTTPRequest>()
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
@@ -43,9 +46,9 @@ final class CurlLoop: @unchecked Sendable {
     func run() {
         state.setLoopThread()
         while true {
-            let work = state.takeWork()
+            let work = state.takeWork(into: &arrived)
             if work.cancel || work.stop {
-                cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
+                cancelEverything(alsoCancel: work.toCancel + (work.stop ? Array(arrived) : []))
             } else if work.cancelWaiting {
                 for request in scheduler.removeAllWaiting() + takeParked() + work.toCancel {
                     completions.append(.cancelled(request.token))
@@ -55,7 +58,9 @@ final class CurlLoop: @unchecked Sendable {
                 deliver()
                 break
             }
-            for request in work.requests { scheduler.enqueue(request) }
+            let arrivedCount = arrived.count
+            while let request = arrived.popFirst() { scheduler.enqueue(request) }
+            if arrivedCount > Self.keptArrivalsCapacity { arrived = Deque() }  // a burst's storage is not kept
             for lane in work.withdrawLanes {
                 for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
             }
@@ -223,6 +228,8 @@ final class CurlLoop: @unchecked Sendable {
 
     /// Completion arrays up to this capacity are kept from round to round.
     private static let keptCompletionsCapacity = 1024
+    /// A drain of more requests than this does not keep its deque's storage.
+    private static let keptArrivalsCapacity = 1024
 
     /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
     /// the earliest body window. Bodies whose window is over are ended first, without sleeping.
