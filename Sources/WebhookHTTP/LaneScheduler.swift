@@ -63,10 +63,10 @@ struct LaneScheduler {
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
-            parked[slot] = request
+            parked[slot] = consume request
         } else {
             slot = parked.count
-            parked.append(request)
+            parked.append(consume request)
         }
         lanes[index].waiting.append(slot)
         waitingCount += 1
