@@ -1,4 +1,5 @@
 import CCurl
+import DequeModule
 import Glibc
 import Synchronization
 
@@ -8,7 +9,10 @@ import Synchronization
 /// guarantees no wake-up can race with the multi handle's clean-up.
 final class ClientState: Sendable {
     struct Shared {
-        var inbox: [HTTPRequest] = []
+        /// A deque, swapped with the curl thread's empty one at each drain: both keep their
+        /// storage (no array per round), and the curl thread moves requests out of it one by one
+        /// (`popFirst`) rather than copying each and then destroying the copies' originals.
+        var inbox = Deque<HTTPRequest>()
         /// Requests submitted before `cancelAll()` that the curl thread has not yet seen.
         var toCancel: [HTTPRequest] = []
         var cancelRequested = false
@@ -22,9 +26,8 @@ final class ClientState: Sendable {
         var inFlight = 0
     }
 
-    /// One drain of the inbox by the curl thread.
+    /// One drain of the inbox by the curl thread (the requests themselves go to its own deque).
     struct Work {
-        var requests: [HTTPRequest]
         var toCancel: [HTTPRequest]
         var cancel: Bool
         var cancelWaiting: Bool
@@ -86,15 +89,16 @@ final class ClientState: Sendable {
         }
     }
 
-    /// Called by the curl thread at the top of each iteration.
-    func takeWork() -> Work {
+    /// Called by the curl thread at the top of each iteration: the inbox's requests are swapped
+    /// into `requests` (which must be empty; its storage becomes the next inbox).
+    func takeWork(into requests: inout Deque<HTTPRequest>) -> Work {
         shared.withLock { state in
             state.wakePending = false
-            let work = Work(requests: state.inbox, toCancel: state.toCancel, cancel: state.cancelRequested,
+            swap(&state.inbox, &requests)
+            let work = Work(toCancel: state.toCancel, cancel: state.cancelRequested,
                             cancelWaiting: state.cancelWaitingRequested, withdrawLanes: state.withdrawLanes,
                             stop: state.stopping)
             state.withdrawLanes = []
-            state.inbox = []
             state.toCancel = []
             state.cancelRequested = false
             state.cancelWaitingRequested = false

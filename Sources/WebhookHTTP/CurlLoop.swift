@@ -1,5 +1,6 @@
 import CCurl
 import CCurlShim
+import DequeModule
 import Foundation
 import Logging
 
@@ -16,6 +17,8 @@ final class CurlLoop: @unchecked Sendable {
     private var running: [Transfer] = []
     private var created = 0
     private var completions: [HTTPResponse] = []
+    /// The requests of one drain of the inbox, moved into the scheduler one by one.
+    private var arrived = Deque<HTTPRequest>()
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
@@ -43,9 +46,9 @@ final class CurlLoop: @unchecked Sendable {
     func run() {
         state.setLoopThread()
         while true {
-            let work = state.takeWork()
+            let work = state.takeWork(into: &arrived)
             if work.cancel || work.stop {
-                cancelEverything(alsoCancel: work.toCancel + (work.stop ? work.requests : []))
+                cancelEverything(alsoCancel: work.toCancel + (work.stop ? Array(arrived) : []))
             } else if work.cancelWaiting {
                 for request in scheduler.removeAllWaiting() + takeParked() + work.toCancel {
                     completions.append(.cancelled(request.token))
@@ -55,7 +58,9 @@ final class CurlLoop: @unchecked Sendable {
                 deliver()
                 break
             }
-            for request in work.requests { scheduler.enqueue(request) }
+            let arrivedCount = arrived.count
+            while let request = arrived.popFirst() { scheduler.enqueue(request) }
+            if arrivedCount > Self.keptArrivalsCapacity { arrived = Deque() }  // a burst's storage is not kept
             for lane in work.withdrawLanes {
                 for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
             }
@@ -109,7 +114,7 @@ final class CurlLoop: @unchecked Sendable {
                 continue
             }
             // The request moves into the transfer, which hands it back in its response.
-            if let problem = transfer.prepare(request, pin: pin) {
+            if let problem = transfer.prepare(consume request, pin: pin) {
                 finishWithoutRunning(transfer, token: token, lane: lane, error: problem)
                 continue
             }
@@ -165,10 +170,8 @@ final class CurlLoop: @unchecked Sendable {
             let result = message.pointee.data.result  // read before remove: the message is freed by it
             let code = curl_multi_remove_handle(multi, easy)
             if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
-            let (response, connects) = transfer.finish(result: result)
-            connectsThisRound += connects
+            completions.append(transfer.finish(result: result, connects: &connectsThisRound))
             release(transfer)
-            completions.append(response)
         }
     }
 
@@ -208,15 +211,25 @@ final class CurlLoop: @unchecked Sendable {
         idle.append(transfer)
     }
 
-    /// Hands this round's completions to the caller in one call.
+    /// Hands this round's completions to the caller in one call. The caller copies what it
+    /// keeps, so the array is emptied and kept for the next round: a new one per round was an
+    /// allocation (and its free) per round on this thread.
     private func deliver() {
         guard !completions.isEmpty else { return }
-        let batch = completions
-        completions = []
-        state.completed(batch.count, connectionsOpened: connectsThisRound)
+        state.completed(completions.count, connectionsOpened: connectsThisRound)
         connectsThisRound = 0
-        onComplete(batch)
+        onComplete(completions)
+        if completions.capacity > Self.keptCompletionsCapacity {
+            completions = []  // a mass cancellation's array is not kept
+        } else {
+            completions.removeAll(keepingCapacity: true)
+        }
     }
+
+    /// Completion arrays up to this capacity are kept from round to round.
+    private static let keptCompletionsCapacity = 1024
+    /// A drain of more requests than this does not keep its deque's storage.
+    private static let keptArrivalsCapacity = 1024
 
     /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
     /// the earliest body window. Bodies whose window is over are ended first, without sleeping.
@@ -246,10 +259,8 @@ final class CurlLoop: @unchecked Sendable {
             let code = curl_multi_remove_handle(multi, transfer.easy)
             if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
             transfer.cutBody()
-            let (response, connects) = transfer.finish(result: CURLE_OK)
-            connectsThisRound += connects
+            completions.append(transfer.finish(result: CURLE_OK, connects: &connectsThisRound))
             release(transfer)
-            completions.append(response)
         }
         deliver()
     }

@@ -54,13 +54,26 @@ final class EgressPins {
     /// The longest a lookup may take, in seconds, whatever the request's own timeout.
     static let maxLookupSeconds = 10.0
 
-    /// A URL's host, lowercased host, port and IP-literal bytes, as `decide` needs them.
-    private struct ParsedURL {
+    /// A URL's host, lowercased host, port and IP-literal bytes, as `decide` needs them, and
+    /// the verdicts on the literal by checks with an identity.
+    private final class ParsedURL {
         let host: String
         let key: String
         let port: Int
         let literal: [UInt8]?
+        /// The refusal (nil: allowed) of `literal` per check, newest last: a URL is normally
+        /// judged by one endpoint's check, so a short list searched in order is enough.
+        var verdicts: [(check: ConnectCheckID, refusal: String?)] = []
+
+        init(host: String, key: String, port: Int, literal: [UInt8]?) {
+            self.host = host
+            self.key = key
+            self.port = port
+            self.literal = literal
+        }
     }
+    /// The most verdicts kept per URL (the oldest goes first).
+    static let maxVerdicts = 4
     /// Parsed URLs, so a guarded request (the default WEBHOOK_EGRESS guard is on) costs a
     /// dictionary lookup rather than a parse of its URL with `String` searches: that parse was
     /// about 2 % of the worker's CPU samples under the bench's load (`benchlib/profile.py`).
@@ -104,13 +117,26 @@ final class EgressPins {
 
     func decide(_ request: HTTPRequest) -> Decision {
         guard let check = request.connectCheck else { return .none }
-        if let proxy = request.proxy, !proxy.lowercased().hasPrefix("socks5://") { return .none }
+        if let proxy = request.proxy, !Self.isSocks5(proxy) { return .none }
         guard let target = parse(request.url) else { return .none }
         let host = target.host, port = target.port
         if let literal = target.literal {
             // A literal needs no lookup; through socks5:// it is judged here, as the open-socket
-            // check only sees the connection to the proxy.
-            if let refusal = check(literal) { return .refused(refusal) }
+            // check only sees the connection to the proxy. A check with an identity is a pure
+            // function of the address: its verdict on this literal is judged once.
+            let refusal: String?
+            if let id = request.connectCheckID {
+                if let known = target.verdicts.first(where: { $0.check == id }) {
+                    refusal = known.refusal
+                } else {
+                    refusal = check(literal)
+                    if target.verdicts.count >= Self.maxVerdicts { target.verdicts.removeFirst() }
+                    target.verdicts.append((id, refusal))
+                }
+            } else {
+                refusal = check(literal)
+            }
+            if let refusal { return .refused(refusal) }
             return .none
         }
         let key = target.key
@@ -140,6 +166,17 @@ final class EgressPins {
             if let refusal = check(address) { return .refused("\(host) resolves to \(refusal)") }
         }
         return .pin("\(key):\(port):" + text)
+    }
+
+    /// Whether a proxy URL's scheme is `socks5://` (the client resolves for it), in any case,
+    /// compared in place: `lowercased()` made a string per proxied request.
+    static func isSocks5(_ proxy: String) -> Bool {
+        let scheme = "socks5://".utf8
+        var bytes = proxy.utf8.makeIterator()
+        for expected in scheme {
+            guard let byte = bytes.next(), byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == expected else { return false }
+        }
+        return true
     }
 
     /// `url`'s parts, from the memo or parsed now (nil: not an http(s) URL with a host).

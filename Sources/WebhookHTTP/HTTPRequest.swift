@@ -33,6 +33,11 @@ public struct HTTPRequest: Sendable {
     public var proxy: String?
     /// The egress guard for this request's direct connections; nil allows every address.
     public var connectCheck: ConnectCheck?
+    /// Names `connectCheck` when it is a pure function of the address (see `ConnectCheckID`):
+    /// the verdict on a URL's IP-literal host is then judged once per identity and URL, not per
+    /// request. The check still judges every new connection's address when it is made. nil:
+    /// judged for every request.
+    public var connectCheckID: ConnectCheckID?
     /// This lane's own cap on requests in flight (an endpoint's `concurrency`), below the
     /// client's `maxPerLane`; nil for that cap.
     public var laneLimit: Int?

@@ -53,6 +53,18 @@ public struct HTTPResponse: Sendable {
         self.duration = duration
     }
 
+    /// Every field at once, for the client's own responses (built in place, not changed after).
+    init(token: UInt64, outcome: Outcome, retryAfter: Double?, body: consuming [UInt8], duration: Double, bodyCut: Bool,
+         request: consuming HTTPRequest?) {
+        self.token = token
+        self.outcome = outcome
+        self.retryAfter = retryAfter
+        self.body = body
+        self.bodyCut = bodyCut
+        self.duration = duration
+        self.request = request
+    }
+
     /// The status when the endpoint answered; 0 when it did not. A convenience for callers that
     /// only ask "was it a 2xx" (the OTLP exporter, tests); the outcome is the truth.
     public var status: Int {

@@ -13,6 +13,9 @@ final class HeaderLines {
     private var buffers: [UnsafeMutablePointer<CChar>] = []
     private var bufferCapacities: [Int] = []
     private(set) var count = 0
+    /// Whether a buffer grew past `keptLineCapacity` (so `removeAll` has buffers to give back;
+    /// otherwise it only resets the count).
+    private(set) var holdsLargeLines = false
     /// A line buffer larger than this is given back after the request (an odd huge header must
     /// not pin memory in every handle).
     private static let keptLineCapacity = 1024
@@ -30,6 +33,8 @@ final class HeaderLines {
     /// Empties the list (the buffers stay for the next request).
     func removeAll() {
         count = 0
+        guard holdsLargeLines else { return }
+        holdsLargeLines = false
         for index in bufferCapacities.indices where bufferCapacities[index] > Self.keptLineCapacity {
             buffers[index].deallocate()
             bufferCapacities[index] = 64
@@ -39,19 +44,24 @@ final class HeaderLines {
 
     /// Appends one header line (`"Name: value"`), copied with a terminating NUL.
     func append(_ line: String) {
+        // A native string's bytes are read in place; only another kind is copied to a var first.
+        if line.utf8.withContiguousStorageIfAvailable({ append($0) }) != nil { return }
         var line = line
         line.withUTF8 { bytes in append(bytes) }
     }
 
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         if count == buffers.count {
-            buffers.append(.allocate(capacity: max(64, bytes.count + 1)))
-            bufferCapacities.append(max(64, bytes.count + 1))
+            let capacity = max(64, bytes.count + 1)
+            buffers.append(.allocate(capacity: capacity))
+            bufferCapacities.append(capacity)
+            if capacity > Self.keptLineCapacity { holdsLargeLines = true }
         } else if bufferCapacities[count] < bytes.count + 1 {
             buffers[count].deallocate()
             let capacity = max(bytes.count + 1, 2 * bufferCapacities[count])
             buffers[count] = .allocate(capacity: capacity)
             bufferCapacities[count] = capacity
+            if capacity > Self.keptLineCapacity { holdsLargeLines = true }
         }
         let buffer = buffers[count]
         if let base = bytes.baseAddress {

@@ -12,10 +12,8 @@ import DequeModule
 struct LaneScheduler {
     private struct Lane {
         var id: Int
-        /// Oldest first. `popFirst` moves the request out of the ring buffer rather than copying
-        /// it, so taking one costs no retain/release per reference it holds and the vacated slot
-        /// keeps nothing alive.
-        var waiting = Deque<HTTPRequest>()
+        /// Slots in `parked` of the lane's waiting requests, oldest first.
+        var waiting = Deque<Int>()
         var running = 0
         /// The lane's own cap (an endpoint's `concurrency`), at most `maxPerLane`.
         var cap: Int
@@ -32,6 +30,15 @@ struct LaneScheduler {
     /// Where the next round-robin search starts.
     private var cursor = 0
     private(set) var waitingCount = 0
+    /// The waiting requests, each in a slot its lane's queue names. Why not a queue of requests:
+    /// `Deque.append` copies its argument (a retain per reference the request holds, released
+    /// again when the caller's copy dies), where a slot's assignment moves the request in, and
+    /// `take()` moves it out; the vacated slot keeps nothing alive.
+    private var parked: [HTTPRequest?] = []
+    /// Slots of `parked` that are empty, reused first.
+    private var freeSlots: [Int] = []
+    /// With nothing waiting, slot lists longer than this are dropped (a burst's are not kept).
+    private static let keptSlots = 1024
 
     init(maxPerLane: Int, poolSize: Int) {
         self.maxPerLane = max(1, maxPerLane)
@@ -41,7 +48,8 @@ struct LaneScheduler {
     /// How many requests a lane may run now: see the type's doc.
     var share: Int { max(1, poolSize / max(1, busyLanes)) }
 
-    mutating func enqueue(_ request: HTTPRequest) {
+    /// Takes `request` (moved in: no copy of the references it holds).
+    mutating func enqueue(_ request: consuming HTTPRequest) {
         let index: Int
         if let known = indexOfLane[request.lane] {
             index = known
@@ -52,8 +60,30 @@ struct LaneScheduler {
         }
         if let limit = request.laneLimit { lanes[index].cap = max(1, min(limit, maxPerLane)) }
         if lanes[index].isIdle { busyLanes += 1 }
-        lanes[index].waiting.append(request)
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            parked[slot] = consume request
+        } else {
+            slot = parked.count
+            parked.append(consume request)
+        }
+        lanes[index].waiting.append(slot)
         waitingCount += 1
+    }
+
+    /// Moves the request out of `slot` and frees the slot.
+    private mutating func unpark(_ slot: Int) -> HTTPRequest {
+        freeSlots.append(slot)
+        return parked[slot].take()!
+    }
+
+    /// Drops a burst's slot lists once nothing waits.
+    private mutating func trimSlots() {
+        if waitingCount == 0 && parked.count > Self.keptSlots {
+            parked = []
+            freeSlots = []
+        }
     }
 
     /// The next request allowed to start, counted as running in its lane; nil when every lane
@@ -64,10 +94,12 @@ struct LaneScheduler {
         for step in 0..<lanes.count {
             let index = (cursor + step) % lanes.count
             guard lanes[index].running < min(lanes[index].cap, share),
-                  let request = lanes[index].waiting.popFirst() else { continue }
+                  let slot = lanes[index].waiting.popFirst() else { continue }
             lanes[index].running += 1
             waitingCount -= 1
             cursor = (index + 1) % lanes.count
+            let request = unpark(slot)
+            trimSlots()
             return request
         }
         return nil
@@ -84,9 +116,10 @@ struct LaneScheduler {
     mutating func removeWaiting(lane: Int) -> [HTTPRequest] {
         guard let index = indexOfLane[lane] else { return [] }
         var removed: [HTTPRequest] = []
-        while let request = lanes[index].waiting.popFirst() { removed.append(request) }
-        waitingCount -= removed.count
+        waitingCount -= lanes[index].waiting.count
+        while let slot = lanes[index].waiting.popFirst() { removed.append(unpark(slot)) }
         if !removed.isEmpty, lanes[index].isIdle { busyLanes -= 1 }
+        trimSlots()
         return removed
     }
 
@@ -94,12 +127,13 @@ struct LaneScheduler {
     mutating func removeAllWaiting() -> [HTTPRequest] {
         var all: [HTTPRequest] = []
         all.reserveCapacity(waitingCount)
+        waitingCount = 0
         for index in lanes.indices {
             let wasIdle = lanes[index].isIdle
-            while let request = lanes[index].waiting.popFirst() { all.append(request) }
+            while let slot = lanes[index].waiting.popFirst() { all.append(unpark(slot)) }
             if !wasIdle, lanes[index].isIdle { busyLanes -= 1 }
         }
-        waitingCount = 0
+        trimSlots()
         return all
     }
 }

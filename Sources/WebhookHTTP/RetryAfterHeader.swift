@@ -3,13 +3,19 @@
 enum RetryAfterHeader {
     private static let name = Array("retry-after:".utf8)
 
+    /// Whether `line` (raw header bytes) is a Retry-After header, whatever its value.
+    static func isRetryAfter(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count > name.count, line[0] | 0x20 == UInt8(ascii: "r") else { return false }
+        for index in 0..<name.count where line[index] | 0x20 != name[index] | 0x20 {
+            return false
+        }
+        return true
+    }
+
     /// The delay in seconds when `line` (raw header bytes, CRLF included) is a numeric
     /// Retry-After header; nil for any other header or value.
     static func seconds(fromHeaderLine line: UnsafeRawBufferPointer) -> Double? {
-        guard line.count > name.count, line[0] | 0x20 == UInt8(ascii: "r") else { return nil }
-        for index in 0..<name.count where line[index] | 0x20 != name[index] | 0x20 {
-            return nil
-        }
+        guard isRetryAfter(line) else { return nil }
         var value = line[name.count...].drop { $0 == 0x20 || $0 == 0x09 }
         while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
             value = value.dropLast()

@@ -39,7 +39,10 @@ final class Transfer {
     private var bodyCapacity = 0
     private let headerLines = HeaderLines()
     private var sendTimeHeaders: [String] = []
-    private var headersSet = false
+    /// The body size, body pointer and header list set on the handle (nil and -1: not set).
+    private var currentBodyCount = -1
+    private var currentPostFields: UnsafeMutableRawPointer?
+    private var currentHeaderList: UnsafeMutablePointer<curl_slist>?
     private var currentURL = ""
     private var currentTimeoutMillis = -1
     /// The proxy set on the handle; a value no request has means "not set yet".
@@ -47,6 +50,8 @@ final class Transfer {
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var responseBody: [UInt8] = []
     private var retryAfterHeader: Double?
+    /// Whether the answer's head had a Retry-After line (numeric or an HTTP date).
+    private var retryAfterSeen = false
     /// The status of the response whose headers are being read (0 before a status line).
     private var statusSeen = 0
     private var bodyCut = false
@@ -128,6 +133,7 @@ final class Transfer {
         errorBuffer[0] = 0
         responseBody.removeAll(keepingCapacity: true)
         retryAfterHeader = nil
+        retryAfterSeen = false
         statusSeen = 0
         bodySince = nil
         bodyCut = false
@@ -182,12 +188,25 @@ final class Transfer {
             guard code == CURLE_OK else { return failed(code) }
             currentTimeoutMillis = timeoutMillis
         }
-        // The size first: setting it after POSTFIELDS would be read as a new body.
-        var code = wh_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(count))
-        if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, bodyBuffer) }
-        if code == CURLE_OK { code = wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, headerLines.list()) }
+        // The size first: setting it after POSTFIELDS would be read as a new body. The buffer and
+        // the header list are the handle's own and usually where they were for the previous
+        // request (curl keeps the pointers and reads them when the transfer starts), so they
+        // are set only when they moved; the bytes in them are this request's.
+        var code = CURLE_OK
+        if count != currentBodyCount {
+            code = wh_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(count))
+            currentBodyCount = count
+        }
+        if code == CURLE_OK && bodyBuffer != currentPostFields {
+            code = wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, bodyBuffer)
+            currentPostFields = bodyBuffer
+        }
+        let list = headerLines.list()
+        if code == CURLE_OK && list != currentHeaderList {
+            code = wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
+            currentHeaderList = list
+        }
         guard code == CURLE_OK else { return failed(code) }
-        headersSet = true
         // A large body is dropped now rather than held to the end (the handle has its own copy):
         // one free of a big block costs little, and 64 held 1 MiB bodies would cost 64 MiB.
         if count > Self.heldBodyLimit { request.body = [] }
@@ -199,6 +218,11 @@ final class Transfer {
         releaseRequestState()
         currentURL = ""
         currentTimeoutMillis = -1
+        currentBodyCount = -1
+        currentPostFields = nil
+        wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil)
+        currentHeaderList = nil
+        wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)
         currentProxy = "\u{0}unset"
         wh_curl_easy_setopt_pointer(easy, CURLOPT_RESOLVE, nil)
         if let list = pinList { curl_slist_free_all(list) }
@@ -208,43 +232,52 @@ final class Transfer {
     }
 
     /// Reads the outcome after curl reported the transfer done (or the loop ended its body), and
-    /// frees per-request state. `connects` is the number of new connections the transfer opened.
-    func finish(result: CURLcode) -> (response: HTTPResponse, connects: Int) {
+    /// frees per-request state. Adds the new connections the transfer opened to `connects`.
+    func finish(result: CURLcode, connects: inout Int) -> HTTPResponse {
         var status = 0
-        var retryAfter: curl_off_t = 0
         var totalMicros: curl_off_t = 0
-        var connects = 0
+        var opened = 0
         wh_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        wh_curl_easy_getinfo_off_t(easy, CURLINFO_RETRY_AFTER, &retryAfter)
         wh_curl_easy_getinfo_off_t(easy, CURLINFO_TOTAL_TIME_T, &totalMicros)
-        wh_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects)
-
-        var response = HTTPResponse(token: token, outcome: .answered(status: status), body: responseBody,
-                                    duration: Double(totalMicros) / 1e6)
+        wh_curl_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &opened)
+        connects += opened
         // curl parses whole seconds and HTTP dates; a fractional value comes from our own parse.
-        response.retryAfter = retryAfterHeader ?? (retryAfter > 0 ? Double(retryAfter) : nil)
+        // curl is asked only when the answer had a Retry-After that our parse did not take.
+        var retryAfter = retryAfterHeader
+        if retryAfter == nil && retryAfterSeen {
+            var seconds: curl_off_t = 0
+            wh_curl_easy_getinfo_off_t(easy, CURLINFO_RETRY_AFTER, &seconds)
+            if seconds > 0 { retryAfter = Double(seconds) }
+        }
+
+        var outcome = HTTPResponse.Outcome.answered(status: status)
+        var cut = false
         let answered = bodySince != nil && status >= 200
         if result != CURLE_OK && answered {
             // The headers were complete: the receiver answered, whatever happened to the body.
-            response.bodyCut = true
+            cut = true
         } else if result != CURLE_OK {
             // A half-received answer is not an answer.
             if let refusal = egressRefusal {
-                response.outcome = .failed(.refused(refusal), detail: "")
+                outcome = .failed(.refused(refusal), detail: "")
             } else {
                 var text = String(cString: curl_easy_strerror(result))
                 if errorBuffer[0] != 0 { text += ": " + String(cString: errorBuffer) }
-                response.outcome = .failed(HTTPFailure(curlCode: result) ?? .other(code: Int(result.rawValue)), detail: text)
+                outcome = .failed(HTTPFailure(curlCode: result) ?? .other(code: Int(result.rawValue)), detail: text)
             }
         } else if status <= 0 {
-            response.outcome = .failed(.other(code: 0), detail: "the transfer ended without a status line")
+            outcome = .failed(.other(code: 0), detail: "the transfer ended without a status line")
         } else if bodyCut {
-            response.bodyCut = true
+            cut = true
         }
-        response.request = request.take()
-        responseBody = []
+        // The body and the request are moved out of the transfer, not copied. (Swift 6.3 still
+        // copies the built response once on its way out, and destroys the original.)
+        var body: [UInt8] = []
+        swap(&body, &responseBody)
+        let handedBack = request.take()
         releaseRequestState()
-        return (response, connects)
+        return HTTPResponse(token: token, outcome: outcome, retryAfter: retryAfter, body: body,
+                            duration: Double(totalMicros) / 1e6, bodyCut: cut, request: handedBack)
     }
 
     /// CURLOPT_OPENSOCKETFUNCTION: opens the socket only when the request's egress guard allows
@@ -286,15 +319,19 @@ final class Transfer {
         return now &- since >= Self.bodyWindowNanos
     }
 
+    /// Ends the request's hold on memory: an oversized header line or body buffer is given back
+    /// (and its pointer taken off the handle first). The rest stays for the next request, and
+    /// stays set on the handle: curl reads it only when a transfer starts.
     private func releaseRequestState() {
         bodySince = nil
-        if headersSet {
+        if headerLines.holdsLargeLines {
             wh_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)
+            currentHeaderList = nil
             headerLines.removeAll()
-            headersSet = false
         }
         if bodyCapacity > Self.keptBodyCapacity {
             wh_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, nil)
+            currentPostFields = nil
             bodyBuffer?.deallocate()
             bodyBuffer = nil
             bodyCapacity = 0
@@ -318,13 +355,15 @@ final class Transfer {
         let line = UnsafeRawBufferPointer(start: data, count: count)
         if count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[4] == UInt8(ascii: "/") {
             retryAfterHeader = nil  // a new response (status line) starts: forget earlier headers
+            retryAfterSeen = false
             statusSeen = Self.statusCode(line)
             bodySince = nil  // an earlier head (a 1xx, a proxy's CONNECT answer) did not end the wait
         } else if count <= 2, line.first == UInt8(ascii: "\r") || line.first == UInt8(ascii: "\n") {
             // The blank line ending a head; 1xx heads are interim, another head follows.
             if statusSeen >= 200 { bodySince = Self.monotonicNanos() }
-        } else if let value = RetryAfterHeader.seconds(fromHeaderLine: line) {
-            retryAfterHeader = value
+        } else if RetryAfterHeader.isRetryAfter(line) {
+            retryAfterSeen = true
+            if let value = RetryAfterHeader.seconds(fromHeaderLine: line) { retryAfterHeader = value }
         }
     }
 

@@ -31,12 +31,16 @@ struct RequestBuilder {
     var egress = EgressPolicy(mode: .off) {
         didSet { connectChecks.removeAll() }
     }
-    /// One egress check per endpoint, made once (a closure per request would be an allocation).
-    /// Boxed in a struct: a closure stored straight in a dictionary is kept at the generic
-    /// abstraction, and reading it back wrapped it in a newly allocated thunk per request.
+    /// One egress check per endpoint, made once (a closure per request would be an allocation),
+    /// with its identity: the check is a pure function of the address, so the HTTP client may
+    /// judge a literal host once per check (see `ConnectCheckID`). Made anew with the policy.
+    /// Boxed in a struct: a closure stored straight in a dictionary (or in a tuple there) is kept
+    /// at the generic abstraction, and reading it back wrapped it in a newly allocated thunk per
+    /// request.
     private var connectChecks: [String: StoredCheck] = [:]
     private struct StoredCheck {
         let check: HTTPRequest.ConnectCheck
+        let id: ConnectCheckID
     }
     /// Where the one notice about admins' Discord URLs in payloads goes; set by the dispatcher.
     var logger: Logger?
@@ -229,24 +233,28 @@ struct RequestBuilder {
                                   lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
         request.proxy = target.spec?.proxy
         request.laneLimit = target.spec?.concurrency
-        request.connectCheck = connectCheck(for: target)
+        if let guarded = connectCheck(for: target) {
+            request.connectCheck = guarded.check
+            request.connectCheckID = guarded.id
+        }
         return request
     }
 
-    private mutating func connectCheck(for target: Target) -> HTTPRequest.ConnectCheck? {
+    private mutating func connectCheck(for target: Target) -> (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)? {
         // A URL taken from the event (`url_from`) is the panel's admins' choice: always judged
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
         guard egress.mode != .off || fromEvent else { return nil }
-        if let stored = connectChecks[target.id] { return stored.check }
+        if let stored = connectChecks[target.id] { return (stored.check, stored.id) }
         var judged = egress
         if fromEvent { judged.mode = .private }
         let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
         let check: HTTPRequest.ConnectCheck = { bytes in
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
-        connectChecks[target.id] = StoredCheck(check: check)
-        return check
+        let stored = StoredCheck(check: check, id: ConnectCheckID())
+        connectChecks[target.id] = stored
+        return (stored.check, stored.id)
     }
 
     /// Whether `target`'s URL came from the event (a resolved `url_from`), not from the operator.

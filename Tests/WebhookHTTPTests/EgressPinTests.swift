@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import TestSupport
 import WebhookCore
 import WebhookHTTP
@@ -121,6 +122,59 @@ final class EgressPinTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
         let both = try await log.wait(count: 2)
         XCTAssertEqual(both.map(\.status), [200, 200], "\(both)")
+    }
+
+    /// A check with an identity judges a literal host once (not before every request); a new
+    /// identity is judged anew and its refusal holds for each of its requests; a check without
+    /// one is asked every time. Each new connection's address is still judged when it is made.
+    func testALiteralHostIsJudgedOncePerCheckIdentity() async throws {
+        let receiver = try await HTTPReceiver.start()
+        defer { Task { await receiver.stop() } }
+        let log = HTTPClientTests.CompletionLog()
+        let client = try HTTPClient(maxConcurrent: 1, maxPerLane: 1) { log.add($0) }
+        defer { client.shutdown() }
+        let calls = Atomic<Int>(0)
+        let allowing: HTTPRequest.ConnectCheck = { _ in
+            calls.add(1, ordering: .relaxed)
+            return nil
+        }
+        let refusing: HTTPRequest.ConnectCheck = { _ in
+            calls.add(1, ordering: .relaxed)
+            return "refused by the test's check"
+        }
+        var sent = 0
+        func send(_ check: @escaping HTTPRequest.ConnectCheck, _ id: ConnectCheckID?) async throws -> HTTPResponse {
+            sent += 1
+            var request = HTTPRequest(token: UInt64(sent), url: "http://127.0.0.1:\(receiver.port)/hook",
+                                      headers: [], body: Array("{}".utf8), lane: 0, timeout: 10)
+            request.connectCheck = check
+            request.connectCheckID = id
+            client.submit([request])
+            return try await log.wait(count: sent)[sent - 1]
+        }
+
+        let first = ConnectCheckID()
+        for _ in 0..<3 {
+            let response = try await send(allowing, first)
+            XCTAssertEqual(response.status, 200, "\(response.outcome)")
+        }
+        XCTAssertEqual(calls.load(ordering: .relaxed), 1 + client.connectionsOpened,
+                       "judged once for the three requests, plus once per connection made")
+        let judgedSoFar = calls.load(ordering: .relaxed)
+
+        let second = ConnectCheckID()
+        for _ in 0..<2 {
+            let response = try await send(refusing, second)
+            guard case .refused(let why) = response.failure else { return XCTFail("not refused: \(response)") }
+            XCTAssertEqual(why, "refused by the test's check")
+        }
+        XCTAssertEqual(calls.load(ordering: .relaxed), judgedSoFar + 1, "a new identity is judged once")
+
+        let opened = client.connectionsOpened
+        for _ in 0..<2 { _ = try await send(allowing, nil) }
+        XCTAssertEqual(calls.load(ordering: .relaxed), judgedSoFar + 1 + 2 + (client.connectionsOpened - opened),
+                       "without an identity every request is judged")
+        XCTAssertEqual(receiver.count, 5)
     }
 }
 

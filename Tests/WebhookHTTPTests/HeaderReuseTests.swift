@@ -51,4 +51,33 @@ final class HeaderReuseTests: XCTestCase {
             XCTAssertEqual(custom.map(\.1), expected.map(\.1), "request \(index)")
         }
     }
+
+    /// The body buffer and its size stay set on the handle while they do not change: a body of
+    /// another size, one that outgrows the buffer, one over the kept size (its buffer is given
+    /// back) and an empty one must each arrive exactly as given.
+    func testEveryRequestOnAReusedHandleCarriesExactlyItsOwnBody() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .status(200))
+        let done = Mutex(0)
+        let client = try HTTPClient(maxConcurrent: 1, maxPerLane: 1) { batch in
+            done.withLock { $0 += batch.count }
+        }
+        let sizes = [10, 10, 3, 5000, 5000, 300 * 1024, 2, 0, 4096, 7]
+        let bodies = sizes.enumerated().map { index, size in
+            (0..<size).map { UInt8(ascii: "a") + UInt8((index + $0) % 26) }
+        }
+        for (index, body) in bodies.enumerated() {
+            // Each request waits for the previous one: the order of arrival is the order sent.
+            client.submit([HTTPRequest(token: UInt64(index), url: receiver.url, headers: [], body: body, lane: 0, timeout: 10)])
+            _ = try await receiver.waitForRequests(count: index + 1, timeout: 10)
+        }
+        let seen = try await receiver.waitForRequests(count: bodies.count, timeout: 10)
+        client.shutdown()
+        await receiver.stop()
+        XCTAssertEqual(done.withLock { $0 }, bodies.count)
+        XCTAssertLessThanOrEqual(client.connectionsOpened, 1)
+        XCTAssertEqual(seen.map(\.body.count), sizes)
+        for (index, request) in seen.enumerated() {
+            XCTAssertEqual(request.body, bodies[index], "request \(index)")
+        }
+    }
 }

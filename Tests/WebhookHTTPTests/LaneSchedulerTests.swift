@@ -53,4 +53,39 @@ final class LaneSchedulerTests: XCTestCase {
         while two.next() != nil { more += 1 }
         XCTAssertEqual(more, 16, "back to 48 once it is alone")
     }
+
+    /// Waiting requests are kept in reused slots: whatever the interleaving of lanes, takes,
+    /// withdrawals and a burst larger than the kept slots, each lane's requests come out once,
+    /// oldest first, and whole.
+    func testWaitingRequestsComeOutOnceOldestFirstThroughReusedSlots() {
+        var scheduler = LaneScheduler(maxPerLane: 1000, poolSize: 10_000)
+        var sent: [Int: [UInt64]] = [:]
+        var out: [Int: [UInt64]] = [:]
+        func enqueue(_ lane: Int) {
+            let next = request(lane: lane)
+            sent[lane, default: []].append(next.token)
+            scheduler.enqueue(next)
+        }
+        func take(_ count: Int) {
+            for _ in 0..<count {
+                guard let next = scheduler.next() else { return }
+                XCTAssertEqual(next.url, "http://127.0.0.1/")
+                out[next.lane, default: []].append(next.token)
+                scheduler.finished(lane: next.lane)
+            }
+        }
+        for round in 0..<50 {
+            for lane in 0..<4 where (round + lane) % 3 != 0 { enqueue(lane) }
+            take(2)
+        }
+        let withdrawn = scheduler.removeWaiting(lane: 1).map(\.token)
+        out[1, default: []].append(contentsOf: withdrawn)
+        for _ in 0..<3000 { enqueue(2) }  // a burst over the kept slots
+        take(5000)
+        for _ in 0..<5 { enqueue(3) }
+        for request in scheduler.removeAllWaiting() { out[request.lane, default: []].append(request.token) }
+        XCTAssertEqual(scheduler.waitingCount, 0)
+        XCTAssertNil(scheduler.next())
+        XCTAssertEqual(out, sent, "every request once, in its lane's order")
+    }
 }
