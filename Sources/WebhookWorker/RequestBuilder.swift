@@ -34,7 +34,16 @@ struct RequestBuilder {
     /// One egress check per endpoint, made once (a closure per request would be an allocation),
     /// with its identity: the check is a pure function of the address, so the HTTP client may
     /// judge a literal host once per check (see `ConnectCheckID`). Made anew with the policy.
-    private var connectChecks: [String: (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)] = [:]
+    private var connectChecks: [String: GuardedCheck] = [:]
+
+    /// An endpoint's egress check and its identity. A struct, not a tuple or a bare closure: a
+    /// closure stored directly as a dictionary's value is kept in the generic representation
+    /// and wrapped in a new thunk (an allocation) at every lookup; a struct's closure field
+    /// keeps its own.
+    private struct GuardedCheck {
+        let check: HTTPRequest.ConnectCheck
+        let id: ConnectCheckID
+    }
     /// Where the one notice about admins' Discord URLs in payloads goes; set by the dispatcher.
     var logger: Logger?
     /// Whether that notice was given (it is given once per process).
@@ -233,7 +242,7 @@ struct RequestBuilder {
         return request
     }
 
-    private mutating func connectCheck(for target: Target) -> (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)? {
+    private mutating func connectCheck(for target: Target) -> GuardedCheck? {
         // A URL taken from the event (`url_from`) is the panel's admins' choice: always judged
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
@@ -245,7 +254,7 @@ struct RequestBuilder {
         let check: HTTPRequest.ConnectCheck = { bytes in
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
-        let guarded = (check: check, id: ConnectCheckID())
+        let guarded = GuardedCheck(check: check, id: ConnectCheckID())
         connectChecks[target.id] = guarded
         return guarded
     }
