@@ -218,16 +218,15 @@ final class CurlLoop: @unchecked Sendable {
         guard !completions.isEmpty else { return }
         state.completed(completions.count, connectionsOpened: connectsThisRound)
         connectsThisRound = 0
+        // Handed over whole, and a new array started: the receiver keeps it without copying its
+        // responses (see `DispatcherMailbox.post`), so emptying this one in place would copy it.
         onComplete(completions)
-        if completions.capacity > Self.keptCompletionsCapacity {
-            completions = []  // a mass cancellation's array is not kept
-        } else {
-            completions.removeAll(keepingCapacity: true)
-        }
+        completions = []
+        completions.reserveCapacity(Self.completionsCapacity)
     }
 
-    /// Completion arrays up to this capacity are kept from round to round.
-    private static let keptCompletionsCapacity = 1024
+    /// Room for a round's completions, reserved once per round (one allocation per round).
+    private static let completionsCapacity = 32
     /// A drain of more requests than this does not keep its deque's storage.
     private static let keptArrivalsCapacity = 1024
 

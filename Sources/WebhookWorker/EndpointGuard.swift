@@ -350,7 +350,7 @@ final class EndpointGuard {
             switch note.kind {
             case .delivered:
                 guard keepTally(for: target.breakerKey) else { continue }
-                tallies[target.breakerKey, default: Tally(endpoint: target.name)].succeeded()
+                tally(target) { $0.succeeded() }
             case .retry, .dead:
                 // Only a request's answer or failure says anything about the endpoint: a delivery
                 // held past its longest hold, or refused before sending, was never sent.
@@ -361,10 +361,23 @@ final class EndpointGuard {
                 case .notSent, .heldTooLong: continue
                 }
                 guard keepTally(for: target.breakerKey) else { continue }
-                tallies[target.breakerKey, default: Tally(endpoint: target.name)].failed(lastError)
+                tally(target) { $0.failed(lastError) }
             default:
                 continue
             }
+        }
+    }
+
+    /// Changes `target`'s tally in place, made first if it has none. Not through
+    /// `tallies[key, default: ...]`: that form allocated a context for its default at every
+    /// delivery (seen with the `swift_allocObject` probe).
+    private func tally(_ target: Target, _ change: (inout Tally) -> Void) {
+        if let index = tallies.index(forKey: target.breakerKey) {
+            change(&tallies.values[index])
+        } else {
+            var tally = Tally(endpoint: target.name)
+            change(&tally)
+            tallies[target.breakerKey] = tally
         }
     }
 
