@@ -43,19 +43,9 @@ public struct HTTPResponse: Sendable {
     /// over 16 KiB is not held that long: the request then comes back with an empty body.
     public var request: HTTPRequest?
 
-    public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: [UInt8] = [], duration: Double = 0,
-                bodyCut: Bool = false) {
-        self.token = token
-        self.outcome = outcome
-        self.retryAfter = retryAfter
-        self.body = body
-        self.bodyCut = bodyCut
-        self.duration = duration
-    }
-
-    /// Every field at once, for the client's own responses (built in place, not changed after).
-    init(token: UInt64, outcome: Outcome, retryAfter: Double?, body: consuming [UInt8], duration: Double, bodyCut: Bool,
-         request: consuming HTTPRequest?) {
+    /// `body` and `request` are taken, not copied (the client builds its responses in place).
+    public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: consuming [UInt8] = [], duration: Double = 0,
+                bodyCut: Bool = false, request: consuming HTTPRequest? = nil) {
         self.token = token
         self.outcome = outcome
         self.retryAfter = retryAfter
