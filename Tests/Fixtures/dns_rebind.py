@@ -11,6 +11,10 @@ import sys
 
 from dnslib import QTYPE, RR, A, DNSRecord
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 
 def main():
     answers = sys.argv[1:] or ["127.0.0.1"]

@@ -10,6 +10,10 @@ Prints the listening port on the first line of standard output.
 import asyncio
 import sys
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 upstream_port = int(sys.argv[1])
 marker = sys.argv[2].encode()
 remaining = int(sys.argv[3]) if len(sys.argv) > 3 else 1

@@ -17,6 +17,10 @@ import socket
 import sys
 import urllib.parse
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 CREDENTIALS = sys.argv[1] if len(sys.argv) > 1 else None
 
 

@@ -23,6 +23,10 @@ import sys
 import threading
 import time
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 SEED = int(sys.argv[1])
 FAIL_RATE = float(sys.argv[2])
 HANG_RATE = float(sys.argv[3])

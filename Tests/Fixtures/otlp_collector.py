@@ -22,6 +22,10 @@ import time
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 OUTPUT = sys.argv[1]
 MODE = sys.argv[2] if len(sys.argv) > 2 else "ok"
 LOCK = threading.Lock()

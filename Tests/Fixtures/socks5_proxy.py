@@ -12,6 +12,10 @@ import socketserver
 import struct
 import threading
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 
 def log(line):
     """One line to standard error in a single write: handler threads run concurrently, and

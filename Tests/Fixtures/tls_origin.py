@@ -11,6 +11,10 @@ import ssl
 import sys
 import time
 
+import parent_watch  # noqa: E402  (Tests/Fixtures, beside this script)
+
+parent_watch.exit_with_parent()
+
 cert, key, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
 
