@@ -233,19 +233,19 @@ struct RequestBuilder {
                                   lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
         request.proxy = target.spec?.proxy
         request.laneLimit = target.spec?.concurrency
-        if let guarded = connectCheck(for: target) {
-            request.connectCheck = guarded.check
-            request.connectCheckID = guarded.id
+        if let stored = connectCheck(for: target) {
+            request.connectCheck = stored.check
+            request.connectCheckID = stored.id
         }
         return request
     }
 
-    private mutating func connectCheck(for target: Target) -> (check: HTTPRequest.ConnectCheck, id: ConnectCheckID)? {
+    private mutating func connectCheck(for target: Target) -> StoredCheck? {
         // A URL taken from the event (`url_from`) is the panel's admins' choice: always judged
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
         guard egress.mode != .off || fromEvent else { return nil }
-        if let stored = connectChecks[target.id] { return (stored.check, stored.id) }
+        if let stored = connectChecks[target.id] { return stored }
         var judged = egress
         if fromEvent { judged.mode = .private }
         let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
@@ -254,7 +254,7 @@ struct RequestBuilder {
         }
         let stored = StoredCheck(check: check, id: ConnectCheckID())
         connectChecks[target.id] = stored
-        return (stored.check, stored.id)
+        return stored
     }
 
     /// Whether `target`'s URL came from the event (a resolved `url_from`), not from the operator.
