@@ -20,17 +20,24 @@ def build(workdir):
     return binary
 
 
-def measure(sink, workdir, requests, connections, modes=("poll", "epoll"), timeout=120):
-    """Runs the loop once per mode; returns {mode: figures} with CPU µs per request and
-    connections opened (CURLINFO_NUM_CONNECTS summed) per 100,000 requests. On a TLS sink the
-    loop trusts the sink's CA file (CURLOPT_CAINFO)."""
-    binary = build(workdir)
+def request_files(workdir):
+    """Writes the worker's exact signed request as the loop reads it (one "Name: value" line per
+    header, and the body); returns the header file's and the body file's paths."""
     body, headers = signed_request()
     header_file, body_file = os.path.join(workdir, "headers.txt"), os.path.join(workdir, "body.json")
     with open(header_file, "w") as f:
         f.write("".join(f"{name}: {value}\n" for name, value in headers.items()))
     with open(body_file, "wb") as f:
         f.write(body)
+    return header_file, body_file
+
+
+def measure(sink, workdir, requests, connections, modes=("poll", "epoll"), timeout=120):
+    """Runs the loop once per mode; returns {mode: figures} with CPU µs per request and
+    connections opened (CURLINFO_NUM_CONNECTS summed) per 100,000 requests. On a TLS sink the
+    loop trusts the sink's CA file (CURLOPT_CAINFO)."""
+    binary = build(workdir)
+    header_file, body_file = request_files(workdir)
     result = {"requests": requests, "connections": connections}
     for mode in modes:
         before = sink.count()

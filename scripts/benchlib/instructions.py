@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchlib import bareloop  # noqa: E402
 from benchlib.procs import Cleanup, Deadline, start_redis  # noqa: E402
-from benchlib.rawlimit import signed_request  # noqa: E402
 from benchlib.runs import prefill, worker_environment  # noqa: E402
 from benchlib.sink import Sink  # noqa: E402
 
@@ -52,12 +51,7 @@ def top_functions(path, count):
 
 def bare(sink, workdir, requests, connections):
     binary = bareloop.build(workdir)
-    body, headers = signed_request()
-    header_file, body_file = os.path.join(workdir, "headers.txt"), os.path.join(workdir, "body.json")
-    with open(header_file, "w") as f:
-        f.write("".join(f"{name}: {value}\n" for name, value in headers.items()))
-    with open(body_file, "wb") as f:
-        f.write(body)
+    header_file, body_file = bareloop.request_files(workdir)
     out = os.path.join(workdir, "callgrind.bare")
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, sink.url,
                     str(requests), str(connections), header_file, body_file, "poll"],
