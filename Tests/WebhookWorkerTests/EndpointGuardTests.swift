@@ -18,6 +18,19 @@ final class EndpointGuardTests: XCTestCase {
         return try Configuration.load(variables, readFile: { _ in file })
     }
 
+    /// A guard on `server` for one endpoint, `name`, whose breaker opens after three failures.
+    private func breakerGuard(_ name: String, on server: RedisServer) throws -> (target: Target, guardian: EndpointGuard) {
+        let configuration = try configuration("""
+            endpoints:
+              - name: \(name)
+                url: http://127.0.0.1:9/\(name)
+            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
+        let target = try XCTUnwrap(configuration.targets.first)
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        return (target, guardian)
+    }
+
     private func attempts(_ count: Int, to targets: [Target]) throws -> [DeliveryLedger.Attempt] {
         let parsed = try Event.parse(Array(event.utf8), maxBytes: 1 << 20, now: 1)
         return (0..<count).flatMap { index in
@@ -67,14 +80,7 @@ final class EndpointGuardTests: XCTestCase {
     func testOutcomesCountedWhileRedisIsDownStillOpenTheBreaker() throws {
         let server = try RedisServer()
         defer { server.stop() }
-        let configuration = try configuration("""
-            endpoints:
-              - name: failing
-                url: http://127.0.0.1:9/failing
-            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
-        let target = try XCTUnwrap(configuration.targets.first)
-        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
-                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        let (target, guardian) = try breakerGuard("failing", on: server)
         server.stop()
         for _ in 0..<3 {
             guardian.note([DeliveryLedger.Note(kind: .retry, target: target, webhookID: "msg_x", status: 503, reason: nil,
@@ -99,14 +105,7 @@ final class EndpointGuardTests: XCTestCase {
     func testDeliveriesHeldTooLongDoNotOpenTheBreakerFailuresDo() throws {
         let server = try RedisServer()
         defer { server.stop() }
-        let configuration = try configuration("""
-            endpoints:
-              - name: held
-                url: http://127.0.0.1:9/held
-            """, ["WEBHOOK_BREAKER_FAILURES": "3"])
-        let target = try XCTUnwrap(configuration.targets.first)
-        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
-                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        let (target, guardian) = try breakerGuard("held", on: server)
         let observer = EndpointState(url: server.url, prefix: "t")
         func isOpen() throws -> Bool {
             if case .open = try observer.status(endpoint: "held").state { return true }
