@@ -45,15 +45,22 @@ final class MemoryQueueRuntimeTests: XCTestCase {
         await receiver.stop()
     }
 
-    func testStopHandsBackWhatIsOnTheWireWithTriesUnchanged() async throws {
-        let receiver = try await HTTPReceiver.start(behaviour: .hang)
+    /// Runs a worker on five queued events with `WEBHOOK_SHUTDOWN_GRACE=grace`, stops it once all
+    /// five are on the wire to `receiver`, and returns the store as the stop left it.
+    private func stopWithFiveOnTheWire(_ receiver: HTTPReceiver, grace: String) async throws
+        -> (queue: [[UInt8]], delayed: Int, dead: [[UInt8]], processing: Int) {
         let store = MemoryDeliveryQueue.Store()
         store.push(Self.events(5))
-        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "1"])
+        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": grace])
         try await Task.detached { try worker.start() }.value
         _ = try await receiver.waitForRequests(count: 5, timeout: 30)
         await Task.detached { worker.stop() }.value
-        let after = store.snapshot
+        return store.snapshot
+    }
+
+    func testStopHandsBackWhatIsOnTheWireWithTriesUnchanged() async throws {
+        let receiver = try await HTTPReceiver.start(behaviour: .hang)
+        let after = try await stopWithFiveOnTheWire(receiver, grace: "1")
         XCTAssertEqual(after.processing, 0)
         XCTAssertEqual(after.queue.count, 5, "handed back")
         XCTAssertTrue(after.queue.allSatisfy { $0.first == UInt8(ascii: "@") && String(decoding: $0, as: UTF8.self).contains(" 0 w") },
@@ -65,13 +72,7 @@ final class MemoryQueueRuntimeTests: XCTestCase {
     /// (contrast: the hung receiver above, handed back after a grace of 1 s).
     func testStopWaitsWithinTheGraceForAnswersOnTheWire() async throws {
         let receiver = try await HTTPReceiver.start(behaviour: .respond { _, _ in ReceiverResponse(status: 200, delay: 1) })
-        let store = MemoryDeliveryQueue.Store()
-        store.push(Self.events(5))
-        let worker = try runtime(store, ["WEBHOOK_ADDRESS": receiver.url, "WEBHOOK_SHUTDOWN_GRACE": "10"])
-        try await Task.detached { try worker.start() }.value
-        _ = try await receiver.waitForRequests(count: 5, timeout: 30)
-        await Task.detached { worker.stop() }.value
-        let after = store.snapshot
+        let after = try await stopWithFiveOnTheWire(receiver, grace: "10")
         XCTAssertEqual(after.processing, 0)
         XCTAssertEqual(after.queue.count, 0, "answered within the grace: settled, not handed back")
         XCTAssertEqual(after.delayed, 0)
