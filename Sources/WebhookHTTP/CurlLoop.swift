@@ -170,7 +170,7 @@ final class CurlLoop: @unchecked Sendable {
             let result = message.pointee.data.result  // read before remove: the message is freed by it
             let code = curl_multi_remove_handle(multi, easy)
             if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
-            completions.append(transfer.finish(result: result, connects: &connectsThisRound))
+            transfer.finish(result: result, connects: &connectsThisRound, into: &completions)
             release(transfer)
         }
     }
@@ -258,7 +258,7 @@ final class CurlLoop: @unchecked Sendable {
             let code = curl_multi_remove_handle(multi, transfer.easy)
             if code != CURLM_OK { report(HTTPClientError(call: "curl_multi_remove_handle", code: code)) }
             transfer.cutBody()
-            completions.append(transfer.finish(result: CURLE_OK, connects: &connectsThisRound))
+            transfer.finish(result: CURLE_OK, connects: &connectsThisRound, into: &completions)
             release(transfer)
         }
         deliver()

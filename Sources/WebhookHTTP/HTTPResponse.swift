@@ -44,15 +44,15 @@ public struct HTTPResponse: Sendable {
     public var request: HTTPRequest?
 
     /// `body` and `request` are taken, not copied (the client builds its responses in place).
-    public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: consuming [UInt8] = [], duration: Double = 0,
+    public init(token: UInt64, outcome: consuming Outcome, retryAfter: Double? = nil, body: consuming [UInt8] = [], duration: Double = 0,
                 bodyCut: Bool = false, request: consuming HTTPRequest? = nil) {
         self.token = token
-        self.outcome = outcome
+        self.outcome = consume outcome
         self.retryAfter = retryAfter
-        self.body = body
+        self.body = consume body
         self.bodyCut = bodyCut
         self.duration = duration
-        self.request = request
+        self.request = consume request
     }
 
     /// The status when the endpoint answered; 0 when it did not. A convenience for callers that

@@ -133,7 +133,7 @@ final class Dispatcher: @unchecked Sendable {
         var retryAt = Date.distantPast
         /// The mailbox's contents each round; emptied after use and swapped back in, so a round
         /// allocates no arrays of its own.
-        var batches: [[[UInt8]]] = [], newResponses: [HTTPResponse] = []
+        var batches: [[[UInt8]]] = [], newResponses: [[HTTPResponse]] = []
         while true {
             liveness.beat("dispatcher")
             while (pending.isEmpty || Date() < settleAt(pending.count, since: pendingSince, retryAt: retryAt))
@@ -167,25 +167,28 @@ final class Dispatcher: @unchecked Sendable {
             }
             if !newResponses.isEmpty {
                 var answered = false
-                for response in newResponses {
-                    let result = AttemptResult(response)
-                    let attempted = result != .cancelled && result != .withdrawn
-                    if attempted { answered = true }
-                    if !bridgeAnswered, case .answered(let status) = response.outcome,
-                       IngestReceipt.matches(status: status, body: response.body),
-                       let target = ledger.target(ofRequest: response.token) {
-                        bridgeAnswered = true
-                        onBridgeAnswer?(target)
-                    }
-                    let noted = completion.notes.count
-                    ledger.complete(request: response.token, result: result, now: now, random: &random,
-                                    latencyMs: response.request == nil && response.duration == 0 ? nil : Int((response.duration * 1000).rounded()),
-                                    into: &completion)
-                    if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
-                    if let tracer {
-                        let end = Date()
-                        for note in completion.notes[noted...] {
-                            tracer.end(note, result: result, duration: response.duration, now: end)
+                // One array per round of the HTTP thread (see `DispatcherMailbox.post(responses:)`).
+                for round in newResponses {
+                    for response in round {
+                        let result = AttemptResult(response)
+                        let attempted = result != .cancelled && result != .withdrawn
+                        if attempted { answered = true }
+                        if !bridgeAnswered, case .answered(let status) = response.outcome,
+                           IngestReceipt.matches(status: status, body: response.body),
+                           let target = ledger.target(ofRequest: response.token) {
+                            bridgeAnswered = true
+                            onBridgeAnswer?(target)
+                        }
+                        let noted = completion.notes.count
+                        ledger.complete(request: response.token, result: result, now: now, random: &random,
+                                        latencyMs: response.request == nil && response.duration == 0 ? nil : Int((response.duration * 1000).rounded()),
+                                        into: &completion)
+                        if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
+                        if let tracer {
+                            let end = Date()
+                            for note in completion.notes[noted...] {
+                                tracer.end(note, result: result, duration: response.duration, now: end)
+                            }
                         }
                     }
                 }

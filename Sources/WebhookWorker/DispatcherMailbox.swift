@@ -10,7 +10,7 @@ import WebhookHTTP
 final class DispatcherMailbox: @unchecked Sendable {
     private let condition = NSCondition()
     private var taken: [[[UInt8]]] = []
-    private var responses: [HTTPResponse] = []
+    private var responses: [[HTTPResponse]] = []
     private var finishing = false
 
     /// Items the taker moved into the processing list.
@@ -21,12 +21,12 @@ final class DispatcherMailbox: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Completed HTTP attempts, from the HTTP thread. The array is adopted when nothing waits
-    /// (the usual case): copying its responses in would retain every reference they hold here
+    /// Completed HTTP attempts, from the HTTP thread: the round's array is kept whole, never
+    /// copied into another. Copying its responses would retain every reference they hold here
     /// and release them again on the HTTP thread, cache lines bouncing between the two.
     func post(responses new: [HTTPResponse]) {
         condition.lock()
-        if responses.isEmpty { responses = new } else { responses.append(contentsOf: new) }
+        responses.append(new)
         condition.signal()
         condition.unlock()
     }
@@ -50,8 +50,9 @@ final class DispatcherMailbox: @unchecked Sendable {
     }
 
     /// Moves what was posted into `taken` and `responses` (which must be empty: the arrays are
-    /// swapped, so neither side allocates per round); returns whether the finish was asked.
-    func take(_ takenOut: inout [[[UInt8]]], _ responsesOut: inout [HTTPResponse]) -> Bool {
+    /// swapped, so neither side allocates per round; each round of the HTTP thread is one array
+    /// of `responses`); returns whether the finish was asked.
+    func take(_ takenOut: inout [[[UInt8]]], _ responsesOut: inout [[HTTPResponse]]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         swap(&taken, &takenOut)
