@@ -23,7 +23,7 @@ extension FailureClass {
 
 extension AttemptResult {
     /// What the ledger decides on for `response`.
-    init(_ response: HTTPResponse) {
+    init(_ response: borrowing HTTPResponse) {
         switch response.outcome {
         case .answered(let status):
             self = .status(status, retryAfter: response.retryAfter, body: response.body)

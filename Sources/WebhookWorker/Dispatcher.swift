@@ -169,28 +169,7 @@ final class Dispatcher: @unchecked Sendable {
                 var answered = false
                 // One array per round of the HTTP thread (see `DispatcherMailbox.post(responses:)`).
                 for round in newResponses {
-                    for response in round {
-                        let result = AttemptResult(response)
-                        let attempted = result != .cancelled && result != .withdrawn
-                        if attempted { answered = true }
-                        if !bridgeAnswered, case .answered(let status) = response.outcome,
-                           IngestReceipt.matches(status: status, body: response.body),
-                           let target = ledger.target(ofRequest: response.token) {
-                            bridgeAnswered = true
-                            onBridgeAnswer?(target)
-                        }
-                        let noted = completion.notes.count
-                        ledger.complete(request: response.token, result: result, now: now, random: &random,
-                                        latencyMs: response.request == nil && response.duration == 0 ? nil : Int((response.duration * 1000).rounded()),
-                                        into: &completion)
-                        if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
-                        if let tracer {
-                            let end = Date()
-                            for note in completion.notes[noted...] {
-                                tracer.end(note, result: result, duration: response.duration, now: end)
-                            }
-                        }
-                    }
+                    for index in round.indices where complete(round[index], now: now, into: &completion) { answered = true }
                 }
                 metrics.count(completion.notes, logger: logger)
                 endpointGuard.note(completion.notes)
@@ -243,6 +222,34 @@ final class Dispatcher: @unchecked Sendable {
             }
             if done && pending.isEmpty && ledger.heldEvents == 0 && mailbox.isEmpty { return }
         }
+    }
+
+    /// Feeds one finished request to the ledger, into `completion`; true when it was an attempt
+    /// (it reached the wire). Borrowed, not copied: a copy of a response retains every reference
+    /// it and the request inside it hold.
+    private func complete(_ response: borrowing HTTPResponse, now: Double, into completion: inout DeliveryLedger.Completion) -> Bool {
+        let result = AttemptResult(response)
+        let attempted = result != .cancelled && result != .withdrawn
+        if !bridgeAnswered, case .answered(let status) = response.outcome,
+           IngestReceipt.matches(status: status, body: response.body),
+           let target = ledger.target(ofRequest: response.token) {
+            bridgeAnswered = true
+            onBridgeAnswer?(target)
+        }
+        let noted = completion.notes.count
+        // A request that never started has no latency (checked in this order: reading the
+        // optional request is the dearer test).
+        let started = response.duration != 0 || response.request != nil
+        ledger.complete(request: response.token, result: result, now: now, random: &random,
+                        latencyMs: started ? Int((response.duration * 1000).rounded()) : nil, into: &completion)
+        if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
+        if let tracer {
+            let end = Date()
+            for note in completion.notes[noted...] {
+                tracer.end(note, result: result, duration: response.duration, now: end)
+            }
+        }
+        return attempted
     }
 
     /// Whether this worker takes ordered keys now: it has ordered endpoints, room for more
