@@ -62,9 +62,9 @@ public struct ItemAuthenticator: Sendable {
         WebhookID.derived(digest: eventDigest(tag: tag, raw: raw), targetID: target.id)
     }
 
-    /// The per-event part of `webhookID`: 24 hex digits, the HMAC of tag, a zero byte, and the
-    /// payload. Compute once per event, then append each target's id.
-    public func eventDigest(tag: some Collection<UInt8>, raw: some Collection<UInt8>) -> String {
+    /// The per-event part of `webhookID`: the HMAC of tag, a zero byte, and the payload (24 hex
+    /// digits in the id). Compute once per event, then derive each target's id from it.
+    public func eventDigest(tag: some Collection<UInt8>, raw: some Collection<UInt8>) -> EventDigest {
         withUnsafeTemporaryAllocation(byteCount: tag.count + 1 + 32, alignment: 1) { scratch in
             // tag, a zero byte, then room for the code: on the stack, no allocation per event
             var end = 0
@@ -76,7 +76,7 @@ public struct ItemAuthenticator: Sendable {
             let head = UnsafeRawBufferPointer(rebasing: scratch[0...end])
             let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[(end + 1)...])
             Self.withBytes(of: raw) { hmac.code(head, $0, into: digest) }
-            return Hex.string(UnsafeRawBufferPointer(digest).prefix(12))
+            return EventDigest(code: UnsafeRawBufferPointer(digest))
         }
     }
 

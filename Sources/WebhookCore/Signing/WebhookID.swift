@@ -11,15 +11,34 @@ public enum WebhookID {
     /// What every `webhook-id` this product sends starts with.
     public static let prefix = "msg_"
 
-    /// `msg_<digest>_<target id>`, from an `eventDigest` computed once per event; built in one
+    /// `msg_<digest>_<target id>`, from an `eventDigest` computed once per event; written in one
     /// allocation (it is built for every delivery).
+    public static func derived(digest: EventDigest, targetID: String) -> String {
+        var targetID = targetID
+        return targetID.withUTF8 { id in
+            let count = prefix.utf8.count + 24 + 1 + id.count
+            return String(unsafeUninitializedCapacity: count) { out in
+                var at = 0
+                for byte in prefix.utf8 {
+                    out[at] = byte
+                    at += 1
+                }
+                digest.writeHex(to: out.baseAddress! + at)
+                at += 24
+                out[at] = UInt8(ascii: "_")
+                at += 1
+                for byte in id {
+                    out[at] = byte
+                    at += 1
+                }
+                return at
+            }
+        }
+    }
+
+    /// The same from the digest's hex (ids read back from storage, tests).
     public static func derived(digest: String, targetID: String) -> String {
-        var id = prefix
-        id.reserveCapacity(prefix.utf8.count + digest.utf8.count + 1 + targetID.utf8.count)
-        id += digest
-        id += "_"
-        id += targetID
-        return id
+        prefix + digest + "_" + targetID
     }
 
     /// `msg_<24 random>_<target id>`: an id for a delivery with no event tag to derive it from.
