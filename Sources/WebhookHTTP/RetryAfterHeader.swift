@@ -12,10 +12,10 @@ enum RetryAfterHeader {
         return true
     }
 
-    /// The delay in seconds when `line` (raw header bytes, CRLF included) is a numeric
-    /// Retry-After header; nil for any other header or value.
-    static func seconds(fromHeaderLine line: UnsafeRawBufferPointer) -> Double? {
-        guard isRetryAfter(line) else { return nil }
+    /// The delay in seconds of a Retry-After line (raw header bytes, CRLF included) with a
+    /// numeric value; nil for another value. The caller has checked the name (`isRetryAfter`):
+    /// it is not checked twice per header line.
+    static func seconds(ofRetryAfterLine line: UnsafeRawBufferPointer) -> Double? {
         var value = line[name.count...].drop { $0 == 0x20 || $0 == 0x09 }
         while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
             value = value.dropLast()

@@ -367,7 +367,7 @@ final class Transfer {
             if statusSeen >= 200 { bodySince = Self.monotonicNanos() }
         } else if RetryAfterHeader.isRetryAfter(line) {
             retryAfterSeen = true
-            if let value = RetryAfterHeader.seconds(fromHeaderLine: line) { retryAfterHeader = value }
+            if let value = RetryAfterHeader.seconds(ofRetryAfterLine: line) { retryAfterHeader = value }
         }
     }
 

@@ -19,31 +19,15 @@ final class EndpointStateTests: XCTestCase {
         let duration = 3.0
         let grants = Collected<Double>()
         let errors = Collected<String>()
-        let prefix = self.prefix
-        let done = DispatchGroup()
-        for _ in 0..<2 {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                let state = EndpointState(url: server.url, prefix: prefix)
-                let end = Date().addingTimeInterval(duration)
-                do {
-                    while Date() < end {
-                        switch try state.acquire(endpoint: "billing", rate: rate) {
-                        case .granted(let at):
-                            grants.append(at)
-                        case .wait(let seconds):
-                            if seconds <= 0 || seconds > rate.interval { errors.append("wait \(seconds)") }
-                            Thread.sleep(forTimeInterval: seconds)
-                        }
-                    }
-                } catch {
-                    errors.append("\(error)")
-                }
+        try twoWorkers(on: server, until: Date().addingTimeInterval(duration), errors: errors) { state, _ in
+            switch try state.acquire(endpoint: "billing", rate: rate) {
+            case .granted(let at):
+                grants.append(at)
+            case .wait(let seconds):
+                if seconds <= 0 || seconds > rate.interval { errors.append("wait \(seconds)") }
+                Thread.sleep(forTimeInterval: seconds)
             }
         }
-        XCTAssertEqual(done.wait(timeout: .now() + duration + 10), .success)
-        XCTAssertEqual(errors.values, [])
 
         let times = grants.values.sorted()
         // No one-second window (half-open) holds more than 20 grants: grant i and grant i + 20
@@ -62,6 +46,29 @@ final class EndpointStateTests: XCTestCase {
         XCTAssertEqual(try server.redisCLI("EXISTS", "{t}:rate:billing"), "1")
         let ttl = try XCTUnwrap(Int(try server.redisCLI("PTTL", "{t}:rate:billing")))
         XCTAssertGreaterThan(ttl, 0, "the limiter's key expires when idle")
+    }
+
+    /// Two workers, each on its own thread with its own connection, run `step` (given its
+    /// state and its number, 0 or 1) until `end`; what a step throws goes to `errors`, which must
+    /// then be empty. Fails when the threads are not done 10 s after `end`.
+    private func twoWorkers(on server: RedisServer, until end: Date, errors: Collected<String>,
+                            _ step: @escaping @Sendable (EndpointState, Int) throws -> Void) throws {
+        let prefix = self.prefix
+        let done = DispatchGroup()
+        for worker in 0..<2 {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                let state = EndpointState(url: server.url, prefix: prefix)
+                do {
+                    while Date() < end { try step(state, worker) }
+                } catch {
+                    errors.append("\(error)")
+                }
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + end.timeIntervalSinceNow + 10), .success)
+        XCTAssertEqual(errors.values, [])
     }
 
     func testPerMinuteRateAndEndpointsAreIndependent() throws {
@@ -136,39 +143,24 @@ final class EndpointStateTests: XCTestCase {
         let probes = Collected<Date>()
         let holds = Collected<Double>()
         let errors = Collected<String>()
-        let prefix = self.prefix
         let start = Date()
         let duration = 2.2
-        let done = DispatchGroup()
-        for worker in 0..<2 {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                let state = EndpointState(url: server.url, prefix: prefix)
-                do {
-                    while Date().timeIntervalSince(start) < duration {
-                        switch try state.gate(endpoint: "down", probeInterval: interval, token: "w\(worker)") {
-                        case .probe:
-                            probes.append(Date())
-                            // The probe fails: the breaker stays open.
-                            let record = try state.record(endpoint: "down", successes: 0, failures: 1, lastError: "HTTP 500",
-                                                          threshold: 3, probeInterval: interval)
-                            if record.transition != .none { errors.append("probe failure gave \(record)") }
-                        case .hold(let left):
-                            if left > interval { errors.append("hold \(left)") }
-                            holds.append(left)
-                            Thread.sleep(forTimeInterval: 0.005)
-                        case .closed, .paused:
-                            errors.append("the breaker must stay open")
-                        }
-                    }
-                } catch {
-                    errors.append("\(error)")
-                }
+        try twoWorkers(on: server, until: start.addingTimeInterval(duration), errors: errors) { state, worker in
+            switch try state.gate(endpoint: "down", probeInterval: interval, token: "w\(worker)") {
+            case .probe:
+                probes.append(Date())
+                // The probe fails: the breaker stays open.
+                let record = try state.record(endpoint: "down", successes: 0, failures: 1, lastError: "HTTP 500",
+                                              threshold: 3, probeInterval: interval)
+                if record.transition != .none { errors.append("probe failure gave \(record)") }
+            case .hold(let left):
+                if left > interval { errors.append("hold \(left)") }
+                holds.append(left)
+                Thread.sleep(forTimeInterval: 0.005)
+            case .closed, .paused:
+                errors.append("the breaker must stay open")
             }
         }
-        XCTAssertEqual(done.wait(timeout: .now() + duration + 10), .success)
-        XCTAssertEqual(errors.values, [])
         // Slots open at 0.4, 0.8, ... 2.0 s after opening: five in 2.2 s (four if the machine is
         // slow to poll), each taken by exactly one of the two workers.
         let times = probes.values.sorted()
