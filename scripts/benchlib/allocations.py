@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Counts one `webhook-worker run`'s allocations per delivery, per thread, under the bench's load:
 Swift objects (`swift_allocObject`, which Swift arrays, strings, classes and closure contexts
-go through) and C mallocs (libcurl's, hiredis's and Swift's own, which ends in malloc).
+go through) and C mallocs (libcurl's, hiredis's and Swift's own, which ends in malloc); and, over
+as many deliveries just before (without the probes, which change the scheduling), each thread's
+context switches (`/proc/<pid>/task/<tid>/status`): voluntary ones (the thread waited: a wake-up
+each) and involuntary ones (it was preempted).
 
     python3 scripts/benchlib/allocations.py --binary $PWD/.build/release/webhook-worker
 
-Counts, not times: free of the machine's noise, so two builds compare in one run each. Same
+Counts, not times: free of the machine's noise, so two builds compare in one run each (the
+involuntary switches excepted: they follow what else the machine runs). Same
 set-up as the bench's worker_x1 phase (fresh Redis, pre-filled queue, nginx sink, default
 settings, signed, one endpoint). Counting starts after the first 2,000 deliveries (start-up
 and warm caches excluded). Needs linux-perf and root (it adds two uprobes, `perf probe -x`,
@@ -48,13 +52,30 @@ def ensure_probes(binary):
                 raise RuntimeError(f"perf probe -x {lib} {function}: {done.stderr.strip()[-300:]}")
 
 
+def switches(pid):
+    """Voluntary and involuntary context switches so far, per thread name."""
+    out = collections.defaultdict(collections.Counter)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                        out[name][key.split("_")[0]] += int(value)
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return out
+
+
 def count(binary, events, timeout):
     cleanup = Cleanup()
     try:
         sink = Sink(cleanup)
         redis_url, _ = start_redis(cleanup, "allocations")
         warm = 2000
-        runs.prefill(redis_url, events + warm + 1000)
+        runs.prefill(redis_url, 2 * events + warm + 1000)
         before = sink.count()
         worker = cleanup.start([binary, "run"], env=runs.worker_environment(redis_url, sink.url),
                                log_path=os.path.join(cleanup.temp_dir("allocations"), "worker.log"))
@@ -62,6 +83,18 @@ def count(binary, events, timeout):
         while sink.count() - before < warm:
             deadline.check()
             time.sleep(0.005)
+        # The context switches first, over `events` deliveries without the probes: a uprobe traps
+        # into the kernel at every call, which changes how threads are scheduled.
+        start = sink.count()
+        switched = switches(worker.pid)
+        deadline = Deadline(timeout, f"context switches: {events} deliveries")
+        while sink.count() - start < events:
+            deadline.check()
+            time.sleep(0.01)
+        for thread, counts in switches(worker.pid).items():
+            counts.subtract(switched.get(thread, collections.Counter()))
+            switched[thread] = counts
+        switched_over = sink.count() - start
         start = sink.count()
         perf = subprocess.Popen(["perf", "stat", "--per-thread", "-x", ";", "-e", ",".join(EVENTS),
                                  "-p", str(worker.pid)], stderr=subprocess.PIPE, text=True)
@@ -79,6 +112,10 @@ def count(binary, events, timeout):
         fields = line.split(";")
         if len(fields) > 3 and fields[1].strip().isdigit():
             per_thread[fields[0].rsplit("-", 1)[0]][fields[3].split(":")[-1]] += int(fields[1])
+    for thread, counts in switched.items():
+        # Scaled to the allocations' deliveries, so that every column divides by one count.
+        per_thread[thread].update({"switches " + kind: round(n * delivered / max(1, switched_over))
+                                   for kind, n in counts.items()})
     return per_thread, delivered
 
 
@@ -92,13 +129,19 @@ def main():
     ensure_probes(binary)
     per_thread, delivered = count(binary, args.events, args.timeout)
     total = collections.Counter()
-    print(f"allocations per delivery over {delivered} deliveries (swift: swift_allocObject; malloc: every malloc)")
-    for thread, counts in sorted(per_thread.items(), key=lambda item: -sum(item[1].values())):
+    print(f"allocations and context switches per delivery over {delivered} deliveries "
+          "(swift: swift_allocObject; malloc: every malloc; switches: voluntary / involuntary)")
+
+    def row(name, counts):
+        print(f"  {name:18s} swift {counts['swift_allocObject'] / delivered:6.2f}   malloc {counts['malloc'] / delivered:6.2f}"
+              f"   switches {counts['switches voluntary'] / delivered:6.3f} / {counts['switches nonvoluntary'] / delivered:6.3f}")
+
+    for thread, counts in sorted(per_thread.items(), key=lambda item: -(item[1]["malloc"] + item[1]["switches voluntary"])):
         if sum(counts.values()) < delivered / 100:
             continue
         total.update(counts)
-        print(f"  {thread:18s} swift {counts['swift_allocObject'] / delivered:6.2f}   malloc {counts['malloc'] / delivered:6.2f}")
-    print(f"  {'all threads':18s} swift {total['swift_allocObject'] / delivered:6.2f}   malloc {total['malloc'] / delivered:6.2f}")
+        row(thread, counts)
+    row("all threads", total)
 
 
 if __name__ == "__main__":
