@@ -147,7 +147,7 @@ final class Dispatcher: @unchecked Sendable {
                 if let paced = pacer.nextTime { until = min(until, paced) }
                 if mayClaim { until = min(until, nextClaimAt) }
                 if let flushAt = endpointGuard.flushDueAt { until = min(until, flushAt) }
-                if mailbox.wait(until: until, quiet: http.inFlight >= configuration.http.concurrency ? Self.busyRound : nil) { break }
+                if mailbox.wait(until: until) { break }
                 liveness.beat("dispatcher")
                 if pending.isEmpty && ledger.heldEvents == 0 && heapTrim.shouldTrim() { HeapTrim.trim() }
             }
@@ -320,13 +320,6 @@ final class Dispatcher: @unchecked Sendable {
         }
         return queue.pinnedServerID == nil || queue.serverID == queue.pinnedServerID
     }
-
-    /// While the HTTP pool is full, the dispatcher is not woken per post: it comes back for its
-    /// mail at most this long after it ran out (see `DispatcherMailbox.wait(until:quiet:)`).
-    /// Short beside the settle delay, so outcomes are written as promptly; long enough that a
-    /// busy worker's dispatcher runs a few hundred rounds a second rather than one per round of
-    /// the HTTP thread.
-    static let busyRound = 0.005
 
     /// Outcomes are written in batches of at least this many, or once the oldest has waited
     /// `settleDelay`. Why: a rate-limited endpoint's answers trickle in one by one, and a settle

@@ -12,14 +12,12 @@ final class DispatcherMailbox: @unchecked Sendable {
     private var taken: [[[UInt8]]] = []
     private var responses: [[HTTPResponse]] = []
     private var finishing = false
-    /// The dispatcher waits quietly (see `wait(until:quiet:)`): posts do not wake it.
-    private var quietWaiter = false
 
     /// Items the taker moved into the processing list.
     func post(taken items: [[UInt8]]) {
         condition.lock()
         taken.append(items)
-        if !quietWaiter { condition.signal() }
+        condition.signal()
         condition.unlock()
     }
 
@@ -29,7 +27,7 @@ final class DispatcherMailbox: @unchecked Sendable {
     func post(responses new: [HTTPResponse]) {
         condition.lock()
         responses.append(new)
-        if !quietWaiter { condition.signal() }
+        condition.signal()
         condition.unlock()
     }
 
@@ -43,23 +41,11 @@ final class DispatcherMailbox: @unchecked Sendable {
 
     /// Waits until something is posted or `deadline` passes; true when there is mail (or the
     /// finish was asked). Returns at once when there already is.
-    /// - Parameter quiet: when set, posts do not wake the waiter, which instead comes back by
-    ///   itself within `quiet` seconds (or at `deadline`, if sooner) and takes what arrived
-    ///   meanwhile in one round; `finish` still wakes it at once. Why: the dispatcher is woken
-    ///   per round of the HTTP thread otherwise, a context switch each, and on a busy worker
-    ///   (whose HTTP pool is full, so that a few milliseconds more before completing or
-    ///   admitting change nothing on the wire) those switches were one of its larger costs.
-    func wait(until deadline: Date, quiet: TimeInterval? = nil) -> Bool {
+    func wait(until deadline: Date) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         if hasMail { return true }
-        var until = deadline
-        if let quiet {
-            until = min(deadline, Date(timeIntervalSinceNow: quiet))
-            quietWaiter = true
-        }
-        _ = condition.wait(until: until)
-        quietWaiter = false
+        _ = condition.wait(until: deadline)
         return hasMail
     }
 

@@ -39,39 +39,6 @@ final class DispatcherPartsTests: XCTestCase {
         XCTAssertTrue(mailbox.wait(until: Date(timeIntervalSinceNow: 10)), "and stays: a finishing loop never waits")
     }
 
-    func testAQuietWaiterIsNotWokenByPostsButComesBackWithThemInTime() {
-        let mailbox = DispatcherMailbox()
-        var taken: [[[UInt8]]] = [], responses: [[HTTPResponse]] = []
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) {
-            mailbox.post(responses: [HTTPResponse(token: 1, outcome: .answered(status: 200))])
-            mailbox.post(taken: [[1]])
-        }
-        var started = Date()
-        XCTAssertTrue(mailbox.wait(until: Date(timeIntervalSinceNow: 10), quiet: 0.4), "back within the quiet time, with the mail")
-        let waited = Date().timeIntervalSince(started)
-        XCTAssertGreaterThanOrEqual(waited, 0.35, "the posts did not wake it")
-        XCTAssertLessThan(waited, 5, "it came back by itself, not at the deadline")
-        XCTAssertFalse(mailbox.take(&taken, &responses))
-        XCTAssertEqual(responses.map { $0.map(\.token) }, [[1]])
-        XCTAssertEqual(taken, [[[1]]])
-
-        // The deadline, when sooner, still ends the wait; and the finish wakes a quiet waiter at once.
-        started = Date()
-        XCTAssertFalse(mailbox.wait(until: Date(timeIntervalSinceNow: 0.05), quiet: 5))
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { mailbox.finish() }
-        started = Date()
-        XCTAssertTrue(mailbox.wait(until: Date(timeIntervalSinceNow: 10), quiet: 5))
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2, "the finish woke it")
-
-        // Not quiet (the default): a post wakes the waiter at once.
-        let other = DispatcherMailbox()
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { other.post(taken: [[2]]) }
-        started = Date()
-        XCTAssertTrue(other.wait(until: Date(timeIntervalSinceNow: 10)))
-        XCTAssertLessThan(Date().timeIntervalSince(started), 0.35)
-    }
-
     func testTheHeapIsTrimmedOncePerBusySpell() {
         var trim = HeapTrim()
         XCTAssertFalse(trim.shouldTrim(), "nothing was done yet")
