@@ -24,11 +24,6 @@ public struct EventDigest: Sendable, Hashable {
 
     /// Writes the 24 hex digits at `out`.
     func writeHex(to out: UnsafeMutablePointer<UInt8>) {
-        withUnsafeBytes(of: (head, tail)) { bytes in
-            for index in 0..<12 {
-                out[2 * index] = Hex.digits[Int(bytes[index] >> 4)]
-                out[2 * index + 1] = Hex.digits[Int(bytes[index] & 0x0F)]
-            }
-        }
+        withUnsafeBytes(of: (head, tail)) { bytes in _ = Hex.write(bytes.prefix(12), to: out) }
     }
 }

@@ -104,15 +104,19 @@ public enum Hex {
 
     /// The hex of `bytes`, written straight into the string's storage (no intermediate array).
     public static func string(_ bytes: some Collection<UInt8>) -> String {
-        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
-            var at = 0
-            for byte in bytes {
-                out[at] = digits[Int(byte >> 4)]
-                out[at + 1] = digits[Int(byte & 0x0F)]
-                at += 2
-            }
-            return at
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in write(bytes, to: out.baseAddress!) }
+    }
+
+    /// Writes the hex of `bytes` at `out` (two digits per byte, which `out` must have room for);
+    /// returns how many it wrote. The one hex loop: strings, digests and signatures call it.
+    static func write(_ bytes: some Sequence<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var at = 0
+        for byte in bytes {
+            out[at] = digits[Int(byte >> 4)]
+            out[at + 1] = digits[Int(byte & 0x0F)]
+            at += 2
         }
+        return at
     }
 
     /// The hex of a sequence that is not a collection (a digest): gathered first.

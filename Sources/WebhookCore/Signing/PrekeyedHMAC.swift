@@ -46,13 +46,7 @@ public struct PrekeyedHMAC: Sendable {
             let start = prefix.utf8CodeUnitCount
             return String(unsafeUninitializedCapacity: start + 64) { out in
                 for index in 0..<start { out[index] = prefix.utf8Start[index] }
-                let digits: StaticString = "0123456789abcdef"
-                let table = digits.utf8Start
-                for index in 0..<32 {
-                    out[start + 2 * index] = table[Int(digest[index] >> 4)]
-                    out[start + 2 * index + 1] = table[Int(digest[index] & 0x0F)]
-                }
-                return start + 64
+                return start + Hex.write(UnsafeRawBufferPointer(digest), to: out.baseAddress! + start)
             }
         }
     }
