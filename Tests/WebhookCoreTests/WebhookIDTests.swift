@@ -5,7 +5,10 @@ import XCTest
 /// check and `log --id` recognise them).
 final class WebhookIDTests: XCTestCase {
     func testDerivedIsPrefixDigestAndTarget() {
-        XCTAssertEqual(WebhookID.derived(digest: "7937cfcd64ba937f1c5dca47", targetID: "we1caea57b5aaac71"),
+        let code: [UInt8] = [0x79, 0x37, 0xcf, 0xcd, 0x64, 0xba, 0x93, 0x7f, 0x1c, 0x5d, 0xca, 0x47]
+        let digest = code.withUnsafeBytes { EventDigest(code: $0) }
+        XCTAssertEqual(digest.hex, "7937cfcd64ba937f1c5dca47")
+        XCTAssertEqual(WebhookID.derived(digest: digest, targetID: "we1caea57b5aaac71"),
                        "msg_7937cfcd64ba937f1c5dca47_we1caea57b5aaac71")
     }
 

@@ -36,11 +36,6 @@ public enum WebhookID {
         }
     }
 
-    /// The same from the digest's hex (ids read back from storage, tests).
-    public static func derived(digest: String, targetID: String) -> String {
-        prefix + digest + "_" + targetID
-    }
-
     /// `msg_<24 random>_<target id>`: an id for a delivery with no event tag to derive it from.
     public static func random(targetID: String) -> String {
         var generator = SystemRandomNumberGenerator()
