@@ -43,16 +43,14 @@ public struct HTTPResponse: Sendable {
     /// over 16 KiB is not held that long: the request then comes back with an empty body.
     public var request: HTTPRequest?
 
-    /// `body` and `request` are taken, not copied (the client builds its responses in place).
-    public init(token: UInt64, outcome: consuming Outcome, retryAfter: Double? = nil, body: consuming [UInt8] = [], duration: Double = 0,
-                bodyCut: Bool = false, request: consuming HTTPRequest? = nil) {
+    public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: [UInt8] = [], duration: Double = 0,
+                bodyCut: Bool = false) {
         self.token = token
-        self.outcome = consume outcome
+        self.outcome = outcome
         self.retryAfter = retryAfter
-        self.body = consume body
+        self.body = body
         self.bodyCut = bodyCut
         self.duration = duration
-        self.request = consume request
     }
 
     /// The status when the endpoint answered; 0 when it did not. A convenience for callers that

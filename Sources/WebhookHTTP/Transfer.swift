@@ -273,9 +273,7 @@ final class Transfer {
         } else if bodyCut {
             cut = true
         }
-        // The body and the request are moved into the response in its place in the array, not
-        // copied: built whole and then appended, the response was copied once into the array
-        // (Swift 6.3) and the original destroyed, the request's references with it.
+        // The body and the request are moved into the response in its place (see above).
         responses.append(HTTPResponse(token: token, outcome: outcome, retryAfter: retryAfter,
                                       duration: Double(totalMicros) / 1e6, bodyCut: cut))
         let last = responses.count - 1
