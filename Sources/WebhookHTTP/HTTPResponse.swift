@@ -42,6 +42,9 @@ public struct HTTPResponse: Sendable {
     /// own allocations; under load those waits were most of the worker's futex calls. A body
     /// over 16 KiB is not held that long: the request then comes back with an empty body.
     public var request: HTTPRequest?
+    /// Whether the request started (it has a duration or came back): a request that never
+    /// started has no latency. A flag, because testing `request` for nil copied the request out.
+    public var started = false
 
     public init(token: UInt64, outcome: Outcome, retryAfter: Double? = nil, body: [UInt8] = [], duration: Double = 0,
                 bodyCut: Bool = false) {
@@ -51,6 +54,7 @@ public struct HTTPResponse: Sendable {
         self.body = body
         self.bodyCut = bodyCut
         self.duration = duration
+        self.started = duration != 0
     }
 
     /// The status when the endpoint answered; 0 when it did not. A convenience for callers that

@@ -278,7 +278,9 @@ final class Transfer {
                                       duration: Double(totalMicros) / 1e6, bodyCut: cut))
         let last = responses.count - 1
         swap(&responses[last].body, &responseBody)
-        responses[last].request = request.take()
+        let handed = request.take()
+        responses[last].started = handed != nil || totalMicros != 0
+        responses[last].request = handed
         releaseRequestState()
     }
 
@@ -307,6 +309,7 @@ final class Transfer {
         releaseRequestState()
         var response = HTTPResponse.cancelled(token)
         response.request = request.take()
+        response.started = response.request != nil
         return response
     }
 

@@ -168,12 +168,23 @@ final class Dispatcher: @unchecked Sendable {
             if !newResponses.isEmpty {
                 var answered = false
                 // One array per round of the HTTP thread (see `DispatcherMailbox.post(responses:)`).
+                // Through a buffer pointer: `round[index]` copies the response out of the array
+                // (retaining all it holds), a pointer's element is borrowed in place.
                 for round in newResponses {
-                    for index in round.indices where complete(round[index], now: now, into: &completion) { answered = true }
+                    round.withUnsafeBufferPointer { responses in
+                        for index in responses.indices where complete(responses[index], now: now, into: &completion) {
+                            answered = true
+                        }
+                    }
                 }
                 metrics.count(completion.notes, logger: logger)
                 endpointGuard.note(completion.notes)
-                pending.append(contentsOf: completion.settlements)
+                // Swapped in when nothing is pending: appending copies (retains) each settlement.
+                if pending.isEmpty {
+                    swap(&pending, &completion.settlements)
+                } else {
+                    pending.append(contentsOf: completion.settlements)
+                }
                 completion.notes.removeAll(keepingCapacity: true)
                 completion.settlements.removeAll(keepingCapacity: true)
                 if answered && !done { withdrawLaggards(now: now) }
@@ -237,9 +248,7 @@ final class Dispatcher: @unchecked Sendable {
             onBridgeAnswer?(target)
         }
         let noted = completion.notes.count
-        // A request that never started has no latency (checked in this order: reading the
-        // optional request is the dearer test).
-        let started = response.duration != 0 || response.request != nil
+        let started = response.started
         ledger.complete(request: response.token, result: result, now: now, random: &random,
                         latencyMs: started ? Int((response.duration * 1000).rounded()) : nil, into: &completion)
         if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
@@ -382,11 +391,18 @@ final class Dispatcher: @unchecked Sendable {
     /// Builds the requests for `attempts` and submits them.
     private func send(_ attempts: [DeliveryLedger.Attempt]) {
         guard !attempts.isEmpty else { return }
-        let requests = builder.requests(for: attempts)
-        for (request, carried) in requests {
-            ledger.track(request: request.token, attempts: carried)
+        let built = builder.requests(for: attempts)
+        var start = 0
+        for index in built.requests.indices {
+            let count = built.counts[index]
+            if count == 1 {
+                ledger.track(request: built.requests[index].token, attempt: built.attempts[start])
+            } else {
+                ledger.track(request: built.requests[index].token, attempts: Array(built.attempts[start..<(start + count)]))
+            }
+            start += count
         }
-        http.submit(requests.map { $0.0 })  // a closure: a key path is projected by the runtime per element
+        http.submit(built.requests)
     }
 
     /// At shutdown: attempts still waiting in memory for their slot go back to the delayed set

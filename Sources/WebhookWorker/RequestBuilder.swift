@@ -82,12 +82,25 @@ struct RequestBuilder {
         self.timeout = timeout
     }
 
+    /// The requests built from a list of attempts, and what each carries. Two flat arrays, not
+    /// a pair per request: the requests go to the HTTP client as one array (no request copied
+    /// out of a pair), and a request that carries one attempt needs no array of its own.
+    struct Built {
+        var requests: [HTTPRequest] = []
+        /// The attempts, in the order of the requests that carry them.
+        var attempts: [Attempt] = []
+        /// How many of `attempts` each request carries (one, or a Marzban-mode batch).
+        var counts: [Int] = []
+    }
+
     /// Builds the requests for `attempts` and the attempts each carries (one, or a Marzban-mode
     /// batch). Signed requests get their `webhook-timestamp` and signature later, when the HTTP
     /// engine sends them (see `standardRequest`).
-    mutating func requests(for attempts: [Attempt]) -> [(HTTPRequest, [Attempt])] {
-        var out: [(HTTPRequest, [Attempt])] = []
-        out.reserveCapacity(attempts.count)
+    mutating func requests(for attempts: [Attempt]) -> Built {
+        var out = Built()
+        out.requests.reserveCapacity(attempts.count)
+        out.attempts.reserveCapacity(attempts.count)
+        out.counts.reserveCapacity(attempts.count)
         // A Marzban-mode batch per endpoint, and per key for an ordered endpoint: a key's
         // claimed deliveries travel together, in their order.
         var batches: [BatchKey: [Attempt]] = [:]
@@ -97,30 +110,36 @@ struct RequestBuilder {
             switch unit.target.kind {
             case .discord:
                 _ = tracer?.begin(unit)  // a span, but no trace header to a third-party service
-                out.append((request(to: unit.target, body: DiscordMessage.body(for: event),
-                                    headers: Self.jsonOnly), [unit]))
+                out.requests.append(request(to: unit.target, body: DiscordMessage.body(for: event), headers: Self.jsonOnly))
             case .telegram:
                 _ = tracer?.begin(unit)
                 let chat = unit.target.spec?.telegram?.chatID ?? ""
-                out.append((request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
-                                    headers: Self.jsonOnly), [unit]))
+                out.requests.append(request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
+                                            headers: Self.jsonOnly))
             case .webhook where unit.batched:
                 let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
                 if batches[key] == nil { batchOrder.append(key) }
                 batches[key, default: []].append(unit)
+                continue
             case .webhook:
-                out.append((standardRequest(unit), [unit]))
+                out.requests.append(standardRequest(unit))
             }
+            out.attempts.append(unit)
+            out.counts.append(1)
         }
         for key in batchOrder {
             let batch = batches[key] ?? []
-            out.append((marzbanRequest(to: key.target, batch), batch))
+            out.requests.append(marzbanRequest(to: key.target, batch))
+            out.attempts.append(contentsOf: batch)
+            out.counts.append(batch.count)
         }
         // An ordered delivery must not go on the wire once its key's lease could run out
         // before the answer (see `DeliveryLedger.OrderRef.sendBy`).
-        for index in out.indices {
-            let deadlines = out[index].1.compactMap { $0.order?.sendBy }
-            if let first = deadlines.min() { out[index].0.notAfter = first }
+        var start = 0
+        for index in out.requests.indices {
+            let carried = out.attempts[start..<(start + out.counts[index])]
+            start += out.counts[index]
+            if let first = carried.compactMap({ $0.order?.sendBy }).min() { out.requests[index].notAfter = first }
         }
         return out
     }

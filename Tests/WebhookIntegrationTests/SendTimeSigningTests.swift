@@ -34,7 +34,7 @@ final class SendTimeSigningTests: XCTestCase {
             return DeliveryLedger.Attempt(eventID: UInt64(index), target: target, tries: 0,
                                           webhookID: "msg_send_time_\(index)", event: event)
         }
-        let requests = builder.requests(for: units).map(\.0)
+        let requests = builder.requests(for: units).requests
         XCTAssertEqual(requests.count, 2)
         client.submit(requests)
 

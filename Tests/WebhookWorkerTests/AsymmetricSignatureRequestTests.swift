@@ -23,7 +23,7 @@ final class AsymmetricSignatureRequestTests: XCTestCase {
         builder.clock = { 1700000123 }
         let event = try Event.parse(raw, maxBytes: 1 << 20, now: 1)
         let unit = DeliveryLedger.Attempt(eventID: 1, target: Target(spec: spec), tries: 2, webhookID: "msg_test", event: event)
-        let request = try XCTUnwrap(builder.requests(for: [unit]).first?.0)
+        let request = try XCTUnwrap(builder.requests(for: [unit]).requests.first)
         var atSend: [String] = []
         request.onSend?(&atSend)
         let lines = (request.headers + atSend).filter { $0.lowercased().hasPrefix("webhook-signature:") }

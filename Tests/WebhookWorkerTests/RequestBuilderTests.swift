@@ -3,6 +3,17 @@ import WebhookCore
 import WebhookHTTP
 import XCTest
 
+extension RequestBuilder.Built {
+    /// Each request with the attempts it carries, for assertions.
+    var pairs: [(HTTPRequest, [DeliveryLedger.Attempt])] {
+        var start = 0
+        return requests.indices.map { index in
+            defer { start += counts[index] }
+            return (requests[index], Array(attempts[start..<(start + counts[index])]))
+        }
+    }
+}
+
 /// The request builder's observable output: URL, headers and body for a given event, secret,
 /// `tries` and time. Signatures are literals computed with Python's hmac, outside the project.
 final class RequestBuilderTests: XCTestCase {
@@ -42,7 +53,7 @@ final class RequestBuilderTests: XCTestCase {
     func testStandardRequestIsSignedBothWays() throws {
         var builder = RequestBuilder(secret: "s3cret", timeout: 7)
         builder.clock = { 1700000123 }
-        let built = builder.requests(for: [attempt(try event())])
+        let built = builder.requests(for: [attempt(try event())]).pairs
         XCTAssertEqual(built.count, 1)
         let (request, units) = try XCTUnwrap(built.first)
         XCTAssertEqual(units.map(\.webhookID), ["msg_test"])
@@ -65,7 +76,7 @@ final class RequestBuilderTests: XCTestCase {
         let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
         var builder = RequestBuilder(secret: secret, timeout: 7)
         builder.clock = { 1700000123 }
-        let request = try XCTUnwrap(builder.requests(for: [attempt(try event())]).first?.0)
+        let request = try XCTUnwrap(builder.requests(for: [attempt(try event())]).requests.first)
         let sent = headers(request)
         // Keyed by bytes(range(32)), the decoded part after whsec_.
         XCTAssertEqual(sent["webhook-signature"], "v1,v1jTVXdhMDQfdDl8Aplf4LZYXiy11Fel+wvvIlZUoUI=")
@@ -76,7 +87,7 @@ final class RequestBuilderTests: XCTestCase {
     func testWithoutASecretNothingIsSigned() throws {
         for secret in [nil, ""] as [String?] {
             var builder = RequestBuilder(secret: secret, timeout: 7)
-            let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), tries: 0)]).first?.0)
+            let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), tries: 0)]).requests.first)
             let sent = headers(request)
             XCTAssertNil(sent["x-webhook-secret"])
             XCTAssertNil(sent["webhook-signature"])
@@ -94,7 +105,7 @@ final class RequestBuilderTests: XCTestCase {
             attempt(try event(), 1, tries: 0, webhookID: "a", batched: true),
             attempt(second, 2, tries: 3, webhookID: "b", batched: true),
             attempt(try event(), 1, target: other, tries: 1, webhookID: "c", batched: true),
-        ])
+        ]).pairs
         XCTAssertEqual(built.count, 2, "one request per endpoint")
         let toHook = try XCTUnwrap(built.first { $0.0.url == hook.url })
         XCTAssertEqual(toHook.1.map(\.webhookID), ["a", "b"])
@@ -112,7 +123,7 @@ final class RequestBuilderTests: XCTestCase {
     func testDiscordGetsAnEmbedAndNeverTheSecret() throws {
         let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/x")
         var builder = RequestBuilder(secret: "s3cret", timeout: 7)
-        let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), target: discord)]).first?.0)
+        let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), target: discord)]).requests.first)
         XCTAssertEqual(request.url, discord.url)
         XCTAssertEqual(headers(request), ["content-type": "application/json"])
         let body = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
@@ -125,7 +136,7 @@ final class RequestBuilderTests: XCTestCase {
         var builder = RequestBuilder(secret: nil, timeout: 7)
         let first = builder.requests(for: [attempt(try event(), 1), attempt(try event(), 2, target: other)])
         let second = builder.requests(for: [attempt(try event(), 3, target: other), attempt(try event(), 4)])
-        let all = (first + second).map(\.0)
+        let all = first.requests + second.requests
         XCTAssertEqual(Set(all.map(\.token)).count, 4, "a token identifies one request")
         let lanes = Dictionary(grouping: all, by: \.url).mapValues { Set($0.map(\.lane)) }
         XCTAssertEqual(lanes[hook.url]?.count, 1)

@@ -228,7 +228,14 @@ public struct DeliveryLedger: Sendable {
     /// Finds the target of a stored delivery (ids of earlier releases, the URL fence).
     private let directory: TargetDirectory
     private var held: [UInt64: Held] = [:]
-    private var requests: [UInt64: [Attempt]] = [:]
+    /// The attempts each request in flight carries.
+    private var requests: [UInt64: Tracked] = [:]
+    /// One attempt (a request of its own), or a Marzban-mode batch: the common case needs no
+    /// array per request.
+    private enum Tracked {
+        case one(Attempt)
+        case batch([Attempt])
+    }
     /// Attempts admitted and not yet completed, per target id.
     private var backlog: [String: Int] = [:]
     /// When each target last answered and was last held, per target id (the laggard rule).
@@ -597,12 +604,21 @@ public struct DeliveryLedger: Sendable {
 
     /// Records which attempts one request carries (one, or a Marzban-mode batch).
     public mutating func track(request token: UInt64, attempts: [Attempt]) {
-        requests[token] = attempts
+        requests[token] = attempts.count == 1 ? .one(attempts[0]) : .batch(attempts)
+    }
+
+    /// Records the one attempt a request carries.
+    public mutating func track(request token: UInt64, attempt: Attempt) {
+        requests[token] = .one(attempt)
     }
 
     /// The target of the request `token`, while it is tracked (before `complete`).
     public func target(ofRequest token: UInt64) -> Target? {
-        requests[token]?.first?.target
+        switch requests[token] {
+        case .one(let attempt): return attempt.target
+        case .batch(let attempts): return attempts.first?.target
+        case nil: return nil
+        }
     }
 
     // MARK: Input 4: complete
@@ -623,7 +639,7 @@ public struct DeliveryLedger: Sendable {
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
                                   random: inout some RandomNumberGenerator, latencyMs: Int? = nil,
                                   into completion: inout Completion) {
-        guard let attempts = requests.removeValue(forKey: token) else { return }
+        guard let tracked = requests.removeValue(forKey: token) else { return }
         let status: Int
         let cause: Note.Cause
         switch result {
@@ -631,88 +647,102 @@ public struct DeliveryLedger: Sendable {
         case .transportError(let failure, _): (status, cause) = (0, .failed(failure))
         case .cancelled, .withdrawn: (status, cause) = (0, .notSent)
         }
-        for attempt in attempts {
-            backlog[attempt.target.id, default: 1] -= 1
-            // Looked up, not copied out: a copy of the event's state retains its arrays.
-            guard let slot = held.index(forKey: attempt.eventID) else { continue }
-            if result != .cancelled && result != .withdrawn { activity[attempt.target.id, default: Activity()].answeredAt = now }
-            let outcome: Settlement.Outcome?
-            let note: Note.Kind
-            var reason: String?
-            var logged: AttemptOutcome?
-            if result == .withdrawn {
-                // Parked like a laggard's new delivery (see `schedule`): no try, hold and slot kept.
-                outcome = .retry(after: settings.deferDelay,
-                                 item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                            heldSince: attempt.heldSince, slot: attempt.slot))
-                note = .deferred
-            } else if case .cancelled = result {
-                // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
-                // and any slot (not used: it never reached the wire) travel on.
-                outcome = .requeue(item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                              heldSince: attempt.heldSince, slot: attempt.slot))
-                note = .handedBack
-            } else {
-                let heldFor = attempt.heldSince > 0 ? max(0, now - attempt.heldSince) : 0
-                switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
-                                             rateLimitedFor: heldFor, result: result,
-                                             rateLimitsBy429: attempt.target.kind != .webhook, random: &random) {
-                case .delivered:
-                    outcome = nil
-                    note = .delivered
-                    logged = .delivered
-                case .retry(let after, _) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
-                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                                  why: "its retry would hold the key past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
-                    note = .dead
-                    logged = .dead
-                case .rateLimited(let after) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
-                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                                  why: "rate-limited past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
-                    note = .dead
-                    logged = .dead
-                case .retry(let after, let tries):
-                    outcome = .retry(after: after, item: item(for: attempt, tries: tries))
-                    note = .retry
-                    logged = .retry
-                    if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
-                case .rateLimited(let after):
-                    outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
-                                                              heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
-                    note = .rateLimited
-                    logged = .rateLimited
-                    if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
-                case .dead(let why) where attempt.order != nil:
-                    (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                                  why: "\(why)")
-                    note = .dead
-                    logged = .dead
-                case .dead(let why):
-                    var lastError: String?
-                    if case .transportError(_, let message) = result { lastError = message }
-                    let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target,
-                                            webhookID: attempt.webhookID, attempts: attempt.tries + 1,
-                                            lastStatus: status > 0 ? status : nil, lastError: lastError,
-                                            failedAt: now, reason: why)
-                    outcome = .dead(entry: letter.encoded())
-                    note = .dead
-                    reason = why
-                    logged = .dead
-                }
+        switch tracked {
+        case .one(let attempt):
+            decide(attempt, result: result, status: status, cause: cause, now: now, random: &random, latencyMs: latencyMs,
+                   into: &completion)
+        case .batch(let attempts):
+            for attempt in attempts {
+                decide(attempt, result: result, status: status, cause: cause, now: now, random: &random, latencyMs: latencyMs,
+                       into: &completion)
             }
-            completion.notes.append(Note(kind: note, target: attempt.target, webhookID: attempt.webhookID,
-                                         status: status, reason: reason, cause: cause))
-            var log: [UInt8]?
-            if let logged, settings.logAttempts {
-                var body: [UInt8] = []
-                if case .status(_, _, let answer) = result { body = answer }
-                log = logRecord(attempt, logged, now: now, status: status > 0 ? status : nil, latencyMs: latencyMs,
-                                errorClass: logged == .delivered ? nil : result.errorClass,
-                                body: body)
-            }
-            record(attempt, outcome, log: log)
-            finishIfDone(attempt.eventID, into: &completion.settlements)
         }
+    }
+
+    /// Decides one attempt of a completed request (see `complete`).
+    private mutating func decide(_ attempt: Attempt, result: AttemptResult, status: Int, cause: Note.Cause, now: Double,
+                                 random: inout some RandomNumberGenerator, latencyMs: Int?,
+                                 into completion: inout Completion) {
+        backlog[attempt.target.id, default: 1] -= 1
+        // Looked up, not copied out: a copy of the event's state retains its arrays.
+        guard let slot = held.index(forKey: attempt.eventID) else { return }
+        if result != .cancelled && result != .withdrawn { activity[attempt.target.id, default: Activity()].answeredAt = now }
+        let outcome: Settlement.Outcome?
+        let note: Note.Kind
+        var reason: String?
+        var logged: AttemptOutcome?
+        if result == .withdrawn {
+            // Parked like a laggard's new delivery (see `schedule`): no try, hold and slot kept.
+            outcome = .retry(after: settings.deferDelay,
+                             item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                        heldSince: attempt.heldSince, slot: attempt.slot))
+            note = .deferred
+        } else if case .cancelled = result {
+            // Handed back at shutdown: not an attempt, so nothing is counted, and its hold
+            // and any slot (not used: it never reached the wire) travel on.
+            outcome = .requeue(item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                          heldSince: attempt.heldSince, slot: attempt.slot))
+            note = .handedBack
+        } else {
+            let heldFor = attempt.heldSince > 0 ? max(0, now - attempt.heldSince) : 0
+            switch settings.retry.decide(tries: attempt.tries, rateLimits: attempt.rateLimits,
+                                         rateLimitedFor: heldFor, result: result,
+                                         rateLimitsBy429: attempt.target.kind != .webhook, random: &random) {
+            case .delivered:
+                outcome = nil
+                note = .delivered
+                logged = .delivered
+            case .retry(let after, _) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
+                (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                              why: "its retry would hold the key past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
+                note = .dead
+                logged = .dead
+            case .rateLimited(let after) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
+                (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                              why: "rate-limited past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
+                note = .dead
+                logged = .dead
+            case .retry(let after, let tries):
+                outcome = .retry(after: after, item: item(for: attempt, tries: tries))
+                note = .retry
+                logged = .retry
+                if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
+            case .rateLimited(let after):
+                outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
+                                                          heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
+                note = .rateLimited
+                logged = .rateLimited
+                if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
+            case .dead(let why) where attempt.order != nil:
+                (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
+                                              why: "\(why)")
+                note = .dead
+                logged = .dead
+            case .dead(let why):
+                var lastError: String?
+                if case .transportError(_, let message) = result { lastError = message }
+                let letter = DeadLetter(payload: attempt.event.bytes, target: attempt.target,
+                                        webhookID: attempt.webhookID, attempts: attempt.tries + 1,
+                                        lastStatus: status > 0 ? status : nil, lastError: lastError,
+                                        failedAt: now, reason: why)
+                outcome = .dead(entry: letter.encoded())
+                note = .dead
+                reason = why
+                logged = .dead
+            }
+        }
+        completion.notes.append(Note(kind: note, target: attempt.target, webhookID: attempt.webhookID,
+                                     status: status, reason: reason, cause: cause))
+        var log: [UInt8]?
+        if let logged, settings.logAttempts {
+            var body: [UInt8] = []
+            if case .status(_, _, let answer) = result { body = answer }
+            log = logRecord(attempt, logged, now: now, status: status > 0 ? status : nil, latencyMs: latencyMs,
+                            errorClass: logged == .delivered ? nil : result.errorClass,
+                            body: body)
+        }
+        record(attempt, outcome, log: log)
+        finishIfDone(attempt.eventID, into: &completion.settlements)
     }
 
     // MARK: The attempt log
