@@ -4,8 +4,10 @@ public struct HTTPRequest: Sendable {
     /// appends header lines to `extra` (which starts empty; they are sent after `headers`). For
     /// headers that must describe the moment of sending rather than of queueing (a timestamp and
     /// a signature covering it): a request may wait behind its lane's cap for a long time. Keep
-    /// it short: it runs on the thread that drives every transfer.
-    public typealias SendHook = @Sendable (_ extra: inout [String]) -> Void
+    /// it short: it runs on the thread that drives every transfer. It gets the request (its
+    /// `sendID` and body), so one hook serves every request of an endpoint: a hook capturing
+    /// each request's own values was an allocation per request.
+    public typealias SendHook = @Sendable (_ request: borrowing HTTPRequest, _ extra: inout [String]) -> Void
 
     /// Judges each address a direct connection for this request is about to be made to (4 bytes
     /// for IPv4, 16 for IPv6, as curl resolved them): a reason refuses it, and no connection is
@@ -28,6 +30,8 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double
     /// Called just before sending; see `SendHook`.
     public var onSend: SendHook?
+    /// The caller's name for this request, for `onSend` (the webhook id a signature covers).
+    public var sendID = ""
     /// Egress proxy for this request (`http://`, `https://`, `socks5://`, `socks5h://`), nil for
     /// a direct connection. libcurl's own proxy environment variables are never used.
     public var proxy: String?

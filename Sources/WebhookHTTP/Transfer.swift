@@ -156,7 +156,7 @@ final class Transfer {
         if let hook = request.onSend {
             // A buffer this handle keeps, so the hook's lines cost no array allocation.
             sendTimeHeaders.removeAll(keepingCapacity: true)
-            hook(&sendTimeHeaders)
+            hook(request, &sendTimeHeaders)
             for line in sendTimeHeaders { headerLines.append(line) }
             sendTimeHeaders.removeAll(keepingCapacity: true)
         }

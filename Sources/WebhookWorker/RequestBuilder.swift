@@ -26,7 +26,16 @@ struct RequestBuilder {
     private var lanes: [Target: Int] = [:]
     private var nextToken: UInt64 = 0
     /// Unix seconds at send time, for `webhook-timestamp` (injected by tests).
-    var clock: @Sendable () -> Int = { Int(time(nil)) }
+    var clock: @Sendable () -> Int = { Int(time(nil)) } {
+        didSet { sendHooks.removeAll(); lastHook = nil }
+    }
+    /// The send hooks made so far (see `sendHook(for:keys:)`), boxed like `connectChecks`.
+    private var sendHooks: [String: StoredHook] = [:]
+    private var lastHook: StoredHook?
+    private struct StoredHook {
+        let target: Target
+        let hook: HTTPRequest.SendHook
+    }
     /// The addresses requests may connect to (WEBHOOK_EGRESS); set by the dispatcher.
     var egress = EgressPolicy(mode: .off) {
         didSet { connectChecks.removeAll() }
@@ -160,16 +169,35 @@ struct RequestBuilder {
         if let tracer { headers.append("traceparent: " + tracer.begin(unit)) }
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
-        let standardMACs = keys.map { $0.standard } ?? globalStandardMACs
-        let signingKeys = unit.target.spec?.signingKeys ?? []
-        let clock = self.clock
         var request = request(to: unit.target, body: body, headers: headers)
-        request.onSend = { headers in
+        request.sendID = webhookID
+        request.onSend = sendHook(for: unit.target, keys: keys)
+        return request
+    }
+
+    /// The send hook of `target`'s requests: `webhook-timestamp`, then `webhook-signature` over
+    /// `<webhook-id>.<timestamp>.<body>` (the request's `sendID` and body) with the endpoint's
+    /// keys. One per endpoint, made at its first request: the last endpoint's is reused without
+    /// a lookup, the others are found by id (a routed endpoint's destinations share theirs).
+    private mutating func sendHook(for target: Target, keys: Keys?) -> HTTPRequest.SendHook {
+        if let last = lastHook, last.target === target { return last.hook }
+        let stored = sendHooks[target.id] ?? StoredHook(target: target, hook: Self.makeSendHook(
+            standardMACs: keys.map { $0.standard } ?? globalStandardMACs,
+            signingKeys: target.spec?.signingKeys ?? [], clock: clock))
+        sendHooks[target.id] = stored
+        lastHook = StoredHook(target: target, hook: stored.hook)
+        return stored.hook
+    }
+
+    private static func makeSendHook(standardMACs: [PrekeyedHMAC], signingKeys: [AsymmetricSigningKey],
+                                     clock: @escaping @Sendable () -> Int) -> HTTPRequest.SendHook {
+        { request, headers in
             let timestamp = clock()
             headers.append("webhook-timestamp: " + String(timestamp))
             guard !standardMACs.isEmpty || !signingKeys.isEmpty else { return }
+            let body = request.body
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
-            var id = webhookID
+            var id = request.sendID
             id.withUTF8 { idBytes in
                 withUnsafeTemporaryAllocation(byteCount: idBytes.count + 24, alignment: 1) { head in
                     var count = 0
@@ -194,7 +222,6 @@ struct RequestBuilder {
                 }
             }
         }
-        return request
     }
 
     private mutating func marzbanRequest(to target: Target, _ batch: [Attempt]) -> HTTPRequest {

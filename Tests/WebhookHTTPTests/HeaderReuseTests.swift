@@ -28,7 +28,7 @@ final class HeaderReuseTests: XCTestCase {
             let line = "x-sent: \(index)"
             var hook: HTTPRequest.SendHook?
             if index % 2 == 0 {
-                hook = { (extra: inout [String]) in extra.append(line) }
+                hook = { _, extra in extra.append(line) }
             }
             let body = Array("{\"n\":\(index)}".utf8)
             client.submit([HTTPRequest(token: UInt64(index), url: receiver.url, headers: headers, body: body,

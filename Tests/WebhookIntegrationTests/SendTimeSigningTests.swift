@@ -68,7 +68,7 @@ final class SendTimeSigningTests: XCTestCase {
         let client = try HTTPClient(maxConcurrent: 4, maxPerLane: 1) { _ in }
         defer { client.shutdown() }
         let queuedAt = Date().timeIntervalSince1970
-        let hook: HTTPRequest.SendHook = { headers in
+        let hook: HTTPRequest.SendHook = { _, headers in
             headers.append("x-sent-at: \(Date().timeIntervalSince1970)")
         }
         client.submit((0..<2).map {

@@ -25,7 +25,7 @@ final class AsymmetricSignatureRequestTests: XCTestCase {
         let unit = DeliveryLedger.Attempt(eventID: 1, target: Target(spec: spec), tries: 2, webhookID: "msg_test", event: event)
         let request = try XCTUnwrap(builder.requests(for: [unit]).requests.first)
         var atSend: [String] = []
-        request.onSend?(&atSend)
+        request.onSend?(request, &atSend)
         let lines = (request.headers + atSend).filter { $0.lowercased().hasPrefix("webhook-signature:") }
         XCTAssertLessThanOrEqual(lines.count, 1, "one webhook-signature header")
         return lines.first.map { String($0.dropFirst("webhook-signature:".count)).trimmingCharacters(in: .whitespaces) }

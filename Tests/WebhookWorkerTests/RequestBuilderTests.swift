@@ -37,7 +37,7 @@ final class RequestBuilderTests: XCTestCase {
     private func headers(_ request: HTTPRequest, file: StaticString = #filePath, line: UInt = #line) -> [String: String] {
         var out: [String: String] = [:]
         var atSend: [String] = []
-        request.onSend?(&atSend)
+        request.onSend?(request, &atSend)
         for header in request.headers + atSend {
             guard let colon = header.firstIndex(of: ":") else {
                 XCTFail("not a header line: \(header)", file: file, line: line)
@@ -70,6 +70,26 @@ final class RequestBuilderTests: XCTestCase {
             // base64(hmac(b"s3cret", b"msg_test.1700000123." + body))
             "webhook-signature": "v1,zS//4XjQDpqHEzlGfh8PrhC6lnBZtb7UEhtVfH6fvgc=",
         ])
+    }
+
+    /// One send hook per endpoint is made and reused: requests to endpoints with their own
+    /// secrets, alternating, are each signed with their endpoint's key and their own id (checked
+    /// against `WebhookSigner`, the plain reference).
+    func testAlternatingEndpointsAreEachSignedWithTheirOwnSecretAndID() throws {
+        func endpoint(_ name: String, _ secret: String) -> Target {
+            Target(spec: EndpointSpec(name: name, kind: .webhook, url: "http://127.0.0.1:1/\(name)", secrets: [secret]))
+        }
+        let first = endpoint("first", "secret-one"), second = endpoint("second", "secret-two")
+        var builder = RequestBuilder(secret: "global", timeout: 7)
+        builder.clock = { 1700000123 }
+        let plan: [(Target, String)] = [(first, "msg_1"), (second, "msg_2"), (first, "msg_3"), (hook, "msg_4"), (second, "msg_5")]
+        for (target, id) in plan {
+            let request = try XCTUnwrap(builder.requests(for: [attempt(try event(), target: target, webhookID: id)]).requests.first)
+            let secret = target === first ? "secret-one" : target === second ? "secret-two" : "global"
+            let expected = try XCTUnwrap(WebhookSigner(secret: secret).standardSignature(id: id, timestamp: 1700000123,
+                                                                                          body: request.body))
+            XCTAssertEqual(headers(request)["webhook-signature"], expected, "\(target.name) \(id)")
+        }
     }
 
     func testWhsecSecretKeysTheStandardSignatureWithTheDecodedBytes() throws {
