@@ -98,8 +98,12 @@ public final class RedisQueue {
         // Events with writes first: under `maxmemory` Redis refuses a script's first write when
         // memory is full, and only its first, so the whole settle then fails before anything is
         // written; removals alone (delivered events) would let later writes through.
-        for settlement in settlements where !settlement.outcomes.isEmpty { Self.append(settlement, log: attemptLog.isOn, to: &args) }
-        for settlement in settlements where settlement.outcomes.isEmpty { Self.append(settlement, log: attemptLog.isOn, to: &args) }
+        // Through a buffer pointer: `for settlement in settlements` copies each one (retaining
+        // every array it holds), twice over; a pointer's elements are read in place.
+        settlements.withUnsafeBufferPointer { held in
+            for index in held.indices where !held[index].outcomes.isEmpty { Self.append(held[index], log: attemptLog.isOn, to: &args) }
+            for index in held.indices where held[index].outcomes.isEmpty { Self.append(held[index], log: attemptLog.isOn, to: &args) }
+        }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
               let written = parts[0].integer, let fenced = parts[1].integer, let trimmed = parts[2].integer,
