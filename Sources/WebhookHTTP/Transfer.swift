@@ -210,7 +210,7 @@ final class Transfer {
         // A large body is dropped now rather than held to the end (the handle has its own copy):
         // one free of a big block costs little, and 64 held 1 MiB bodies would cost 64 MiB.
         if count > Self.heldBodyLimit { request.body = [] }
-        self.request = request
+        self.request = consume request
         return nil
     }
 

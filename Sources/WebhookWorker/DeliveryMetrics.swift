@@ -21,31 +21,36 @@ final class DeliveryMetrics {
     }
 
     func count(_ notes: [DeliveryLedger.Note], logger: Logger) {
-        for note in notes {
-            let statusClass = note.status > 0 ? MetricNames.StatusClass.of(status: note.status) : "none"
-            let endpoint = note.target?.name ?? ""
-            switch note.kind {
-            case .delivered: counter(MetricNames.Outcome.delivered, statusClass, endpoint).increment()
-            case .retry:
-                counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error", endpoint).increment()
-                logger.debug("attempt failed, retry scheduled", metadata: metadata(note))
-            case .deferred: counter(MetricNames.Outcome.deferred, "none", endpoint).increment()
-            case .rateLimited:
-                counter(MetricNames.Outcome.deferred, statusClass, endpoint).increment()
-                logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note))
-            case .handedBack: counter(MetricNames.Outcome.handedBack, "error", endpoint).increment()
-            case .dead:
-                counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error", endpoint).increment()
-                logger.warning("delivery moved to dead letters", metadata: metadata(note))
-            case .rejected:
-                malformed.increment()
-                logger.warning("item moved to dead letters without delivery", metadata: metadata(note))
-            case .skipped:
-                skippedCounter(endpoint).increment()
-            case .refused:
-                counter(MetricNames.Outcome.dead, "error", endpoint).increment()
-                logger.warning("destination from the event refused; moved to dead letters, not sent", metadata: metadata(note))
-            }
+        // Read in place: `for note in notes` copied each note (its target and strings retained).
+        notes.withUnsafeBufferPointer { notes in
+            for index in notes.indices { count(one: notes[index], logger: logger) }
+        }
+    }
+
+    private func count(one note: DeliveryLedger.Note, logger: Logger) {
+        let statusClass = note.status > 0 ? MetricNames.StatusClass.of(status: note.status) : "none"
+        let endpoint = note.target?.name ?? ""
+        switch note.kind {
+        case .delivered: counter(MetricNames.Outcome.delivered, statusClass, endpoint).increment()
+        case .retry:
+            counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error", endpoint).increment()
+            logger.debug("attempt failed, retry scheduled", metadata: metadata(note))
+        case .deferred: counter(MetricNames.Outcome.deferred, "none", endpoint).increment()
+        case .rateLimited:
+            counter(MetricNames.Outcome.deferred, statusClass, endpoint).increment()
+            logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note))
+        case .handedBack: counter(MetricNames.Outcome.handedBack, "error", endpoint).increment()
+        case .dead:
+            counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error", endpoint).increment()
+            logger.warning("delivery moved to dead letters", metadata: metadata(note))
+        case .rejected:
+            malformed.increment()
+            logger.warning("item moved to dead letters without delivery", metadata: metadata(note))
+        case .skipped:
+            skippedCounter(endpoint).increment()
+        case .refused:
+            counter(MetricNames.Outcome.dead, "error", endpoint).increment()
+            logger.warning("destination from the event refused; moved to dead letters, not sent", metadata: metadata(note))
         }
     }
 

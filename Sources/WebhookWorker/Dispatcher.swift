@@ -467,7 +467,8 @@ final class Dispatcher: @unchecked Sendable {
         for batch in batches {
             let result = try queue.settle(batch, deadMax: configuration.worker.deadMax)
             written += batch.count
-            room.release(batch.lazy.map { $0.ack })
+            // By index: iterating the settlements (as `lazy.map` does) copies each whole.
+            room.release(batch.indices.lazy.map { batch[$0].ack })
             if result.fenced > 0 {
                 logger.warning("outcomes not written for events no longer held by this worker (reaped, or already settled)",
                                metadata: ["events": "\(result.fenced)"])
@@ -479,8 +480,8 @@ final class Dispatcher: @unchecked Sendable {
                                metadata: ["dropped": "\(result.trimmed)", "max": "\(configuration.worker.deadMax)"])
             }
             var earliest: Double?
-            for settlement in batch {
-                for case .retry(let after, _) in settlement.outcomes { earliest = min(earliest ?? after, after) }
+            for index in batch.indices {
+                for case .retry(let after, _) in batch[index].outcomes { earliest = min(earliest ?? after, after) }
             }
             if let earliest { onRetryScheduled?(earliest) }
         }

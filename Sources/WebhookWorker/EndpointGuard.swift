@@ -176,7 +176,6 @@ final class EndpointGuard {
             out.send = attempts
             return out
         }
-        out.send.reserveCapacity(attempts.count)
         var probing: Set<String> = []
         /// Requests that need a slot, per scope in first-seen order; a Marzban-mode endpoint's
         /// attempts of this batch are one request.
@@ -185,7 +184,11 @@ final class EndpointGuard {
         /// Attempts that came back with their slot, grouped by target and slot.
         var marked: [String: Int] = [:]
         let redisNow = now(), local = Date()
-        for attempt in attempts {
+        // The common batch goes out whole (nothing held, nothing rate-limited) and is then handed
+        // on as the same array: `passed` counts the attempts that went out as they came, before
+        // any that did not, and those are not copied into `send` one by one.
+        var passed = 0
+        for (index, attempt) in attempts.enumerated() {
             // A routed endpoint's breaker is per destination (`Target.breakerKey`); `endpoints
             // pause NAME` still holds all of its destinations.
             let name = attempt.target.breakerKey
@@ -207,7 +210,7 @@ final class EndpointGuard {
                 continue
             }
             guard let rate = attempt.target.spec?.rate else {
-                out.send.append(attempt)
+                if passed == index { passed += 1 } else { out.send.append(attempt) }
                 continue
             }
             let scope = scope(of: attempt.target)
@@ -247,6 +250,11 @@ final class EndpointGuard {
                 if attempt.batched { batchUnit[attempt.target.id] = (index, pending[index].units.count) }
                 pending[index].units.append([attempt])
             }
+        }
+        if passed == attempts.count {
+            out.send = attempts
+        } else if passed > 0 {
+            out.send.insert(contentsOf: attempts[..<passed], at: 0)
         }
         for (scope, rate, units) in pending {
             reserve(units, scope: scope, rate: rate, state: state, into: &out)
@@ -345,26 +353,31 @@ final class EndpointGuard {
     /// Counts outcomes for the breaker.
     func note(_ notes: [DeliveryLedger.Note]) {
         guard state != nil else { return }
-        for note in notes {
-            guard let target = note.target else { continue }
-            switch note.kind {
-            case .delivered:
-                guard keepTally(for: target.breakerKey) else { continue }
-                tally(target) { $0.succeeded() }
-            case .retry, .dead:
-                // Only a request's answer or failure says anything about the endpoint: a delivery
-                // held past its longest hold, or refused before sending, was never sent.
-                let lastError: String
-                switch note.cause {
-                case .answered: lastError = "HTTP \(note.status)"
-                case .failed(let failure): lastError = note.reason ?? "no answer (\(failure.rawValue))"
-                case .notSent, .heldTooLong: continue
-                }
-                guard keepTally(for: target.breakerKey) else { continue }
-                tally(target) { $0.failed(lastError) }
-            default:
-                continue
+        // Read in place: `for note in notes` copied each note (its target and strings retained).
+        notes.withUnsafeBufferPointer { notes in
+            for index in notes.indices { note(one: notes[index]) }
+        }
+    }
+
+    private func note(one note: DeliveryLedger.Note) {
+        guard let target = note.target else { return }
+        switch note.kind {
+        case .delivered:
+            guard keepTally(for: target.breakerKey) else { return }
+            tally(target) { $0.succeeded() }
+        case .retry, .dead:
+            // Only a request's answer or failure says anything about the endpoint: a delivery
+            // held past its longest hold, or refused before sending, was never sent.
+            let lastError: String
+            switch note.cause {
+            case .answered: lastError = "HTTP \(note.status)"
+            case .failed(let failure): lastError = note.reason ?? "no answer (\(failure.rawValue))"
+            case .notSent, .heldTooLong: return
             }
+            guard keepTally(for: target.breakerKey) else { return }
+            tally(target) { $0.failed(lastError) }
+        default:
+            return
         }
     }
 

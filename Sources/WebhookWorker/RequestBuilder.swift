@@ -108,12 +108,15 @@ struct RequestBuilder {
     mutating func requests(for attempts: [Attempt]) -> Built {
         var out = Built()
         out.requests.reserveCapacity(attempts.count)
-        out.attempts.reserveCapacity(attempts.count)
         out.counts.reserveCapacity(attempts.count)
         // A Marzban-mode batch per endpoint, and per key for an ordered endpoint: a key's
         // claimed deliveries travel together, in their order.
         var batches: [BatchKey: [Attempt]] = [:]
         var batchOrder: [BatchKey] = []
+        // Without batches the requests carry the attempts in their order: `attempts` is then
+        // handed on whole rather than copied attempt by attempt.
+        let anyBatched = attempts.contains { $0.batched && $0.target.kind == .webhook }
+        if anyBatched { out.attempts.reserveCapacity(attempts.count) } else { out.attempts = attempts }
         for unit in attempts {
             let event = unit.event
             switch unit.target.kind {
@@ -133,7 +136,7 @@ struct RequestBuilder {
             case .webhook:
                 out.requests.append(standardRequest(unit))
             }
-            out.attempts.append(unit)
+            if anyBatched { out.attempts.append(unit) }
             out.counts.append(1)
         }
         for key in batchOrder {

@@ -38,6 +38,34 @@ final class EndpointGuardTests: XCTestCase {
         }
     }
 
+    /// Attempts that go straight out are handed on in their order, whether the whole batch goes
+    /// (passed on as it came) or one in the middle waits for a rate-limit slot (the ones before
+    /// it are not lost, the ones after it follow them).
+    func testAttemptsThatPassKeepTheirOrderAroundOneThatWaits() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let configuration = try configuration("""
+            endpoints:
+              - name: plain
+                url: http://127.0.0.1:9/plain
+              - name: limited
+                url: http://127.0.0.1:9/limited
+                rate: 5/s
+            """)
+        let guardian = EndpointGuard(state: EndpointState(url: server.url, prefix: "t", readTimeout: 1),
+                                     configuration: configuration, workerID: "w1", logger: Logger(label: "test"))
+        let plain = configuration.targets[0], limited = configuration.targets[1]
+        let parsed = try Event.parse(Array(event.utf8), maxBytes: 1 << 20, now: 1)
+        func attempt(_ id: UInt64, _ target: Target) -> DeliveryLedger.Attempt {
+            DeliveryLedger.Attempt(eventID: id, target: target, tries: 0, webhookID: "msg_\(id)", event: parsed)
+        }
+        let whole = guardian.admit([attempt(1, plain), attempt(2, plain), attempt(3, plain)])
+        XCTAssertEqual(whole.send.map(\.eventID), [1, 2, 3])
+        let mixed = guardian.admit([attempt(4, plain), attempt(5, plain), attempt(6, limited), attempt(7, plain)])
+        XCTAssertEqual(mixed.send.map(\.eventID), [4, 5, 7], "the attempts before the one that waits, then those after it")
+        XCTAssertEqual(mixed.paced.flatMap(\.attempts).map(\.eventID) + mixed.wait.map(\.attempt.eventID), [6])
+    }
+
     /// With Redis hung, a batch of attempts to rate-limited endpoints costs the dispatcher one
     /// read timeout, not one per attempt: after the first timeout the guard asks Redis nothing
     /// until it answers again, and the attempts wait (a limit is never exceeded on a guess).

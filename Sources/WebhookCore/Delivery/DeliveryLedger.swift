@@ -820,8 +820,10 @@ public struct DeliveryLedger: Sendable {
         guard let slot = held.index(forKey: id), held.values[slot].pending <= 0 else { return }
         let event = held.remove(at: slot).value
         var settlement = Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log)
-        settlement.ordered = event.ordered
-        settlement.ordered?.log = event.log
+        if event.ordered != nil {
+            settlement.ordered = event.ordered
+            settlement.ordered?.log = event.log
+        }
         settlements.append(settlement)
     }
 

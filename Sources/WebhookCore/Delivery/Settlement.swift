@@ -53,8 +53,9 @@ public struct Settlement: Sendable {
     public static func batches(_ settlements: [Settlement], maxCount: Int, maxBytes: Int) -> [ArraySlice<Settlement>] {
         var out: [ArraySlice<Settlement>] = []
         var start = 0, bytes = 0
-        for (index, settlement) in settlements.enumerated() {
-            let size = settlement.byteCount
+        // By index: `enumerated()` copies each settlement (retaining its arrays) to size it.
+        for index in settlements.indices {
+            let size = settlements[index].byteCount
             if index > start && (index - start >= maxCount || bytes + size > maxBytes) {
                 out.append(settlements[start..<index])
                 start = index
