@@ -1,5 +1,4 @@
 import CCurl
-import DequeModule
 import Glibc
 import Synchronization
 
@@ -9,10 +8,11 @@ import Synchronization
 /// guarantees no wake-up can race with the multi handle's clean-up.
 final class ClientState: Sendable {
     struct Shared {
-        /// A deque, swapped with the curl thread's empty one at each drain: both keep their
-        /// storage (no array per round), and the curl thread moves requests out of it one by one
-        /// (`popFirst`) rather than copying each and then destroying the copies' originals.
-        var inbox = Deque<HTTPRequest>()
+        /// The submitted arrays, each kept whole: appending their requests to one queue copied
+        /// each (retaining all it holds) and released the originals on the submitting thread.
+        /// Swapped with the curl thread's empty one at each drain (both keep their storage); the
+        /// curl thread moves the requests out (see `CurlLoop.run`).
+        var inbox: [[HTTPRequest]] = []
         /// Requests submitted before `cancelAll()` that the curl thread has not yet seen.
         var toCancel: [HTTPRequest] = []
         var cancelRequested = false
@@ -49,11 +49,13 @@ final class ClientState: Sendable {
     var isStopping: Bool { shared.withLock { $0.stopping } }
 
     /// Queues requests for the curl thread; false (nothing queued) once the client is stopping.
-    func submit(_ requests: [HTTPRequest]) -> Bool {
+    /// The array is moved into the inbox (`requests` is left empty) only when they are queued.
+    func submit(moving requests: inout [HTTPRequest]) -> Bool {
         shared.withLock { state in
             guard !state.stopping else { return false }
-            state.inbox.append(contentsOf: requests)
             state.inFlight += requests.count
+            state.inbox.append([])
+            swap(&state.inbox[state.inbox.count - 1], &requests)
             wakeIfNeeded(&state)
             return true
         }
@@ -63,7 +65,7 @@ final class ClientState: Sendable {
     func requestCancel(running: Bool) {
         shared.withLock { state in
             guard !state.stopping else { return }
-            state.toCancel.append(contentsOf: state.inbox)
+            state.toCancel.append(contentsOf: state.inbox.joined())
             state.inbox.removeAll()
             if running { state.cancelRequested = true } else { state.cancelWaitingRequested = true }
             wakeIfNeeded(&state)
@@ -91,7 +93,7 @@ final class ClientState: Sendable {
 
     /// Called by the curl thread at the top of each iteration: the inbox's requests are swapped
     /// into `requests` (which must be empty; its storage becomes the next inbox).
-    func takeWork(into requests: inout Deque<HTTPRequest>) -> Work {
+    func takeWork(into requests: inout [[HTTPRequest]]) -> Work {
         shared.withLock { state in
             state.wakePending = false
             swap(&state.inbox, &requests)

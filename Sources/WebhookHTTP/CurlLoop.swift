@@ -17,8 +17,10 @@ final class CurlLoop: @unchecked Sendable {
     private var running: [Transfer] = []
     private var created = 0
     private var completions: [HTTPResponse] = []
-    /// The requests of one drain of the inbox, moved into the scheduler one by one.
-    private var arrived = Deque<HTTPRequest>()
+    /// The submitted arrays of one drain of the inbox, their requests moved into the scheduler.
+    private var arrived: [[HTTPRequest]] = []
+    /// Reused to put each submitted array's requests back in their order (see `run`).
+    private var reordered = Deque<HTTPRequest>()
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
@@ -48,7 +50,7 @@ final class CurlLoop: @unchecked Sendable {
         while true {
             let work = state.takeWork(into: &arrived)
             if work.cancel || work.stop {
-                cancelEverything(alsoCancel: work.toCancel + (work.stop ? Array(arrived) : []))
+                cancelEverything(alsoCancel: work.toCancel + (work.stop ? Array(arrived.joined()) : []))
             } else if work.cancelWaiting {
                 for request in scheduler.removeAllWaiting() + takeParked() + work.toCancel {
                     completions.append(.cancelled(request.token))
@@ -58,9 +60,16 @@ final class CurlLoop: @unchecked Sendable {
                 deliver()
                 break
             }
-            let arrivedCount = arrived.count
-            while let request = arrived.popFirst() { scheduler.enqueue(request) }
-            if arrivedCount > Self.keptArrivalsCapacity { arrived = Deque() }  // a burst's storage is not kept
+            // Moved out, in their order, never copied: each array is taken off (so it is held
+            // once) and emptied from its end into a deque, whose front then goes first. (Swapping
+            // elements, as `reverse()` does, retains and releases what they hold.)
+            for index in arrived.indices {
+                var round: [HTTPRequest] = []
+                swap(&round, &arrived[index])
+                while let request = round.popLast() { reordered.prepend(request) }
+                while let request = reordered.popFirst() { scheduler.enqueue(request) }
+            }
+            arrived.removeAll(keepingCapacity: true)
             for lane in work.withdrawLanes {
                 for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
             }
@@ -227,8 +236,6 @@ final class CurlLoop: @unchecked Sendable {
 
     /// Room for a round's completions, reserved once per round (one allocation per round).
     private static let completionsCapacity = 32
-    /// A drain of more requests than this does not keep its deque's storage.
-    private static let keptArrivalsCapacity = 1024
 
     /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
     /// the earliest body window. Bodies whose window is over are ended first, without sleeping.

@@ -70,8 +70,15 @@ public final class HTTPClient: Sendable {
     /// Queues requests; thread-safe and never blocks on the network. After `shutdown()` the
     /// requests complete at once, cancelled, on the calling thread.
     public func submit(_ requests: [HTTPRequest]) {
+        var requests = requests
+        submit(moving: &requests)
+    }
+
+    /// `submit(_:)` taking the array itself (`requests` is left empty): held by the client
+    /// alone, the curl thread moves the requests out of it rather than copying each.
+    public func submit(moving requests: inout [HTTPRequest]) {
         guard !requests.isEmpty else { return }
-        if !state.submit(requests) {
+        if !state.submit(moving: &requests) {
             onComplete(requests.map { .cancelled($0.token, reason: "HTTP client is shut down") })
         }
     }

@@ -50,8 +50,11 @@ public struct HTTPRequest: Sendable {
     /// runs past its key's lease (see docs/ARCHITECTURE.md, "Ordered delivery").
     public var notAfter: Double?
 
+    /// Every field at once: a request made with its fields set after the init was copied whole
+    /// when returned (seen in the request builder's code).
     public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double,
-                onSend: SendHook? = nil) {
+                onSend: SendHook? = nil, sendID: String = "", proxy: String? = nil, connectCheck: ConnectCheck? = nil,
+                connectCheckID: ConnectCheckID? = nil, laneLimit: Int? = nil) {
         self.token = token
         self.url = url
         self.headers = headers
@@ -59,5 +62,10 @@ public struct HTTPRequest: Sendable {
         self.lane = lane
         self.timeout = timeout
         self.onSend = onSend
+        self.sendID = sendID
+        self.proxy = proxy
+        self.connectCheck = connectCheck
+        self.connectCheckID = connectCheckID
+        self.laneLimit = laneLimit
     }
 }

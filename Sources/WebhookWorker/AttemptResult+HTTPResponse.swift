@@ -24,9 +24,15 @@ extension FailureClass {
 extension AttemptResult {
     /// What the ledger decides on for `response`.
     init(_ response: borrowing HTTPResponse) {
-        switch response.outcome {
+        self.init(outcome: response.outcome, retryAfter: response.retryAfter, body: response.body)
+    }
+
+    /// The same from a response's fields (the dispatcher reads them one by one, see
+    /// `Dispatcher.complete`).
+    init(outcome: HTTPResponse.Outcome, retryAfter: Double?, body: [UInt8]) {
+        switch outcome {
         case .answered(let status):
-            self = .status(status, retryAfter: response.retryAfter, body: response.body)
+            self = .status(status, retryAfter: retryAfter, body: body)
         case .failed(.withdrawn, _):
             self = .withdrawn
         case .failed(.cancelled, _):

@@ -168,11 +168,12 @@ final class Dispatcher: @unchecked Sendable {
             if !newResponses.isEmpty {
                 var answered = false
                 // One array per round of the HTTP thread (see `DispatcherMailbox.post(responses:)`).
-                // Through a buffer pointer: `round[index]` copies the response out of the array
-                // (retaining all it holds), a pointer's element is borrowed in place.
+                // Through a pointer: `round[index]` copies the response out of the array
+                // (retaining all it holds); see `complete`.
                 for round in newResponses {
                     round.withUnsafeBufferPointer { responses in
-                        for index in responses.indices where complete(responses[index], now: now, into: &completion) {
+                        guard let first = responses.baseAddress else { return }
+                        for index in responses.indices where complete(first + index, now: now, into: &completion) {
                             answered = true
                         }
                     }
@@ -236,26 +237,29 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// Feeds one finished request to the ledger, into `completion`; true when it was an attempt
-    /// (it reached the wire). Borrowed, not copied: a copy of a response retains every reference
-    /// it and the request inside it hold.
-    private func complete(_ response: borrowing HTTPResponse, now: Double, into completion: inout DeliveryLedger.Completion) -> Bool {
-        let result = AttemptResult(response)
+    /// (it reached the wire). Through a pointer, its fields read one by one: a response passed
+    /// by value, even borrowed from a buffer, was copied whole around the call (retaining every
+    /// reference it and the request inside it hold).
+    private func complete(_ response: UnsafePointer<HTTPResponse>, now: Double,
+                          into completion: inout DeliveryLedger.Completion) -> Bool {
+        let token = response.pointee.token, duration = response.pointee.duration
+        let latencyMs = response.pointee.started ? Int((duration * 1000).rounded()) : nil
+        let result = AttemptResult(outcome: response.pointee.outcome, retryAfter: response.pointee.retryAfter,
+                                   body: response.pointee.body)
         let attempted = result != .cancelled && result != .withdrawn
-        if !bridgeAnswered, case .answered(let status) = response.outcome,
-           IngestReceipt.matches(status: status, body: response.body),
-           let target = ledger.target(ofRequest: response.token) {
+        if !bridgeAnswered, case .status(let status, _, let body) = result,
+           IngestReceipt.matches(status: status, body: body),
+           let target = ledger.target(ofRequest: token) {
             bridgeAnswered = true
             onBridgeAnswer?(target)
         }
         let noted = completion.notes.count
-        let started = response.started
-        ledger.complete(request: response.token, result: result, now: now, random: &random,
-                        latencyMs: started ? Int((response.duration * 1000).rounded()) : nil, into: &completion)
-        if attempted { metrics.attemptDuration.recordSeconds(response.duration) }
+        ledger.complete(request: token, result: result, now: now, random: &random, latencyMs: latencyMs, into: &completion)
+        if attempted { metrics.attemptDuration.recordSeconds(duration) }
         if let tracer {
             let end = Date()
             for note in completion.notes[noted...] {
-                tracer.end(note, result: result, duration: response.duration, now: end)
+                tracer.end(note, result: result, duration: duration, now: end)
             }
         }
         return attempted
@@ -391,7 +395,7 @@ final class Dispatcher: @unchecked Sendable {
     /// Builds the requests for `attempts` and submits them.
     private func send(_ attempts: [DeliveryLedger.Attempt]) {
         guard !attempts.isEmpty else { return }
-        let built = builder.requests(for: attempts)
+        var built = builder.requests(for: attempts)
         var start = 0
         for index in built.requests.indices {
             let count = built.counts[index]
@@ -402,7 +406,7 @@ final class Dispatcher: @unchecked Sendable {
             }
             start += count
         }
-        http.submit(built.requests)
+        http.submit(moving: &built.requests)
     }
 
     /// At shutdown: attempts still waiting in memory for their slot go back to the delayed set

@@ -188,12 +188,14 @@ final class EndpointGuard {
         // on as the same array: `passed` counts the attempts that went out as they came, before
         // any that did not, and those are not copied into `send` one by one.
         var passed = 0
-        for (index, attempt) in attempts.enumerated() {
+        for index in attempts.indices {
+            // The attempt is read in place up to its rate limit, and bound (copied) only past it.
+            let target = attempts[index].target
             // A routed endpoint's breaker is per destination (`Target.breakerKey`); `endpoints
             // pause NAME` still holds all of its destinations.
-            let name = attempt.target.breakerKey
-            if name != attempt.target.name, gate(attempt.target.name, state) == .paused {
-                out.wait.append(Postponement(attempt, after: breaker.probeInterval, reason: .paused(endpoint: attempt.target.name)))
+            let name = target.breakerKey
+            if name != target.name, gate(target.name, state) == .paused {
+                out.wait.append(Postponement(attempts[index], after: breaker.probeInterval, reason: .paused(endpoint: target.name)))
                 continue
             }
             switch gate(name, state) {
@@ -203,16 +205,17 @@ final class EndpointGuard {
                 probing.insert(name)  // one probe; the rest of this batch waits for its answer
                 gates[name] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
             case .probe, .hold:
-                out.wait.append(Postponement(attempt, after: holdDelay(name), reason: .open(endpoint: name)))
+                out.wait.append(Postponement(attempts[index], after: holdDelay(name), reason: .open(endpoint: name)))
                 continue
             case .paused:
-                out.wait.append(Postponement(attempt, after: breaker.probeInterval, reason: .paused(endpoint: name)))
+                out.wait.append(Postponement(attempts[index], after: breaker.probeInterval, reason: .paused(endpoint: name)))
                 continue
             }
-            guard let rate = attempt.target.spec?.rate else {
-                if passed == index { passed += 1 } else { out.send.append(attempt) }
+            guard let rate = target.spec?.rate else {
+                if passed == index { passed += 1 } else { out.send.append(attempts[index]) }
                 continue
             }
+            let attempt = attempts[index]
             let scope = scope(of: attempt.target)
             if attempt.slot > 0 && attempt.slot - redisNow > -Self.staleSlot {
                 // It has its slot: wait for it without asking again. A slot missed by a little

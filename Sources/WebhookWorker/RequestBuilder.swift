@@ -117,26 +117,30 @@ struct RequestBuilder {
         // handed on whole rather than copied attempt by attempt.
         let anyBatched = attempts.contains { $0.batched && $0.target.kind == .webhook }
         if anyBatched { out.attempts.reserveCapacity(attempts.count) } else { out.attempts = attempts }
-        for unit in attempts {
-            let event = unit.event
-            switch unit.target.kind {
-            case .discord:
-                _ = tracer?.begin(unit)  // a span, but no trace header to a third-party service
-                out.requests.append(request(to: unit.target, body: DiscordMessage.body(for: event), headers: Self.jsonOnly))
-            case .telegram:
-                _ = tracer?.begin(unit)
-                let chat = unit.target.spec?.telegram?.chatID ?? ""
-                out.requests.append(request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
-                                            headers: Self.jsonOnly))
-            case .webhook where unit.batched:
-                let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
-                if batches[key] == nil { batchOrder.append(key) }
-                batches[key, default: []].append(unit)
-                continue
-            case .webhook:
-                out.requests.append(standardRequest(unit))
+        for index in attempts.indices {
+            // A standard webhook's attempt (the common case) is read in place; the others are bound.
+            if attempts[index].target.kind == .webhook && !attempts[index].batched {
+                out.requests.append(standardRequest(attempts[index]))
+            } else {
+                let unit = attempts[index]
+                let event = unit.event
+                switch unit.target.kind {
+                case .discord:
+                    _ = tracer?.begin(unit)  // a span, but no trace header to a third-party service
+                    out.requests.append(request(to: unit.target, body: DiscordMessage.body(for: event), headers: Self.jsonOnly))
+                case .telegram:
+                    _ = tracer?.begin(unit)
+                    let chat = unit.target.spec?.telegram?.chatID ?? ""
+                    out.requests.append(request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
+                                                headers: Self.jsonOnly))
+                case .webhook:  // batched (Marzban mode)
+                    let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
+                    if batches[key] == nil { batchOrder.append(key) }
+                    batches[key, default: []].append(unit)
+                    continue
+                }
             }
-            if anyBatched { out.attempts.append(unit) }
+            if anyBatched { out.attempts.append(attempts[index]) }
             out.counts.append(1)
         }
         for key in batchOrder {
@@ -172,10 +176,8 @@ struct RequestBuilder {
         if let tracer { headers.append("traceparent: " + tracer.begin(unit)) }
         let keys = self.keys(for: unit.target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
-        var request = request(to: unit.target, body: body, headers: headers)
-        request.sendID = webhookID
-        request.onSend = sendHook(for: unit.target, keys: keys)
-        return request
+        return request(to: unit.target, body: body, headers: headers, sendID: webhookID,
+                       onSend: sendHook(for: unit.target, keys: keys))
     }
 
     /// The send hook of `target`'s requests: `webhook-timestamp`, then `webhook-signature` over
@@ -274,19 +276,16 @@ struct RequestBuilder {
             """)
     }
 
-    private mutating func request(to target: Target, body: [UInt8], headers: [String]) -> HTTPRequest {
+    /// Made in one init, not set field by field after it: see `HTTPRequest.init`.
+    private mutating func request(to target: Target, body: [UInt8], headers: [String], sendID: String = "",
+                                  onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
         nextToken &+= 1
         var all = headers
         if !target.headerLines.isEmpty { all.append(contentsOf: target.headerLines) }
-        var request = HTTPRequest(token: nextToken, url: target.url, headers: all, body: body,
-                                  lane: lane(for: target), timeout: target.spec?.timeout ?? timeout)
-        request.proxy = target.spec?.proxy
-        request.laneLimit = target.spec?.concurrency
-        if let stored = connectCheck(for: target) {
-            request.connectCheck = stored.check
-            request.connectCheckID = stored.id
-        }
-        return request
+        let check = connectCheck(for: target)
+        return HTTPRequest(token: nextToken, url: target.url, headers: all, body: body, lane: lane(for: target),
+                           timeout: target.spec?.timeout ?? timeout, onSend: onSend, sendID: sendID, proxy: target.spec?.proxy,
+                           connectCheck: check?.check, connectCheckID: check?.id, laneLimit: target.spec?.concurrency)
     }
 
     private mutating func connectCheck(for target: Target) -> StoredCheck? {

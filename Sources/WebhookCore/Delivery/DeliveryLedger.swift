@@ -493,7 +493,8 @@ public struct DeliveryLedger: Sendable {
 
     /// Sends the attempt now or, when its target is a laggard (see the type's doc), defers it to
     /// the delayed set without counting a try.
-    private mutating func schedule(_ attempt: Attempt, now: Double, into admission: inout Admission) {
+    /// Takes `attempt` (consuming): it is appended, not copied, once it goes out.
+    private mutating func schedule(_ attempt: consuming Attempt, now: Double, into admission: inout Admission) {
         let mine = backlog[attempt.target.id, default: 0]
         var least: Int?
         for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
@@ -509,7 +510,6 @@ public struct DeliveryLedger: Sendable {
             return
         }
         backlog[attempt.target.id] = mine + 1
-        var attempt = attempt
         attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
         admission.attempts.append(attempt)
     }
@@ -607,8 +607,8 @@ public struct DeliveryLedger: Sendable {
         requests[token] = attempts.count == 1 ? .one(attempts[0]) : .batch(attempts)
     }
 
-    /// Records the one attempt a request carries.
-    public mutating func track(request token: UInt64, attempt: Attempt) {
+    /// Records the one attempt a request carries (consuming: stored, not copied again).
+    public mutating func track(request token: UInt64, attempt: consuming Attempt) {
         requests[token] = .one(attempt)
     }
 
