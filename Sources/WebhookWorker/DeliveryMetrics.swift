@@ -21,36 +21,38 @@ final class DeliveryMetrics {
     }
 
     func count(_ notes: [DeliveryLedger.Note], logger: Logger) {
-        // Read in place: `for note in notes` copied each note (its target and strings retained).
+        // Through pointers: `for note in notes` copied each note (its target and strings
+        // retained), and so did passing one borrowed to a method.
         notes.withUnsafeBufferPointer { notes in
-            for index in notes.indices { count(one: notes[index], logger: logger) }
+            guard let first = notes.baseAddress else { return }
+            for index in notes.indices { count(one: first + index, logger: logger) }
         }
     }
 
-    private func count(one note: DeliveryLedger.Note, logger: Logger) {
-        let statusClass = note.status > 0 ? MetricNames.StatusClass.of(status: note.status) : "none"
-        let endpoint = note.target?.name ?? ""
-        switch note.kind {
+    private func count(one note: UnsafePointer<DeliveryLedger.Note>, logger: Logger) {
+        let statusClass = note.pointee.status > 0 ? MetricNames.StatusClass.of(status: note.pointee.status) : "none"
+        let endpoint = note.pointee.target?.name ?? ""
+        switch note.pointee.kind {
         case .delivered: counter(MetricNames.Outcome.delivered, statusClass, endpoint).increment()
         case .retry:
-            counter(MetricNames.Outcome.retry, note.status > 0 ? statusClass : "error", endpoint).increment()
-            logger.debug("attempt failed, retry scheduled", metadata: metadata(note))
+            counter(MetricNames.Outcome.retry, note.pointee.status > 0 ? statusClass : "error", endpoint).increment()
+            logger.debug("attempt failed, retry scheduled", metadata: metadata(note.pointee))
         case .deferred: counter(MetricNames.Outcome.deferred, "none", endpoint).increment()
         case .rateLimited:
             counter(MetricNames.Outcome.deferred, statusClass, endpoint).increment()
-            logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note))
+            logger.debug("rate-limited, waiting without counting a try", metadata: metadata(note.pointee))
         case .handedBack: counter(MetricNames.Outcome.handedBack, "error", endpoint).increment()
         case .dead:
-            counter(MetricNames.Outcome.dead, note.status > 0 ? statusClass : "error", endpoint).increment()
-            logger.warning("delivery moved to dead letters", metadata: metadata(note))
+            counter(MetricNames.Outcome.dead, note.pointee.status > 0 ? statusClass : "error", endpoint).increment()
+            logger.warning("delivery moved to dead letters", metadata: metadata(note.pointee))
         case .rejected:
             malformed.increment()
-            logger.warning("item moved to dead letters without delivery", metadata: metadata(note))
+            logger.warning("item moved to dead letters without delivery", metadata: metadata(note.pointee))
         case .skipped:
             skippedCounter(endpoint).increment()
         case .refused:
             counter(MetricNames.Outcome.dead, "error", endpoint).increment()
-            logger.warning("destination from the event refused; moved to dead letters, not sent", metadata: metadata(note))
+            logger.warning("destination from the event refused; moved to dead letters, not sent", metadata: metadata(note.pointee))
         }
     }
 

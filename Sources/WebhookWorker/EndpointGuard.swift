@@ -356,15 +356,17 @@ final class EndpointGuard {
     /// Counts outcomes for the breaker.
     func note(_ notes: [DeliveryLedger.Note]) {
         guard state != nil else { return }
-        // Read in place: `for note in notes` copied each note (its target and strings retained).
+        // Through pointers: `for note in notes` copied each note (its target and strings
+        // retained), and so did passing one borrowed to a method.
         notes.withUnsafeBufferPointer { notes in
-            for index in notes.indices { note(one: notes[index]) }
+            guard let first = notes.baseAddress else { return }
+            for index in notes.indices { note(one: first + index) }
         }
     }
 
-    private func note(one note: DeliveryLedger.Note) {
-        guard let target = note.target else { return }
-        switch note.kind {
+    private func note(one note: UnsafePointer<DeliveryLedger.Note>) {
+        guard let target = note.pointee.target else { return }
+        switch note.pointee.kind {
         case .delivered:
             guard keepTally(for: target.breakerKey) else { return }
             tally(target) { $0.succeeded() }
@@ -372,9 +374,9 @@ final class EndpointGuard {
             // Only a request's answer or failure says anything about the endpoint: a delivery
             // held past its longest hold, or refused before sending, was never sent.
             let lastError: String
-            switch note.cause {
-            case .answered: lastError = "HTTP \(note.status)"
-            case .failed(let failure): lastError = note.reason ?? "no answer (\(failure.rawValue))"
+            switch note.pointee.cause {
+            case .answered: lastError = "HTTP \(note.pointee.status)"
+            case .failed(let failure): lastError = note.pointee.reason ?? "no answer (\(failure.rawValue))"
             case .notSent, .heldTooLong: return
             }
             guard keepTally(for: target.breakerKey) else { return }

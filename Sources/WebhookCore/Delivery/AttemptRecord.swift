@@ -54,6 +54,15 @@ public struct AttemptRecord: Sendable, Equatable {
     /// `[time,"webhook_id","action","user","endpoint",attempt,"outcome",status,latency_ms,"error","response"]`
     /// with `null` for absent values: what the worker writes to Redis.
     public func stored() -> [UInt8] {
+        Self.stored(time: time, webhookID: webhookID, action: action, user: user, endpoint: endpoint, attempt: attempt,
+                    outcome: outcome, status: status, latencyMs: latencyMs, errorClass: errorClass, response: response)
+    }
+
+    /// `stored()` from the fields, without a record: the ledger writes one per delivery, and a
+    /// record made for it was copied whole (a retain and release per string) on its way here.
+    public static func stored(time: UInt64, webhookID: String, action: String, user: String, endpoint: String,
+                              attempt: Int, outcome: AttemptOutcome, status: Int?, latencyMs: Int?, errorClass: String?,
+                              response: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(96 + webhookID.utf8.count + user.utf8.count + endpoint.utf8.count + response.utf8.count)
         out.append(UInt8(ascii: "["))

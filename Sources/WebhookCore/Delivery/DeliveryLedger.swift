@@ -213,7 +213,7 @@ public struct DeliveryLedger: Sendable {
     }
 
     private struct Held {
-        let ack: [UInt8]
+        var ack: [UInt8]
         var pending: Int
         var outcomes: [Settlement.Outcome]
         var log: [[UInt8]] = []
@@ -752,10 +752,10 @@ public struct DeliveryLedger: Sendable {
                            latencyMs: Int? = nil, errorClass: String? = nil, body: [UInt8] = []) -> [UInt8]? {
         guard settings.logAttempts else { return nil }
         let response = body.isEmpty ? "" : AttemptRecord.excerpt(body, secrets: secrets(of: attempt.target))
-        return AttemptRecord(time: Self.millis(now), webhookID: attempt.webhookID, action: attempt.event.action,
-                             user: AttemptRecord.user(of: attempt.event), endpoint: attempt.target.name,
-                             attempt: attempt.tries + 1, outcome: outcome, status: status, latencyMs: latencyMs,
-                             errorClass: errorClass, response: response).stored()
+        return AttemptRecord.stored(time: Self.millis(now), webhookID: attempt.webhookID, action: attempt.event.action,
+                                    user: AttemptRecord.user(of: attempt.event), endpoint: attempt.target.name,
+                                    attempt: attempt.tries + 1, outcome: outcome, status: status, latencyMs: latencyMs,
+                                    errorClass: errorClass, response: response)
     }
 
     /// What a response excerpt for `target` must not show: see `Settings.logSecrets`.
@@ -816,15 +816,25 @@ public struct DeliveryLedger: Sendable {
         held.values[slot].pending -= 1
     }
 
+    /// Why the fields are swapped out and the count read through `inout`: reading a held
+    /// event's field through the dictionary's getter copied the whole event (a retain per array
+    /// it holds), and copying its arrays into the settlement retained each once more.
     private mutating func finishIfDone(_ id: UInt64, into settlements: inout [Settlement]) {
-        guard let slot = held.index(forKey: id), held.values[slot].pending <= 0 else { return }
-        let event = held.remove(at: slot).value
-        var settlement = Settlement(ack: event.ack, outcomes: event.outcomes, log: event.log)
+        func pending(_ event: inout Held) -> Int { event.pending }
+        guard let slot = held.index(forKey: id), pending(&held.values[slot]) <= 0 else { return }
+        var event = held.remove(at: slot).value
+        var ack: [UInt8] = [], outcomes: [Settlement.Outcome] = [], log: [[UInt8]] = []
+        swap(&ack, &event.ack)
+        swap(&outcomes, &event.outcomes)
+        swap(&log, &event.log)
         if event.ordered != nil {
+            var settlement = Settlement(ack: ack, outcomes: outcomes, log: log)
             settlement.ordered = event.ordered
-            settlement.ordered?.log = event.log
+            settlement.ordered?.log = log
+            settlements.append(settlement)
+        } else {
+            settlements.append(Settlement(ack: ack, outcomes: outcomes, log: log))
         }
-        settlements.append(settlement)
     }
 
     /// A routed endpoint's destination that must not be used: a dead letter saying why, for
