@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Counts one `webhook-worker run`'s allocations per delivery, per thread, under the bench's load:
 Swift objects (`swift_allocObject`, which Swift arrays, strings, classes and closure contexts
-go through) and C mallocs (libcurl's, hiredis's and Swift's own, which ends in malloc); and, over
+go through), C mallocs (libcurl's, hiredis's and Swift's own, which ends in malloc) and Swift
+reference-count operations (`swift_retain` + `swift_release`: atomic, and dearer when the object
+was last touched on another core); and, over
 as many deliveries just before (without the probes, which change the scheduling), each thread's
 context switches (`/proc/<pid>/task/<tid>/status`): voluntary ones (the thread waited: a wake-up
 each) and involuntary ones (it was preempted).
@@ -12,7 +14,7 @@ Counts, not times: free of the machine's noise, so two builds compare in one run
 involuntary switches excepted: they follow what else the machine runs). Same
 set-up as the bench's worker_x1 phase (fresh Redis, pre-filled queue, nginx sink, default
 settings, signed, one endpoint). Counting starts after the first 2,000 deliveries (start-up
-and warm caches excluded). Needs linux-perf and root (it adds two uprobes, `perf probe -x`,
+and warm caches excluded). Needs linux-perf and root (it adds four uprobes, `perf probe -x`,
 and leaves them in place for the next run)."""
 
 import argparse
@@ -29,7 +31,10 @@ from benchlib import runs  # noqa: E402
 from benchlib.procs import Cleanup, Deadline, start_redis  # noqa: E402
 from benchlib.sink import Sink  # noqa: E402
 
-EVENTS = ("probe_libswiftCore:swift_allocObject", "probe_libc:malloc")
+# (library, function) per probe; its perf event is probe_<library>:<function>.
+PROBES = (("libswiftCore", "swift_allocObject"), ("libc", "malloc"),
+          ("libswiftCore", "swift_retain"), ("libswiftCore", "swift_release"))
+EVENTS = tuple(f"probe_{lib}:{function}" for lib, function in PROBES)
 
 
 def library(binary, name):
@@ -44,8 +49,8 @@ def library(binary, name):
 
 def ensure_probes(binary):
     existing = subprocess.run(["perf", "probe", "-l"], capture_output=True, text=True).stdout
-    for event, (lib, function) in zip(EVENTS, [(library(binary, "libswiftCore"), "swift_allocObject"),
-                                               (library(binary, "libc"), "malloc")]):
+    for event, (name, function) in zip(EVENTS, PROBES):
+        lib = library(binary, name)
         if event not in existing:
             done = subprocess.run(["perf", "probe", "-x", lib, function], capture_output=True, text=True)
             if done.returncode != 0:
@@ -130,10 +135,13 @@ def main():
     per_thread, delivered = count(binary, args.events, args.timeout)
     total = collections.Counter()
     print(f"allocations and context switches per delivery over {delivered} deliveries "
-          "(swift: swift_allocObject; malloc: every malloc; switches: voluntary / involuntary)")
+          "(swift: swift_allocObject; malloc: every malloc; arc: swift_retain + swift_release; "
+          "switches: voluntary / involuntary)")
 
     def row(name, counts):
+        arc = counts["swift_retain"] + counts["swift_release"]
         print(f"  {name:18s} swift {counts['swift_allocObject'] / delivered:6.2f}   malloc {counts['malloc'] / delivered:6.2f}"
+              f"   arc {arc / delivered:7.1f}"
               f"   switches {counts['switches voluntary'] / delivered:6.3f} / {counts['switches nonvoluntary'] / delivered:6.3f}")
 
     for thread, counts in sorted(per_thread.items(), key=lambda item: -(item[1]["malloc"] + item[1]["switches voluntary"])):
