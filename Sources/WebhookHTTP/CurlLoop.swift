@@ -63,13 +63,16 @@ final class CurlLoop: @unchecked Sendable {
             // Moved out, in their order, never copied: each array is taken off (so it is held
             // once) and emptied from its end into a deque, whose front then goes first. (Swapping
             // elements, as `reverse()` does, retains and releases what they hold.)
+            var largest = 0
             for index in arrived.indices {
                 var round: [HTTPRequest] = []
                 swap(&round, &arrived[index])
+                largest = max(largest, round.count)
                 while let request = round.popLast() { reordered.prepend(request) }
                 while let request = reordered.popFirst() { scheduler.enqueue(request) }
             }
             arrived.removeAll(keepingCapacity: true)
+            if largest > Self.keptArrivalsCapacity { reordered = Deque() }  // a burst's storage is not kept
             for lane in work.withdrawLanes {
                 for request in scheduler.removeWaiting(lane: lane) { completions.append(.withdrawn(request.token)) }
             }
@@ -236,6 +239,8 @@ final class CurlLoop: @unchecked Sendable {
 
     /// Room for a round's completions, reserved once per round (one allocation per round).
     private static let completionsCapacity = 32
+    /// A submitted array of more requests than this does not leave its size in `reordered`.
+    private static let keptArrivalsCapacity = 1024
 
     /// Sleeps until a socket is ready, curl's next timeout, a wake-up, one second, or the end of
     /// the earliest body window. Bodies whose window is over are ended first, without sleeping.
