@@ -3,15 +3,16 @@
 Swift objects (`swift_allocObject`, which Swift arrays, strings, classes and closure contexts
 go through), C mallocs (libcurl's, hiredis's and Swift's own, which ends in malloc) and Swift
 reference-count operations (`swift_retain` + `swift_release`: atomic, and dearer when the object
-was last touched on another core); and, over
-as many deliveries just before (without the probes, which change the scheduling), each thread's
-context switches (`/proc/<pid>/task/<tid>/status`): voluntary ones (the thread waited: a wake-up
-each) and involuntary ones (it was preempted).
+was last touched on another core); and, over as many deliveries just before (without the
+probes, which change the scheduling and slow every thread), each thread's context switches
+(`/proc/<pid>/task/<tid>/status`): voluntary ones (the thread waited: a wake-up each) and
+involuntary ones (it was preempted), and its CPU time (`.../stat`, user + system: which thread
+the worker's cost per delivery is spent on).
 
     python3 scripts/benchlib/allocations.py --binary $PWD/.build/release/webhook-worker
 
 Counts, not times: free of the machine's noise, so two builds compare in one run each (the
-involuntary switches excepted: they follow what else the machine runs). Same
+involuntary switches and the CPU times excepted: they follow what else the machine runs). Same
 set-up as the bench's worker_x1 phase (fresh Redis, pre-filled queue, nginx sink, default
 settings, signed, one endpoint). Counting starts after the first 2,000 deliveries (start-up
 and warm caches excluded). Needs linux-perf and root (it adds four uprobes, `perf probe -x`,
@@ -58,8 +59,10 @@ def ensure_probes(binary):
 
 
 def switches(pid):
-    """Voluntary and involuntary context switches so far, per thread name."""
+    """Voluntary and involuntary context switches and CPU time (user + system, µs) so far, per
+    thread name."""
     out = collections.defaultdict(collections.Counter)
+    tick = os.sysconf("SC_CLK_TCK")
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
@@ -69,6 +72,9 @@ def switches(pid):
                     key, _, value = line.partition(":")
                     if key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
                         out[name][key.split("_")[0]] += int(value)
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()  # after the name, which may hold spaces
+            out[name]["cpu"] += (int(fields[11]) + int(fields[12])) * 1_000_000 // tick  # utime, stime
         except FileNotFoundError:
             pass  # a thread that ended meanwhile
     return out
@@ -119,8 +125,8 @@ def count(binary, events, timeout):
             per_thread[fields[0].rsplit("-", 1)[0]][fields[3].split(":")[-1]] += int(fields[1])
     for thread, counts in switched.items():
         # Scaled to the allocations' deliveries, so that every column divides by one count.
-        per_thread[thread].update({"switches " + kind: round(n * delivered / max(1, switched_over))
-                                   for kind, n in counts.items()})
+        per_thread[thread].update({(kind if kind == "cpu" else "switches " + kind):
+                                   round(n * delivered / max(1, switched_over)) for kind, n in counts.items()})
     return per_thread, delivered
 
 
@@ -136,13 +142,14 @@ def main():
     total = collections.Counter()
     print(f"allocations and context switches per delivery over {delivered} deliveries "
           "(swift: swift_allocObject; malloc: every malloc; arc: swift_retain + swift_release; "
-          "switches: voluntary / involuntary)")
+          "switches: voluntary / involuntary; cpu: user + system, over the switches' deliveries)")
 
     def row(name, counts):
         arc = counts["swift_retain"] + counts["swift_release"]
         print(f"  {name:18s} swift {counts['swift_allocObject'] / delivered:6.2f}   malloc {counts['malloc'] / delivered:6.2f}"
               f"   arc {arc / delivered:7.1f}"
-              f"   switches {counts['switches voluntary'] / delivered:6.3f} / {counts['switches nonvoluntary'] / delivered:6.3f}")
+              f"   switches {counts['switches voluntary'] / delivered:6.3f} / {counts['switches nonvoluntary'] / delivered:6.3f}"
+              f"   cpu {counts['cpu'] / delivered:5.1f} µs")
 
     for thread, counts in sorted(per_thread.items(), key=lambda item: -(item[1]["malloc"] + item[1]["switches voluntary"])):
         if sum(counts.values()) < delivered / 100:
