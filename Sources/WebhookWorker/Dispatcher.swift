@@ -66,6 +66,8 @@ final class Dispatcher: @unchecked Sendable {
     /// Claims of ordered keys admitted and not yet settled; at most `orderedCap`.
     private var orderedHeld = 0
     private let orderedCap: Int
+    /// When pending outcomes are written.
+    private let settlePolicy: SettlePolicy
     /// When to ask for ready ordered keys next.
     private var nextClaimAt = Date.distantPast
     /// Replicas of the server claims go to, and when that was last asked (see `claimOrdered`).
@@ -99,6 +101,7 @@ final class Dispatcher: @unchecked Sendable {
         self.orderedTargets = Dictionary(targets.filter { t in routes.contains { $0.targetID == t.id } }.map { ($0.id, $0) },
                                          uniquingKeysWith: { first, _ in first })
         self.orderedCap = max(1, configuration.worker.maxInflightEvents)
+        self.settlePolicy = SettlePolicy(maxInflightEvents: configuration.worker.maxInflightEvents)
         self.builder = RequestBuilder(secret: configuration.endpoints.secret, timeout: configuration.http.timeout)
         self.spanExporter = SpanExporter(configuration: configuration.tracing, logger: logger)
         self.tracer = spanExporter.map(AttemptTracer.init)
@@ -124,7 +127,7 @@ final class Dispatcher: @unchecked Sendable {
         queue.pinnedServerID = joinedServer
         queue.attemptLog = configuration.attemptLog
         var pending: [Settlement] = []
-        /// When `pending` last went from empty to not (see `settleDelay`).
+        /// When `pending` last went from empty to not (see `SettlePolicy`).
         var pendingSince = Date.distantFuture
         /// Reused for every round's answers (see `DeliveryLedger.complete(...into:)`).
         var completion = DeliveryLedger.Completion()
@@ -334,21 +337,10 @@ final class Dispatcher: @unchecked Sendable {
         return queue.pinnedServerID == nil || queue.serverID == queue.pinnedServerID
     }
 
-    /// Outcomes are written in batches of at least this many, or once the oldest has waited
-    /// `settleDelay`. Why: a rate-limited endpoint's answers trickle in one by one, and a settle
-    /// per answer (a script call and its TIME) was the largest part of its Redis commands per
-    /// event; under load a batch fills in milliseconds, so busy workers never wait. 256, the
-    /// default take batch: each settle wakes Redis and, through the room it frees, the taker, and
-    /// a wake-up on a busy core preempts the HTTP thread; at 64 the taker woke twice as often per
-    /// delivery (0.022 against 0.010 voluntary switches, `benchlib/allocations.py`). At the
-    /// bench's rate, 256 outcomes wait about 7 ms; below it, `settleDelay` bounds the wait.
-    static let settleBatch = 256
-    /// See `settleBatch`: short enough that room is freed and outcomes are durable promptly.
-    static let settleDelay = 0.05
-
-    /// When to write `count` pending outcomes, the oldest pending since `since`.
+    /// When to write `count` pending outcomes, the oldest pending since `since` (see `SettlePolicy`).
     private func settleAt(_ count: Int, since: Date, retryAt: Date) -> Date {
-        count >= Self.settleBatch ? retryAt : max(retryAt, since.addingTimeInterval(Self.settleDelay))
+        settlePolicy.dueAt(count: count, since: since, retryAt: retryAt,
+                           waiting: room.isFull || (!orderedRoutes.isEmpty && orderedHeld >= orderedCap))
     }
 
     /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked

@@ -32,6 +32,12 @@ final class Room: @unchecked Sendable {
         return events
     }
 
+    /// Whether the room is full (by events or bytes): the taker waits until a settle frees some.
+    var isFull: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return events >= maxEvents || bytes >= maxBytes
+    }
+
     /// Blocks until there is room for at least one event (or `stop` is set); returns how many
     /// events and stored bytes may be taken now.
     /// - Parameter beat: called every half second while full: a full room waits for the
