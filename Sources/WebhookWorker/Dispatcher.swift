@@ -339,8 +339,9 @@ final class Dispatcher: @unchecked Sendable {
 
     /// When to write `count` pending outcomes, the oldest pending since `since` (see `SettlePolicy`).
     private func settleAt(_ count: Int, since: Date, retryAt: Date) -> Date {
-        settlePolicy.dueAt(count: count, since: since, retryAt: retryAt,
-                           waiting: room.isFull || (!orderedRoutes.isEmpty && orderedHeld >= orderedCap))
+        var fullHolding = room.fullHolding
+        if !orderedRoutes.isEmpty && orderedHeld >= orderedCap { fullHolding = min(fullHolding ?? orderedHeld, orderedHeld) }
+        return settlePolicy.dueAt(count: count, since: since, retryAt: retryAt, fullHolding: fullHolding)
     }
 
     /// Admits one taken batch and sends its requests. Items a dead holder left behind (marked

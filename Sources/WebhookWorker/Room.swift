@@ -32,10 +32,11 @@ final class Room: @unchecked Sendable {
         return events
     }
 
-    /// Whether the room is full (by events or bytes): the taker waits until a settle frees some.
-    var isFull: Bool {
+    /// The events held when the room is full (by events or bytes: the taker waits until a settle
+    /// frees some); nil while there is room.
+    var fullHolding: Int? {
         condition.lock(); defer { condition.unlock() }
-        return events >= maxEvents || bytes >= maxBytes
+        return events >= maxEvents || bytes >= maxBytes ? events : nil
     }
 
     /// Blocks until there is room for at least one event (or `stop` is set); returns how many

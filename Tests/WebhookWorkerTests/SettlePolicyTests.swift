@@ -9,8 +9,8 @@ final class SettlePolicyTests: XCTestCase {
     func testTheDefaultRoomSettlesBatchesOf256OrAfterTheDelay() {
         let policy = SettlePolicy(maxInflightEvents: 1024)
         XCTAssertEqual(policy.batch, 256)
-        XCTAssertEqual(policy.dueAt(count: 255, since: since, retryAt: never, waiting: false), since.addingTimeInterval(0.05))
-        XCTAssertEqual(policy.dueAt(count: 256, since: since, retryAt: never, waiting: false), never, "a full batch: at once")
+        XCTAssertEqual(policy.dueAt(count: 255, since: since, retryAt: never, fullHolding: nil), since.addingTimeInterval(0.05))
+        XCTAssertEqual(policy.dueAt(count: 256, since: since, retryAt: never, fullHolding: nil), never, "a full batch: at once")
     }
 
     /// The fault: with a fixed batch larger than the room, a batch never filled and every room's
@@ -19,38 +19,49 @@ final class SettlePolicyTests: XCTestCase {
         for (room, batch) in [(32, 8), (100, 25), (4, 1), (1, 1), (2_000, 256)] {
             let policy = SettlePolicy(maxInflightEvents: room)
             XCTAssertEqual(policy.batch, batch, "WEBHOOK_MAX_INFLIGHT=\(room)")
-            XCTAssertEqual(policy.dueAt(count: batch, since: since, retryAt: never, waiting: false), never,
+            XCTAssertEqual(policy.dueAt(count: batch, since: since, retryAt: never, fullHolding: nil), never,
                            "WEBHOOK_MAX_INFLIGHT=\(room): \(batch) pending are written at once")
             XCTAssertLessThan(policy.batch, max(2, room), "a batch always fits in the room")
         }
     }
 
-    func testSomethingWaitingForRoomIsSettledAtOnceButNotBeforeABackoff() {
+    /// A room full by bytes holds fewer events than a batch: a quarter of what it holds is
+    /// enough. A room full by events (a backlog, nearly always) waits for its batch as before.
+    func testAFullRoomIsSettledOnceAQuarterOfWhatItHoldsIsPending() {
         let policy = SettlePolicy(maxInflightEvents: 1024)
-        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: never, waiting: true), never)
+        XCTAssertEqual(policy.dueAt(count: 3, since: since, retryAt: never, fullHolding: 12), never)
+        XCTAssertEqual(policy.dueAt(count: 2, since: since, retryAt: never, fullHolding: 12), since.addingTimeInterval(0.05))
+        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: never, fullHolding: 2), never)
+        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: never, fullHolding: 0), never)
+        XCTAssertEqual(policy.dueAt(count: 255, since: since, retryAt: never, fullHolding: 1024), since.addingTimeInterval(0.05),
+                       "full by events: no settle of a few outcomes at every turn")
+    }
+
+    func testNothingIsSettledBeforeABackoff() {
+        let policy = SettlePolicy(maxInflightEvents: 1024)
         let backoff = since.addingTimeInterval(2)
-        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: backoff, waiting: true), backoff)
-        XCTAssertEqual(policy.dueAt(count: 300, since: since, retryAt: backoff, waiting: false), backoff)
-        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: backoff, waiting: false), backoff,
+        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: backoff, fullHolding: 1), backoff)
+        XCTAssertEqual(policy.dueAt(count: 300, since: since, retryAt: backoff, fullHolding: nil), backoff)
+        XCTAssertEqual(policy.dueAt(count: 1, since: since, retryAt: backoff, fullHolding: nil), backoff,
                        "the delay ends before the backoff: the backoff wins")
     }
 
     func testTheRoomIsFullByEventsOrByBytesUntilASettleFreesSome() {
         let byEvents = Room(maxEvents: 2, maxBytes: 1 << 20, targets: 1)
         byEvents.add([[1, 2, 3]])
-        XCTAssertFalse(byEvents.isFull)
+        XCTAssertNil(byEvents.fullHolding)
         byEvents.add([[4, 5, 6]])
-        XCTAssertTrue(byEvents.isFull)
+        XCTAssertEqual(byEvents.fullHolding, 2)
         byEvents.release([[1, 2, 3]])
-        XCTAssertFalse(byEvents.isFull)
+        XCTAssertNil(byEvents.fullHolding)
 
         // One target: each stored byte counts twice (the item and its request body).
         let byBytes = Room(maxEvents: 100, maxBytes: 50, targets: 1)
         byBytes.add([Array(repeating: 7, count: 20)])
-        XCTAssertFalse(byBytes.isFull, "40 of 50 bytes")
+        XCTAssertNil(byBytes.fullHolding, "40 of 50 bytes")
         byBytes.add([Array(repeating: 8, count: 5)])
-        XCTAssertTrue(byBytes.isFull, "50 of 50 bytes")
+        XCTAssertEqual(byBytes.fullHolding, 2, "50 of 50 bytes, two events")
         byBytes.release([Array(repeating: 8, count: 5)])
-        XCTAssertFalse(byBytes.isFull)
+        XCTAssertNil(byBytes.fullHolding)
     }
 }
