@@ -200,6 +200,7 @@ def print_table(document):
                        ("worker_marzban", "webhook-worker x1, Marzban mode: per event"),
                        ("worker_traced", "webhook-worker x1, OpenTelemetry spans exported"),
                        ("worker_ordered", "webhook-worker x1, ordered per user, 10,000 active keys"),
+                       ("worker_small_room", "webhook-worker x1, WEBHOOK_MAX_INFLIGHT=32"),
                        ("worker_x1_compare", "webhook-worker x1, --compare binary")):
         result = results.get(key)
         if result is None or result.get("status") == "skipped":
