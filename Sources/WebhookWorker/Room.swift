@@ -36,8 +36,11 @@ final class Room: @unchecked Sendable {
     /// frees some); nil while there is room.
     var fullHolding: Int? {
         condition.lock(); defer { condition.unlock() }
-        return events >= maxEvents || bytes >= maxBytes ? events : nil
+        return isFull ? events : nil
     }
+
+    /// Full by events or bytes: what the taker waits on. Read under `condition`.
+    private var isFull: Bool { events >= maxEvents || bytes >= maxBytes }
 
     /// Blocks until there is room for at least one event (or `stop` is set); returns how many
     /// events and stored bytes may be taken now.
@@ -45,7 +48,7 @@ final class Room: @unchecked Sendable {
     ///   dispatcher (which `/livez` watches on its own), so the taker is not stalled.
     func waitForRoom(stop: StopSignal, beat: () -> Void = {}) -> (events: Int, bytes: Int) {
         condition.lock(); defer { condition.unlock() }
-        while (events >= maxEvents || bytes >= maxBytes) && !stop.isStopped {
+        while isFull && !stop.isStopped {
             _ = condition.wait(until: Date(timeIntervalSinceNow: 0.5))
             condition.unlock()
             beat()
