@@ -121,8 +121,9 @@ enum Scripts {
           local ack, count, records = ARGV[pos], tonumber(ARGV[pos + 1]), tonumber(ARGV[pos + 2])
           pos = pos + 3
           -- An event with nothing to write needs no check first: LREM's count is the fence.
+          -- ('-1' as a string: Redis formats a Lua number argument with snprintf at every call.)
           local held
-          if count > 0 then held = redis.call('LPOS', KEYS[4], ack, 'RANK', -1) end
+          if count > 0 then held = redis.call('LPOS', KEYS[4], ack, 'RANK', '-1') end
           for _ = 1, count do
             local kind = ARGV[pos]
             if kind == 'r' then
@@ -136,8 +137,8 @@ enum Scripts {
               pos = pos + 2
             end
           end
-          if count == 0 then held = redis.call('LREM', KEYS[4], -1, ack) > 0
-          elseif held then redis.call('LREM', KEYS[4], -1, ack) end
+          if count == 0 then held = redis.call('LREM', KEYS[4], '-1', ack) > 0
+          elseif held then redis.call('LREM', KEYS[4], '-1', ack) end
           if held then
             written = written + 1
             if logCap > 0 then
