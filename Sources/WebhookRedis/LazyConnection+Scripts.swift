@@ -9,7 +9,18 @@ extension LazyConnection {
     ///   and redirect, just before the script is sent).
     func runScript(_ script: LuaScript, keys: [String], args: [[UInt8]], shas: inout [String: String],
                    pinned: String? = nil) throws(RedisError) -> RedisReply {
-        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args
+        var framed = FramedArguments()
+        for arg in args { framed.append(arg) }
+        return try runScript(script, keys: keys, args: framed, shas: &shas, pinned: pinned)
+    }
+
+    /// `runScript(_:keys:args:shas:pinned:)` with the arguments already framed (see
+    /// `FramedArguments`): what a settle of several hundred events uses.
+    func runScript(_ script: LuaScript, keys: [String], args: FramedArguments, shas: inout [String: String],
+                   pinned: String? = nil) throws(RedisError) -> RedisReply {
+        var keyArguments = FramedArguments()
+        keyArguments.append(keys.count)
+        for key in keys { keyArguments.append(key) }
         let reply = try run { connection throws(RedisError) -> RedisReply in
             if let pinned, pinned != serverID {
                 throw RedisError(call: "EVALSHA(\(script.name))",
@@ -20,10 +31,18 @@ extension LazyConnection {
                 shas[script.name] = sha
             }
             if let sha = shas[script.name] {
-                let reply = try connection.command([Array("EVALSHA".utf8), Array(sha.utf8)] + tail)
+                var head = FramedArguments()
+                head.append("EVALSHA")
+                head.append(sha)
+                head.append(contentsOf: keyArguments)
+                let reply = try connection.command(framed: head, args, name: "EVALSHA")
                 guard reply.errorMessage?.hasPrefix("NOSCRIPT") == true else { return reply }
             }
-            return try connection.command([Array("EVAL".utf8), Array(script.source.utf8)] + tail)
+            var head = FramedArguments()
+            head.append("EVAL")
+            head.append(script.source)
+            head.append(contentsOf: keyArguments)
+            return try connection.command(framed: head, args, name: "EVAL")
         }
         if case .error(let message) = reply {
             throw RedisError(call: "EVALSHA(\(script.name))", message: message, isConnectionError: false)

@@ -110,15 +110,7 @@ public final class RedisConnection {
     /// (the command may have run).
     func command(argv: [UnsafePointer<CChar>?], lengths: [Int], name: String) throws(RedisError) -> RedisReply {
         precondition(argv.count == lengths.count && !argv.isEmpty)
-        try checkUsable("redisWrite(\(name))")
-        // Anything hiredis still holds to send goes first (ASKING when following -ASK).
-        if asking, Self.withArgv([Array("ASKING".utf8)], { redisAppendCommandArgv(context, $0, $1, $2) }) != REDIS_OK {
-            throw markBroken("redisAppendCommandArgv(ASKING)")
-        }
-        var done: Int32 = 0
-        while done == 0 {
-            guard redisBufferWrite(context, &done) == REDIS_OK else { throw markBroken("redisBufferWrite(\(name))") }
-        }
+        try beginWrite(name)
         // "*<n>\r\n", then per argument "$<length>\r\n" <bytes> "\r\n".
         var framing: [UInt8] = Array("*\(argv.count)\r\n".utf8)
         var heads: [Range<Int>] = []
@@ -146,6 +138,45 @@ public final class RedisConnection {
             vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + framing.count - 2), iov_len: 2))
             return Self.sendAll(fd: context.pointee.fd, &vectors)
         }
+        return try endWrite(sent: sent, name)
+    }
+
+    /// Sends one command whose arguments are already framed: `head`'s, then `tail`'s (a script
+    /// call's name, SHA and keys, then its arguments), written to the socket from where they are.
+    /// Otherwise like `command(_:)` (a redirect is thrown); failures are reported as
+    /// `command(argv:lengths:name:)` reports them.
+    func command(framed head: FramedArguments, _ tail: FramedArguments, name: String) throws(RedisError) -> RedisReply {
+        precondition(head.count + tail.count > 0)
+        try beginWrite(name)
+        let header = Array("*\(head.count + tail.count)\r\n".utf8)
+        let sent = header.withUnsafeBytes { header in
+            head.bytes.withUnsafeBytes { head in
+                tail.bytes.withUnsafeBytes { tail in
+                    var vectors = [header, head, tail].filter { $0.count > 0 }.map {
+                        iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress!), iov_len: $0.count)
+                    }
+                    return Self.sendAll(fd: context.pointee.fd, &vectors)
+                }
+            }
+        }
+        return try endWrite(sent: sent, name)
+    }
+
+    /// Before a command written straight to the socket: anything hiredis still holds to send
+    /// goes first (ASKING when following -ASK).
+    private func beginWrite(_ name: String) throws(RedisError) {
+        try checkUsable("redisWrite(\(name))")
+        if asking, Self.withArgv([Array("ASKING".utf8)], { redisAppendCommandArgv(context, $0, $1, $2) }) != REDIS_OK {
+            throw markBroken("redisAppendCommandArgv(ASKING)")
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw markBroken("redisBufferWrite(\(name))") }
+        }
+    }
+
+    /// After a command written straight to the socket: its reply (ASKING's first, if sent).
+    private func endWrite(sent: Bool, _ name: String) throws(RedisError) -> RedisReply {
         if !sent {
             let message = "writing the command failed: \(String(cString: strerror(errno)))"
             brokenReason = message

@@ -84,17 +84,16 @@ public final class RedisQueue {
         }
     }
 
-    /// "0" ... "15" as arguments, built once: every settled event carries its count of outcomes.
-    private static let smallCounts: [[UInt8]] = (0..<16).map { Array(String($0).utf8) }
-
     /// Records finished events, each atomically and fenced (see `Scripts.settle`): an event's
     /// outcomes are written only if it is still in this worker's processing list.
     /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
-        var args: [[UInt8]] = [Array(String(deadMax).utf8), Array(String(settlements.count).utf8),
-                               Array(String(attemptLog.maxRecords).utf8), Array(String(attemptLog.maxAgeMillis).utf8)]
-        args.reserveCapacity(4 + settlements.count * 4)
+        var args = FramedArguments(reservingBytes: Self.framedSize(settlements, log: attemptLog.isOn))
+        args.append(deadMax)
+        args.append(settlements.count)
+        args.append(attemptLog.maxRecords)
+        args.append(attemptLog.maxAgeMillis)
         // Events with writes first: under `maxmemory` Redis refuses a script's first write when
         // memory is full, and only its first, so the whole settle then fails before anything is
         // written; removals alone (delivered events) would let later writes through.
@@ -114,27 +113,49 @@ public final class RedisQueue {
 
     /// One event's settle arguments: its stored item, its numbers of outcomes and of log
     /// records, then each outcome, then each record (none when the log is off).
-    private static func append(_ settlement: Settlement, log: Bool, to args: inout [[UInt8]]) {
+    private static func append(_ settlement: Settlement, log: Bool, to args: inout FramedArguments) {
         args.append(settlement.ack)
-        let count = settlement.outcomes.count
-        args.append(count < smallCounts.count ? smallCounts[count] : Array(String(count).utf8))
+        args.append(settlement.outcomes.count)
         let records = log ? settlement.log.count : 0
-        args.append(records < smallCounts.count ? smallCounts[records] : Array(String(records).utf8))
+        args.append(records)
         for outcome in settlement.outcomes {
             switch outcome {
             case .retry(let after, let item):
-                args.append([UInt8(ascii: "r")])
-                args.append(Array(score(Swift.max(0, after)).utf8))
+                args.append("r")
+                args.append(score(Swift.max(0, after)))
                 args.append(item)
             case .requeue(let item):
-                args.append([UInt8(ascii: "q")])
+                args.append("q")
                 args.append(item)
             case .dead(let entry):
-                args.append([UInt8(ascii: "d")])
+                args.append("d")
                 args.append(entry)
             }
         }
-        if records > 0 { args.append(contentsOf: settlement.log) }
+        if records > 0 {
+            for record in settlement.log { args.append(record) }
+        }
+    }
+
+    /// About the framed size of a settle's arguments, so its buffer is allocated once: the
+    /// bytes of every argument, plus framing (at most 16 bytes per argument) for each.
+    private static func framedSize(_ settlements: ArraySlice<Settlement>, log: Bool) -> Int {
+        var total = 64
+        settlements.withUnsafeBufferPointer { held in
+            for index in held.indices {
+                total += held[index].ack.count + 3 * 16
+                for outcome in held[index].outcomes {
+                    switch outcome {
+                    case .retry(_, let item): total += item.count + 3 * 16 + 24
+                    case .requeue(let item), .dead(let item): total += item.count + 2 * 16
+                    }
+                }
+                if log {
+                    for record in held[index].log { total += record.count + 16 }
+                }
+            }
+        }
+        return total
     }
 
     /// Moves up to `limit` deliveries due now (Redis's clock) from the delayed set to the taking
@@ -167,6 +188,11 @@ public final class RedisQueue {
 
     /// Runs a script by SHA (see `LazyConnection.runScript`, shared with `EndpointState`).
     func run(_ script: LuaScript, keys: [String], args: [[UInt8]], pinned: Bool = true) throws(RedisError) -> RedisReply {
+        try connection.runScript(script, keys: keys, args: args, shas: &scriptSHAs, pinned: pinned ? pinnedServerID : nil)
+    }
+
+    /// `run(_:keys:args:pinned:)` with the arguments already framed.
+    func run(_ script: LuaScript, keys: [String], args: FramedArguments, pinned: Bool = true) throws(RedisError) -> RedisReply {
         try connection.runScript(script, keys: keys, args: args, shas: &scriptSHAs, pinned: pinned ? pinnedServerID : nil)
     }
 

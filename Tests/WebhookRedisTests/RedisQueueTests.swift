@@ -137,6 +137,21 @@ final class RedisQueueTests: RedisServerTestCase {
         XCTAssertEqual(score, now + 60, accuracy: 5)
     }
 
+    /// Items and records carrying CRLF, `$` and `*` (bytes RESP frames with) arrive byte for
+    /// byte: the settle's fence finds the item, and its outcomes are written as given.
+    func testASettleOfItemsHoldingRESPBytesIsWrittenByteForByte() throws {
+        let item = "@0 msg_x 0 w1 0.0 {\"a\":\"\r\n$3\r\n*2\r\n\"}"
+        _ = try redis.command("LPUSH", "t:queue", item)
+        let queue = try joinedQueue()
+        let taken = try queue.take(max: 1, maxBytes: 1 << 20)
+        XCTAssertEqual(taken, [Array(item.utf8)])
+        let dead = Array("dead\r\n$1\r\n".utf8) + [0, 255]
+        let result = try queue.settle([Settlement(ack: taken[0], outcomes: [.dead(entry: dead)])][...], deadMax: 0)
+        XCTAssertEqual(result, SettleResult(written: 1, fenced: 0, trimmed: 0))
+        XCTAssertEqual(try redis.command("LLEN", "t:processing:w1").integer, 0)
+        XCTAssertEqual(try redis.command("LINDEX", "t:dead", "0").bytes, dead)
+    }
+
     func testARetriedSettleWritesNothingTwice() throws {
         _ = try redis.command("LPUSH", "t:queue", "a")
         let queue = try joinedQueue()

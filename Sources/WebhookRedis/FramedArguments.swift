@@ -1,0 +1,78 @@
+/// A command's arguments, framed as RESP (`$<length>\r\n<bytes>\r\n` each) into one buffer as
+/// they are appended.
+///
+/// Why not `[[UInt8]]`: a settle passes four or more arguments per event, several hundred
+/// events at a time. As an array of arrays each argument was retained into the array, again
+/// into every array the script call prepended its head to, then copied into one buffer for
+/// hiredis, which formatted that once more into its own output buffer. Framed here, the bytes
+/// are copied once and written to the socket from where they are (`RedisConnection.command(framed:)`).
+public struct FramedArguments: Sendable {
+    /// The framed arguments, without the `*<count>\r\n` line (added when sent).
+    public private(set) var bytes: [UInt8] = []
+    /// Arguments appended so far.
+    public private(set) var count = 0
+
+    public init(reservingBytes: Int = 0) {
+        bytes.reserveCapacity(reservingBytes)
+    }
+
+    /// Appends one binary-safe argument.
+    public mutating func append(_ argument: [UInt8]) {
+        argument.withUnsafeBytes { append(raw: $0) }
+    }
+
+    /// Appends one argument given as text (UTF-8).
+    public mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(raw: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends one integer argument in decimal, as Redis parses it.
+    public mutating func append(_ number: Int) {
+        var length = number < 0 ? 2 : 1
+        var rest = number.magnitude
+        while rest >= 10 {
+            rest /= 10
+            length += 1
+        }
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(length)
+        appendLineEnd()
+        appendDecimal(number)
+        appendLineEnd()
+        count += 1
+    }
+
+    /// Appends every argument of `other`, in order.
+    public mutating func append(contentsOf other: FramedArguments) {
+        bytes.append(contentsOf: other.bytes)
+        count += other.count
+    }
+
+    private mutating func append(raw argument: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(argument.count)
+        appendLineEnd()
+        bytes.append(contentsOf: argument)
+        appendLineEnd()
+        count += 1
+    }
+
+    private mutating func appendLineEnd() {
+        bytes.append(UInt8(ascii: "\r"))
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends `number`'s decimal digits (and sign), most significant first. (Written here, not
+    /// through `String(number)`, which allocates for every argument.)
+    private mutating func appendDecimal(_ number: Int) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = number.magnitude
+        var divisor: UInt = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
+            divisor /= 10
+        }
+    }
+}
