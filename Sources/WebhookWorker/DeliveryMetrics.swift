@@ -12,6 +12,11 @@ final class DeliveryMetrics {
     private let malformed = Counter(label: MetricNames.malformedEvents)
     private var deliveries: [CounterKey: Counter] = [:]
     private var skipped: [String: Counter] = [:]
+    /// The `delivered`, `2xx` counter of each configured endpoint, by the target's identity:
+    /// the note of nearly every delivery, counted without hashing three strings. The target is
+    /// held, so its identity is never another's. Routed targets (one per event and destination)
+    /// are not kept here: they take the path by labels.
+    private var deliveredOK: [ObjectIdentifier: (target: Target, counter: Counter)] = [:]
 
     /// The labels of one `deliveries` counter, as a key: no string is built per lookup.
     private struct CounterKey: Hashable {
@@ -30,6 +35,13 @@ final class DeliveryMetrics {
     }
 
     private func count(one note: UnsafePointer<DeliveryLedger.Note>, logger: Logger) {
+        if note.pointee.kind == .delivered, (200..<300).contains(note.pointee.status),
+           let target = note.pointee.target, target.destination == nil {
+            if let known = deliveredOK[ObjectIdentifier(target)] { return known.counter.increment() }
+            let counter = counter(MetricNames.Outcome.delivered, MetricNames.StatusClass.of(status: note.pointee.status), target.name)
+            deliveredOK[ObjectIdentifier(target)] = (target, counter)
+            return counter.increment()
+        }
         let statusClass = note.pointee.status > 0 ? MetricNames.StatusClass.of(status: note.pointee.status) : "none"
         let endpoint = note.pointee.target?.name ?? ""
         switch note.pointee.kind {
