@@ -99,9 +99,22 @@ public final class RedisQueue {
         // written; removals alone (delivered events) would let later writes through.
         // Through a buffer pointer: `for settlement in settlements` copies each one (retaining
         // every array it holds), twice over; a pointer's elements are read in place.
+        let log = attemptLog.isOn
         settlements.withUnsafeBufferPointer { held in
-            for index in held.indices where !held[index].outcomes.isEmpty { Self.append(held[index], log: attemptLog.isOn, to: &args) }
-            for index in held.indices where held[index].outcomes.isEmpty { Self.append(held[index], log: attemptLog.isOn, to: &args) }
+            var shape: [UInt8] = []
+            shape.reserveCapacity(6 * held.count)
+            for withWrites in [true, false] {
+                for index in held.indices where !held[index].outcomes.isEmpty == withWrites {
+                    Self.appendCount(held[index].outcomes.count, to: &shape)
+                    Self.appendCount(log ? held[index].log.count : 0, to: &shape)
+                }
+            }
+            args.append(shape)
+            for withWrites in [true, false] {
+                for index in held.indices where !held[index].outcomes.isEmpty == withWrites {
+                    Self.append(held[index], log: log, to: &args)
+                }
+            }
         }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
@@ -111,13 +124,10 @@ public final class RedisQueue {
         return SettleResult(written: written, fenced: fenced, trimmed: trimmed, logFailed: logFailed != 0)
     }
 
-    /// One event's settle arguments: its stored item, its numbers of outcomes and of log
-    /// records, then each outcome, then each record (none when the log is off).
+    /// One event's settle arguments: its stored item, then each outcome, then each record
+    /// (none when the log is off). Its counts are in the shape (`appendCount`).
     private static func append(_ settlement: Settlement, log: Bool, to args: inout FramedArguments) {
         args.append(settlement.ack)
-        args.append(settlement.outcomes.count)
-        let records = log ? settlement.log.count : 0
-        args.append(records)
         for outcome in settlement.outcomes {
             switch outcome {
             case .retry(let after, let item):
@@ -132,9 +142,17 @@ public final class RedisQueue {
                 args.append(entry)
             }
         }
-        if records > 0 {
+        if log {
             for record in settlement.log { args.append(record) }
         }
+    }
+
+    /// A count of the settle's shape: 3 bytes, most significant first (see `Scripts.settle`).
+    private static func appendCount(_ count: Int, to shape: inout [UInt8]) {
+        precondition(count < 1 << 24, "more than 16,777,215 outcomes or records for one event")
+        shape.append(UInt8(truncatingIfNeeded: count >> 16))
+        shape.append(UInt8(truncatingIfNeeded: count >> 8))
+        shape.append(UInt8(truncatingIfNeeded: count))
     }
 
     /// About the framed size of a settle's arguments, so its buffer is allocated once: the
@@ -143,7 +161,7 @@ public final class RedisQueue {
         var total = 64
         settlements.withUnsafeBufferPointer { held in
             for index in held.indices {
-                total += held[index].ack.count + 3 * 16
+                total += held[index].ack.count + 16 + 6
                 for outcome in held[index].outcomes {
                     switch outcome {
                     case .retry(_, let item): total += item.count + 3 * 16 + 24

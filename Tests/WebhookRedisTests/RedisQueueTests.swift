@@ -152,6 +152,23 @@ final class RedisQueueTests: RedisServerTestCase {
         XCTAssertEqual(try redis.command("LINDEX", "t:dead", "0").bytes, dead)
     }
 
+    /// An event's counts of outcomes and records travel as 3 bytes each (`Scripts.settle`):
+    /// counts past 255 need all of them, and the event after it is read where it starts.
+    func testAnEventWithHundredsOfOutcomesAndRecordsSettlesWhole() throws {
+        _ = try redis.command("LPUSH", "t:queue", "a", "b")
+        let queue = try joinedQueue()
+        queue.attemptLog = AttemptLogConfiguration(maxRecords: 10_000)
+        let taken = try queue.take(max: 2, maxBytes: 1 << 20)
+        let many = Settlement(ack: taken[0], outcomes: (0..<300).map { .requeue(item: Array("back-\($0)".utf8)) },
+                              log: (0..<270).map { Array("[1,\"r\($0)\"]".utf8) })
+        let next = Settlement(ack: taken[1], outcomes: [.dead(entry: Array("dead".utf8))], log: [Array("[2,\"last\"]".utf8)])
+        XCTAssertEqual(try queue.settle([many, next][...], deadMax: 0), SettleResult(written: 2, fenced: 0, trimmed: 0))
+        XCTAssertEqual(try redis.command("LLEN", "t:queue").integer, 300)
+        XCTAssertEqual(try redis.command("LLEN", "t:log").integer, 271)
+        XCTAssertEqual(try server.redisCLI("LRANGE", "t:dead", "0", "-1"), "dead")
+        XCTAssertEqual(try list("t:processing:w1"), [])
+    }
+
     func testARetriedSettleWritesNothingTwice() throws {
         _ = try redis.command("LPUSH", "t:queue", "a")
         let queue = try joinedQueue()
