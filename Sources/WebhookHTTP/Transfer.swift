@@ -109,9 +109,11 @@ final class Transfer {
     }
 
     deinit {
+        // The request's state first: releasing it may take options off the handle, which must
+        // still exist (`curl_easy_setopt` on a cleaned-up handle writes into freed memory).
+        releaseRequestState()
         curl_easy_cleanup(easy)
         if let list = pinList { curl_slist_free_all(list) }
-        releaseRequestState()
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
     }
