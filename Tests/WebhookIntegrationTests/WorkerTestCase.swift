@@ -174,7 +174,18 @@ class WorkerTestCase: XCTestCase {
     func stop(_ worker: WorkerProcess, file: StaticString = #filePath, line: UInt = #line) async {
         worker.terminate()
         let status = await worker.exit(timeout: 20)
-        XCTAssertEqual(status, 0, "worker exit status; log:\n\(worker.log.suffix(3000))", file: file, line: line)
+        XCTAssertEqual(status, 0, "worker exit status; log:\n\(Self.crashReport(worker.log))", file: file, line: line)
+    }
+
+    /// A dead worker's log for a failure message: its last 3,000 characters, after the lines that
+    /// say why it died (Swift's `Fatal error: ...` and the crash line come before a backtrace of
+    /// every thread, which alone fills the last 3,000).
+    static func crashReport(_ log: String) -> String {
+        let why = log.split(separator: "\n").filter {
+            $0.contains("Fatal error") || $0.contains("Program crashed") || $0.contains("Simultaneous accesses")
+                || $0.contains("crashed:")
+        }
+        return (why.isEmpty ? "" : why.joined(separator: "\n") + "\n...\n") + log.suffix(3000)
     }
 
     /// Waits until the worker has written its heartbeat (it takes nothing before).
