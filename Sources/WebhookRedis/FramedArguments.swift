@@ -1,11 +1,12 @@
 /// A command's arguments, framed as RESP (`$<length>\r\n<bytes>\r\n` each) into one buffer as
 /// they are appended.
 ///
-/// Why not `[[UInt8]]`: a settle passes four or more arguments per event, several hundred
+/// Why not `[[UInt8]]`: a settle passes two or more arguments per event, several hundred
 /// events at a time. As an array of arrays each argument was retained into the array, again
 /// into every array the script call prepended its head to, then copied into one buffer for
 /// hiredis, which formatted that once more into its own output buffer. Framed here, the bytes
-/// are copied once and written to the socket from where they are (`RedisConnection.command(framed:)`).
+/// are copied once and written to the socket from where they are
+/// (`RedisConnection.command(framed:_:name:)`).
 public struct FramedArguments: Sendable {
     /// The framed arguments, without the `*<count>\r\n` line (added when sent).
     public private(set) var bytes: [UInt8] = []
