@@ -1,3 +1,5 @@
+import WebhookCore
+
 /// A command's arguments, framed as RESP (`$<length>\r\n<bytes>\r\n` each) into one buffer as
 /// they are appended.
 ///
@@ -37,9 +39,9 @@ public struct FramedArguments: Sendable {
             length += 1
         }
         bytes.append(UInt8(ascii: "$"))
-        appendDecimal(length)
+        JSONWriter.appendInt(length, to: &bytes)
         appendLineEnd()
-        appendDecimal(number)
+        JSONWriter.appendInt(number, to: &bytes)
         appendLineEnd()
         count += 1
     }
@@ -52,7 +54,7 @@ public struct FramedArguments: Sendable {
 
     private mutating func append(raw argument: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "$"))
-        appendDecimal(argument.count)
+        JSONWriter.appendInt(argument.count, to: &bytes)  // digits written in place, not through String
         appendLineEnd()
         bytes.append(contentsOf: argument)
         appendLineEnd()
@@ -62,18 +64,5 @@ public struct FramedArguments: Sendable {
     private mutating func appendLineEnd() {
         bytes.append(UInt8(ascii: "\r"))
         bytes.append(UInt8(ascii: "\n"))
-    }
-
-    /// Appends `number`'s decimal digits (and sign), most significant first. (Written here, not
-    /// through `String(number)`, which allocates for every argument.)
-    private mutating func appendDecimal(_ number: Int) {
-        if number < 0 { bytes.append(UInt8(ascii: "-")) }
-        let magnitude = number.magnitude
-        var divisor: UInt = 1
-        while magnitude / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
-            divisor /= 10
-        }
     }
 }
