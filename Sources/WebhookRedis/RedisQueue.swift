@@ -101,20 +101,15 @@ public final class RedisQueue {
         // every array it holds), twice over; a pointer's elements are read in place.
         let log = attemptLog.isOn
         settlements.withUnsafeBufferPointer { held in
+            let order = held.indices.filter { !held[$0].outcomes.isEmpty } + held.indices.filter { held[$0].outcomes.isEmpty }
             var shape: [UInt8] = []
             shape.reserveCapacity(6 * held.count)
-            for withWrites in [true, false] {
-                for index in held.indices where !held[index].outcomes.isEmpty == withWrites {
-                    Self.appendCount(held[index].outcomes.count, to: &shape)
-                    Self.appendCount(log ? held[index].log.count : 0, to: &shape)
-                }
+            for index in order {
+                Self.appendCount(held[index].outcomes.count, to: &shape)
+                Self.appendCount(log ? held[index].log.count : 0, to: &shape)
             }
             args.append(shape)
-            for withWrites in [true, false] {
-                for index in held.indices where !held[index].outcomes.isEmpty == withWrites {
-                    Self.append(held[index], log: log, to: &args)
-                }
-            }
+            for index in order { Self.append(held[index], log: log, to: &args) }
         }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
