@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """Instructions per delivery under callgrind: the noise-free second opinion beside the bench's
 CPU times (which move 10-20 % from run to run on a shared machine). Counts user-space
-instructions only: the kernel's share (system calls, TCP) is not in these figures. valgrind 3.19
-(Debian 12) cannot yet run the worker (it fails on DWARF 5, and a strip --strip-debug copy then
-dies with an internal SIGSEGV once the worker's threads start): the worker half reports that and
-the bare loop's figures stand alone until a newer valgrind.
+instructions only: the kernel's share (system calls, TCP) is not in these figures, and valgrind
+runs SHA-256 without the CPU's SHA extensions, so HMACs count several times what they cost on
+the machine.
 
   cp .build/release/webhook-worker /tmp/ww && strip --strip-debug /tmp/ww   # valgrind 3.19 cannot read DWARF 5
-  python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 20000]
+  python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 10000] [--keep DIR]
 
 Runs, against one nginx sink: the bare libcurl loop (bare_loop.c, curl_multi_poll) under
 callgrind for --events requests, then one worker under callgrind delivering --events queued
-events, with its counters zeroed after the first 1,000 deliveries (start-up excluded) and dumped
-when the rest are in. Prints instructions per request/delivery, their ratio, and the top
-functions of each (inclusive of nothing: self cost), and keeps the callgrind files with --keep DIR."""
+events after 1,000 deliveries of warm-up (start-up excluded), one profile per thread. Prints
+instructions per request/delivery, per worker thread (webhook-http, dispatcher, taker) and in
+all, the ratios to the bare loop, and the top functions of each (self cost); --keep DIR keeps
+the callgrind files. The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
+dies in the worker's main thread (see that file)."""
 
 import argparse
 import glob
@@ -42,9 +43,27 @@ def total_instructions(path):
     return int(match.group(1))
 
 
+def without_open_calls(path):
+    """A copy of a callgrind dump without its calls of count 0: the frames that were open when
+    the counters were zeroed. callgrind_annotate 3.19 reads the cost line after such a call as
+    the caller's own, and charged a whole thread to its `clone` frame."""
+    out = path + ".annotated"
+    with open(path, errors="replace") as source, open(out, "w") as target:
+        skip = False
+        for line in source:
+            if skip:
+                skip = False
+                continue
+            if line.startswith("calls=0 "):
+                skip = True
+                continue
+            target.write(line)
+    return out
+
+
 def top_functions(path, count):
-    done = subprocess.run(["callgrind_annotate", "--threshold=99", path], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(["callgrind_annotate", "--threshold=99", without_open_calls(path)], capture_output=True,
+                          text=True, timeout=300)
     lines = [line for line in done.stdout.splitlines() if re.match(r"^\s*[\d,]+ \(", line)]
     return lines[1:count + 1]
 
@@ -59,14 +78,26 @@ def bare(sink, workdir, requests, connections):
     return out
 
 
+def sigsuspend_shim(workdir):
+    """Builds the LD_PRELOAD library that lets valgrind 3.19 run the worker (see sigsuspend_copy.c)."""
+    out = os.path.join(workdir, "sigsuspend_copy.so")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sigsuspend_copy.c")
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", out, source], check=True, timeout=120)
+    return out
+
+
 def worker(cleanup, sink, workdir, binary, events, warmup=1000):
+    """Runs the worker under callgrind, one profile per thread (--separate-threads), counters
+    zeroed after `warmup` deliveries and dumped once `events` more are in. Returns the dump's
+    files, one per thread, and the deliveries between zero and dump."""
     redis_url, redis_process = start_redis(cleanup, "callgrind")
     prefill(redis_url, events + warmup)
     env = worker_environment(redis_url, sink.url)
+    env["LD_PRELOAD"] = sigsuspend_shim(workdir)
     out = os.path.join(workdir, "callgrind.worker")
     before = sink.count()
-    process = cleanup.start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "run"],
-                            cwd=workdir, env=env, log_path=os.path.join(workdir, "worker.log"))
+    process = cleanup.start(["valgrind", "--tool=callgrind", "--separate-threads=yes", "--compress-strings=no", f"--callgrind-out-file={out}",
+                             binary, "run"], cwd=workdir, env=env, log_path=os.path.join(workdir, "worker.log"))
     deadline = Deadline(3600, "worker under callgrind")
     try:
         while sink.count() - before < warmup:
@@ -77,7 +108,9 @@ def worker(cleanup, sink, workdir, binary, events, warmup=1000):
                                    f"cannot read DWARF 5: pass a copy made with strip --strip-debug): {tail}")
             deadline.check()
             time.sleep(0.2)
-        subprocess.run(["callgrind_control", "--zero", str(process.pid)], capture_output=True, timeout=120,
+        # A dump (which also zeroes the counters) rather than --zero: after a --zero, callgrind
+        # 3.19 charges every later instruction of a thread to its `clone` frame.
+        subprocess.run(["callgrind_control", "--dump", str(process.pid)], capture_output=True, timeout=120,
                        check=True)
         first = sink.count() - before
         while sink.count() - before < events + warmup:
@@ -88,13 +121,27 @@ def worker(cleanup, sink, workdir, binary, events, warmup=1000):
         subprocess.run(["callgrind_control", "--dump", str(process.pid)], capture_output=True, timeout=300,
                        check=True)
         delivered = sink.count() - before - first
+        # The dump's files, taken now: at exit callgrind writes the shutdown's own.
+        dumps = sorted(p for p in glob.glob(out + "*") if os.path.getsize(p) > 0)
     finally:
         cleanup.stop(process, grace=60)
         cleanup.stop(redis_process)
-    dumps = sorted(p for p in glob.glob(out + "*") if os.path.getsize(p) > 0)
     if not dumps:
         raise RuntimeError("callgrind wrote no dump")
-    return dumps[0], delivered
+    return dumps, delivered
+
+
+# A thread's profile is named by the function it runs (callgrind does not record thread names).
+THREAD_ROLES = (("CurlLoop", "webhook-http"), ("DispatcherC3run", "dispatcher"), ("TakerC3run", "taker"))
+
+
+def thread_role(path):
+    with open(path, errors="replace") as f:
+        text = f.read()
+    for marker, role in THREAD_ROLES:
+        if marker in text:
+            return role
+    return "other"
 
 
 def main():
@@ -115,21 +162,33 @@ def main():
             path = bare(sink, workdir, args.events, args.connections)
             results["bare"] = (path, total_instructions(path) / args.events)
         try:
-            path, delivered = worker(cleanup, sink, workdir, args.binary, args.events)
-            results["worker"] = (path, total_instructions(path) / delivered)
+            paths, delivered = worker(cleanup, sink, workdir, args.binary, args.events)
+            per_thread = {}
+            for path in paths:
+                role = thread_role(path)
+                per_thread.setdefault(role, []).append(path)
+            total = 0
+            for role, role_paths in sorted(per_thread.items()):
+                count = sum(total_instructions(p) for p in role_paths) / delivered
+                total += count
+                results[f"worker: {role}"] = (max(role_paths, key=total_instructions), count)
+            results["worker"] = (None, total)
         except RuntimeError as error:
-            # valgrind 3.19 (Debian 12) dies in the worker (an internal SIGSEGV once its threads
-            # start, after the DWARF 5 problem is stripped away): the bare loop's figures stand alone.
             print(f"worker: not measured: {str(error)[:300]}", file=sys.stderr)
         for name, (path, per) in results.items():
             print(f"\n{name}: {per:,.0f} instructions per {'request' if name == 'bare' else 'delivery'}")
+            if path is None:
+                continue
             for line in top_functions(path, args.top):
                 print("   " + line.strip())
             if args.keep:
                 os.makedirs(args.keep, exist_ok=True)
-                shutil.copy(path, os.path.join(args.keep, f"callgrind.{name}"))
+                shutil.copy(path, os.path.join(args.keep, "callgrind." + name.replace("worker: ", "")))
         if "bare" in results and "worker" in results:
             print(f"\nworker / bare loop: {results['worker'][1] / results['bare'][1]:.2f}x in user-space instructions")
+            if "worker: webhook-http" in results:
+                print(f"worker's HTTP thread / bare loop: "
+                      f"{results['worker: webhook-http'][1] / results['bare'][1]:.2f}x")
     finally:
         cleanup.close()
 
