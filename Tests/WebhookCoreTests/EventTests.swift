@@ -126,6 +126,57 @@ final class EventTests: XCTestCase {
         }
     }
 
+    /// The writer skips eight plain bytes at a time: every byte that needs an escape, and the
+    /// plain ones beside the boundaries of those tests (0x1F/0x20, 0x7F/0x80, the neighbours of
+    /// the quote and the backslash), at every position of strings of 0 to 40 bytes, is written
+    /// as a byte-by-byte reference writes it.
+    func testJSONWriterEscapesEveryByteAtEveryPositionOfAWord() {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in bytes {
+                switch byte {
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0x00..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+                default: out.append(byte)
+                }
+            }
+            return out + [UInt8(ascii: "\"")]
+        }
+        let probes: [UInt8] = [0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0xA2, 0xDC, 0xFF]
+        for length in 0...40 {
+            for position in 0..<max(length, 1) {
+                for probe in probes {
+                    var text = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    if length > 0 { text[position] = probe }
+                    var out: [UInt8] = []
+                    text.withUnsafeBufferPointer { JSONWriter.appendString(bytes: $0, to: &out) }
+                    XCTAssertEqual(out, reference(text), "length \(length), byte \(probe) at \(position)")
+                }
+            }
+        }
+        XCTAssertFalse(JSONWriter.needsEscape(0x7F7F_2020_8080_FFFF))
+        XCTAssertTrue(JSONWriter.needsEscape(0x6161_6161_6161_611F))
+        XCTAssertTrue(JSONWriter.needsEscape(0x5C61_6161_6161_6161))
+    }
+
+    /// Integers of every length, both signs, written as `String` writes them.
+    func testJSONWriterIntegersOfEveryLength() {
+        var values: [Int] = [0, 1, 9, 10, 99, 100, Int.max, Int.min, Int.min + 1]
+        var power = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -power, -(power - 1)]
+        }
+        for value in values {
+            var out: [UInt8] = Array("x".utf8)
+            JSONWriter.appendInt(value, to: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), "x" + String(value))
+        }
+    }
+
     /// Numbers as `JSONSerialization` writes them (`status --json` moved from it to JSONWriter).
     func testJSONWriterNumbers() {
         for (value, expected) in [(0.0, "0"), (3.0, "3"), (1.234, "1.234"), (12.5, "12.5"), (0.001, "0.001"),

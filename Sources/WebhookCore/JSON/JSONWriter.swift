@@ -16,11 +16,19 @@ public enum JSONWriter {
     public static func appendString(bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<bytes.count {
+        var index = 0
+        while index < bytes.count {
+            // Eight bytes at a time while none of them needs an escape (most text has none).
+            if index + 8 <= bytes.count,
+               !needsEscape(UnsafeRawPointer(bytes.baseAddress!).loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+                continue
+            }
             let byte = bytes[index]
+            index += 1
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-            runStart = index + 1
+            if runStart < index - 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<(index - 1)])) }
+            runStart = index
             switch byte {
             case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
@@ -36,15 +44,38 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `value` in decimal, without going through `String`.
+    /// Whether any of the eight bytes in `word` is a control byte, a quote or a backslash (the
+    /// bit tricks of "Bit Twiddling Hacks": `hasless` and `haszero`, exact as an any-test).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* UInt64(UInt8(ascii: "\""))), backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let quotes = (quote &- ones) & ~quote & highs
+        let backslashes = (backslash &- ones) & ~backslash & highs
+        return (control | quotes | backslashes) != 0
+    }
+
+    /// Appends `value` in decimal, without going through `String`: the digits are written from
+    /// the last into a buffer on the stack (one division by ten each, which the compiler turns
+    /// into a multiplication) and appended in one call. (Dividing by a falling power of ten, as
+    /// before, cost two divisions per digit; making room with `repeatElement` cost more than
+    /// the digits.)
     public static func appendInt(_ value: Int, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        let magnitude = value.magnitude
-        var divisor: UInt = 1
-        while magnitude / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8((magnitude / divisor) % 10))
-            divisor /= 10
+        var magnitude = value.magnitude
+        // 20 digits hold UInt64.max; a tuple, so the buffer is on the stack.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            // As typed bytes: appending a raw buffer went through the generic path.
+            let first = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start
+            out.append(contentsOf: UnsafeBufferPointer(start: first, count: buffer.count - start))
         }
     }
 
