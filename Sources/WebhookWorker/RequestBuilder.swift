@@ -30,7 +30,7 @@ struct RequestBuilder {
         didSet { sendHooks.removeAll(); lastHook = nil }
     }
     /// The send hooks made so far (see `sendHook(for:keys:)`), boxed like `connectChecks`.
-    private var sendHooks: [String: StoredHook] = [:]
+    private var sendHooks: [TargetKey: StoredHook] = [:]
     private var lastHook: StoredHook?
     private struct StoredHook {
         let target: Target
@@ -46,7 +46,7 @@ struct RequestBuilder {
     /// Boxed in a struct: a closure stored straight in a dictionary (or in a tuple there) is kept
     /// at the generic abstraction, and reading it back wrapped it in a newly allocated thunk per
     /// request.
-    private var connectChecks: [String: StoredCheck] = [:]
+    private var connectChecks: [TargetKey: StoredCheck] = [:]
     private struct StoredCheck {
         let check: HTTPRequest.ConnectCheck
         let id: ConnectCheckID
@@ -59,7 +59,7 @@ struct RequestBuilder {
     /// recorded and no header is sent).
     var tracer: AttemptTracer?
     /// Signing keys per endpoint with secrets of its own, absorbed once.
-    private var endpointKeys: [String: Keys] = [:]
+    private var endpointKeys: [TargetKey: Keys] = [:]
 
     /// One endpoint's signing keys: the hex signature's (first secret) and one Standard Webhooks
     /// key per secret.
@@ -186,10 +186,10 @@ struct RequestBuilder {
     /// a lookup, the others are found by id (a routed endpoint's destinations share theirs).
     private mutating func sendHook(for target: Target, keys: Keys?) -> HTTPRequest.SendHook {
         if let last = lastHook, last.target === target { return last.hook }
-        let stored = sendHooks[target.id] ?? StoredHook(target: target, hook: Self.makeSendHook(
+        let stored = sendHooks[target.key] ?? StoredHook(target: target, hook: Self.makeSendHook(
             standardMACs: keys.map { $0.standard } ?? globalStandardMACs,
             signingKeys: target.spec?.signingKeys ?? [], clock: clock))
-        sendHooks[target.id] = stored
+        sendHooks[target.key] = stored
         lastHook = StoredHook(target: target, hook: stored.hook)
         return stored.hook
     }
@@ -293,7 +293,7 @@ struct RequestBuilder {
         // as WEBHOOK_EGRESS=private, whatever the global mode (WEBHOOK_EGRESS_ALLOW still exempts).
         let fromEvent = Self.urlFromEvent(target)
         guard egress.mode != .off || fromEvent else { return nil }
-        if let stored = connectChecks[target.id] { return stored }
+        if let stored = connectChecks[target.key] { return stored }
         var judged = egress
         if fromEvent { judged.mode = .private }
         let policy = judged, privateOK = !fromEvent && (target.spec?.egressPrivateOK ?? false)
@@ -301,7 +301,7 @@ struct RequestBuilder {
             policy.refusal(bytes.count == 4 ? IPAddress(v4: bytes) : IPAddress(v6: bytes), privateOK: privateOK)
         }
         let stored = StoredCheck(check: check, id: ConnectCheckID())
-        connectChecks[target.id] = stored
+        connectChecks[target.key] = stored
         return stored
     }
 
@@ -318,9 +318,9 @@ struct RequestBuilder {
         // doing once `Keys` held the 224-byte `PrekeyedHMAC` inline.
         guard let secrets = target.spec?.secrets, !secrets.isEmpty,
               !(secrets.count == 1 && secrets[0] == (secret ?? "")) else { return nil }
-        if let keys = endpointKeys[target.id] { return keys }
+        if let keys = endpointKeys[target.key] { return keys }
         let keys = Keys(secrets: secrets)
-        endpointKeys[target.id] = keys
+        endpointKeys[target.key] = keys
         return keys
     }
 

@@ -81,6 +81,25 @@ final class EndpointRouteTests: XCTestCase {
         return Target(spec: spec)
     }
 
+    /// A routed endpoint's destinations are one endpoint to the ledger (same key: one backlog,
+    /// one retry and dead-letter target) and distinct targets to the request builder (its lanes
+    /// are keyed by target: each destination has its own).
+    func testAResolvedDestinationSharesItsEndpointsKeyButNotItsIdentity() {
+        let routed = routedTarget()
+        let first = routed.resolved(to: "https://discord.com/api/webhooks/1/a")
+        let again = routed.resolved(to: "https://discord.com/api/webhooks/1/a")
+        let second = routed.resolved(to: "https://discord.com/api/webhooks/2/b")
+        XCTAssertEqual(first.key, routed.key)
+        XCTAssertEqual(second.key, routed.key)
+        XCTAssertEqual(Set([first.key, second.key, routed.key]).count, 1)
+        XCTAssertEqual(first, again, "the same destination resolved twice is the same target")
+        XCTAssertEqual(first.hashValue, again.hashValue)
+        XCTAssertNotEqual(first, second)
+        XCTAssertNotEqual(first, routed)
+        XCTAssertEqual(Set([first, again, second, routed]).count, 3)
+        XCTAssertNotEqual(Target(kind: .webhook, url: "http://a.example/").key, Target(kind: .webhook, url: "http://b.example/").key)
+    }
+
     private func ledger(_ targets: [Target]) -> DeliveryLedger {
         DeliveryLedger(settings: .init(targets: targets, retry: RetryPolicy(retries: 3, delay: 1), maxPayloadBytes: 10_000,
                                        maxCrashes: 3, laggardSlack: 512, deferDelay: 30), authenticator: auth)

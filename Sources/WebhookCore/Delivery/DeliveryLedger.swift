@@ -236,10 +236,10 @@ public struct DeliveryLedger: Sendable {
         case one(Attempt)
         case batch([Attempt])
     }
-    /// Attempts admitted and not yet completed, per target id.
-    private var backlog: [String: Int] = [:]
-    /// When each target last answered and was last held, per target id (the laggard rule).
-    private var activity: [String: Activity] = [:]
+    /// Attempts admitted and not yet completed, per target (by id).
+    private var backlog: [TargetKey: Int] = [:]
+    /// When each target last answered and was last held, per target (by id; the laggard rule).
+    private var activity: [TargetKey: Activity] = [:]
 
     private struct Activity {
         var answeredAt = -Double.infinity
@@ -257,7 +257,7 @@ public struct DeliveryLedger: Sendable {
     public var heldEvents: Int { held.count }
 
     /// Attempts admitted and not yet completed for `target`.
-    public func backlog(of target: Target) -> Int { backlog[target.id, default: 0] }
+    public func backlog(of target: Target) -> Int { backlog[target.key, default: 0] }
 
     // MARK: Input 1: admit
 
@@ -485,7 +485,7 @@ public struct DeliveryLedger: Sendable {
             attempts.append(attempt)
         }
         held[id]?.pending = attempts.count
-        backlog[target.id, default: 0] += attempts.count
+        backlog[target.key, default: 0] += attempts.count
         admission.attempts = attempts
         finishIfDone(id, into: &admission.settlements)
         return admission
@@ -495,10 +495,10 @@ public struct DeliveryLedger: Sendable {
     /// the delayed set without counting a try.
     /// Takes `attempt` (consuming): it is appended, not copied, once it goes out.
     private mutating func schedule(_ attempt: consuming Attempt, now: Double, into admission: inout Admission) {
-        let mine = backlog[attempt.target.id, default: 0]
+        let mine = backlog[attempt.target.key, default: 0]
         var least: Int?
         for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
-            least = min(least ?? .max, backlog[target.id, default: 0])
+            least = min(least ?? .max, backlog[target.key, default: 0])
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
             record(attempt, .retry(after: settings.deferDelay,
@@ -509,7 +509,7 @@ public struct DeliveryLedger: Sendable {
                                         status: 0, reason: nil))
             return
         }
-        backlog[attempt.target.id] = mine + 1
+        backlog[attempt.target.key] = mine + 1
         attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
         admission.attempts.append(attempt)
     }
@@ -526,7 +526,7 @@ public struct DeliveryLedger: Sendable {
         var least = (id: "", count: Int.max), second = Int.max
         var anyOver = false
         for target in settings.targets {
-            let count = backlog[target.id, default: 0]
+            let count = backlog[target.key, default: 0]
             if count >= slack { anyOver = true }
             guard isTakingDeliveries(target, now: now) else { continue }
             if count < least.count {
@@ -540,7 +540,7 @@ public struct DeliveryLedger: Sendable {
         var lagging: [(target: Target, backlog: Int)] = []
         // An ordered endpoint's requests are claims whose keys wait on them: never withdrawn.
         for target in settings.targets where target.spec?.ordering == nil {
-            let count = backlog[target.id, default: 0]
+            let count = backlog[target.key, default: 0]
             let other = target.id == least.id ? second : least.count
             if other != .max, count - other >= slack { lagging.append((target, count)) }
         }
@@ -550,7 +550,7 @@ public struct DeliveryLedger: Sendable {
     /// Whether `target` can measure how fast the others should go: see the laggard rule.
     private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
         // An ordered endpoint's backlog is bounded by its keys in flight, not by its health.
-        guard target.spec?.rate == nil, target.spec?.ordering == nil, let seen = activity[target.id] else { return false }
+        guard target.spec?.rate == nil, target.spec?.ordering == nil, let seen = activity[target.key] else { return false }
         return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
     }
 
@@ -564,8 +564,8 @@ public struct DeliveryLedger: Sendable {
         let attempt = postponement.attempt, after = postponement.after, slot = postponement.slot
         let maxHold = settings.maxHold
         var completion = Completion()
-        backlog[attempt.target.id, default: 1] -= 1
-        activity[attempt.target.id, default: Activity()].heldAt = now
+        backlog[attempt.target.key, default: 1] -= 1
+        activity[attempt.target.key, default: Activity()].heldAt = now
         guard let heldEvent = held[attempt.eventID] else { return completion }
         let since = attempt.heldSince > 0 ? attempt.heldSince : now
         if now + after - since > maxHold {
@@ -663,10 +663,10 @@ public struct DeliveryLedger: Sendable {
     private mutating func decide(_ attempt: Attempt, result: AttemptResult, status: Int, cause: Note.Cause, now: Double,
                                  random: inout some RandomNumberGenerator, latencyMs: Int?,
                                  into completion: inout Completion) {
-        backlog[attempt.target.id, default: 1] -= 1
+        backlog[attempt.target.key, default: 1] -= 1
         // Looked up, not copied out: a copy of the event's state retains its arrays.
         guard let slot = held.index(forKey: attempt.eventID) else { return }
-        if result != .cancelled && result != .withdrawn { activity[attempt.target.id, default: Activity()].answeredAt = now }
+        if result != .cancelled && result != .withdrawn { activity[attempt.target.key, default: Activity()].answeredAt = now }
         let outcome: Settlement.Outcome?
         let note: Note.Kind
         var reason: String?

@@ -23,6 +23,11 @@ public final class Target: Hashable, Sendable {
     /// configuration whose ids still collide is refused at start-up
     /// (``TargetDirectory/collisions(_:)``).
     public let id: String
+    /// `id` as a dictionary key, hashed once (see `TargetKey`).
+    public let key: TargetKey
+    /// The hash of `id` and `destination`, what `hash(into:)` feeds (computed once, for the
+    /// same reason as `key`).
+    private let identityHash: Int
     /// The ids earlier releases (and the implicit form of this URL) gave this endpoint, so that
     /// retries already in Redis, and retries of an endpoint moved from `WEBHOOK_ADDRESS` into the
     /// endpoints file, still find it: the 32-bit ids of kind and URL and, for a named endpoint,
@@ -53,6 +58,8 @@ public final class Target: Hashable, Sendable {
         self.headerLines = []
         self.destination = nil
         self.breakerKey = self.name
+        self.key = TargetKey(id)
+        self.identityHash = Self.identityHash(id: id, destination: nil)
     }
 
     public init(spec: EndpointSpec) {
@@ -72,6 +79,8 @@ public final class Target: Hashable, Sendable {
         self.headerLines = spec.headerLines
         self.destination = nil
         self.breakerKey = spec.name
+        self.key = TargetKey(id)
+        self.identityHash = Self.identityHash(id: id, destination: nil)
     }
 
     /// This routed endpoint with the destination one event names: same id, name and settings
@@ -94,6 +103,8 @@ public final class Target: Hashable, Sendable {
         headerLines = base.headerLines
         self.destination = destination
         breakerKey = base.name + ":" + Self.wideHash(base.kind.letter + destination)
+        key = base.key
+        identityHash = Self.identityHash(id: id, destination: destination)
     }
 
     /// The target for `destination` (see ``EndpointRoute``); only for a routed endpoint.
@@ -108,12 +119,20 @@ public final class Target: Hashable, Sendable {
         kind == .telegram && destination != nil ? url + "\n" + destination! : url
     }
 
-    public static func == (a: Target, b: Target) -> Bool { a.id == b.id && a.url == b.url && a.destination == b.destination }
+    public static func == (a: Target, b: Target) -> Bool {
+        a === b || (a.id == b.id && a.url == b.url && a.destination == b.destination)
+    }
     public func hash(into hasher: inout Hasher) {
+        hasher.combine(identityHash)
+    }
+
+    private static func identityHash(id: String, destination: String?) -> Int {
+        var hasher = Hasher()
         hasher.combine(id)
         // A routed endpoint's destinations share its id: without this they would share one
         // hash bucket (the request builder's lanes are keyed by target).
         if let destination { hasher.combine(destination) }
+        return hasher.finalize()
     }
 
     /// Whether this target takes events with `action` (the endpoint's `actions` filter).
