@@ -197,14 +197,14 @@ struct RequestBuilder {
     private static func makeSendHook(standardMACs: [PrekeyedHMAC], signingKeys: [AsymmetricSigningKey],
                                      clock: @escaping @Sendable () -> Int) -> HTTPRequest.SendHook {
         { request, headers in
-            let timestamp = clock()
-            headers.append("webhook-timestamp: " + String(timestamp))
+            let timestamp = String(clock())  // made once: the header and the signed content
+            headers.append("webhook-timestamp: " + timestamp)
             guard !standardMACs.isEmpty || !signingKeys.isEmpty else { return }
             let body = request.body
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
             var id = request.sendID
             id.withUTF8 { idBytes in
-                withUnsafeTemporaryAllocation(byteCount: idBytes.count + 24, alignment: 1) { head in
+                withUnsafeTemporaryAllocation(byteCount: idBytes.count + timestamp.utf8.count + 2, alignment: 1) { head in
                     var count = 0
                     func put(_ byte: UInt8) {
                         head[count] = byte
@@ -212,7 +212,7 @@ struct RequestBuilder {
                     }
                     for byte in idBytes { put(byte) }
                     put(UInt8(ascii: "."))
-                    for byte in String(timestamp).utf8 { put(byte) }
+                    for byte in timestamp.utf8 { put(byte) }
                     put(UInt8(ascii: "."))
                     let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
                     // One `v1,` signature per secret, space-separated (Standard Webhooks rotation).

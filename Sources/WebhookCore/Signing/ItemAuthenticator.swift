@@ -90,14 +90,13 @@ public struct ItemAuthenticator: Sendable {
 
 /// Lowercase hex encoding, shared by MACs, digests and signatures.
 public enum Hex {
-    static let digits = Array("0123456789abcdef".utf8)
-
     public static func encode(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        let table = lowercase.utf8Start
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+            out.append(table[Int(byte >> 4)])
+            out.append(table[Int(byte & 0x0F)])
         }
         return out
     }
@@ -109,15 +108,21 @@ public enum Hex {
 
     /// Writes the hex of `bytes` at `out` (two digits per byte, which `out` must have room for);
     /// returns how many it wrote. The one hex loop: strings, digests and signatures call it.
+    /// The digits are read from a `StaticString`'s bytes: from an array each digit cost a
+    /// bounds check and the array's lazy global, about 17 instructions per byte under
+    /// callgrind against 6 (two ids and a signature at every delivery).
     static func write(_ bytes: some Sequence<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let table = lowercase.utf8Start
         var at = 0
         for byte in bytes {
-            out[at] = digits[Int(byte >> 4)]
-            out[at + 1] = digits[Int(byte & 0x0F)]
+            out[at] = table[Int(byte >> 4)]
+            out[at + 1] = table[Int(byte & 0x0F)]
             at += 2
         }
         return at
     }
+
+    private static let lowercase: StaticString = "0123456789abcdef"
 
     /// The hex of a sequence that is not a collection (a digest): gathered first.
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
