@@ -64,8 +64,8 @@ final class EndpointGuard {
     /// second at most while the breaker is closed.
     private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
     /// Outcomes not yet written, per breaker key (`Target.breakerKey`: the endpoint's name, or
-    /// name and destination digest).
-    private var tallies: [String: Tally] = [:]
+    /// name and destination digest; hashed once, see `HashedKey`).
+    private var tallies: [HashedKey: Tally] = [:]
     private var transitions: [String: Counter] = [:]
     /// Outcomes are written at most this often: one script call per endpoint per round, not per
     /// dispatcher iteration (thousands a second at full speed).
@@ -368,7 +368,7 @@ final class EndpointGuard {
         guard let target = note.pointee.target else { return }
         switch note.pointee.kind {
         case .delivered:
-            guard keepTally(for: target.breakerKey) else { return }
+            guard keepTally(for: target.breakerHashedKey) else { return }
             tally(target) { $0.succeeded() }
         case .retry, .dead:
             // Only a request's answer or failure says anything about the endpoint: a delivery
@@ -379,7 +379,7 @@ final class EndpointGuard {
             case .failed(let failure): lastError = note.pointee.reason ?? "no answer (\(failure.rawValue))"
             case .notSent, .heldTooLong: return
             }
-            guard keepTally(for: target.breakerKey) else { return }
+            guard keepTally(for: target.breakerHashedKey) else { return }
             tally(target) { $0.failed(lastError) }
         default:
             return
@@ -390,19 +390,19 @@ final class EndpointGuard {
     /// `tallies[key, default: ...]`: that form allocated a context for its default at every
     /// delivery (seen with the `swift_allocObject` probe).
     private func tally(_ target: Target, _ change: (inout Tally) -> Void) {
-        if let index = tallies.index(forKey: target.breakerKey) {
+        if let index = tallies.index(forKey: target.breakerHashedKey) {
             change(&tallies.values[index])
         } else {
             var tally = Tally(endpoint: target.name)
             change(&tally)
-            tallies[target.breakerKey] = tally
+            tallies[target.breakerHashedKey] = tally
         }
     }
 
     /// Whether an outcome for `key` may be tallied: always for a key already tallied, else
     /// while fewer than `maxTallyKeys` wait to be written. A drop is counted and logged at most
     /// once a minute.
-    private func keepTally(for key: String) -> Bool {
+    private func keepTally(for key: HashedKey) -> Bool {
         if tallies[key] != nil || tallies.count < Self.maxTallyKeys { return true }
         droppedTallies += 1
         droppedTallyTotal += 1
@@ -430,12 +430,13 @@ final class EndpointGuard {
         nextFlush = Date().addingTimeInterval(Self.flushInterval)
         let batch = tallies
         tallies.removeAll(keepingCapacity: true)
-        var unwritten: [(String, Tally)] = []
-        for (name, tally) in batch {
+        var unwritten: [(HashedKey, Tally)] = []
+        for (key, tally) in batch {
             guard unwritten.isEmpty else {
-                unwritten.append((name, tally))
+                unwritten.append((key, tally))
                 continue
             }
+            let name = key.id
             let record: BreakerRecord
             do {
                 record = try state.record(endpoint: name, successes: tally.successes, failures: tally.failures,
@@ -444,7 +445,7 @@ final class EndpointGuard {
                 succeeded()
             } catch {
                 failed(error, doing: "breaker tallies")
-                unwritten.append((name, tally))
+                unwritten.append((key, tally))
                 continue
             }
             switch record.transition {
@@ -462,10 +463,10 @@ final class EndpointGuard {
             announce(tally.endpoint, opened: record.transition == .opened, lastError: tally.lastError)
         }
         // Outcomes noted during the failed calls came after the unwritten ones.
-        for (name, earlier) in unwritten {
+        for (key, earlier) in unwritten {
             var kept = earlier
-            if let later = tallies[name] { kept.absorb(later) }
-            tallies[name] = kept
+            if let later = tallies[key] { kept.absorb(later) }
+            tallies[key] = kept
         }
     }
 

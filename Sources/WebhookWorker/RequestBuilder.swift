@@ -30,7 +30,7 @@ struct RequestBuilder {
         didSet { sendHooks.removeAll(); lastHook = nil }
     }
     /// The send hooks made so far (see `sendHook(for:keys:)`), boxed like `connectChecks`.
-    private var sendHooks: [TargetKey: StoredHook] = [:]
+    private var sendHooks: [HashedKey: StoredHook] = [:]
     private var lastHook: StoredHook?
     private struct StoredHook {
         let target: Target
@@ -46,7 +46,7 @@ struct RequestBuilder {
     /// Boxed in a struct: a closure stored straight in a dictionary (or in a tuple there) is kept
     /// at the generic abstraction, and reading it back wrapped it in a newly allocated thunk per
     /// request.
-    private var connectChecks: [TargetKey: StoredCheck] = [:]
+    private var connectChecks: [HashedKey: StoredCheck] = [:]
     private struct StoredCheck {
         let check: HTTPRequest.ConnectCheck
         let id: ConnectCheckID
@@ -59,7 +59,7 @@ struct RequestBuilder {
     /// recorded and no header is sent).
     var tracer: AttemptTracer?
     /// Signing keys per endpoint with secrets of its own, absorbed once.
-    private var endpointKeys: [TargetKey: Keys] = [:]
+    private var endpointKeys: [HashedKey: Keys] = [:]
 
     /// One endpoint's signing keys: the hex signature's (first secret) and one Standard Webhooks
     /// key per secret.

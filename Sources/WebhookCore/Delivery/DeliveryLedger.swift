@@ -237,9 +237,9 @@ public struct DeliveryLedger: Sendable {
         case batch([Attempt])
     }
     /// Attempts admitted and not yet completed, per target (by id).
-    private var backlog: [TargetKey: Int] = [:]
+    private var backlog: [HashedKey: Int] = [:]
     /// When each target last answered and was last held, per target (by id; the laggard rule).
-    private var activity: [TargetKey: Activity] = [:]
+    private var activity: [HashedKey: Activity] = [:]
 
     private struct Activity {
         var answeredAt = -Double.infinity

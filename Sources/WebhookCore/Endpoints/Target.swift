@@ -23,8 +23,10 @@ public final class Target: Hashable, Sendable {
     /// configuration whose ids still collide is refused at start-up
     /// (``TargetDirectory/collisions(_:)``).
     public let id: String
-    /// `id` as a dictionary key, hashed once (see `TargetKey`).
-    public let key: TargetKey
+    /// `id` as a dictionary key, hashed once (see `HashedKey`).
+    public let key: HashedKey
+    /// `breakerKey` as a dictionary key, hashed once.
+    public let breakerHashedKey: HashedKey
     /// The hash of `id` and `destination`, what `hash(into:)` feeds (computed once, for the
     /// same reason as `key`).
     private let identityHash: Int
@@ -58,7 +60,8 @@ public final class Target: Hashable, Sendable {
         self.headerLines = []
         self.destination = nil
         self.breakerKey = self.name
-        self.key = TargetKey(id)
+        self.key = HashedKey(id)
+        self.breakerHashedKey = HashedKey(breakerKey)
         self.identityHash = Self.identityHash(id: id, destination: nil)
     }
 
@@ -79,7 +82,8 @@ public final class Target: Hashable, Sendable {
         self.headerLines = spec.headerLines
         self.destination = nil
         self.breakerKey = spec.name
-        self.key = TargetKey(id)
+        self.key = HashedKey(id)
+        self.breakerHashedKey = HashedKey(breakerKey)
         self.identityHash = Self.identityHash(id: id, destination: nil)
     }
 
@@ -104,6 +108,7 @@ public final class Target: Hashable, Sendable {
         self.destination = destination
         breakerKey = base.name + ":" + Self.wideHash(base.kind.letter + destination)
         key = base.key
+        breakerHashedKey = HashedKey(breakerKey)
         identityHash = Self.identityHash(id: id, destination: destination)
     }
 
