@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -128,6 +128,41 @@ def wait_for(driver, path, predicate, what, timeout=25):
         time.sleep(0.4)
 
 
+def page_text(driver):
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return "(the page was changing)"
+
+
+def after_click(driver, find, predicate, what, timeout=10):
+    """Clicks what `find(driver)` returns, then reads `predicate(driver)` until it holds. When
+    selenium returns from a click, the navigation it started (a link, a form's POST and
+    redirect) may still be under way, and an element read from the page being left goes stale
+    under the reader; the pages also reload themselves (`<meta http-equiv="refresh">`) between
+    finding an element and clicking it. So a stale or missing element means "not yet", found
+    again, and only the timeout fails. (A click on a stale element raises before it is sent.)"""
+    deadline = time.monotonic() + timeout
+    not_yet = (StaleElementReferenceException, NoSuchElementException, IndexError)
+    while True:
+        try:
+            find(driver).click()
+            break
+        except not_yet:
+            if time.monotonic() > deadline:
+                fail(f"{what}: nothing to click within {timeout} s; the page ({driver.current_url}) says:\n{page_text(driver)}")
+            time.sleep(0.1)
+    while True:
+        try:
+            if predicate(driver):
+                return
+        except not_yet:
+            pass
+        if time.monotonic() > deadline:
+            fail(f"{what}: not seen within {timeout} s of the click; the page ({driver.current_url}) says:\n{page_text(driver)}")
+        time.sleep(0.1)
+
+
 def endpoint_state(driver, name):
     rows = driver.find_elements(By.CSS_SELECTOR, f'tr[data-endpoint="{name}"] td.state-cell .state')
     return rows[0].text if rows else None
@@ -141,9 +176,9 @@ def main():
         if "token" not in driver.page_source:
             fail("the browser was not shown the token form")
         driver.find_element(By.ID, "token").send_keys(TOKEN)
-        driver.find_element(By.ID, "sign-in").click()
-        if driver.find_elements(By.ID, "token") or not driver.find_elements(By.ID, "depth-queue"):
-            fail("signing in did not lead to the overview")
+        after_click(driver, lambda d: d.find_element(By.ID, "sign-in"),
+                    lambda d: not d.find_elements(By.ID, "token") and d.find_elements(By.ID, "depth-queue"),
+                    "the overview after signing in")
         cookie = driver.get_cookie("wh_dashboard")
         if not cookie or not cookie.get("httpOnly") or cookie.get("sameSite") != "Strict":
             fail(f"the session cookie is {cookie!r}: not HttpOnly and SameSite=Strict")
@@ -153,12 +188,11 @@ def main():
         wait_for(driver, "/deliveries?user=" + urllib.request.quote(HOSTILE),
                  lambda d: HOSTILE in d.find_element(By.TAG_NAME, "main").text, "the hostile username")
         no_script_ran(driver, "deliveries")
-        links = driver.find_elements(By.CSS_SELECTOR, "a.timeline")
-        if not links:
+        if not driver.find_elements(By.CSS_SELECTOR, "a.timeline"):
             fail("the deliveries page has no timeline link")
-        links[0].click()
-        if HOSTILE not in driver.find_element(By.TAG_NAME, "main").text:
-            fail("the timeline does not show the hostile username as text")
+        after_click(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "a.timeline")[0],
+                    lambda d: "/timeline" in d.current_url and HOSTILE in d.find_element(By.TAG_NAME, "main").text,
+                    "the hostile username as text on the timeline")
         no_script_ran(driver, "timeline")
         step("hostile username shown as text on deliveries and timeline; no alert, no script element, no CSP report")
 
@@ -173,15 +207,16 @@ def main():
         # Dead letter: listed, replayed after a confirmation, delivered with the same webhook-id.
         wait_for(driver, "/dead", lambda d: any("fragile" in row.text for row in d.find_elements(By.CSS_SELECTOR, "tr[data-dead-id]")),
                  "fragile's dead letter")
-        row = [r for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-dead-id]") if "fragile" in r.text][0]
-        timeline = row.find_element(By.LINK_TEXT, "timeline").get_attribute("href")
+        def fragile_row(d):
+            return [r for r in d.find_elements(By.CSS_SELECTOR, "tr[data-dead-id]") if "fragile" in r.text][0]
+
+        timeline = fragile_row(driver).find_element(By.LINK_TEXT, "timeline").get_attribute("href")
         urllib.request.urlopen(os.environ["FRAGILE_ACCEPT_URL"], timeout=5).read()
-        row.find_element(By.LINK_TEXT, "Replay").click()
-        if "Confirm" not in driver.title:
-            fail(f"Replay did not ask for a confirmation (page {driver.title!r})")
-        driver.find_element(By.ID, "confirm").click()
-        if "Replayed 1 dead letter." not in driver.find_element(By.TAG_NAME, "main").text:
-            fail("the confirmation did not replay the dead letter: " + driver.find_element(By.TAG_NAME, "main").text)
+        after_click(driver, lambda d: fragile_row(d).find_element(By.LINK_TEXT, "Replay"), lambda d: "Confirm" in d.title,
+                    "Replay asking for a confirmation")
+        after_click(driver, lambda d: d.find_element(By.ID, "confirm"),
+                    lambda d: "Replayed 1 dead letter." in d.find_element(By.TAG_NAME, "main").text,
+                    "the confirmation replaying the dead letter")
         step("dead letter: replayed after confirming")
 
         def both_attempts(d):
