@@ -436,7 +436,7 @@ final class EndpointGuard {
                 unwritten.append((key, tally))
                 continue
             }
-            let name = key.id
+            let name = key.string
             let record: BreakerRecord
             do {
                 record = try state.record(endpoint: name, successes: tally.successes, failures: tally.failures,

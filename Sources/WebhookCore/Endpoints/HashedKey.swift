@@ -7,19 +7,18 @@
 /// they are normalized: about 400 instructions a lookup under callgrind
 /// (`benchlib/instructions.py`). This key hashes one integer.
 public struct HashedKey: Hashable, Sendable {
-    /// The string.
-    public let id: String
+    public let string: String
     private let hash: Int
 
-    public init(_ id: String) {
-        self.id = id
+    public init(_ string: String) {
+        self.string = string
         var hasher = Hasher()
-        hasher.combine(id)
+        hasher.combine(string)
         hash = hasher.finalize()
     }
 
     public static func == (a: HashedKey, b: HashedKey) -> Bool {
-        a.hash == b.hash && a.id == b.id
+        a.hash == b.hash && a.string == b.string
     }
 
     public func hash(into hasher: inout Hasher) {
