@@ -124,7 +124,7 @@ def wait_for(driver, path, predicate, what, timeout=25):
         if predicate(driver):
             return
         if time.monotonic() > deadline:
-            fail(f"{what}: not seen on {path} within {timeout} s; the page says:\n{driver.find_element(By.TAG_NAME, 'body').text}")
+            fail(f"{what}: not seen on {path} within {timeout} s; the page says:\n{page_text(driver)}")
         time.sleep(0.4)
 
 
