@@ -26,8 +26,7 @@ public struct FramedArguments: Sendable {
 
     /// Appends one argument given as text (UTF-8).
     public mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append(raw: UnsafeRawBufferPointer($0)) }
+        text.withUTF8Bytes { append(raw: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends one integer argument in decimal, as Redis parses it.

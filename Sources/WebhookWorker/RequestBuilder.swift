@@ -202,8 +202,7 @@ struct RequestBuilder {
             guard !standardMACs.isEmpty || !signingKeys.isEmpty else { return }
             let body = request.body
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
-            var id = request.sendID
-            id.withUTF8 { idBytes in
+            request.sendID.withUTF8Bytes { idBytes in
                 withUnsafeTemporaryAllocation(byteCount: idBytes.count + timestamp.utf8.count + 2, alignment: 1) { head in
                     var count = 0
                     func put(_ byte: UInt8) {

@@ -8,14 +8,7 @@ public enum JSONWriter {
     /// capacity and uniqueness check each) was the largest part of writing an attempt record,
     /// which happens at every delivery.
     public static func appendString(_ string: String, to out: inout [UInt8]) {
-        // Read in place: a `var` copy for `withUTF8` cost a retain and a release per string
-        // (six per attempt record). Only a bridged or lazily decoded string has no contiguous
-        // UTF-8, and is copied.
-        let done: Void? = string.utf8.withContiguousStorageIfAvailable { appendString(bytes: $0, to: &out) }
-        if done == nil {
-            var copy = string
-            copy.withUTF8 { appendString(bytes: $0, to: &out) }
-        }
+        string.withUTF8Bytes { appendString(bytes: $0, to: &out) }
     }
 
     /// `appendString` for text already held as UTF-8 bytes.

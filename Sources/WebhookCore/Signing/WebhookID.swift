@@ -14,8 +14,7 @@ public enum WebhookID {
     /// `msg_<digest>_<target id>`, from an `eventDigest` computed once per event; written in one
     /// allocation (it is built for every delivery).
     public static func derived(digest: EventDigest, targetID: String) -> String {
-        var targetID = targetID
-        return targetID.withUTF8 { id in
+        targetID.withUTF8Bytes { id in
             let count = prefix.utf8.count + 24 + 1 + id.count
             return String(unsafeUninitializedCapacity: count) { out in
                 var at = 0
