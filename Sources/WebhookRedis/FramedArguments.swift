@@ -15,8 +15,30 @@ public struct FramedArguments: Sendable {
     /// Arguments appended so far.
     public private(set) var count = 0
 
-    public init(reservingBytes: Int = 0) {
-        bytes.reserveCapacity(reservingBytes)
+    public init() {}
+
+    /// Empties the buffer, keeping its capacity (a settle reuses one: see `RedisQueue.settle`).
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    /// Makes room for `byteCount` more bytes.
+    public mutating func reserveCapacity(_ byteCount: Int) {
+        bytes.reserveCapacity(bytes.count + byteCount)
+    }
+
+    /// Appends one argument of exactly `length` bytes, which `write` appends in place: an
+    /// argument built piece by piece needs no array of its own.
+    public mutating func append(length: Int, _ write: (inout [UInt8]) -> Void) {
+        bytes.append(UInt8(ascii: "$"))
+        JSONWriter.appendInt(length, to: &bytes)
+        appendLineEnd()
+        let start = bytes.count
+        write(&bytes)
+        precondition(bytes.count - start == length, "an argument framed as \(length) bytes got \(bytes.count - start)")
+        appendLineEnd()
+        count += 1
     }
 
     /// Appends one binary-safe argument.

@@ -21,6 +21,8 @@ public final class RedisQueue {
     /// SHA1 of each loaded script by name, from SCRIPT LOAD; kept across reconnects (the SHA
     /// depends only on the source) and re-uploaded by EVAL when the server answers NOSCRIPT.
     private var scriptSHAs: [String: String] = [:]
+    /// The settle's argument buffer, kept between settles (see `settle`).
+    private var settleArguments = FramedArguments()
 
     /// When set, this queue's scripts run only on the server with this `serverID`, and throw
     /// `.serverChanged` on any other: a worker's settles must not land on another server (a
@@ -89,7 +91,15 @@ public final class RedisQueue {
     /// - Parameter deadMax: the dead list's cap (`WEBHOOK_DEAD_MAX`); 0 for none.
     public func settle(_ settlements: ArraySlice<Settlement>, deadMax: Int) throws(RedisError) -> SettleResult {
         guard !settlements.isEmpty else { return SettleResult(written: 0, fenced: 0, trimmed: 0) }
-        var args = FramedArguments(reservingBytes: Self.framedSize(settlements, log: attemptLog.isOn))
+        // The buffer of the last settle, emptied: a new one of tens of kilobytes per settle made
+        // glibc's malloc consolidate every small chunk freed since (a large request does).
+        var args = FramedArguments()
+        swap(&args, &settleArguments)
+        defer {
+            args.removeAll()
+            swap(&args, &settleArguments)
+        }
+        args.reserveCapacity(Self.framedSize(settlements, log: attemptLog.isOn))
         args.append(deadMax)
         args.append(settlements.count)
         args.append(attemptLog.maxRecords)
@@ -100,16 +110,22 @@ public final class RedisQueue {
         // Through a buffer pointer: `for settlement in settlements` copies each one (retaining
         // every array it holds), twice over; a pointer's elements are read in place.
         let log = attemptLog.isOn
+        // Two passes over the events (with writes, then without) rather than an array of their
+        // order: no allocation per settle.
         settlements.withUnsafeBufferPointer { held in
-            let order = held.indices.filter { !held[$0].outcomes.isEmpty } + held.indices.filter { held[$0].outcomes.isEmpty }
-            var shape: [UInt8] = []
-            shape.reserveCapacity(6 * held.count)
-            for index in order {
-                Self.appendCount(held[index].outcomes.count, to: &shape)
-                Self.appendCount(log ? held[index].log.count : 0, to: &shape)
+            args.append(length: 6 * held.count) { shape in
+                for pass in 0..<2 {
+                    for index in held.indices where held[index].outcomes.isEmpty == (pass == 1) {
+                        Self.appendCount(held[index].outcomes.count, to: &shape)
+                        Self.appendCount(log ? held[index].log.count : 0, to: &shape)
+                    }
+                }
             }
-            args.append(shape)
-            for index in order { Self.append(held[index], log: log, to: &args) }
+            for pass in 0..<2 {
+                for index in held.indices where held[index].outcomes.isEmpty == (pass == 1) {
+                    Self.append(held[index], log: log, to: &args)
+                }
+            }
         }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
