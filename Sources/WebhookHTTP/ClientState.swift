@@ -24,6 +24,9 @@ final class ClientState: Sendable {
         /// A wake-up was sent and the curl thread has not drained the inbox since: no need for more.
         var wakePending = false
         var inFlight = 0
+        /// A submitted array the curl thread emptied, storage kept, which the next `submit`
+        /// hands back to its caller for its next round (see `submit(moving:)`).
+        var spare: [HTTPRequest]?
     }
 
     /// One drain of the inbox by the curl thread (the requests themselves go to its own deque).
@@ -56,6 +59,9 @@ final class ClientState: Sendable {
             state.inFlight += requests.count
             state.inbox.append([])
             swap(&state.inbox[state.inbox.count - 1], &requests)
+            // The caller's next round fills the array the curl thread emptied: a round's array
+            // is kilobytes, and a new one each round made the caller's malloc consolidate.
+            if let spare = state.spare.take() { requests = spare }
             wakeIfNeeded(&state)
             return true
         }
@@ -108,9 +114,15 @@ final class ClientState: Sendable {
         }
     }
 
-    /// Called by the curl thread before it hands completions to the caller.
-    func completed(_ count: Int, connectionsOpened: Int) {
-        shared.withLock { $0.inFlight -= count }
+    /// Called by the curl thread before it hands completions to the caller. `emptied`, a
+    /// submitted array the curl thread has emptied, becomes the spare if there is none: handed
+    /// over here, where the lock is taken anyway, before the submitter's next round.
+    func completed(_ count: Int, connectionsOpened: Int, emptied: inout [HTTPRequest]?) {
+        shared.withLock { state in
+            state.inFlight -= count
+            if state.spare == nil, let array = emptied.take() { state.spare = array }
+        }
+        emptied = nil
         if connectionsOpened > 0 { opened.add(connectionsOpened, ordering: .relaxed) }
     }
 

@@ -21,6 +21,9 @@ final class CurlLoop: @unchecked Sendable {
     private var arrived: [[HTTPRequest]] = []
     /// Reused to put each submitted array's requests back in their order (see `run`).
     private var reordered = Deque<HTTPRequest>()
+    /// A submitted array emptied here, given back to submitters with the next completions (see
+    /// `ClientState.submit(moving:)`).
+    private var emptied: [HTTPRequest]?
     private var connectsThisRound = 0
     private let userAgent = "webhook-worker/1.0"
     private let caFile: String?
@@ -70,6 +73,7 @@ final class CurlLoop: @unchecked Sendable {
                 largest = max(largest, round.count)
                 while let request = round.popLast() { reordered.prepend(request) }
                 while let request = reordered.popFirst() { scheduler.enqueue(request) }
+                if round.capacity <= Self.keptArrivalsCapacity { emptied = round }
             }
             arrived.removeAll(keepingCapacity: true)
             if largest > Self.keptArrivalsCapacity { reordered = Deque() }  // a burst's storage is not kept
@@ -228,7 +232,7 @@ final class CurlLoop: @unchecked Sendable {
     /// allocation (and its free) per round on this thread.
     private func deliver() {
         guard !completions.isEmpty else { return }
-        state.completed(completions.count, connectionsOpened: connectsThisRound)
+        state.completed(completions.count, connectionsOpened: connectsThisRound, emptied: &emptied)
         connectsThisRound = 0
         // Handed over whole, and a new array started: the receiver keeps it without copying its
         // responses (see `DispatcherMailbox.post`), so emptying this one in place would copy it.

@@ -45,6 +45,9 @@ final class Dispatcher: @unchecked Sendable {
     /// Attempts waiting in memory for a near rate-limit slot.
     private var pacer = Pacer()
     private var heapTrim = HeapTrim()
+    /// Kept from round to round with their arrays' storage (see `admit` and `send`).
+    private var admission = DeliveryLedger.Admission()
+    private var built = RequestBuilder.Built()
     /// The ledger's randomness (retry jitter, minted ids), passed in like the time.
     private var random = SystemRandomNumberGenerator()
     /// Called after the settling connection reached another Redis server and what this worker
@@ -350,7 +353,15 @@ final class Dispatcher: @unchecked Sendable {
     private func admit(_ batch: [[UInt8]], now: Double, queue: any DeliveryQueue, into pending: inout [Settlement]) {
         let suspects = batch.filter { $0.first == UInt8(ascii: "!") }
         let normal = suspects.isEmpty ? batch : batch.filter { $0.first != UInt8(ascii: "!") }
-        if !normal.isEmpty { dispatch(ledger.admit(normal, now: now, random: &random), into: &pending) }
+        if !normal.isEmpty {
+            // Into the kept admission, emptied after use: its attempts array is tens of
+            // kilobytes per round (see `RequestBuilder.requests(for:into:)` on why that matters).
+            ledger.admit(normal, now: now, random: &random, into: &admission)
+            dispatch(admission, into: &pending)
+            admission.attempts.removeAll(keepingCapacity: true)
+            admission.settlements.removeAll(keepingCapacity: true)
+            admission.notes.removeAll(keepingCapacity: true)
+        }
         guard !suspects.isEmpty else { return }
         for item in suspects {
             try? queue.markAdmitting(sha1: Hex.string(Insecure.SHA1.hash(data: item)))
@@ -392,14 +403,21 @@ final class Dispatcher: @unchecked Sendable {
     /// Builds the requests for `attempts` and submits them.
     private func send(_ attempts: [DeliveryLedger.Attempt]) {
         guard !attempts.isEmpty else { return }
-        var built = builder.requests(for: attempts)
+        builder.requests(for: attempts, into: &built)
+        defer {
+            // Emptied for the next round, storage kept; `attempts` is often the caller's array
+            // itself (see `RequestBuilder.requests`), which is let go rather than copied.
+            built.attempts = []
+            built.counts.removeAll(keepingCapacity: true)
+        }
         var start = 0
         for index in built.requests.indices {
             let count = built.counts[index]
+            // The ledger names each request: its answer carries the token back to `complete`.
             if count == 1 {
-                ledger.track(request: built.requests[index].token, attempt: built.attempts[start])
+                built.requests[index].token = ledger.track(attempt: built.attempts[start])
             } else {
-                ledger.track(request: built.requests[index].token, attempts: Array(built.attempts[start..<(start + count)]))
+                built.requests[index].token = ledger.track(attempts: Array(built.attempts[start..<(start + count)]))
             }
             start += count
         }

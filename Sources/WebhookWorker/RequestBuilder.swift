@@ -17,14 +17,14 @@ import WebhookHTTP
 /// proxy; implicit endpoints use the global settings. Ed25519 signing keys (WEBHOOK_SIGNING_KEY
 /// or `signing_key`) add one `v1a,` each to `webhook-signature`, after the `v1,` ones.
 ///
-/// Owned by the dispatcher thread (it allocates request tokens and lanes).
+/// Owned by the dispatcher thread (it allocates lanes). A built request's token is 0: the
+/// dispatcher sets it to the one the ledger gives when it tracks the request.
 struct RequestBuilder {
     typealias Attempt = DeliveryLedger.Attempt
 
     let secret: String?
     let timeout: Double
     private var lanes: [Target: Int] = [:]
-    private var nextToken: UInt64 = 0
     /// Unix seconds at send time, for `webhook-timestamp` (injected by tests).
     var clock: @Sendable () -> Int = { Int(time(nil)) } {
         didSet { sendHooks.removeAll(); lastHook = nil }
@@ -107,6 +107,15 @@ struct RequestBuilder {
     /// engine sends them (see `standardRequest`).
     mutating func requests(for attempts: [Attempt]) -> Built {
         var out = Built()
+        requests(for: attempts, into: &out)
+        return out
+    }
+
+    /// `requests(for:)` into `out`, which must be empty: the dispatcher keeps one `Built` and
+    /// its arrays' storage from round to round. A round's arrays are kilobytes (a request is
+    /// 168 bytes), and every new allocation of that size made glibc's malloc consolidate the
+    /// small chunks freed since.
+    mutating func requests(for attempts: [Attempt], into out: inout Built) {
         out.requests.reserveCapacity(attempts.count)
         out.counts.reserveCapacity(attempts.count)
         // A Marzban-mode batch per endpoint, and per key for an ordered endpoint: a key's
@@ -157,7 +166,6 @@ struct RequestBuilder {
             start += out.counts[index]
             if let first = carried.compactMap({ $0.order?.sendBy }).min() { out.requests[index].notAfter = first }
         }
-        return out
     }
 
     private static let jsonOnly = ["Content-Type: application/json"]
@@ -278,11 +286,10 @@ struct RequestBuilder {
     /// Made in one init, not set field by field after it: see `HTTPRequest.init`.
     private mutating func request(to target: Target, body: [UInt8], headers: [String], sendID: String = "",
                                   onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
-        nextToken &+= 1
         var all = headers
         if !target.headerLines.isEmpty { all.append(contentsOf: target.headerLines) }
         let check = connectCheck(for: target)
-        return HTTPRequest(token: nextToken, url: target.url, headers: all, body: body, lane: lane(for: target),
+        return HTTPRequest(token: 0, url: target.url, headers: all, body: body, lane: lane(for: target),
                            timeout: target.spec?.timeout ?? timeout, onSend: onSend, sendID: sendID, proxy: target.spec?.proxy,
                            connectCheck: check?.check, connectCheckID: check?.id, laneLimit: target.spec?.concurrency)
     }

@@ -156,11 +156,11 @@ final class AttemptLogTests: XCTestCase {
                                     authenticator: auth)
         let admission = ledger.admit([Array(#"#t1 {"action":"user_created","username":"alice"}"#.utf8)], now: 100)
         XCTAssertEqual(admission.attempts.count, 2)
-        for (token, attempt) in admission.attempts.enumerated() { ledger.track(request: UInt64(token), attempts: [attempt]) }
-        let first = ledger.complete(request: 0, result: .status(500, retryAfter: nil, body: Array("no s3cret-value global-secret".utf8)),
+        let tokens = admission.attempts.map { ledger.track(attempts: [$0]) }
+        let first = ledger.complete(request: tokens[0], result: .status(500, retryAfter: nil, body: Array("no s3cret-value global-secret".utf8)),
                                     now: 101.5, random: &random, latencyMs: 12)
         XCTAssertTrue(first.settlements.isEmpty, "the record waits for its event's settle")
-        let done = ledger.complete(request: 1, result: .transportError(.connect, "refused"), now: 102, random: &random,
+        let done = ledger.complete(request: tokens[1], result: .transportError(.connect, "refused"), now: 102, random: &random,
                                    latencyMs: 3)
         let settlement = try XCTUnwrap(done.settlements.first)
         let logged = records(settlement)
@@ -178,10 +178,10 @@ final class AttemptLogTests: XCTestCase {
             return nil
         }
         let again = ledger.admit(items, now: 110)
-        for (token, attempt) in again.attempts.enumerated() { ledger.track(request: UInt64(10 + token), attempts: [attempt]) }
-        let delivered = ledger.complete(request: 10, result: .status(200, retryAfter: nil, body: Array("ok".utf8)), now: 111, random: &random, latencyMs: 5)
+        let retried = again.attempts.map { ledger.track(attempts: [$0]) }
+        let delivered = ledger.complete(request: retried[0], result: .status(200, retryAfter: nil, body: Array("ok".utf8)), now: 111, random: &random, latencyMs: 5)
         XCTAssertEqual(delivered.settlements.flatMap(records).map(\.outcome), [.delivered], "the first retry's event settles with its delivered record")
-        let last = ledger.complete(request: 11, result: .status(503, retryAfter: nil, body: []), now: 111, random: &random, latencyMs: 5)
+        let last = ledger.complete(request: retried[1], result: .status(503, retryAfter: nil, body: []), now: 111, random: &random, latencyMs: 5)
         let outcomes = last.settlements.flatMap(records)
         XCTAssertEqual(Set(outcomes.map(\.outcome)), [.dead], "the second retry's event settles with its dead record")
         XCTAssertEqual(outcomes.first?.attempt, 2)
@@ -211,8 +211,8 @@ final class AttemptLogTests: XCTestCase {
                                                  maxCrashes: 3, laggardSlack: 512, deferDelay: 30),
                                  authenticator: auth)
         let quiet = off.admit([Array(#"#t1 {"action":"user_created","username":"alice"}"#.utf8)], now: 100)
-        off.track(request: 1, attempts: quiet.attempts)
-        let done = off.complete(request: 1, result: .status(200, retryAfter: nil, body: []), now: 101, random: &random)
+        let token = off.track(attempts: quiet.attempts)
+        let done = off.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: 101, random: &random)
         XCTAssertEqual(done.settlements.count, 1)
         XCTAssertEqual(done.settlements[0].log, [], "no records (and no work for them) with WEBHOOK_LOG_MAX=0")
     }

@@ -13,7 +13,6 @@ final class DeliveryLedgerOrderedTests: XCTestCase {
         return Target(spec: spec)
     }()
     private var random = SystemRandomNumberGenerator()
-    private var token: UInt64 = 0
 
     private func ledger(retries: Int = 3) -> DeliveryLedger {
         DeliveryLedger(settings: .init(targets: [plain, ordered], retry: RetryPolicy(retries: retries, delay: 10),
@@ -32,8 +31,7 @@ final class DeliveryLedgerOrderedTests: XCTestCase {
 
     private func complete(_ attempts: [DeliveryLedger.Attempt], status: Int, now: Double,
                           in ledger: inout DeliveryLedger) -> DeliveryLedger.Completion {
-        token += 1
-        ledger.track(request: token, attempts: attempts)
+        let token = ledger.track(attempts: attempts)
         return ledger.complete(request: token, result: .status(status, retryAfter: nil, body: []), now: now, random: &random)
     }
 

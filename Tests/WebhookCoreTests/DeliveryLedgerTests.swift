@@ -10,7 +10,6 @@ final class DeliveryLedgerTests: XCTestCase {
     private let discord = Target(kind: .discord, url: "https://discord.com/api/webhooks/1/token")
     private let event = #"{"action":"user_created","username":"alice","enqueued_at":1.5}"#
     private var random = SystemRandomNumberGenerator()
-    private var token: UInt64 = 0
 
     private func ledger(_ targets: [Target], retries: Int = 3, maxCrashes: Int = 3, slack: Int = 512,
                         maxHold: Double = 3600) -> DeliveryLedger {
@@ -25,9 +24,7 @@ final class DeliveryLedgerTests: XCTestCase {
     /// Sends each attempt as its own request; returns the tokens in attempt order.
     private func send(_ attempts: [DeliveryLedger.Attempt], in ledger: inout DeliveryLedger) -> [UInt64] {
         attempts.map { attempt in
-            token += 1
-            ledger.track(request: token, attempts: [attempt])
-            return token
+            ledger.track(attempts: [attempt])
         }
     }
 
@@ -258,13 +255,11 @@ final class DeliveryLedgerTests: XCTestCase {
             let admission = ledger.admit([tagged("b\(index)")], now: now)
             deferred += admission.notes.filter { $0.kind == .deferred && $0.target == a }.count
             for attempt in admission.attempts where attempt.target != a {
-                token += 1
-                ledger.track(request: token, attempts: [attempt])
+                let token = ledger.track(attempts: [attempt])
                 neighbour(attempt, token, &ledger, now)
             }
             for attempt in admission.attempts where attempt.target == a {
-                token += 1
-                ledger.track(request: token, attempts: [attempt])  // in flight: a burst, not a hang
+                _ = ledger.track(attempts: [attempt])  // in flight: a burst, not a hang
             }
         }
         return deferred
@@ -378,8 +373,8 @@ final class DeliveryLedgerTests: XCTestCase {
     func testABatchedRequestDecidesEveryEventItCarries() {
         var ledger = ledger([a])
         let admission = ledger.admit([tagged("t1"), tagged("t2")], now: 1)
-        ledger.track(request: 77, attempts: admission.attempts)
-        let done = ledger.complete(request: 77, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)
+        let token = ledger.track(attempts: admission.attempts)
+        let done = ledger.complete(request: token, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)
         XCTAssertEqual(done.settlements.count, 2)
         XCTAssertEqual(ledger.heldEvents, 0)
         XCTAssertTrue(ledger.complete(request: 77, result: .status(200, retryAfter: nil, body: []), now: 2, random: &random)

@@ -128,19 +128,16 @@ final class EndpointRouteTests: XCTestCase {
         XCTAssertTrue(refused.first?.reason?.contains("not a Discord webhook URL") == true, "\(refused)")
 
         // Retries keep the destination their event names; the item carries its fingerprint.
-        var token: UInt64 = 0
         var retries: [[UInt8]] = []
         for attempt in routedAttempts {
-            token += 1
-            ledger.track(request: token, attempts: [attempt])
+            let token = ledger.track(attempts: [attempt])
             let completion = ledger.complete(request: token, result: .status(503, retryAfter: nil, body: []), now: 11, random: &random)
             for settlement in completion.settlements {
                 for case .retry(_, let item) in settlement.outcomes { retries.append(item) }
             }
         }
         for attempt in admission.attempts where attempt.target.id == global.id {
-            token += 1
-            ledger.track(request: token, attempts: [attempt])
+            let token = ledger.track(attempts: [attempt])
             let completion = ledger.complete(request: token, result: .status(204, retryAfter: nil, body: []), now: 11, random: &random)
             for settlement in completion.settlements {
                 for case .retry(_, let item) in settlement.outcomes { retries.append(item) }
@@ -164,8 +161,8 @@ final class EndpointRouteTests: XCTestCase {
         var before = ledger([telegram("1:old")])
         let attempt = try XCTUnwrap(before.admit([item(admin: #"{"telegram_id":42}"#)], now: 1).attempts.first)
         XCTAssertEqual(attempt.target.spec?.telegram?.chatID, "42")
-        before.track(request: 1, attempts: [attempt])
-        let completion = before.complete(request: 1, result: .status(500, retryAfter: nil, body: []), now: 2, random: &random)
+        let token = before.track(attempts: [attempt])
+        let completion = before.complete(request: token, result: .status(500, retryAfter: nil, body: []), now: 2, random: &random)
         guard case .retry(_, let retry) = completion.settlements.first?.outcomes.first else { return XCTFail("no retry") }
         var after = ledger([telegram("1:new")])
         let readmitted = after.admit([retry], now: 3)

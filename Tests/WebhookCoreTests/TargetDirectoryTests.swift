@@ -94,8 +94,8 @@ final class TargetDirectoryTests: XCTestCase {
         let before = implicit(url)
         var first = DeliveryLedger(settings: settings([before]), authenticator: auth)
         let admission = first.admit([Array("#t1 \(event)".utf8)], now: 1)
-        first.track(request: 1, attempts: admission.attempts)
-        let done = first.complete(request: 1, result: .status(500, retryAfter: nil, body: []), now: 2, random: &random)
+        let token = first.track(attempts: admission.attempts)
+        let done = first.complete(request: token, result: .status(500, retryAfter: nil, body: []), now: 2, random: &random)
         guard case .retry(_, let item) = try XCTUnwrap(done.settlements.first?.outcomes.first) else { return XCTFail("no retry") }
         guard case .delivery(let retry) = QueueItem.parse(item, authenticator: auth).item else { return XCTFail("not a delivery") }
         XCTAssertEqual(retry.urlFingerprint, auth.urlFingerprint(kind: .webhook, url: url))

@@ -69,6 +69,29 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    /// A submitter gets back, empty, an array the curl thread emptied, and fills it next round
+    /// (a round's array is kilobytes): what it submitted still arrives whole and once.
+    func testASubmitterGetsBackAnEmptiedArrayAndEveryRequestStillArrivesOnce() async throws {
+        try await withReceiver(.status(204)) { receiver in
+            let (client, log) = try makeClient()
+            defer { client.shutdown() }
+            var requests = (0..<100).map { HTTPClientTests.request(UInt64($0), receiver.url) }
+            client.submit(moving: &requests)
+            XCTAssertTrue(requests.isEmpty)
+            // Handed over with the completions, after the curl thread emptied it.
+            _ = try await log.wait(count: 100)
+            var next = [HTTPClientTests.request(100, receiver.url)]
+            client.submit(moving: &next)
+            XCTAssertTrue(next.isEmpty, "what comes back holds no request")
+            XCTAssertGreaterThanOrEqual(next.capacity, 100, "the first round's array, emptied")
+            next.append(HTTPClientTests.request(101, receiver.url))
+            client.submit(moving: &next)
+            let done = try await log.wait(count: 102)
+            XCTAssertEqual(done.map(\.token).sorted(), (0..<102).map(UInt64.init))
+            XCTAssertEqual(receiver.count, 102)
+        }
+    }
+
     func testTimeoutIsEnforced() async throws {
         try await withReceiver(.hang) { receiver in
             let (client, log) = try makeClient()

@@ -151,13 +151,12 @@ final class RequestBuilderTests: XCTestCase {
         XCTAssertFalse(String(decoding: request.body, as: UTF8.self).contains("s3cret"))
     }
 
-    func testTokensAreUniqueAndLanesStablePerEndpoint() throws {
+    func testLanesAreStablePerEndpoint() throws {
         let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
         var builder = RequestBuilder(secret: nil, timeout: 7)
         let first = builder.requests(for: [attempt(try event(), 1), attempt(try event(), 2, target: other)])
         let second = builder.requests(for: [attempt(try event(), 3, target: other), attempt(try event(), 4)])
         let all = first.requests + second.requests
-        XCTAssertEqual(Set(all.map(\.token)).count, 4, "a token identifies one request")
         let lanes = Dictionary(grouping: all, by: \.url).mapValues { Set($0.map(\.lane)) }
         XCTAssertEqual(lanes[hook.url]?.count, 1)
         XCTAssertEqual(lanes[other.url]?.count, 1)

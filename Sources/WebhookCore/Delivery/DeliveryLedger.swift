@@ -7,7 +7,8 @@
 ///    (malformed, forged, for a removed endpoint, crashed too often, deferred).
 /// 2. `postpone` takes the endpoint gate's verdict "not now" on an attempt (`Postponement`:
 ///    breaker, pause or rate limit, read from Redis by the caller) and returns a `Completion`.
-/// 3. `track` takes which attempts one built request carries, and returns nothing. Why a
+/// 3. `track` takes which attempts one built request carries, and returns the request's token
+///    (its answer names it to `complete`). Why a
 ///    separate input: which attempts may share a request is this ledger's rule (`batches`,
 ///    carried as `Attempt.batched`), but the gate between `admit` and the request may hold
 ///    some of a batch and pace others, so the request builder (WebhookWorker; it knows
@@ -202,6 +203,8 @@ public struct DeliveryLedger: Sendable {
         public var attempts: [Attempt] = []
         public var settlements: [Settlement] = []
         public var notes: [Note] = []
+
+        public init() {}
     }
 
     /// The result of `complete`.
@@ -227,9 +230,11 @@ public struct DeliveryLedger: Sendable {
     private let authenticator: ItemAuthenticator
     /// Finds the target of a stored delivery (ids of earlier releases, the URL fence).
     private let directory: TargetDirectory
-    private var held: [UInt64: Held] = [:]
-    /// The attempts each request in flight carries.
-    private var requests: [UInt64: Tracked] = [:]
+    /// The events admitted and not yet settled, under the ids their attempts carry
+    /// (`Attempt.eventID`).
+    private var held = Slab<Held>()
+    /// The attempts each request in flight carries, under the request's token.
+    private var requests = Slab<Tracked>()
     /// One attempt (a request of its own), or a Marzban-mode batch: the common case needs no
     /// array per request.
     private enum Tracked {
@@ -245,7 +250,6 @@ public struct DeliveryLedger: Sendable {
         var answeredAt = -Double.infinity
         var heldAt = -Double.infinity
     }
-    private var nextEventID: UInt64 = 0
 
     public init(settings: Settings, authenticator: ItemAuthenticator) {
         self.settings = settings
@@ -266,9 +270,16 @@ public struct DeliveryLedger: Sendable {
     /// past it lack one).
     public mutating func admit(_ items: [[UInt8]], now: Double, random: inout some RandomNumberGenerator) -> Admission {
         var admission = Admission()
-        admission.attempts.reserveCapacity(items.count * settings.targets.count)
-        for stored in items { admit(stored, now: now, random: &random, into: &admission) }
+        admit(items, now: now, random: &random, into: &admission)
         return admission
+    }
+
+    /// `admit(_:now:random:)`, appending to `admission`: a caller admitting batch after batch
+    /// keeps one admission and its arrays' storage.
+    public mutating func admit(_ items: [[UInt8]], now: Double, random: inout some RandomNumberGenerator,
+                               into admission: inout Admission) {
+        admission.attempts.reserveCapacity(admission.attempts.count + items.count * settings.targets.count)
+        for stored in items { admit(stored, now: now, random: &random, into: &admission) }
     }
 
     /// `admit(_:now:random:)` with the system's generator (tests, and callers without one).
@@ -427,17 +438,16 @@ public struct DeliveryLedger: Sendable {
     public mutating func admitOrdered(_ claim: OrderedClaim, target: Target, now: Double, sendBy: Double,
                                       random: inout some RandomNumberGenerator) -> Admission {
         var admission = Admission()
-        nextEventID &+= 1
-        let id = nextEventID
-        held[id] = Held(ack: claim.members.first ?? [], pending: 0, outcomes: [],
-                        ordered: OrderedSettlement(claim: claim, outcomes: Array(repeating: nil, count: claim.members.count), failing: false),
-                        maxBlock: target.spec?.ordering?.maxBlock ?? OrderingSpec.defaultMaxBlock)
+        let id = held.insert(Held(ack: claim.members.first ?? [], pending: 0, outcomes: [],
+                                  ordered: OrderedSettlement(claim: claim, outcomes: Array(repeating: nil, count: claim.members.count),
+                                                             failing: false),
+                                  maxBlock: target.spec?.ordering?.maxBlock ?? OrderingSpec.defaultMaxBlock))
         var attempts: [Attempt] = []
         for (index, member) in claim.members.enumerated() {
             func dead(_ reason: String, payload: ArraySlice<UInt8>, webhookID: String? = nil, tries: Int = 0) {
                 let letter = DeadLetter(payload: Array(payload), target: target, webhookID: webhookID, attempts: tries,
                                         failedAt: now, reason: reason)
-                held[id]?.ordered?.outcomes[index] = .dead(entry: letter.encoded())
+                held[handle: id]?.ordered?.outcomes[index] = .dead(entry: letter.encoded())
                 admission.notes.append(Note(kind: .rejected, target: target, webhookID: webhookID, status: 0, reason: reason))
             }
             guard let stored = OrderedClaim.item(ofMember: member) else {
@@ -484,7 +494,7 @@ public struct DeliveryLedger: Sendable {
             attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
             attempts.append(attempt)
         }
-        held[id]?.pending = attempts.count
+        held[handle: id]?.pending = attempts.count
         backlog[target.key, default: 0] += attempts.count
         admission.attempts = attempts
         finishIfDone(id, into: &admission.settlements)
@@ -566,7 +576,7 @@ public struct DeliveryLedger: Sendable {
         var completion = Completion()
         backlog[attempt.target.key, default: 1] -= 1
         activity[attempt.target.key, default: Activity()].heldAt = now
-        guard let heldEvent = held[attempt.eventID] else { return completion }
+        guard held.slot(of: attempt.eventID) != nil else { return completion }
         let since = attempt.heldSince > 0 ? attempt.heldSince : now
         if now + after - since > maxHold {
             let why = "held for more than \(Int(maxHold)) s: \(postponement.reason)"
@@ -602,19 +612,21 @@ public struct DeliveryLedger: Sendable {
 
     // MARK: Input 3: track
 
-    /// Records which attempts one request carries (one, or a Marzban-mode batch).
-    public mutating func track(request token: UInt64, attempts: [Attempt]) {
-        requests[token] = attempts.count == 1 ? .one(attempts[0]) : .batch(attempts)
+    /// Records which attempts one request carries (one, or a Marzban-mode batch); returns the
+    /// request's token, which its answer must carry to `complete`. Never 0.
+    public mutating func track(attempts: [Attempt]) -> UInt64 {
+        requests.insert(attempts.count == 1 ? .one(attempts[0]) : .batch(attempts))
     }
 
-    /// Records the one attempt a request carries (consuming: stored, not copied again).
-    public mutating func track(request token: UInt64, attempt: consuming Attempt) {
-        requests[token] = .one(attempt)
+    /// Records the one attempt a request carries (consuming: stored, not copied again); returns
+    /// the request's token.
+    public mutating func track(attempt: consuming Attempt) -> UInt64 {
+        requests.insert(.one(attempt))
     }
 
     /// The target of the request `token`, while it is tracked (before `complete`).
     public func target(ofRequest token: UInt64) -> Target? {
-        switch requests[token] {
+        switch requests[handle: token] {
         case .one(let attempt): return attempt.target
         case .batch(let attempts): return attempts.first?.target
         case nil: return nil
@@ -639,7 +651,8 @@ public struct DeliveryLedger: Sendable {
     public mutating func complete(request token: UInt64, result: AttemptResult, now: Double,
                                   random: inout some RandomNumberGenerator, latencyMs: Int? = nil,
                                   into completion: inout Completion) {
-        guard let tracked = requests.removeValue(forKey: token) else { return }
+        guard let slot = requests.slot(of: token) else { return }
+        let tracked = requests.remove(slot: slot)
         let status: Int
         let cause: Note.Cause
         switch result {
@@ -665,7 +678,7 @@ public struct DeliveryLedger: Sendable {
                                  into completion: inout Completion) {
         backlog[attempt.target.key, default: 1] -= 1
         // Looked up, not copied out: a copy of the event's state retains its arrays.
-        guard let slot = held.index(forKey: attempt.eventID) else { return }
+        guard let slot = held.slot(of: attempt.eventID) else { return }
         if result != .cancelled && result != .withdrawn { activity[attempt.target.key, default: Activity()].answeredAt = now }
         let outcome: Settlement.Outcome?
         let note: Note.Kind
@@ -692,27 +705,27 @@ public struct DeliveryLedger: Sendable {
                 outcome = nil
                 note = .delivered
                 logged = .delivered
-            case .retry(let after, _) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
+            case .retry(let after, _) where attempt.order != nil && blocksTooLong(held[slot: slot], after: after, now: now):
                 (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                              why: "its retry would hold the key past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
+                                              why: "its retry would hold the key past order_max_block (\(Int(held[slot: slot].maxBlock)) s)")
                 note = .dead
                 logged = .dead
-            case .rateLimited(let after) where attempt.order != nil && blocksTooLong(held.values[slot], after: after, now: now):
+            case .rateLimited(let after) where attempt.order != nil && blocksTooLong(held[slot: slot], after: after, now: now):
                 (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
-                                              why: "rate-limited past order_max_block (\(Int(held.values[slot].maxBlock)) s)")
+                                              why: "rate-limited past order_max_block (\(Int(held[slot: slot].maxBlock)) s)")
                 note = .dead
                 logged = .dead
             case .retry(let after, let tries):
                 outcome = .retry(after: after, item: item(for: attempt, tries: tries))
                 note = .retry
                 logged = .retry
-                if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
+                if attempt.order != nil { held[slot: slot].ordered?.failing = true }
             case .rateLimited(let after):
                 outcome = .retry(after: after, item: item(for: attempt, tries: attempt.tries, rateLimits: attempt.rateLimits + 1,
                                                           heldSince: attempt.heldSince > 0 ? attempt.heldSince : now))
                 note = .rateLimited
                 logged = .rateLimited
-                if attempt.order != nil { held[attempt.eventID]?.ordered?.failing = true }
+                if attempt.order != nil { held[slot: slot].ordered?.failing = true }
             case .dead(let why) where attempt.order != nil:
                 (outcome, reason) = skipAhead(attempt, status: status, result: result, now: now,
                                               why: "\(why)")
@@ -798,22 +811,20 @@ public struct DeliveryLedger: Sendable {
     }
 
     private mutating func newEvent(ack: [UInt8], pending: Int) -> UInt64 {
-        nextEventID &+= 1
-        held[nextEventID] = Held(ack: ack, pending: pending, outcomes: [])
-        return nextEventID
+        held.insert(Held(ack: ack, pending: pending, outcomes: []))
     }
 
     private mutating func record(_ attempt: Attempt, _ outcome: Settlement.Outcome?, log: [UInt8]? = nil) {
         // Changed in place: a copy taken out and written back would share its arrays with the
         // stored one, so each append would copy them (an allocation per record).
-        guard let slot = held.index(forKey: attempt.eventID) else { return }
-        if let index = attempt.order?.index, held.values[slot].ordered != nil {
-            held.values[slot].ordered?.outcomes[index] = outcome
+        guard let slot = held.slot(of: attempt.eventID) else { return }
+        if let index = attempt.order?.index, held[slot: slot].ordered != nil {
+            held[slot: slot].ordered?.outcomes[index] = outcome
         } else if let outcome {
-            held.values[slot].outcomes.append(outcome)
+            held[slot: slot].outcomes.append(outcome)
         }
-        if let log { held.values[slot].log.append(log) }
-        held.values[slot].pending -= 1
+        if let log { held[slot: slot].log.append(log) }
+        held[slot: slot].pending -= 1
     }
 
     /// Why the fields are swapped out and the count read through `inout`: reading a held
@@ -821,8 +832,8 @@ public struct DeliveryLedger: Sendable {
     /// it holds), and copying its arrays into the settlement retained each once more.
     private mutating func finishIfDone(_ id: UInt64, into settlements: inout [Settlement]) {
         func pending(_ event: inout Held) -> Int { event.pending }
-        guard let slot = held.index(forKey: id), pending(&held.values[slot]) <= 0 else { return }
-        var event = held.remove(at: slot).value
+        guard let slot = held.slot(of: id), pending(&held[slot: slot]) <= 0 else { return }
+        var event = held.remove(slot: slot)
         var ack: [UInt8] = [], outcomes: [Settlement.Outcome] = [], log: [[UInt8]] = []
         swap(&ack, &event.ack)
         swap(&outcomes, &event.outcomes)
