@@ -261,20 +261,13 @@ struct RequestBuilder {
         return body
     }
 
-    private static let adminURLField = Array(#""discord_webhook":"http"#.utf8)
+    private static let adminURLField = ByteNeedle(#""discord_webhook":"http"#)
 
     /// Tells the operator, once, that a generic endpoint receives admins' Discord webhook URLs
     /// (Marzban sends them in `by` and `user.admin`): each is a credential, and `drop_fields`
     /// keeps it from endpoints that do not need it. Only searched until the first notice.
     private mutating func noticeAdminURLs(in body: [UInt8], to target: Target) {
-        let needle = Self.adminURLField
-        guard body.count >= needle.count else { return }
-        var index = 0
-        let last = body.count - needle.count
-        while index <= last && !(body[index] == needle[0] && body[index..<(index + needle.count)].elementsEqual(needle)) {
-            index += 1
-        }
-        guard index <= last else { return }
+        guard Self.adminURLField.occurs(in: body) else { return }
         adminURLNoticeGiven = true
         logger?.notice("""
             endpoint \(target.name) receives payloads carrying admins' Discord webhook URLs (discord_webhook); \
