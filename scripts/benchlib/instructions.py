@@ -6,14 +6,15 @@ runs SHA-256 without the CPU's SHA extensions, so HMACs count several times what
 the machine.
 
   cp .build/release/webhook-worker /tmp/ww && strip --strip-debug /tmp/ww   # valgrind 3.19 cannot read DWARF 5
-  python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 10000] [--keep DIR]
+  python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 10000] [--keep DIR] [--env NAME=VALUE]
 
 Runs, against one nginx sink: the bare libcurl loop (bare_loop.c, curl_multi_poll) under
 callgrind for --events requests, then one worker under callgrind delivering --events queued
 events after 1,000 deliveries of warm-up (start-up excluded), one profile per thread. Prints
 instructions per request/delivery, per worker thread (webhook-http, dispatcher, taker) and in
 all, the ratios to the bare loop, and the top functions of each (self cost); --keep DIR keeps
-the callgrind files. The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
+the callgrind files; --env sets a worker variable (repeatable: `--env WEBHOOK_LOG_MAX=0` counts a
+feature's share by difference). The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
 dies in the worker's main thread (see that file)."""
 
 import argparse
@@ -86,13 +87,13 @@ def sigsuspend_shim(workdir):
     return out
 
 
-def worker(cleanup, sink, workdir, binary, events, warmup=1000):
+def worker(cleanup, sink, workdir, binary, events, warmup=1000, extra=None):
     """Runs the worker under callgrind, one profile per thread (--separate-threads), counters
     zeroed after `warmup` deliveries and dumped once `events` more are in. Returns the dump's
     files, one per thread, and the deliveries between zero and dump."""
     redis_url, redis_process = start_redis(cleanup, "callgrind")
     prefill(redis_url, events + warmup)
-    env = worker_environment(redis_url, sink.url)
+    env = worker_environment(redis_url, sink.url, extra=extra)
     env["LD_PRELOAD"] = sigsuspend_shim(workdir)
     out = os.path.join(workdir, "callgrind.worker")
     before = sink.count()
@@ -152,7 +153,15 @@ def main():
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", metavar="DIR", default=None, help="copy the callgrind files here")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a worker variable, e.g. WEBHOOK_LOG_MAX=0 (repeatable)")
     args = parser.parse_args()
+    extra = {}
+    for setting in args.env:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            parser.error(f"--env {setting!r}: expected NAME=VALUE")
+        extra[name] = value
     cleanup = Cleanup()
     try:
         sink = Sink(cleanup)
@@ -162,7 +171,7 @@ def main():
             path = bare(sink, workdir, args.events, args.connections)
             results["bare"] = (path, total_instructions(path) / args.events)
         try:
-            paths, delivered = worker(cleanup, sink, workdir, args.binary, args.events)
+            paths, delivered = worker(cleanup, sink, workdir, args.binary, args.events, extra=extra)
             per_thread = {}
             for path in paths:
                 role = thread_role(path)
