@@ -241,12 +241,14 @@ public struct DeliveryLedger: Sendable {
         case one(Attempt)
         case batch([Attempt])
     }
-    /// Attempts admitted and not yet completed, per target (by id).
-    private var backlog: [HashedKey: Int] = [:]
-    /// When each target last answered and was last held, per target (by id; the laggard rule).
-    private var activity: [HashedKey: Activity] = [:]
+    /// Per target (by id): what the laggard rule reads. One dictionary, so the update at each
+    /// admission and each answer is one lookup (two were one for the backlog, one for activity).
+    private var targetStates: [HashedKey: TargetState] = [:]
 
-    private struct Activity {
+    private struct TargetState {
+        /// Attempts admitted and not yet completed.
+        var backlog = 0
+        /// When the target last answered, and was last held.
         var answeredAt = -Double.infinity
         var heldAt = -Double.infinity
     }
@@ -261,7 +263,7 @@ public struct DeliveryLedger: Sendable {
     public var heldEvents: Int { held.count }
 
     /// Attempts admitted and not yet completed for `target`.
-    public func backlog(of target: Target) -> Int { backlog[target.key, default: 0] }
+    public func backlog(of target: Target) -> Int { targetStates[target.key]?.backlog ?? 0 }
 
     // MARK: Input 1: admit
 
@@ -495,7 +497,7 @@ public struct DeliveryLedger: Sendable {
             attempts.append(attempt)
         }
         held[handle: id]?.pending = attempts.count
-        backlog[target.key, default: 0] += attempts.count
+        targetStates[target.key, default: TargetState()].backlog += attempts.count
         admission.attempts = attempts
         finishIfDone(id, into: &admission.settlements)
         return admission
@@ -505,10 +507,12 @@ public struct DeliveryLedger: Sendable {
     /// the delayed set without counting a try.
     /// Takes `attempt` (consuming): it is appended, not copied, once it goes out.
     private mutating func schedule(_ attempt: consuming Attempt, now: Double, into admission: inout Admission) {
-        let mine = backlog[attempt.target.key, default: 0]
+        // Found once, read, and changed in place below (nothing is inserted in between).
+        let mineAt = targetStates.index(forKey: attempt.target.key)
+        let mine = mineAt.map { targetStates.values[$0].backlog } ?? 0
         var least: Int?
         for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
-            least = min(least ?? .max, backlog[target.key, default: 0])
+            least = min(least ?? .max, targetStates[target.key]?.backlog ?? 0)
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
             record(attempt, .retry(after: settings.deferDelay,
@@ -519,7 +523,11 @@ public struct DeliveryLedger: Sendable {
                                         status: 0, reason: nil))
             return
         }
-        backlog[attempt.target.key] = mine + 1
+        if let mineAt {
+            targetStates.values[mineAt].backlog += 1
+        } else {
+            targetStates[attempt.target.key] = TargetState(backlog: 1)
+        }
         attempt.batched = Self.batches(attempt.target, defaultCompat: settings.compat)
         admission.attempts.append(attempt)
     }
@@ -536,7 +544,7 @@ public struct DeliveryLedger: Sendable {
         var least = (id: "", count: Int.max), second = Int.max
         var anyOver = false
         for target in settings.targets {
-            let count = backlog[target.key, default: 0]
+            let count = targetStates[target.key]?.backlog ?? 0
             if count >= slack { anyOver = true }
             guard isTakingDeliveries(target, now: now) else { continue }
             if count < least.count {
@@ -550,7 +558,7 @@ public struct DeliveryLedger: Sendable {
         var lagging: [(target: Target, backlog: Int)] = []
         // An ordered endpoint's requests are claims whose keys wait on them: never withdrawn.
         for target in settings.targets where target.spec?.ordering == nil {
-            let count = backlog[target.key, default: 0]
+            let count = targetStates[target.key]?.backlog ?? 0
             let other = target.id == least.id ? second : least.count
             if other != .max, count - other >= slack { lagging.append((target, count)) }
         }
@@ -560,8 +568,16 @@ public struct DeliveryLedger: Sendable {
     /// Whether `target` can measure how fast the others should go: see the laggard rule.
     private func isTakingDeliveries(_ target: Target, now: Double) -> Bool {
         // An ordered endpoint's backlog is bounded by its keys in flight, not by its health.
-        guard target.spec?.rate == nil, target.spec?.ordering == nil, let seen = activity[target.key] else { return false }
+        guard target.spec?.rate == nil, target.spec?.ordering == nil, let seen = targetStates[target.key] else { return false }
         return seen.answeredAt >= now - settings.deferDelay && seen.answeredAt >= seen.heldAt
+    }
+
+    /// One attempt of the target leaves its backlog: answered at `answeredAt`, or held at
+    /// `heldAt` (the gate said not now). A target not seen before starts at a backlog of one.
+    private static func completed(_ state: inout TargetState, answeredAt: Double? = nil, heldAt: Double? = nil) {
+        state.backlog -= 1
+        if let answeredAt { state.answeredAt = answeredAt }
+        if let heldAt { state.heldAt = heldAt }
     }
 
     // MARK: Input 2: postpone (waiting without a try)
@@ -574,8 +590,7 @@ public struct DeliveryLedger: Sendable {
         let attempt = postponement.attempt, after = postponement.after, slot = postponement.slot
         let maxHold = settings.maxHold
         var completion = Completion()
-        backlog[attempt.target.key, default: 1] -= 1
-        activity[attempt.target.key, default: Activity()].heldAt = now
+        Self.completed(&targetStates[attempt.target.key, default: TargetState(backlog: 1)], heldAt: now)
         guard held.slot(of: attempt.eventID) != nil else { return completion }
         let since = attempt.heldSince > 0 ? attempt.heldSince : now
         if now + after - since > maxHold {
@@ -676,10 +691,11 @@ public struct DeliveryLedger: Sendable {
     private mutating func decide(_ attempt: Attempt, result: AttemptResult, status: Int, cause: Note.Cause, now: Double,
                                  random: inout some RandomNumberGenerator, latencyMs: Int?,
                                  into completion: inout Completion) {
-        backlog[attempt.target.key, default: 1] -= 1
         // Looked up, not copied out: a copy of the event's state retains its arrays.
-        guard let slot = held.slot(of: attempt.eventID) else { return }
-        if result != .cancelled && result != .withdrawn { activity[attempt.target.key, default: Activity()].answeredAt = now }
+        let slot = held.slot(of: attempt.eventID)
+        let answered = slot != nil && result != .cancelled && result != .withdrawn
+        Self.completed(&targetStates[attempt.target.key, default: TargetState(backlog: 1)], answeredAt: answered ? now : nil)
+        guard let slot else { return }
         let outcome: Settlement.Outcome?
         let note: Note.Kind
         var reason: String?
