@@ -403,7 +403,9 @@ final class EndpointGuard {
     /// while fewer than `maxTallyKeys` wait to be written. A drop is counted and logged at most
     /// once a minute.
     private func keepTally(for key: HashedKey) -> Bool {
-        if tallies[key] != nil || tallies.count < Self.maxTallyKeys { return true }
+        // The count first: below the cap (always, but in an outage of many endpoints) no lookup,
+        // which also copied the tally out (retaining its strings), at every delivery.
+        if tallies.count < Self.maxTallyKeys || tallies.index(forKey: key) != nil { return true }
         droppedTallies += 1
         droppedTallyTotal += 1
         if Date().timeIntervalSince(droppedWarnedAt) >= 60 {
