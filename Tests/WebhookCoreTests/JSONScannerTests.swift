@@ -146,3 +146,44 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertTrue(JSONScanner.isValidUTF8([0xF4, 0x8F, 0xBF, 0xBF]))
     }
 }
+
+/// The string scanner's word-at-a-time path must stop at every byte that needs a look: each
+/// one, at every position of strings of 0 to 40 bytes, against what JSON says of it.
+final class JSONScannerWordTests: XCTestCase {
+    private enum Expect { case accept(String), reject }
+
+    func testEveryByteThatNeedsALookIsSeenAtEveryPositionOfAWord() {
+        let cases: [(name: String, bytes: [UInt8], expect: (String, String) -> Expect)] = [
+            ("control 0x01", [0x01], { _, _ in .reject }),
+            ("control 0x1F", [0x1F], { _, _ in .reject }),
+            ("tab", [0x09], { _, _ in .reject }),
+            ("space", [0x20], { a, b in .accept(a + " " + b) }),
+            ("DEL", [0x7F], { a, b in .accept(a + "\u{7F}" + b) }),
+            ("escaped newline", Array(#"\n"#.utf8), { a, b in .accept(a + "\n" + b) }),
+            ("escaped quote", Array(#"\""#.utf8), { a, b in .accept(a + "\"" + b) }),
+            ("two-byte UTF-8", [0xC3, 0xA9], { a, b in .accept(a + "é" + b) }),
+            ("invalid UTF-8", [0xFF], { _, _ in .reject }),
+            ("lone continuation byte", [0x80], { _, _ in .reject }),
+            ("a bare quote", [UInt8(ascii: "\"")], { _, _ in .reject }),  // the rest is left over
+        ]
+        for length in 0...40 {
+            for position in 0...length {
+                let before = String(repeating: "a", count: position), after = String(repeating: "b", count: length - position)
+                for (name, special, expect) in cases {
+                    let text: [UInt8] = Array("\"\(before)".utf8) + special + Array("\(after)\"".utf8)
+                    let result = try? JSONScanner.scan(text)
+                    switch expect(before, after) {
+                    case .reject:
+                        XCTAssertNil(result, "\(name) at \(position) of \(length): accepted")
+                    case .accept(let decoded):
+                        guard let document = result else {
+                            XCTFail("\(name) at \(position) of \(length): rejected")
+                            continue
+                        }
+                        XCTAssertEqual(JSONScanner.decodeString(text, document.range), decoded, "\(name) at \(position) of \(length)")
+                    }
+                }
+            }
+        }
+    }
+}
