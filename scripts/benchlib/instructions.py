@@ -7,6 +7,7 @@ the machine.
 
   cp .build/release/webhook-worker /tmp/ww && strip --strip-debug /tmp/ww   # valgrind 3.19 cannot read DWARF 5
   python3 scripts/benchlib/instructions.py --binary /tmp/ww [--events 10000] [--keep DIR] [--env NAME=VALUE]
+      [--note-bytes 1400]
 
 Runs, against one nginx sink: the bare libcurl loop (bare_loop.c, curl_multi_poll) under
 callgrind for --events requests, then one worker under callgrind delivering --events queued
@@ -14,7 +15,9 @@ events after 1,000 deliveries of warm-up (start-up excluded), one profile per th
 instructions per request/delivery, per worker thread (webhook-http, dispatcher, taker) and in
 all, the ratios to the bare loop, and the top functions of each (self cost); --keep DIR keeps
 the callgrind files; --env sets a worker variable (repeatable: `--env WEBHOOK_LOG_MAX=0` counts a
-feature's share by difference). The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
+feature's share by difference); --note-bytes N gives each queued event a user object with a note
+of N bytes, for the cost of events of Marzban's size (the bare loop still posts the small body).
+The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
 dies in the worker's main thread (see that file)."""
 
 import argparse
@@ -87,12 +90,12 @@ def sigsuspend_shim(workdir):
     return out
 
 
-def worker(cleanup, sink, workdir, binary, events, warmup=1000, extra=None):
+def worker(cleanup, sink, workdir, binary, events, warmup=1000, extra=None, note_bytes=0):
     """Runs the worker under callgrind, one profile per thread (--separate-threads), counters
     zeroed after `warmup` deliveries and dumped once `events` more are in. Returns the dump's
     files, one per thread, and the deliveries between zero and dump."""
     redis_url, redis_process = start_redis(cleanup, "callgrind")
-    prefill(redis_url, events + warmup)
+    prefill(redis_url, events + warmup, note_bytes=note_bytes)
     env = worker_environment(redis_url, sink.url, extra=extra)
     env["LD_PRELOAD"] = sigsuspend_shim(workdir)
     out = os.path.join(workdir, "callgrind.worker")
@@ -155,6 +158,8 @@ def main():
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a worker variable, e.g. WEBHOOK_LOG_MAX=0 (repeatable)")
+    parser.add_argument("--note-bytes", type=int, default=0, metavar="N",
+                        help="each event carries a user note of N bytes (Marzban's events are 1-2 KB)")
     args = parser.parse_args()
     extra = {}
     for setting in args.env:
@@ -171,7 +176,8 @@ def main():
             path = bare(sink, workdir, args.events, args.connections)
             results["bare"] = (path, total_instructions(path) / args.events)
         try:
-            paths, delivered = worker(cleanup, sink, workdir, args.binary, args.events, extra=extra)
+            paths, delivered = worker(cleanup, sink, workdir, args.binary, args.events, extra=extra,
+                                      note_bytes=args.note_bytes)
             per_thread = {}
             for path in paths:
                 role = thread_role(path)

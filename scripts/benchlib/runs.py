@@ -60,16 +60,18 @@ def attempt_log_figures(redis_url, key="webhooks:log"):
         client.close()
 
 
-def prefill(redis_url, count, batch=1000, keys=None):
+def prefill(redis_url, count, batch=1000, keys=None, note_bytes=0):
     """Pushes `count` events as LPUSHes of `batch` events each, pipelined. With `keys`, the
     events name that many users in turn (user-0 ... user-<keys-1>, then again): the active keys
-    of an ordered endpoint."""
+    of an ordered endpoint. With `note_bytes`, each event also carries a user object whose note
+    is that long: Marzban's events carry the whole user (links, proxies), 1-2 KB."""
     client = redis.Redis.from_url(redis_url)
     now = time.time()
+    user = ',"user":{"note":"%s"}' % ("n" * note_bytes) if note_bytes else ""
     pipe = client.pipeline(transaction=False)
     for start in range(0, count, batch):
         pipe.lpush(QUEUE, *(
-            '{"username":"user-%d","action":"user_created","enqueued_at":%.6f}' % (i % keys if keys else i, now)
+            '{"username":"user-%d","action":"user_created","enqueued_at":%.6f%s}' % (i % keys if keys else i, now, user)
             for i in range(start, min(start + batch, count))))
         if len(pipe) >= 20:
             pipe.execute()
