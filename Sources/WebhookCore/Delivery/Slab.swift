@@ -12,8 +12,8 @@ struct Slab<Element> {
     private var values: [Element?] = []
     private var generations: [UInt32] = []
     private var free: [Int] = []
-    /// Values held.
-    private(set) var count = 0
+    /// Values held: every slot but the free ones.
+    var count: Int { values.count - free.count }
 
     /// Stores `value`; returns its handle.
     mutating func insert(_ value: consuming Element) -> UInt64 {
@@ -26,7 +26,6 @@ struct Slab<Element> {
             values.append(consume value)
             generations.append(1)
         }
-        count += 1
         return UInt64(generations[slot]) << 32 | UInt64(slot)
     }
 
@@ -67,7 +66,6 @@ struct Slab<Element> {
         generations[slot] &+= 1
         if generations[slot] == 0 { generations[slot] = 1 }
         free.append(slot)
-        count -= 1
         return out!
     }
 }
