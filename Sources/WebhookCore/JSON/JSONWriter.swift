@@ -33,9 +33,8 @@ public enum JSONWriter {
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
             case 0x00..<0x20:
-                let hex: StaticString = "0123456789abcdef"
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0x0F)]])
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(contentsOf: Hex.encode(CollectionOfOne(byte)))
             default: out.append(UInt8(ascii: "\\")); out.append(byte)  // a quote or a backslash
             }
         }

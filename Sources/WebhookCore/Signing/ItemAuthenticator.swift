@@ -90,15 +90,10 @@ public struct ItemAuthenticator: Sendable {
 
 /// Lowercase hex encoding, shared by MACs, digests and signatures.
 public enum Hex {
-    public static func encode(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        let table = lowercase.utf8Start
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0F)])
+    public static func encode(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 2 * bytes.count) { out, written in
+            written = out.baseAddress.map { write(bytes, to: $0) } ?? 0
         }
-        return out
     }
 
     /// The hex of `bytes`, written straight into the string's storage (no intermediate array).
