@@ -110,22 +110,21 @@ public final class RedisQueue {
         // Through a buffer pointer: `for settlement in settlements` copies each one (retaining
         // every array it holds), twice over; a pointer's elements are read in place.
         let log = attemptLog.isOn
-        // Two passes over the events (with writes, then without) rather than an array of their
-        // order: no allocation per settle.
         settlements.withUnsafeBufferPointer { held in
-            args.append(length: 6 * held.count) { shape in
+            // That order, as two passes over the events (with writes, then without) rather than
+            // an array of it: no allocation per settle. The shape and the arguments follow it.
+            func inOrder(_ body: (Int) -> Void) {
                 for pass in 0..<2 {
-                    for index in held.indices where held[index].outcomes.isEmpty == (pass == 1) {
-                        Self.appendCount(held[index].outcomes.count, to: &shape)
-                        Self.appendCount(log ? held[index].log.count : 0, to: &shape)
-                    }
+                    for index in held.indices where held[index].outcomes.isEmpty == (pass == 1) { body(index) }
                 }
             }
-            for pass in 0..<2 {
-                for index in held.indices where held[index].outcomes.isEmpty == (pass == 1) {
-                    Self.append(held[index], log: log, to: &args)
+            args.append(length: 6 * held.count) { shape in
+                inOrder { index in
+                    Self.appendCount(held[index].outcomes.count, to: &shape)
+                    Self.appendCount(log ? held[index].log.count : 0, to: &shape)
                 }
             }
+            inOrder { index in Self.append(held[index], log: log, to: &args) }
         }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
