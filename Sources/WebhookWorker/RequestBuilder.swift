@@ -194,10 +194,15 @@ struct RequestBuilder {
     /// a lookup, the others are found by id (a routed endpoint's destinations share theirs).
     private mutating func sendHook(for target: Target, keys: Keys?) -> HTTPRequest.SendHook {
         if let last = lastHook, last.target === target { return last.hook }
-        let stored = sendHooks[target.key] ?? StoredHook(target: target, hook: Self.makeSendHook(
-            standardMACs: keys.map { $0.standard } ?? globalStandardMACs,
-            signingKeys: target.spec?.signingKeys ?? [], clock: clock))
-        sendHooks[target.key] = stored
+        let stored: StoredHook
+        if let found = sendHooks[target.key] {
+            stored = found
+        } else {
+            stored = StoredHook(target: target, hook: Self.makeSendHook(
+                standardMACs: keys.map { $0.standard } ?? globalStandardMACs,
+                signingKeys: target.spec?.signingKeys ?? [], clock: clock))
+            sendHooks[target.key] = stored  // written once per endpoint, not at every request
+        }
         lastHook = StoredHook(target: target, hook: stored.hook)
         return stored.hook
     }
