@@ -1,13 +1,14 @@
 /// One POST for `HTTPClient` to send.
 public struct HTTPRequest: Sendable {
     /// Runs on the HTTP thread when the request leaves its lane's queue and goes on the wire, and
-    /// appends header lines to `extra` (which starts empty; they are sent after `headers`). For
+    /// appends header lines to `extra` (which starts empty; they are sent after `headers` and
+    /// `lines`). For
     /// headers that must describe the moment of sending rather than of queueing (a timestamp and
     /// a signature covering it): a request may wait behind its lane's cap for a long time. Keep
     /// it short: it runs on the thread that drives every transfer. It gets the request (its
     /// `sendID` and body), so one hook serves every request of an endpoint: a hook capturing
     /// each request's own values was an allocation per request.
-    public typealias SendHook = @Sendable (_ request: borrowing HTTPRequest, _ extra: inout [String]) -> Void
+    public typealias SendHook = @Sendable (_ request: borrowing HTTPRequest, _ extra: inout HeaderBlock) -> Void
 
     /// Judges each address a direct connection for this request is about to be made to (4 bytes
     /// for IPv4, 16 for IPv6, as curl resolved them): a reason refuses it, and no connection is
@@ -19,8 +20,11 @@ public struct HTTPRequest: Sendable {
     public var token: UInt64
     /// An absolute `http://` or `https://` URL.
     public var url: String
-    /// Request headers as complete lines, `"Name: value"`.
+    /// Request headers as complete lines, `"Name: value"`: the lines every request to an
+    /// endpoint sends alike (one array the requests share).
     public var headers: [String]
+    /// This request's own header lines (see `HeaderBlock`), sent after `headers`.
+    public var lines: HeaderBlock
     /// The exact bytes to POST.
     public var body: [UInt8]
     /// The scheduling lane (the endpoint's index): at most `maxPerLane` requests of one lane run at
@@ -52,12 +56,13 @@ public struct HTTPRequest: Sendable {
 
     /// Every field at once: a request made with its fields set after the init was copied whole
     /// when returned (seen in the request builder's code).
-    public init(token: UInt64, url: String, headers: [String], body: [UInt8], lane: Int, timeout: Double,
-                onSend: SendHook? = nil, sendID: String = "", proxy: String? = nil, connectCheck: ConnectCheck? = nil,
+    public init(token: UInt64, url: String, headers: [String], lines: HeaderBlock = HeaderBlock(), body: [UInt8], lane: Int,
+                timeout: Double, onSend: SendHook? = nil, sendID: String = "", proxy: String? = nil, connectCheck: ConnectCheck? = nil,
                 connectCheckID: ConnectCheckID? = nil, laneLimit: Int? = nil) {
         self.token = token
         self.url = url
         self.headers = headers
+        self.lines = lines
         self.body = body
         self.lane = lane
         self.timeout = timeout

@@ -1,4 +1,5 @@
 import CCurl
+import Glibc
 
 /// A `curl_slist` of request header lines whose nodes and text buffers belong to one easy handle
 /// and are reused from request to request.
@@ -48,6 +49,19 @@ final class HeaderLines {
         if line.utf8.withContiguousStorageIfAvailable({ append($0) }) != nil { return }
         var line = line
         line.withUTF8 { bytes in append(bytes) }
+    }
+
+    /// Appends each line of `block` (the line feeds are not copied).
+    func append(_ block: HeaderBlock) {
+        block.bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            var start = 0
+            while start < all.count, let found = memchr(base + start, 0x0A, all.count - start) {
+                let end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                append(UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
+            }
+        }
     }
 
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {

@@ -38,7 +38,7 @@ final class Transfer {
     private var bodyBuffer: UnsafeMutableRawPointer?
     private var bodyCapacity = 0
     private let headerLines = HeaderLines()
-    private var sendTimeHeaders: [String] = []
+    private var sendTimeHeaders = HeaderBlock()
     /// The body size, body pointer and header list set on the handle (nil and -1: not set).
     private var currentBodyCount = -1
     private var currentPostFields: UnsafeMutableRawPointer?
@@ -155,12 +155,13 @@ final class Transfer {
 
         headerLines.removeAll()
         for line in request.headers { headerLines.append(line) }
+        headerLines.append(request.lines)
         if let hook = request.onSend {
             // A buffer this handle keeps, so the hook's lines cost no array allocation.
-            sendTimeHeaders.removeAll(keepingCapacity: true)
+            sendTimeHeaders.removeAll()
             hook(request, &sendTimeHeaders)
-            for line in sendTimeHeaders { headerLines.append(line) }
-            sendTimeHeaders.removeAll(keepingCapacity: true)
+            headerLines.append(sendTimeHeaders)
+            sendTimeHeaders.removeAll()
         }
         Self.expectOff.withUnsafeBufferPointer { headerLines.append($0) }
 

@@ -136,12 +136,11 @@ struct RequestBuilder {
                 switch unit.target.kind {
                 case .discord:
                     _ = tracer?.begin(unit)  // a span, but no trace header to a third-party service
-                    out.requests.append(request(to: unit.target, body: DiscordMessage.body(for: event), headers: Self.jsonOnly))
+                    out.requests.append(request(to: unit.target, body: DiscordMessage.body(for: event)))
                 case .telegram:
                     _ = tracer?.begin(unit)
                     let chat = unit.target.spec?.telegram?.chatID ?? ""
-                    out.requests.append(request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat),
-                                                headers: Self.jsonOnly))
+                    out.requests.append(request(to: unit.target, body: TelegramMessage.body(for: event, chatID: chat)))
                 case .webhook:  // batched (Marzban mode)
                     let key = BatchKey(target: unit.target, orderKey: unit.order?.key)
                     if batches[key] == nil { batchOrder.append(key) }
@@ -168,8 +167,6 @@ struct RequestBuilder {
         }
     }
 
-    private static let jsonOnly = ["Content-Type: application/json"]
-
     /// The Standard Webhooks request. `webhook-timestamp` and `webhook-signature` (which covers
     /// the timestamp) are added by the request's send hook, on the HTTP thread, at the moment
     /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
@@ -177,14 +174,18 @@ struct RequestBuilder {
     private mutating func standardRequest(_ unit: Attempt) -> HTTPRequest {
         let body = webhookBody(unit)
         let webhookID = unit.webhookID
-        var headers: [String] = []
-        headers.reserveCapacity(3)
-        headers.append("Content-Type: application/json")
-        headers.append("webhook-id: " + webhookID)
-        if let tracer { headers.append("traceparent: " + tracer.begin(unit)) }
+        // webhook-id, traceparent and x-webhook-secret with their line feeds.
+        var lines = HeaderBlock(capacity: 100 + webhookID.utf8.count + (tracer == nil ? 0 : 70))
+        lines.appendLine { out in
+            out.append(contentsOf: "webhook-id: ".utf8)
+            out.append(contentsOf: webhookID.utf8)
+        }
+        if let tracer { lines.append("traceparent: " + tracer.begin(unit)) }
         let keys = self.keys(for: unit.target)
-        if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC { headers.append(hexMAC.hex(prefix: "x-webhook-secret: ", body)) }
-        return request(to: unit.target, body: body, headers: headers, sendID: webhookID,
+        if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC {
+            lines.appendLine { hexMAC.appendHex(prefix: "x-webhook-secret: ", body, to: &$0) }
+        }
+        return request(to: unit.target, body: body, lines: lines, sendID: webhookID,
                        onSend: sendHook(for: unit.target, keys: keys))
     }
 
@@ -210,13 +211,20 @@ struct RequestBuilder {
     private static func makeSendHook(standardMACs: [PrekeyedHMAC], signingKeys: [AsymmetricSigningKey],
                                      clock: @escaping @Sendable () -> Int) -> HTTPRequest.SendHook {
         { request, headers in
-            let timestamp = String(clock())  // made once: the header and the signed content
-            headers.append("webhook-timestamp: " + timestamp)
+            // The time's digits are written once, into the header, and read back from there for
+            // the signed content.
+            var digits = 0..<0
+            headers.appendLine { out in
+                out.append(contentsOf: "webhook-timestamp: ".utf8)
+                let start = out.count
+                JSONWriter.appendInt(clock(), to: &out)
+                digits = start..<out.count
+            }
             guard !standardMACs.isEmpty || !signingKeys.isEmpty else { return }
             let body = request.body
             // Signed content: "<webhook-id>.<timestamp>.<body>", the head built on the stack.
             request.sendID.withUTF8Bytes { idBytes in
-                withUnsafeTemporaryAllocation(byteCount: idBytes.count + timestamp.utf8.count + 2, alignment: 1) { head in
+                withUnsafeTemporaryAllocation(byteCount: idBytes.count + digits.count + 2, alignment: 1) { head in
                     var count = 0
                     func put(_ byte: UInt8) {
                         head[count] = byte
@@ -224,18 +232,26 @@ struct RequestBuilder {
                     }
                     for byte in idBytes { put(byte) }
                     put(UInt8(ascii: "."))
-                    for byte in timestamp.utf8 { put(byte) }
+                    for index in digits { put(headers.bytes[index]) }
                     put(UInt8(ascii: "."))
                     let signed = UnsafeRawBufferPointer(rebasing: head[0..<count])
-                    // One `v1,` signature per secret, space-separated (Standard Webhooks rotation).
-                    var line = standardMACs.first?.base64(prefix: "webhook-signature: v1,", signed, body) ?? "webhook-signature:"
-                    for mac in standardMACs.dropFirst() { line += mac.base64(prefix: " v1,", signed, body) }
-                    // Then one `v1a,` (Ed25519) per signing key, over the same content.
-                    if !signingKeys.isEmpty {
-                        let message = Array(signed) + body
-                        for key in signingKeys { line += " v1a," + Data(key.sign(message)).base64EncodedString() }
+                    headers.appendLine { line in
+                        // One `v1,` signature per secret, space-separated (Standard Webhooks rotation).
+                        if let first = standardMACs.first {
+                            first.appendBase64(prefix: "webhook-signature: v1,", signed, body, to: &line)
+                        } else {
+                            line.append(contentsOf: "webhook-signature:".utf8)
+                        }
+                        for mac in standardMACs.dropFirst() { mac.appendBase64(prefix: " v1,", signed, body, to: &line) }
+                        // Then one `v1a,` (Ed25519) per signing key, over the same content.
+                        if !signingKeys.isEmpty {
+                            let message = Array(signed) + body
+                            for key in signingKeys {
+                                line.append(contentsOf: " v1a,".utf8)
+                                line.append(contentsOf: Data(key.sign(message)).base64EncodedString().utf8)
+                            }
+                        }
                     }
-                    headers.append(line)
                 }
             }
         }
@@ -248,14 +264,14 @@ struct RequestBuilder {
             body.append(contentsOf: webhookBody(unit))
         }
         body.append(UInt8(ascii: "]"))
-        var headers = Self.jsonOnly
-        if let secret = keys(for: target)?.secret ?? secret { headers.append("x-webhook-secret: \(secret)") }
+        var lines = HeaderBlock()
+        if let secret = keys(for: target)?.secret ?? secret { lines.append("x-webhook-secret: \(secret)") }
         if let tracer {
             // One span per event; the request carries the first one's context.
             let contexts = batch.map(tracer.begin)
-            headers.append("traceparent: " + contexts[0])
+            lines.append("traceparent: " + contexts[0])
         }
-        return request(to: target, body: body, headers: headers)
+        return request(to: target, body: body, lines: lines)
     }
 
     /// The event as a webhook endpoint gets it: `tries` set, the endpoint's `drop_fields` removed.
@@ -281,13 +297,12 @@ struct RequestBuilder {
             """)
     }
 
-    /// Made in one init, not set field by field after it: see `HTTPRequest.init`.
-    private mutating func request(to target: Target, body: [UInt8], headers: [String], sendID: String = "",
+    /// Made in one init, not set field by field after it: see `HTTPRequest.init`. The lines
+    /// every request to `target` sends alike are its shared array; `lines` are this request's.
+    private mutating func request(to target: Target, body: [UInt8], lines: HeaderBlock = HeaderBlock(), sendID: String = "",
                                   onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
-        var all = headers
-        if !target.headerLines.isEmpty { all.append(contentsOf: target.headerLines) }
         let check = connectCheck(for: target)
-        return HTTPRequest(token: 0, url: target.url, headers: all, body: body, lane: lane(for: target),
+        return HTTPRequest(token: 0, url: target.url, headers: target.headerLines, lines: lines, body: body, lane: lane(for: target),
                            timeout: target.spec?.timeout ?? timeout, onSend: onSend, sendID: sendID, proxy: target.spec?.proxy,
                            connectCheck: check?.check, connectCheckID: check?.id, laneLimit: target.spec?.concurrency)
     }

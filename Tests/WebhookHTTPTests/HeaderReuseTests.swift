@@ -23,6 +23,8 @@ final class HeaderReuseTests: XCTestCase {
             ["x-long: " + String(repeating: "L", count: 3000), "x-b: after-long"],
             ["x-a: " + String(repeating: "m", count: 200)],
             ["x-b: b", "x-a: a"],
+            ["x-a: 1", "x-b: 2", "x-c: 3", "x-d: 4", "x-e: 5", "x-f: 6", "x-g: 7", "x-h: 8", "x-i: 9", "x-j: 10", "x-k: 11"],
+            ["x-long: " + String(repeating: "N", count: 2000)],
         ]
         for (index, headers) in shapes.enumerated() {
             let line = "x-sent: \(index)"
@@ -31,8 +33,13 @@ final class HeaderReuseTests: XCTestCase {
                 hook = { _, extra in extra.append(line) }
             }
             let body = Array("{\"n\":\(index)}".utf8)
-            client.submit([HTTPRequest(token: UInt64(index), url: receiver.url, headers: headers, body: body,
-                                       lane: 0, timeout: 10, onSend: hook)])
+            // Every other shape sends its second half as the request's own lines (a
+            // `HeaderBlock`), which follow the shared ones.
+            let split = index % 4 < 2 ? headers.count : headers.count / 2
+            var lines = HeaderBlock()
+            for line in headers[split...] { lines.append(line) }
+            client.submit([HTTPRequest(token: UInt64(index), url: receiver.url, headers: Array(headers[..<split]),
+                                       lines: lines, body: body, lane: 0, timeout: 10, onSend: hook)])
         }
         let seen = try await receiver.waitForRequests(count: shapes.count, timeout: 20)
         client.shutdown()

@@ -24,9 +24,9 @@ final class AsymmetricSignatureRequestTests: XCTestCase {
         let event = try Event.parse(raw, maxBytes: 1 << 20, now: 1)
         let unit = DeliveryLedger.Attempt(eventID: 1, target: Target(spec: spec), tries: 2, webhookID: "msg_test", event: event)
         let request = try XCTUnwrap(builder.requests(for: [unit]).requests.first)
-        var atSend: [String] = []
+        var atSend = HeaderBlock()
         request.onSend?(request, &atSend)
-        let lines = (request.headers + atSend).filter { $0.lowercased().hasPrefix("webhook-signature:") }
+        let lines = (request.headers + request.lines.lines + atSend.lines).filter { $0.lowercased().hasPrefix("webhook-signature:") }
         XCTAssertLessThanOrEqual(lines.count, 1, "one webhook-signature header")
         return lines.first.map { String($0.dropFirst("webhook-signature:".count)).trimmingCharacters(in: .whitespaces) }
     }

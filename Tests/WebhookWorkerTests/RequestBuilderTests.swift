@@ -36,9 +36,9 @@ final class RequestBuilderTests: XCTestCase {
     /// request goes on the wire; fails on a repeated name.
     private func headers(_ request: HTTPRequest, file: StaticString = #filePath, line: UInt = #line) -> [String: String] {
         var out: [String: String] = [:]
-        var atSend: [String] = []
+        var atSend = HeaderBlock()
         request.onSend?(request, &atSend)
-        for header in request.headers + atSend {
+        for header in request.headers + request.lines.lines + atSend.lines {
             guard let colon = header.firstIndex(of: ":") else {
                 XCTFail("not a header line: \(header)", file: file, line: line)
                 continue

@@ -39,7 +39,9 @@ public final class Target: Hashable, Sendable {
     public let name: String
     /// Everything the endpoints file says about it (implicit endpoints have defaults).
     public let spec: EndpointSpec?
-    /// The endpoint's extra header lines (`Name: value`), rendered once.
+    /// The header lines every request to it sends alike: `Content-Type: application/json`
+    /// (every kind posts JSON), then the endpoint's own (`Name: value`). Rendered once, so a
+    /// request shares this array instead of building one.
     public let headerLines: [String]
     /// For an endpoint routed by the event (`url_from`, `chat_id_from`): the destination one
     /// event resolved to (a Discord URL, a Telegram chat ID), already checked against the
@@ -50,6 +52,8 @@ public final class Target: Hashable, Sendable {
     /// does not hold back the others' (and no URL or token reaches a Redis key).
     public let breakerKey: String
 
+    private static let jsonOnly = ["Content-Type: application/json"]
+
     public init(kind: EndpointKind, url: String) {
         self.kind = kind
         self.url = url
@@ -57,7 +61,7 @@ public final class Target: Hashable, Sendable {
         self.aliases = [Self.legacyImplicitID(kind: kind, url: url)]
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
-        self.headerLines = []
+        self.headerLines = Self.jsonOnly
         self.destination = nil
         self.breakerKey = self.name
         self.key = HashedKey(id)
@@ -79,7 +83,7 @@ public final class Target: Hashable, Sendable {
         }
         self.name = spec.name
         self.spec = spec
-        self.headerLines = spec.headerLines
+        self.headerLines = Self.jsonOnly + spec.headerLines
         self.destination = nil
         self.breakerKey = spec.name
         self.key = HashedKey(id)

@@ -41,43 +41,60 @@ public struct PrekeyedHMAC: Sendable {
 
     /// `prefix` followed by the lowercase hex of the code of `message` (64 characters).
     public func hex(prefix: StaticString = "", _ message: [UInt8]) -> String {
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
+        var out: [UInt8] = []
+        appendHex(prefix: prefix, message, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `hex(prefix:_:)` appended to `out`: a request's header line is written where it is sent
+    /// from, without a `String` (an allocation and a UTF-8 check) per request.
+    public func appendHex(prefix: StaticString = "", _ message: [UInt8], to out: inout [UInt8]) {
+        // The code and its text on the stack, appended in one call.
+        withUnsafeTemporaryAllocation(byteCount: 32 + 64, alignment: 1) { scratch in
+            let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<32])
             message.withUnsafeBytes { code($0, into: digest) }
-            let start = prefix.utf8CodeUnitCount
-            return String(unsafeUninitializedCapacity: start + 64) { out in
-                for index in 0..<start { out[index] = prefix.utf8Start[index] }
-                return start + Hex.write(UnsafeRawBufferPointer(digest), to: out.baseAddress! + start)
-            }
+            let text = scratch.baseAddress! + 32
+            let count = Hex.write(UnsafeRawBufferPointer(digest), to: text.assumingMemoryBound(to: UInt8.self))
+            Self.append(prefix, to: &out)
+            out.append(contentsOf: UnsafeRawBufferPointer(start: text, count: count).bindMemory(to: UInt8.self))
         }
     }
 
     /// `prefix` followed by the standard base64 of the code of `head` then `body`.
     public func base64(prefix: StaticString, _ head: UnsafeRawBufferPointer, _ body: [UInt8]) -> String {
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { digest in
+        var out: [UInt8] = []
+        appendBase64(prefix: prefix, head, body, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `base64(prefix:_:_:)` appended to `out` (see `appendHex`).
+    public func appendBase64(prefix: StaticString, _ head: UnsafeRawBufferPointer, _ body: [UInt8], to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: 32 + 44, alignment: 1) { scratch in
+            let digest = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<32])
             body.withUnsafeBytes { code(head, $0, into: digest) }
-            return String(unsafeUninitializedCapacity: prefix.utf8CodeUnitCount + 44) { out in
-                let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                let table = alphabet.utf8Start
-                var at = 0
-                for index in 0..<prefix.utf8CodeUnitCount {
-                    out[at] = prefix.utf8Start[index]
-                    at += 1
-                }
-                var index = 0
-                while index < 32 {
-                    let a = UInt32(digest[index])
-                    let b = index + 1 < 32 ? UInt32(digest[index + 1]) : 0
-                    let c = index + 2 < 32 ? UInt32(digest[index + 2]) : 0
-                    let triple = a << 16 | b << 8 | c
-                    out[at] = table[Int(triple >> 18 & 63)]
-                    out[at + 1] = table[Int(triple >> 12 & 63)]
-                    out[at + 2] = index + 1 < 32 ? table[Int(triple >> 6 & 63)] : UInt8(ascii: "=")
-                    out[at + 3] = index + 2 < 32 ? table[Int(triple & 63)] : UInt8(ascii: "=")
-                    at += 4
-                    index += 3
-                }
-                return at
+            let text = UnsafeMutableRawBufferPointer(rebasing: scratch[32...])
+            let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            let table = alphabet.utf8Start
+            var at = 0
+            var index = 0
+            while index < 32 {
+                let a = UInt32(digest[index])
+                let b = index + 1 < 32 ? UInt32(digest[index + 1]) : 0
+                let c = index + 2 < 32 ? UInt32(digest[index + 2]) : 0
+                let triple = a << 16 | b << 8 | c
+                text[at] = table[Int(triple >> 18 & 63)]
+                text[at + 1] = table[Int(triple >> 12 & 63)]
+                text[at + 2] = index + 1 < 32 ? table[Int(triple >> 6 & 63)] : UInt8(ascii: "=")
+                text[at + 3] = index + 2 < 32 ? table[Int(triple & 63)] : UInt8(ascii: "=")
+                at += 4
+                index += 3
             }
+            Self.append(prefix, to: &out)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[0..<at]).bindMemory(to: UInt8.self))
         }
+    }
+
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }

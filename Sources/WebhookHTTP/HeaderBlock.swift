@@ -1,0 +1,48 @@
+/// Header lines as bytes, each `Name: value` ended by a line feed: the lines a request makes
+/// for itself (its id, its signatures, its timestamp).
+///
+/// Why not `[String]`: every delivery makes four such lines. As strings each was an allocation,
+/// a UTF-8 validation of bytes the builder had just written as ASCII, a reference counted on
+/// two threads, and a copy into the easy handle's buffers at the end anyway. Here they are one
+/// array the builder writes into and the HTTP thread copies from.
+///
+/// A line must not hold a line feed or carriage return of its own (it would end the line, or
+/// start another header): what is written here is the product's own text (ids, hex, base64,
+/// digits), never a producer's.
+public struct HeaderBlock: Sendable, Equatable {
+    /// The lines, each ended by `\n`.
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    /// An empty block with room for `capacity` bytes.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    /// Appends `line` (`Name: value`).
+    public mutating func append(_ line: String) {
+        bytes.append(contentsOf: line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends one line written by `write` into the bytes (the caller writes `Name: value`;
+    /// the line feed is added after it).
+    public mutating func appendLine(_ write: (inout [UInt8]) -> Void) {
+        write(&bytes)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Empties the block, keeping its storage.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// The lines as strings, without their line feeds (for tests and logs; the HTTP thread
+    /// reads `bytes`).
+    public var lines: [String] {
+        bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
