@@ -20,6 +20,21 @@ public struct HeaderBlock: Sendable, Equatable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// An empty block writing into `storage`'s memory (a buffer given back by a finished
+    /// request; see `RequestBuilder.recycle`), with room for `capacity` bytes.
+    public init(reusing storage: consuming [UInt8], capacity: Int) {
+        bytes = consume storage
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Hands the block's memory over (the block is left empty, without storage).
+    public mutating func takeStorage() -> [UInt8] {
+        var storage: [UInt8] = []
+        swap(&storage, &bytes)
+        return storage
+    }
+
     public var isEmpty: Bool { bytes.isEmpty }
 
     /// Appends `line` (`Name: value`).

@@ -155,7 +155,10 @@ final class Dispatcher: @unchecked Sendable {
                 if let flushAt = endpointGuard.flushDueAt { until = min(until, flushAt) }
                 if mailbox.wait(until: until) { break }
                 liveness.beat("dispatcher")
-                if pending.isEmpty && ledger.heldEvents == 0 && heapTrim.shouldTrim() { HeapTrim.trim() }
+                if pending.isEmpty && ledger.heldEvents == 0 && heapTrim.shouldTrim() {
+                    builder.dropSpares()
+                    HeapTrim.trim()
+                }
             }
             heapTrim.workDone()
             let done = mailbox.take(&batches, &newResponses)
@@ -176,11 +179,13 @@ final class Dispatcher: @unchecked Sendable {
                 // One array per round of the HTTP thread (see `DispatcherMailbox.post(responses:)`).
                 // Through a pointer: `round[index]` copies the response out of the array
                 // (retaining all it holds); see `complete`.
-                for round in newResponses {
-                    round.withUnsafeBufferPointer { responses in
+                for round in newResponses.indices {
+                    newResponses[round].withUnsafeMutableBufferPointer { responses in
                         guard let first = responses.baseAddress else { return }
-                        for index in responses.indices where complete(first + index, now: now, into: &completion) {
-                            answered = true
+                        for index in responses.indices {
+                            if complete(first + index, now: now, into: &completion) { answered = true }
+                            // Its body's and header lines' memory serves the next requests.
+                            if responses[index].request != nil { builder.recycle(&responses[index].request!) }
                         }
                     }
                 }

@@ -60,6 +60,13 @@ struct RequestBuilder {
     var tracer: AttemptTracer?
     /// Signing keys per endpoint with secrets of its own, absorbed once.
     private var endpointKeys: [HashedKey: Keys] = [:]
+    /// Buffers finished requests gave back (their bodies and header lines; see `recycle`), which
+    /// new requests write into.
+    private var spareBuffers: [[UInt8]] = []
+    /// At most this many spare buffers are kept, each of at most `spareCapacity` bytes: about a
+    /// round's requests, so the pool stays small (a larger body is freed, not kept).
+    static let spareCount = 1024
+    static let spareCapacity = 8192
 
     /// One endpoint's signing keys: the hex signature's (first secret) and one Standard Webhooks
     /// key per secret.
@@ -175,7 +182,8 @@ struct RequestBuilder {
         let body = webhookBody(unit)
         let webhookID = unit.webhookID
         // webhook-id, traceparent and x-webhook-secret with their line feeds.
-        var lines = HeaderBlock(capacity: 100 + webhookID.utf8.count + (tracer == nil ? 0 : 70))
+        var lines = HeaderBlock(reusing: spareBuffers.popLast() ?? [],
+                                capacity: 100 + webhookID.utf8.count + (tracer == nil ? 0 : 70))
         lines.appendLine { out in
             out.append(contentsOf: "webhook-id: ".utf8)
             out.append(contentsOf: webhookID.utf8)
@@ -276,7 +284,9 @@ struct RequestBuilder {
 
     /// The event as a webhook endpoint gets it: `tries` set, the endpoint's `drop_fields` removed.
     private mutating func webhookBody(_ unit: Attempt) -> [UInt8] {
-        var body = unit.event.body(tries: unit.tries)
+        var body = spareBuffers.popLast() ?? []
+        body.removeAll(keepingCapacity: true)
+        unit.event.body(tries: unit.tries, into: &body)
         if let drops = unit.target.spec?.dropFields, !drops.isEmpty { body = DroppedFields.removing(drops, from: body) }
         if !adminURLNoticeGiven { noticeAdminURLs(in: body, to: unit.target) }
         return body
@@ -341,6 +351,28 @@ struct RequestBuilder {
         let keys = Keys(secrets: secrets)
         endpointKeys[target.key] = keys
         return keys
+    }
+
+    /// Takes back the memory of a finished request's body and header lines for the requests to
+    /// come: written into again instead of freed here and allocated again for the next request
+    /// (two of the dispatcher's allocations per delivery, and their frees). Their bytes are
+    /// overwritten before reuse.
+    mutating func recycle(_ request: inout HTTPRequest) {
+        guard spareBuffers.count < Self.spareCount - 1 else { return }
+        var body: [UInt8] = []
+        swap(&body, &request.body)
+        keep(body)
+        keep(request.lines.takeStorage())
+    }
+
+    private mutating func keep(_ buffer: consuming [UInt8]) {
+        let capacity = buffer.capacity
+        if capacity > 0 && capacity <= Self.spareCapacity { spareBuffers.append(consume buffer) }
+    }
+
+    /// Frees the spare buffers (an idle worker gives its memory back).
+    mutating func dropSpares() {
+        spareBuffers = []
     }
 
     /// The lane of `target`'s requests, once any was built.

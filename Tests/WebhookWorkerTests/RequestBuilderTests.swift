@@ -162,4 +162,29 @@ final class RequestBuilderTests: XCTestCase {
         XCTAssertEqual(lanes[other.url]?.count, 1)
         XCTAssertNotEqual(lanes[hook.url], lanes[other.url])
     }
+
+    /// A finished request's memory is written into again by the next requests (`recycle`):
+    /// they must carry exactly their own body and header lines, nothing left from the longer
+    /// request before, and the memory must really be the recycled one.
+    func testARecycledRequestsMemoryCarriesExactlyTheNextRequest() throws {
+        var builder = RequestBuilder(secret: "s3cret", timeout: 7)
+        builder.clock = { 1700000123 }
+        let long = try event(Array(#"{"username":"a-much-longer-name","action":"user_limited","note":"\#(String(repeating: "x", count: 300))"}"#.utf8))
+        var first = builder.requests(for: [attempt(long, webhookID: "msg_first_with_a_longer_id")]).requests[0]
+        let firstMemory = Set([first.body.withUnsafeBufferPointer { $0.baseAddress }, first.lines.bytes.withUnsafeBufferPointer { $0.baseAddress }])
+        builder.recycle(&first)
+        XCTAssertTrue(first.body.isEmpty && first.lines.isEmpty, "the request's memory was taken")
+
+        let short = try event()
+        let second = builder.requests(for: [attempt(short, webhookID: "msg_test")]).requests[0]
+        let secondMemory = Set([second.body.withUnsafeBufferPointer { $0.baseAddress }, second.lines.bytes.withUnsafeBufferPointer { $0.baseAddress }])
+        XCTAssertEqual(secondMemory, firstMemory, "both buffers are the first request's")
+        XCTAssertEqual(second.body, short.body(tries: 2))
+        // The same as a builder with nothing to recycle makes.
+        var fresh = RequestBuilder(secret: "s3cret", timeout: 7)
+        fresh.clock = { 1700000123 }
+        let expected = fresh.requests(for: [attempt(short, webhookID: "msg_test")]).requests[0]
+        XCTAssertEqual(second.lines, expected.lines)
+        XCTAssertEqual(headers(second), headers(expected))
+    }
 }

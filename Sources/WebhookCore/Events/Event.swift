@@ -96,12 +96,18 @@ public final class Event: Sendable {
     /// value of any type replaced in place, else appended before the closing brace).
     public func body(tries: Int) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + triesPrefix.count + 20)
+        body(tries: tries, into: &out)
+        return out
+    }
+
+    /// `body(tries:)` appended to `out`: the request builder writes it into a buffer a finished
+    /// request gave back, so a body costs no allocation of its own.
+    public func body(tries: Int, into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count + triesPrefix.count + 20)
         out.append(contentsOf: bytes[..<triesRange.lowerBound])
         out.append(contentsOf: triesPrefix)
         JSONWriter.appendInt(tries, to: &out)
         out.append(contentsOf: bytes[triesRange.upperBound...])
-        return out
     }
 
     /// The raw bytes of the last top-level member named `key`, if any.
