@@ -16,7 +16,9 @@ instructions per request/delivery, per worker thread (webhook-http, dispatcher, 
 all, the ratios to the bare loop, and the top functions of each (self cost); --keep DIR keeps
 the callgrind files; --env sets a worker variable (repeatable: `--env WEBHOOK_LOG_MAX=0` counts a
 feature's share by difference); --note-bytes N gives each queued event a user object with a note
-of N bytes, for the cost of events of Marzban's size (the bare loop still posts the small body).
+of N bytes, for the cost of events of Marzban's size (the bare loop still posts the small body);
+--answer-body TEXT has the sink answer every POST with TEXT (both loops read it), for the cost of
+a receiver that answers with a body, as most do (the attempt log keeps an excerpt).
 The worker runs with sigsuspend_copy.c preloaded: without it valgrind 3.19
 dies in the worker's main thread (see that file)."""
 
@@ -160,6 +162,8 @@ def main():
                         help="a worker variable, e.g. WEBHOOK_LOG_MAX=0 (repeatable)")
     parser.add_argument("--note-bytes", type=int, default=0, metavar="N",
                         help="each event carries a user note of N bytes (Marzban's events are 1-2 KB)")
+    parser.add_argument("--answer-body", default="", metavar="TEXT",
+                        help="the sink answers each POST with this body (default none), as most receivers do")
     args = parser.parse_args()
     extra = {}
     for setting in args.env:
@@ -169,7 +173,7 @@ def main():
         extra[name] = value
     cleanup = Cleanup()
     try:
-        sink = Sink(cleanup)
+        sink = Sink(cleanup, answer=args.answer_body)
         workdir = cleanup.temp_dir("callgrind")
         results = {}
         if not args.skip_bare:

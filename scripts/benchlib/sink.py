@@ -33,7 +33,7 @@ http {{
     server {{
         listen {host}:{port};
         location = /nginx_status {{ stub_status; }}
-        location / {{ return 200; }}
+        location / {{ return 200{answer}; }}
     }}
 {tls}}}
 """
@@ -75,7 +75,11 @@ class Sink:
     """One nginx process; `count()` is the number of POSTs it answered since `start`,
     `connections()` the number of connections it accepted (the status reads' own excluded)."""
 
-    def __init__(self, cleanup, tls=False):
+    def __init__(self, cleanup, tls=False, answer=""):
+        """`answer`: a body nginx sends with each 200 (none by default), for what a receiver's
+        answer costs the worker (the attempt log keeps an excerpt of it). Plain text only."""
+        if not re.fullmatch(r"[A-Za-z0-9 ,.:_-]*", answer):
+            raise ValueError(f"answer body {answer!r}: letters, digits, spaces and ,.:_- only")
         self.cleanup = cleanup
         self.dir = cleanup.temp_dir("sink-tls" if tls else "sink")
         self.port = free_port()
@@ -91,7 +95,8 @@ class Sink:
             self.url = f"http://{LOOPBACK}:{self.port}/hook"
         config = os.path.join(self.dir, "nginx.conf")
         with open(config, "w") as f:
-            f.write(CONFIG.format(dir=self.dir, host=LOOPBACK, port=self.port, tls=tls_block))
+            f.write(CONFIG.format(dir=self.dir, host=LOOPBACK, port=self.port, tls=tls_block,
+                                  answer=f' "{answer}"' if answer else ""))
         # -e: nginx opens its error log before reading the config; keep that one here too.
         self.process = cleanup.start(
             ["nginx", "-p", self.dir, "-c", config, "-e", os.path.join(self.dir, "startup.log")],

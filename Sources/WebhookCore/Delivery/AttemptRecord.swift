@@ -32,6 +32,8 @@ public struct AttemptRecord: Sendable, Equatable {
 
     /// Bytes of the response body kept.
     public static let responseLimit = 256
+    /// Secrets shorter than this are not masked (they would hide ordinary words).
+    public static let maskedLength = 4
 
     public init(time: UInt64, webhookID: String, action: String, user: String, endpoint: String, attempt: Int,
                 outcome: AttemptOutcome, status: Int? = nil, latencyMs: Int? = nil, errorClass: String? = nil,
@@ -63,8 +65,19 @@ public struct AttemptRecord: Sendable, Equatable {
     public static func stored(time: UInt64, webhookID: String, action: String, user: String, endpoint: String,
                               attempt: Int, outcome: AttemptOutcome, status: Int?, latencyMs: Int?, errorClass: String?,
                               response: String) -> [UInt8] {
+        response.withUTF8Bytes {
+            stored(time: time, webhookID: webhookID, action: action, user: user, endpoint: endpoint, attempt: attempt,
+                   outcome: outcome, status: status, latencyMs: latencyMs, errorClass: errorClass, response: $0)
+        }
+    }
+
+    /// `stored(...)` with the response excerpt as UTF-8 bytes (the ledger's, taken straight from
+    /// the answer when `ExcerptMask.plainLength` allows).
+    public static func stored(time: UInt64, webhookID: String, action: String, user: String, endpoint: String,
+                              attempt: Int, outcome: AttemptOutcome, status: Int?, latencyMs: Int?, errorClass: String?,
+                              response: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(96 + webhookID.utf8.count + user.utf8.count + endpoint.utf8.count + response.utf8.count)
+        out.reserveCapacity(96 + webhookID.utf8.count + user.utf8.count + endpoint.utf8.count + response.count)
         out.append(UInt8(ascii: "["))
         JSONWriter.appendInt(Int(clamping: time), to: &out)
         // Written one by one, not from an array of the four: this runs at every delivery.
@@ -87,7 +100,7 @@ public struct AttemptRecord: Sendable, Equatable {
         out.append(UInt8(ascii: ","))
         if let errorClass { JSONWriter.appendString(errorClass, to: &out) } else { out.append(contentsOf: Self.null) }
         out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(response, to: &out)
+        JSONWriter.appendString(bytes: response, to: &out)
         out.append(UInt8(ascii: "]"))
         return out
     }
@@ -200,7 +213,7 @@ public struct AttemptRecord: Sendable, Equatable {
         // cannot leave its start visible.
         let longest = secrets.map(\.utf8.count).max() ?? 0
         var text = String(decoding: body.prefix(responseLimit + longest), as: UTF8.self)
-        for secret in secrets where secret.utf8.count >= 4 {
+        for secret in secrets where secret.utf8.count >= maskedLength {
             text = text.replacingOccurrences(of: secret, with: "***")
         }
         var kept = Array(text.utf8.prefix(responseLimit))

@@ -244,6 +244,8 @@ public struct DeliveryLedger: Sendable {
     /// Per target (by id): what the laggard rule reads. One dictionary, so the update at each
     /// admission and each answer is one lookup (two were one for the backlog, one for activity).
     private var targetStates: [HashedKey: TargetState] = [:]
+    /// Per target (by id): what its answers' excerpts must not show (see `logRecord`).
+    private var excerptMasks: [HashedKey: ExcerptMask] = [:]
 
     private struct TargetState {
         /// Attempts admitted and not yet completed.
@@ -777,14 +779,30 @@ public struct DeliveryLedger: Sendable {
     // MARK: The attempt log
 
     /// `attempt`'s attempt-log record, stored form; nil when the log is off.
-    private func logRecord(_ attempt: Attempt, _ outcome: AttemptOutcome, now: Double, status: Int? = nil,
-                           latencyMs: Int? = nil, errorClass: String? = nil, body: [UInt8] = []) -> [UInt8]? {
+    private mutating func logRecord(_ attempt: Attempt, _ outcome: AttemptOutcome, now: Double, status: Int? = nil,
+                                    latencyMs: Int? = nil, errorClass: String? = nil, body: [UInt8] = []) -> [UInt8]? {
         guard settings.logAttempts else { return nil }
-        let response = body.isEmpty ? "" : AttemptRecord.excerpt(body, secrets: secrets(of: attempt.target))
-        return AttemptRecord.stored(time: Self.millis(now), webhookID: attempt.webhookID, action: attempt.event.action,
-                                    user: AttemptRecord.user(of: attempt.event), endpoint: attempt.target.name,
-                                    attempt: attempt.tries + 1, outcome: outcome, status: status, latencyMs: latencyMs,
-                                    errorClass: errorClass, response: response)
+        func record(_ response: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+            AttemptRecord.stored(time: Self.millis(now), webhookID: attempt.webhookID, action: attempt.event.action,
+                                 user: AttemptRecord.user(of: attempt.event), endpoint: attempt.target.name,
+                                 attempt: attempt.tries + 1, outcome: outcome, status: status, latencyMs: latencyMs,
+                                 errorClass: errorClass, response: response)
+        }
+        guard !body.isEmpty else { return record(UnsafeBufferPointer(start: nil, count: 0)) }
+        let mask = excerptMask(of: attempt.target)
+        if let length = mask.plainLength(of: body) {
+            return body.withUnsafeBufferPointer { record(UnsafeBufferPointer(rebasing: $0[..<length])) }
+        }
+        return AttemptRecord.excerpt(body, secrets: mask.secrets).withUTF8Bytes { record($0) }
+    }
+
+    /// `target`'s excerpt mask, made at its first answer with a body (a routed endpoint's
+    /// destinations share their endpoint's key, secrets and mask).
+    private mutating func excerptMask(of target: Target) -> ExcerptMask {
+        if let mask = excerptMasks[target.key] { return mask }
+        let mask = ExcerptMask(secrets: secrets(of: target))
+        excerptMasks[target.key] = mask
+        return mask
     }
 
     /// What a response excerpt for `target` must not show: see `Settings.logSecrets`.

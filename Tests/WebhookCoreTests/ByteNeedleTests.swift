@@ -1,4 +1,4 @@
-@testable import WebhookWorker
+import WebhookCore
 import XCTest
 
 /// The needle's skips must never jump over an occurrence: checked against a plain scan on
