@@ -16,6 +16,8 @@ ratios matter, not the absolute figures):
      delivery are the figure; the rate sets its time) (and, with --compare,
      another build of the worker, e.g. the previous commit's, in the same run; with --pairs N,
      N interleaved runs of both builds, compared by their medians);
+     the bare loop and one worker again against a sink that answers with a body, as most
+     receivers do (bare_answering, worker_answering; the worker keeps an excerpt of each answer);
   5. latency from enqueue to receipt at a steady 1,000 events/s through one worker.
 Prints a table and writes every figure as JSON. Each phase has a hard timeout; a phase that
 fails or times out is reported and the others still run. Exit code 1 when a phase did not
@@ -86,6 +88,7 @@ def parse_arguments():
 
 
 ONLY = None  # --only: the phases to run (None: all)
+ANSWER_BODY = "received, thanks"  # what the answering sink sends with each 200
 
 
 def phase(results, name, function):
@@ -152,6 +155,20 @@ def run(args, cleanup):
             phase(results, "worker_tls", lambda: runs.throughput(cleanup, tls_sink, tls_worker, args.events, 1, limit,
                                                                  "tls"))
     worker = runs.swift_worker(args.binary, concurrency)
+    # A receiver that answers with a body, as most do ("ok", a receipt): the bare loop and one
+    # worker side by side against an nginx answering ANSWER_BODY (the worker keeps an excerpt of
+    # each answer in the attempt log; the sink above answers with none).
+    answering_sink = None
+    if ONLY is None or ONLY & {"bare_answering", "worker_answering"}:
+        answering_sink = Sink(cleanup, answer=ANSWER_BODY)
+        phase(results, "bare_answering", lambda: bareloop.measure(answering_sink, cleanup.temp_dir("bare-answering"),
+                                                                  args.events, args.concurrency, modes=("poll",),
+                                                                  timeout=limit))
+        if args.worker_unavailable:
+            results["worker_answering"] = {"status": "skipped", "error": args.worker_unavailable}
+        else:
+            phase(results, "worker_answering", lambda: runs.throughput(cleanup, answering_sink, worker, args.events, 1,
+                                                                       limit, "answering"))
     workers = [(f"worker_x{count}", count) for count in (1, 2, 4)]
     for name, count in workers:
         if args.worker_unavailable:
@@ -220,6 +237,8 @@ def run(args, cleanup):
     collector.stop()
     if tls_sink is not None:
         tls_sink.stop()
+    if answering_sink is not None:
+        answering_sink.stop()
     return results
 
 

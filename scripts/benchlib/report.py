@@ -110,6 +110,25 @@ def _tls_rows(results, row):
             row("  connections (TLS handshakes) per 100,000 requests", f"{result['connections_per_100k']:,.1f}")
 
 
+def _answering_rows(results, row):
+    """A receiver answering with a body: the bare loop and one worker against the answering sink,
+    the worker's ratio to that bare loop."""
+    bare, one = results.get("bare_answering"), results.get("worker_answering")
+    if all(r is None or r.get("status") == "skipped" for r in (bare, one)):
+        return
+    bare_cpu = _cpu(bare, "cpu_us_per_request")
+    for label, result, key in (("answered with a body: bare libcurl multi loop", bare, "cpu_us_per_request"),
+                               ("answered with a body: webhook-worker x1", one, "cpu_us_per_delivery")):
+        if not _ok(result):
+            row(label, _failure(result))
+            continue
+        cpu = result.get(key)
+        unit = "ev/s" if result is one else "req/s"
+        ratio = f"{cpu / bare_cpu:.2f}x bare (answering)" if cpu and bare_cpu else ""
+        events = f" ({result['events']:,} events)" if result is one else ""
+        row(label + events, f"{result['rate']:,.0f} {unit}", _us(cpu), ratio)
+
+
 def _scale_rows(results, row):
     backlog, delayed, slow = (results.get(k) for k in ("scale_backlog", "scale_delayed", "scale_slow_endpoints"))
     if _ok(backlog):
@@ -219,6 +238,7 @@ def print_table(document):
         else:
             row(label, _failure(result))
     _tls_rows(results, row)
+    _answering_rows(results, row)
 
     log_off, log_trim = results.get("worker_log_off"), results.get("worker_log_trimming")
     if log_off is not None and log_off.get("status") != "skipped":
