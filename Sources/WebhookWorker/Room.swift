@@ -15,7 +15,7 @@ final class Room: @unchecked Sendable {
     private var bytes = 0
     /// What is held, byte for byte: lets the taker tell a stranded item (its take reply was
     /// lost) from one in flight.
-    private var items: [HeldItem: Int] = [:]
+    private var items = HeldItemTable()
     let maxEvents: Int
     let maxBytes: Int
     /// Bytes counted per stored byte: the stored item plus about one request body per target.
@@ -63,7 +63,7 @@ final class Room: @unchecked Sendable {
         for item in taken {
             events += 1
             bytes += item.count * weight
-            items[HeldItem(item), default: 0] += 1
+            items.add(item)
         }
     }
 
@@ -71,9 +71,7 @@ final class Room: @unchecked Sendable {
     func release(_ acks: some Sequence<[UInt8]>) {
         condition.lock(); defer { condition.unlock() }
         for ack in acks {
-            let key = HeldItem(ack)
-            guard let count = items[key] else { continue }
-            if count <= 1 { items.removeValue(forKey: key) } else { items[key] = count - 1 }
+            guard items.remove(ack) else { continue }
             events -= 1
             bytes -= ack.count * weight
         }
@@ -83,13 +81,13 @@ final class Room: @unchecked Sendable {
     /// Whether `item` is held in memory.
     func holds(_ item: [UInt8]) -> Bool {
         condition.lock(); defer { condition.unlock() }
-        return items[HeldItem(item)] != nil
+        return items.contains(item)
     }
 
     /// Every item held, once per copy held.
     func heldItems() -> [[UInt8]] {
         condition.lock(); defer { condition.unlock() }
-        return items.flatMap { item, count in Array(repeating: item.bytes, count: count) }
+        return items.all
     }
 
     /// Blocks until nothing is held or the deadline passes; true when empty.
@@ -99,49 +97,5 @@ final class Room: @unchecked Sendable {
             if !condition.wait(until: deadline) { return events == 0 }
         }
         return true
-    }
-}
-
-/// An item's bytes as a dictionary key, hashed once, in one pass over the buffer, when it is made.
-///
-/// Why the hash is kept: a dictionary re-hashes the keys next to one it removes (to close the
-/// gap), and items are hundreds of bytes, taken and released at every delivery; hashing them
-/// again at each removal made `Room.release` about 1.6 µs per delivery under the bench's load
-/// (`benchlib/profile.py`). `[UInt8]`'s own `Hashable` also feeds the hasher byte by byte.
-private struct HeldItem: Hashable {
-    let bytes: [UInt8]
-    let hash: Int
-
-    /// Hashes the length and at most the first and last `Self.endBytes` bytes: where items
-    /// differ. An event taken from the queue starts with its tag (random per take, then its
-    /// index), a delivery the worker wrote with its authentication code, a crash-marked item
-    /// with its count and then either. Equality still
-    /// compares every byte, so items alike at both ends share a bucket and nothing else. Hashing
-    /// every byte grew with the event: with events of 1.5 KB (a Marzban user with its links) it
-    /// was about 7,000 instructions per delivery on each of the taker and the dispatcher
-    /// (`benchlib/instructions.py`), most of the taker's work.
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        var hasher = Hasher()
-        hasher.combine(bytes.count)
-        bytes.withUnsafeBytes { raw in
-            if raw.count <= 2 * Self.endBytes {
-                hasher.combine(bytes: raw)
-            } else {
-                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.prefix(Self.endBytes)))
-                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.suffix(Self.endBytes)))
-            }
-        }
-        hash = hasher.finalize()
-    }
-
-    static let endBytes = 32
-
-    static func == (a: HeldItem, b: HeldItem) -> Bool {
-        a.hash == b.hash && a.bytes == b.bytes
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(hash)
     }
 }

@@ -1,0 +1,68 @@
+@testable import WebhookWorker
+import XCTest
+
+/// The room's table against a dictionary of counts, over random adds and removes of items that
+/// often share their hashed ends (same first and last 32 bytes, another middle): every item must
+/// stay findable after removals move its neighbours back, and copies count one by one.
+final class HeldItemTableTests: XCTestCase {
+    private struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Items of 0 to 200 bytes; the long ones share their ends in groups and differ inside.
+    private func pool() -> [[UInt8]] {
+        var items: [[UInt8]] = [[], [1], Array("#abc {}".utf8)]
+        for length in [7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 200] {
+            for middle in 0..<6 {
+                var bytes = [UInt8](repeating: UInt8(middle), count: length)
+                if length > 64 {
+                    for index in 0..<32 { bytes[index] = 0xAA }
+                    for index in (length - 32)..<length { bytes[index] = 0x55 }
+                } else if length > 0 {
+                    bytes[0] = UInt8(length)
+                }
+                items.append(bytes)
+            }
+        }
+        return items
+    }
+
+    func testMatchesADictionaryOfCountsThroughRandomAddsAndRemoves() {
+        var random = SplitMix64(state: 0x5EED)
+        let items = pool()
+        var table = HeldItemTable()
+        var model: [[UInt8]: Int] = [:]
+        for step in 0..<20_000 {
+            let item = items[Int.random(in: 0..<items.count, using: &random)]
+            if Bool.random(using: &random) || model.isEmpty {
+                table.add(item)
+                model[item, default: 0] += 1
+            } else {
+                let held = model[item] != nil
+                XCTAssertEqual(table.remove(item), held, "step \(step)")
+                if let count = model[item] { model[item] = count > 1 ? count - 1 : nil }
+            }
+            if step % 97 == 0 {
+                for candidate in items {
+                    XCTAssertEqual(table.contains(candidate), model[candidate] != nil, "step \(step): \(candidate)")
+                }
+                XCTAssertEqual(table.distinct, model.count, "step \(step)")
+            }
+        }
+        var counted: [[UInt8]: Int] = [:]
+        for item in table.all { counted[item, default: 0] += 1 }
+        XCTAssertEqual(counted, model)
+        // Emptied completely, it holds nothing.
+        for (item, count) in model { for _ in 0..<count { XCTAssertTrue(table.remove(item)) } }
+        XCTAssertEqual(table.distinct, 0)
+        XCTAssertTrue(table.all.isEmpty)
+        XCTAssertFalse(items.contains { table.contains($0) })
+    }
+}
