@@ -62,7 +62,9 @@ final class EndpointGuard {
     private var breaker: BreakerConfiguration { configuration.endpoints.breaker }
     /// The last gate answer per endpoint and until when it holds: one Redis call per endpoint per
     /// second at most while the breaker is closed.
-    private var gates: [String: (gate: BreakerGate, until: Date)] = [:]
+    /// Each breaker's last answer and until when it stands, by breaker key (`Target.breakerHashedKey`:
+    /// looked up at every attempt, and a `String` key was hashed whole at each lookup).
+    private var gates: [HashedKey: (gate: BreakerGate, until: Date)] = [:]
     /// Outcomes not yet written, per breaker key (`Target.breakerKey`: the endpoint's name, or
     /// name and destination digest; hashed once, see `HashedKey`).
     private var tallies: [HashedKey: Tally] = [:]
@@ -193,19 +195,19 @@ final class EndpointGuard {
             let target = attempts[index].target
             // A routed endpoint's breaker is per destination (`Target.breakerKey`); `endpoints
             // pause NAME` still holds all of its destinations.
-            let name = target.breakerKey
-            if name != target.name, gate(target.name, state) == .paused {
+            let key = target.breakerHashedKey, name = key.string
+            if name != target.name, gate(HashedKey(target.name), state, now: local) == .paused {
                 out.wait.append(Postponement(attempts[index], after: breaker.probeInterval, reason: .paused(endpoint: target.name)))
                 continue
             }
-            switch gate(name, state) {
+            switch gate(key, state, now: local) {
             case .closed:
                 break
             case .probe where !probing.contains(name):
                 probing.insert(name)  // one probe; the rest of this batch waits for its answer
-                gates[name] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
+                gates[key] = (.hold(breaker.probeInterval), Date().addingTimeInterval(breaker.probeInterval))
             case .probe, .hold:
-                out.wait.append(Postponement(attempts[index], after: holdDelay(name), reason: .open(endpoint: name)))
+                out.wait.append(Postponement(attempts[index], after: holdDelay(key), reason: .open(endpoint: name)))
                 continue
             case .paused:
                 out.wait.append(Postponement(attempts[index], after: breaker.probeInterval, reason: .paused(endpoint: name)))
@@ -326,12 +328,14 @@ final class EndpointGuard {
     }
 
 
-    private func gate(_ name: String, _ state: any EndpointLimits) -> BreakerGate {
-        if let cached = gates[name], cached.until > Date() { return cached.gate }
-        guard mayCall else { return gates[name]?.gate == .paused ? .paused : .closed }
+    /// The breaker's answer for `key` (cached; see `gates`). `now`: the batch's clock, read once
+    /// for all its attempts.
+    private func gate(_ key: HashedKey, _ state: any EndpointLimits, now: Date) -> BreakerGate {
+        if let cached = gates[key], cached.until > now { return cached.gate }
+        guard mayCall else { return gates[key]?.gate == .paused ? .paused : .closed }
         let answer: BreakerGate
         do {
-            answer = try state.gate(endpoint: name, probeInterval: breaker.probeInterval, token: workerID)
+            answer = try state.gate(endpoint: key.string, probeInterval: breaker.probeInterval, token: workerID)
             succeeded()
         } catch {
             failed(error, doing: "circuit breaker")
@@ -344,12 +348,12 @@ final class EndpointGuard {
         case .probe: ttl = 0
         case .paused: ttl = 1
         }
-        gates[name] = (answer, Date().addingTimeInterval(ttl))
+        gates[key] = (answer, Date().addingTimeInterval(ttl))
         return answer
     }
 
-    private func holdDelay(_ name: String) -> Double {
-        guard let cached = gates[name], case .hold(let seconds) = cached.gate else { return breaker.probeInterval }
+    private func holdDelay(_ key: HashedKey) -> Double {
+        guard let cached = gates[key], case .hold(let seconds) = cached.gate else { return breaker.probeInterval }
         return min(max(seconds, 0.5), breaker.probeInterval)
     }
 
@@ -456,10 +460,10 @@ final class EndpointGuard {
                 logger.warning("endpoint opened: deliveries are held (no tries spent) and probed", metadata: [
                     "endpoint": "\(name)", "consecutive_failures": "\(record.consecutiveFailures)",
                     "last_error": "\(tally.lastError ?? "")", "probe_every": "\(breaker.probeInterval)s"])
-                gates[name] = nil
+                gates[key] = nil
             case .closed:
                 logger.info("endpoint closed: a probe succeeded; held deliveries are released", metadata: ["endpoint": "\(name)"])
-                gates[name] = (.closed, Date().addingTimeInterval(1))
+                gates[key] = (.closed, Date().addingTimeInterval(1))
             }
             counter(record.transition.rawValue, tally.endpoint).increment()
             announce(tally.endpoint, opened: record.transition == .opened, lastError: tally.lastError)

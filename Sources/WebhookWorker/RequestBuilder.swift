@@ -38,7 +38,7 @@ struct RequestBuilder {
     }
     /// The addresses requests may connect to (WEBHOOK_EGRESS); set by the dispatcher.
     var egress = EgressPolicy(mode: .off) {
-        didSet { connectChecks.removeAll() }
+        didSet { connectChecks.removeAll(); lastRoute = nil }
     }
     /// One egress check per endpoint, made once (a closure per request would be an allocation),
     /// with its identity: the check is a pure function of the address, so the HTTP client may
@@ -47,6 +47,9 @@ struct RequestBuilder {
     /// at the generic abstraction, and reading it back wrapped it in a newly allocated thunk per
     /// request.
     private var connectChecks: [HashedKey: StoredCheck] = [:]
+    /// The last request's target with its lane and egress check: a run of requests to one
+    /// endpoint (the common case) looks neither up.
+    private var lastRoute: (target: Target, lane: Int, check: StoredCheck?)?
     private struct StoredCheck {
         let check: HTTPRequest.ConnectCheck
         let id: ConnectCheckID
@@ -311,8 +314,14 @@ struct RequestBuilder {
     /// every request to `target` sends alike are its shared array; `lines` are this request's.
     private mutating func request(to target: Target, body: [UInt8], lines: HeaderBlock = HeaderBlock(), sendID: String = "",
                                   onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
-        let check = connectCheck(for: target)
-        return HTTPRequest(token: 0, url: target.url, headers: target.headerLines, lines: lines, body: body, lane: lane(for: target),
+        let lane: Int, check: StoredCheck?
+        if let last = lastRoute, last.target === target {
+            (lane, check) = (last.lane, last.check)
+        } else {
+            (lane, check) = (self.lane(for: target), connectCheck(for: target))
+            lastRoute = (target, lane, check)
+        }
+        return HTTPRequest(token: 0, url: target.url, headers: target.headerLines, lines: lines, body: body, lane: lane,
                            timeout: target.spec?.timeout ?? timeout, onSend: onSend, sendID: sendID, proxy: target.spec?.proxy,
                            connectCheck: check?.check, connectCheckID: check?.id, laneLimit: target.spec?.concurrency)
     }
