@@ -19,6 +19,68 @@ final class AttemptLogTests: XCTestCase {
         XCTAssertEqual(AttemptRecord(stored: limited.stored())?.outcome, .rateLimited)
     }
 
+    /// A record whose texts need no escape is written in one pass into an array of its size;
+    /// one that needs an escape is appended field by field. Both must give the bytes the
+    /// field-by-field way gives (built here from `JSONWriter`'s primitives).
+    func testEveryRecordIsWrittenExactlyAsFieldByFieldAppendsWriteIt() {
+        func reference(_ r: AttemptRecord) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "[")]
+            JSONWriter.appendInt(Int(clamping: r.time), to: &out)
+            for text in [r.webhookID, r.action, r.user, r.endpoint] {
+                out.append(UInt8(ascii: ","))
+                JSONWriter.appendString(text, to: &out)
+            }
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendInt(r.attempt, to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendString(r.outcome.rawValue, to: &out)
+            for number in [r.status, r.latencyMs] {
+                out.append(UInt8(ascii: ","))
+                if let number { JSONWriter.appendInt(number, to: &out) } else { out += Array("null".utf8) }
+            }
+            out.append(UInt8(ascii: ","))
+            if let error = r.errorClass { JSONWriter.appendString(error, to: &out) } else { out += Array("null".utf8) }
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendString(r.response, to: &out)
+            out.append(UInt8(ascii: "]"))
+            return out
+        }
+        let records = [
+            record,  // a response with a quote and a line feed: appended field by field
+            AttemptRecord(time: 0, webhookID: "", action: "", user: "", endpoint: "", attempt: 0, outcome: .held),
+            AttemptRecord(time: UInt64(Int.max), webhookID: "msg_0123456789abcdef01234567_w1a2b3c4", action: "user_created",
+                          user: "élodie-ñ", endpoint: "billing 🚀", attempt: 123_456, outcome: .delivered, status: 200,
+                          latencyMs: 0, response: "ok"),
+            AttemptRecord(time: 9, webhookID: "id", action: "a", user: "u", endpoint: "e", attempt: -3, outcome: .dead,
+                          status: 999, latencyMs: -1, errorClass: "timeout", response: String(repeating: "z", count: 256)),
+            AttemptRecord(time: 10, webhookID: "id", action: "a\tb", user: "back\\slash", endpoint: "e", attempt: 1,
+                          outcome: .retry, status: nil, latencyMs: 12, errorClass: "status", response: "\u{01}"),
+        ]
+        for r in records {
+            XCTAssertEqual(String(decoding: r.stored(), as: UTF8.self), String(decoding: reference(r), as: UTF8.self))
+            XCTAssertEqual(AttemptRecord(stored: r.stored()), r)
+        }
+        // One text needing an escape, every other plain: each escape at each place of a text of
+        // 13 bytes (in its first eight-byte word and in the bytes after), in each text field.
+        let plain = AttemptRecord(time: 1, webhookID: "id", action: "a", user: "u", endpoint: "e", attempt: 1, outcome: .retry,
+                                  status: 500, latencyMs: 2, errorClass: "status", response: "r")
+        let fields: [WritableKeyPath<AttemptRecord, String>] = [\.webhookID, \.action, \.user, \.endpoint, \.response]
+        for escape in ["\"", "\\", "\n", "\u{1F}"] {
+            for place in 0..<13 {
+                var text = Array(repeating: "x", count: 13)
+                text[place] = escape
+                for field in fields {
+                    var r = plain
+                    r[keyPath: field] = text.joined()
+                    XCTAssertEqual(r.stored(), reference(r), "\(field) \(place)")
+                }
+                var r = plain
+                r.errorClass = text.joined()
+                XCTAssertEqual(r.stored(), reference(r), "errorClass \(place)")
+            }
+        }
+    }
+
     func testStoredFormRefusesWhatAWorkerDidNotWrite() {
         for text in ["", "{}", "[1,2]", #"[5,"id","a","","e",1,"exploded",null,null,null,""]"#,
                      #"[-5,"id","a","","e",1,"held",null,null,null,""]"#, #"[5,"id","a","","e","1","held",null,null,null,""]"#,

@@ -42,6 +42,22 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Whether `appendString` would copy `bytes` as they are (no byte needs an escape).
+    public static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var index = 0
+        while index + 8 <= bytes.count {
+            if needsEscape(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: index, as: UInt64.self)) { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Whether any of the eight bytes in `word` is a control byte, a quote or a backslash (the
     /// bit tricks of "Bit Twiddling Hacks": `hasless` and `haszero`, exact as an any-test).
     @inline(__always)
