@@ -80,6 +80,8 @@ final class EgressPins {
     /// Bounded: URLs taken from events (`url_from`) may all differ, so the memo is emptied when
     /// it reaches `maxParsed` entries.
     private var parsed: [String: ParsedURL?] = [:]
+    /// The last URL parsed and its result (see `parse`).
+    private var lastParsed: (url: String, parsed: ParsedURL?)?
     static let maxParsed = 4096
 
     init(resolver: HostResolver, wake: @escaping @Sendable () -> Void) {
@@ -181,6 +183,15 @@ final class EgressPins {
 
     /// `url`'s parts, from the memo or parsed now (nil: not an http(s) URL with a host).
     private func parse(_ url: String) -> ParsedURL? {
+        // The last URL first: a run of requests to one endpoint shares its URL's storage, which
+        // compares equal at once; the dictionary hashed every byte of the URL per request.
+        if let last = lastParsed, last.url == url { return last.parsed }
+        let found = lookUp(url)
+        lastParsed = (url, found)
+        return found
+    }
+
+    private func lookUp(_ url: String) -> ParsedURL? {
         if let known = parsed[url] { return known }
         var result: ParsedURL?
         if let (host, port) = Self.hostAndPort(url) {

@@ -27,6 +27,9 @@ struct LaneScheduler {
     /// Lanes with a request running or waiting: what the pool is shared among.
     private(set) var busyLanes = 0
     private var indexOfLane: [Int: Int] = [:]
+    /// The lane last looked up and its index: a run of requests to one endpoint (the common
+    /// case) costs no dictionary lookup (an `Int` key still went through SipHash).
+    private var lastLane = (id: Int.min, index: 0)
     /// Where the next round-robin search starts.
     private var cursor = 0
     private(set) var waitingCount = 0
@@ -45,13 +48,21 @@ struct LaneScheduler {
         self.poolSize = max(1, poolSize)
     }
 
+    /// The index in `lanes` of lane `id`, nil when it has none yet (lanes are never removed).
+    private mutating func index(ofLane id: Int) -> Int? {
+        if lastLane.id == id { return lastLane.index }
+        guard let index = indexOfLane[id] else { return nil }
+        lastLane = (id, index)
+        return index
+    }
+
     /// How many requests a lane may run now: see the type's doc.
     var share: Int { max(1, poolSize / max(1, busyLanes)) }
 
     /// Takes `request` (moved in: no copy of the references it holds).
     mutating func enqueue(_ request: consuming HTTPRequest) {
         let index: Int
-        if let known = indexOfLane[request.lane] {
+        if let known = self.index(ofLane: request.lane) {
             index = known
         } else {
             index = lanes.count
@@ -107,14 +118,14 @@ struct LaneScheduler {
 
     /// A request that `next()` handed out has finished.
     mutating func finished(lane: Int) {
-        guard let index = indexOfLane[lane] else { return }
+        guard let index = index(ofLane: lane) else { return }
         lanes[index].running -= 1
         if lanes[index].isIdle { busyLanes -= 1 }
     }
 
     /// Removes and returns the waiting requests of one lane, oldest first.
     mutating func removeWaiting(lane: Int) -> [HTTPRequest] {
-        guard let index = indexOfLane[lane] else { return [] }
+        guard let index = index(ofLane: lane) else { return [] }
         var removed: [HTTPRequest] = []
         waitingCount -= lanes[index].waiting.count
         while let slot = lanes[index].waiting.popFirst() { removed.append(unpark(slot)) }
