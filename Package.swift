@@ -101,7 +101,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/TestSupport"),
-        .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore"]),
+        .testTarget(name: "WebhookCoreTests", dependencies: ["WebhookCore", "TestSupport"]),
         // The Redis driver alone against a real redis-server: the queue's scripts, workers and
         // leases, connections and redirects, the fleet-wide endpoint state, the attempt log's keys.
         .testTarget(name: "WebhookRedisTests", dependencies: [

@@ -1,5 +1,6 @@
 import XCTest
 @testable import WebhookCore
+import TestSupport
 
 /// The delivery rules without Redis or threads: admit → attempts and immediate settlements;
 /// complete → settlements once every target of an event is decided.

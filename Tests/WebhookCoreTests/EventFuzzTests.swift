@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WebhookCore
+import TestSupport
 
 /// Random and mutated inputs through `Event.parse`, checked against Foundation's parser.
 final class EventFuzzTests: XCTestCase {

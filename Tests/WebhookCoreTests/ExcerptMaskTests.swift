@@ -1,5 +1,6 @@
 import WebhookCore
 import XCTest
+import TestSupport
 
 /// The excerpt mask's byte path must give exactly what `AttemptRecord.excerpt` gives whenever it
 /// answers, and must not answer when a secret would be masked: checked on answers built from the

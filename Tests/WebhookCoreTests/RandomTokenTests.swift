@@ -1,5 +1,6 @@
 import XCTest
 @testable import WebhookCore
+import TestSupport
 
 /// `RandomToken` draws a 64-bit word per up to eight characters, rejecting bytes of 252 and more.
 final class RandomTokenTests: XCTestCase {

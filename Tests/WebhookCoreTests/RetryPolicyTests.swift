@@ -1,5 +1,6 @@
 import XCTest
 @testable import WebhookCore
+import TestSupport
 
 final class RetryPolicyTests: XCTestCase {
     private var random = SplitMix64(seed: 42)

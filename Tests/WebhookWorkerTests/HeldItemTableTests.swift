@@ -1,21 +1,11 @@
 @testable import WebhookWorker
 import XCTest
+import TestSupport
 
 /// The room's table against a dictionary of counts, over random adds and removes of items that
 /// often share their hashed ends (same first and last 32 bytes, another middle): every item must
 /// stay findable after removals move its neighbours back, and copies count one by one.
 final class HeldItemTableTests: XCTestCase {
-    private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Items of 0 to 200 bytes; the long ones share their ends in groups and differ inside.
     private func pool() -> [[UInt8]] {
         var items: [[UInt8]] = [[], [1], Array("#abc {}".utf8)]
@@ -35,7 +25,7 @@ final class HeldItemTableTests: XCTestCase {
     }
 
     func testMatchesADictionaryOfCountsThroughRandomAddsAndRemoves() {
-        var random = SplitMix64(state: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         let items = pool()
         var table = HeldItemTable()
         var model: [[UInt8]: Int] = [:]

@@ -88,45 +88,44 @@ def _connections_note(raw, bare):
     return ", ".join(parts)
 
 
-def _tls_rows(results, row):
-    """HTTPS: wrk, the bare loop and one worker against the TLS sink, with their ratios to the
-    TLS bare loop and the connections each opened per 100,000 requests."""
-    raw, bare, one = results.get("raw_tls"), results.get("bare_tls"), results.get("worker_tls")
-    if all(r is None or r.get("status") == "skipped" for r in (raw, bare, one)):
+def _side_by_side_rows(row, phases, bare, ratio_label, connections_label=None):
+    """Rows of phases run against one sink of their own, each with its ratio to the bare loop
+    run against that sink. `phases`: (label, result, key of its CPU figure); the worker's
+    result (whose key is per delivery) is shown in events."""
+    if all(result is None or result.get("status") == "skipped" for _, result, _ in phases):
         return
     bare_cpu = _cpu(bare, "cpu_us_per_request")
-    for label, result, key in (("https: wrk -t1 (TLS, nginx)", raw, "cpu_us_per_request"),
-                               ("https: bare libcurl multi loop (CURLOPT_CAINFO)", bare, "cpu_us_per_request"),
-                               ("https: webhook-worker x1 (WEBHOOK_CA_FILE)", one, "cpu_us_per_delivery")):
+    for label, result, key in phases:
         if not _ok(result):
             row(label, _failure(result))
             continue
         cpu = result.get(key)
-        unit = "ev/s" if result is one else "req/s"
-        ratio = f"{cpu / bare_cpu:.2f}x bare TLS" if cpu and bare_cpu else ""
-        events = f" ({result['events']:,} events)" if result is one else ""
-        row(label + events, f"{result['rate']:,.0f} {unit}", _us(cpu), ratio)
-        if result.get("connections_per_100k") is not None:
-            row("  connections (TLS handshakes) per 100,000 requests", f"{result['connections_per_100k']:,.1f}")
+        worker = key == "cpu_us_per_delivery"
+        ratio = f"{cpu / bare_cpu:.2f}x {ratio_label}" if cpu and bare_cpu else ""
+        events = f" ({result['events']:,} events)" if worker else ""
+        row(label + events, f"{result['rate']:,.0f} {'ev/s' if worker else 'req/s'}", _us(cpu), ratio)
+        if connections_label and result.get("connections_per_100k") is not None:
+            row(f"  {connections_label} per 100,000 requests", f"{result['connections_per_100k']:,.1f}")
+
+
+def _tls_rows(results, row):
+    """HTTPS: wrk, the bare loop and one worker against the TLS sink, with their ratios to the
+    TLS bare loop and the connections each opened per 100,000 requests."""
+    bare = results.get("bare_tls")
+    _side_by_side_rows(row, (("https: wrk -t1 (TLS, nginx)", results.get("raw_tls"), "cpu_us_per_request"),
+                             ("https: bare libcurl multi loop (CURLOPT_CAINFO)", bare, "cpu_us_per_request"),
+                             ("https: webhook-worker x1 (WEBHOOK_CA_FILE)", results.get("worker_tls"), "cpu_us_per_delivery")),
+                       bare, "bare TLS", connections_label="connections (TLS handshakes)")
 
 
 def _answering_rows(results, row):
     """A receiver answering with a body: the bare loop and one worker against the answering sink,
     the worker's ratio to that bare loop."""
-    bare, one = results.get("bare_answering"), results.get("worker_answering")
-    if all(r is None or r.get("status") == "skipped" for r in (bare, one)):
-        return
-    bare_cpu = _cpu(bare, "cpu_us_per_request")
-    for label, result, key in (("answered with a body: bare libcurl multi loop", bare, "cpu_us_per_request"),
-                               ("answered with a body: webhook-worker x1", one, "cpu_us_per_delivery")):
-        if not _ok(result):
-            row(label, _failure(result))
-            continue
-        cpu = result.get(key)
-        unit = "ev/s" if result is one else "req/s"
-        ratio = f"{cpu / bare_cpu:.2f}x bare (answering)" if cpu and bare_cpu else ""
-        events = f" ({result['events']:,} events)" if result is one else ""
-        row(label + events, f"{result['rate']:,.0f} {unit}", _us(cpu), ratio)
+    bare = results.get("bare_answering")
+    _side_by_side_rows(row, (("answered with a body: bare libcurl multi loop", bare, "cpu_us_per_request"),
+                             ("answered with a body: webhook-worker x1", results.get("worker_answering"),
+                              "cpu_us_per_delivery")),
+                       bare, "bare (answering)")
 
 
 def _scale_rows(results, row):
