@@ -2,9 +2,8 @@
 public struct HTTPRequest: Sendable {
     /// Runs on the HTTP thread when the request leaves its lane's queue and goes on the wire, and
     /// appends header lines to `extra` (which starts empty; they are sent after `headers` and
-    /// `lines`). For
-    /// headers that must describe the moment of sending rather than of queueing (a timestamp and
-    /// a signature covering it): a request may wait behind its lane's cap for a long time. Keep
+    /// `lines`). For headers that must describe the moment of sending rather than of queueing (a
+    /// timestamp and a signature covering it): a request may wait behind its lane's cap for a long time. Keep
     /// it short: it runs on the thread that drives every transfer. It gets the request (its
     /// `sendID` and body), so one hook serves every request of an endpoint: a hook capturing
     /// each request's own values was an allocation per request.
