@@ -9,7 +9,7 @@ probes, which change the scheduling and slow every thread), each thread's contex
 involuntary ones (it was preempted), and its CPU time (`.../stat`, user + system: which thread
 the worker's cost per delivery is spent on).
 
-    python3 scripts/benchlib/allocations.py --binary $PWD/.build/release/webhook-worker
+    python3 scripts/benchlib/allocations.py --binary $PWD/.build/release/webhook-worker [--answer-body TEXT]
 
 Counts, not times: free of the machine's noise, so two builds compare in one run each (the
 involuntary switches and the CPU times excepted: they follow what else the machine runs). Same
@@ -80,10 +80,10 @@ def switches(pid):
     return out
 
 
-def count(binary, events, timeout):
+def count(binary, events, timeout, answer=""):
     cleanup = Cleanup()
     try:
-        sink = Sink(cleanup)
+        sink = Sink(cleanup, answer=answer)
         redis_url, _ = start_redis(cleanup, "allocations")
         warm = 2000
         runs.prefill(redis_url, 2 * events + warm + 1000)
@@ -135,10 +135,12 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--events", type=int, default=50_000, help="deliveries counted (50,000)")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--answer-body", default="", metavar="TEXT",
+                        help="the sink answers each POST with this body (default none), as most receivers do")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     ensure_probes(binary)
-    per_thread, delivered = count(binary, args.events, args.timeout)
+    per_thread, delivered = count(binary, args.events, args.timeout, answer=args.answer_body)
     total = collections.Counter()
     print(f"allocations and context switches per delivery over {delivered} deliveries "
           "(swift: swift_allocObject; malloc: every malloc; arc: swift_retain + swift_release; "
