@@ -130,6 +130,14 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(error(["INGEST_MAX_BODY_BYTES": "1000", "INGEST_MAX_BUFFERED_BYTES": "2000"]))
     }
 
+    /// Marzban mode sends WEBHOOK_SECRET itself as a header value: a line break (a trailing
+    /// newline from a secret file, say) stops start-up naming the variable.
+    func testAWebhookSecretWithALineBreakStopsStartUpNamingTheVariable() {
+        XCTAssertEqual(error(["WEBHOOK_SECRET": "s3cret\n"])?.variable, "WEBHOOK_SECRET")
+        XCTAssertEqual(error(["WEBHOOK_SECRET": "s3\rcret"])?.variable, "WEBHOOK_SECRET")
+        XCTAssertNil(error(["WEBHOOK_SECRET": "s3 cret\twith a tab"]), "spaces and tabs are allowed")
+    }
+
     func testSecretsNeverAppearInErrors() {
         let secret = "hunter2-very-secret"
         let cases: [[String: String]] = [
@@ -139,6 +147,7 @@ final class ConfigurationTests: XCTestCase {
             ["WEBHOOK_ADDRESS": "ftp://user:\(secret)@example.com/"],
             ["WEBHOOK_ADDRESS": "http://user:\(secret)@exa mple.com/"],
             ["WEBHOOK_SECRET": secret, "WEBHOOK_TIMEOUT": "x"],
+            ["WEBHOOK_SECRET": secret + "\n"],
         ]
         for variables in cases {
             guard let error = error(variables) else { XCTFail("accepted \(variables.keys)"); continue }

@@ -163,6 +163,10 @@ final class EndpointsFileTests: XCTestCase {
         XCTAssertEqual(badToken, "endpoints.yaml: endpoint 'tg': field 'bot_token': expected the token BotFather gives, like 123456:ABC-DEF (value not shown)")
         let blank = failure("endpoints:\n  - {name: a, url: \"https://a/\", secrets: [\"   \"]}")
         XCTAssertEqual(blank, "endpoints.yaml: endpoint 'a': field 'secrets': a secret must not be blank")
+        let broken = failure("endpoints:\n  - {name: a, url: \"https://a/\", secret: \"SECRET-VALUE\\n\"}")
+        XCTAssertEqual(broken, "endpoints.yaml: endpoint 'a': field 'secret': a secret contains a line break or control character")
+        let brokenInList = failure("endpoints:\n  - {name: a, url: \"https://a/\", secrets: [new, \"SECRET\\rX\"]}")
+        XCTAssertEqual(brokenInList, "endpoints.yaml: endpoint 'a': field 'secrets': a secret contains a line break or control character")
         let header = failure("endpoints:\n  - {name: a, url: \"https://a/\", headers: {Authorization: \"Bearer SECRET\\r\\nX: y\"}}")
         XCTAssertEqual(header, "endpoints.yaml: endpoint 'a': field 'headers': the value of 'Authorization' contains a line break or control character")
         // A YAML syntax error reports the position, not the offending line (it may hold a secret).

@@ -63,6 +63,12 @@ struct ConfigurationReader {
         return delays
     }
 
+    /// Whether `text` holds a line break or another control character (a tab excepted): what a
+    /// value sent in a header line must not hold (it would end the line and start another).
+    static func hasLineBreakOrControl(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }
+    }
+
     /// A word usable in Redis key names: no whitespace or control characters.
     func name(_ name: String) throws(ConfigurationError) -> String? {
         guard let text = string(name) else { return nil }

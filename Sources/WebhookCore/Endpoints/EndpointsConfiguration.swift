@@ -80,6 +80,10 @@ public struct EndpointsConfiguration: Sendable {
         }
 
         let secret = reader.secret("WEBHOOK_SECRET")
+        // Marzban mode sends the secret itself as a header value (value not shown: a secret).
+        if let secret, ConfigurationReader.hasLineBreakOrControl(secret) {
+            throw ConfigurationError(variable: "WEBHOOK_SECRET", message: "contains a line break or control character (a trailing newline from a file?)")
+        }
         if let secret, secret.hasPrefix("whsec_"), WebhookSigner.standardKey(for: secret) == nil {
             warnings.append("WEBHOOK_SECRET starts with whsec_ but the rest is not base64: webhook-signature uses the whole secret as the key")
         }

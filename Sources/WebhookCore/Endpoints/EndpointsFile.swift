@@ -284,6 +284,11 @@ public struct EndpointsFile: Sendable {
                     guard !secret.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                         throw error(field, "a secret must not be blank")
                     }
+                    // Marzban mode sends the secret itself as a header value: a line break would
+                    // end the header there (and start another).
+                    guard !ConfigurationReader.hasLineBreakOrControl(secret) else {
+                        throw error(field, "a secret contains a line break or control character")
+                    }
                     if secret.hasPrefix("whsec_"), WebhookSigner.standardKey(for: secret) == nil {
                         warnings.append("\(file): endpoint \(label): field '\(field)': a secret starts with whsec_ but the rest is not base64: webhook-signature uses the whole secret as the key")
                     }
@@ -326,7 +331,7 @@ public struct EndpointsFile: Sendable {
                         throw error("headers", "'\(name)' is given twice")
                     }
                     let text = try string(valueNode, "headers", secret: true)
-                    guard !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+                    guard !ConfigurationReader.hasLineBreakOrControl(text) else {
                         throw error("headers", "the value of '\(name)' contains a line break or control character")
                     }
                     headers.append((name, text))
