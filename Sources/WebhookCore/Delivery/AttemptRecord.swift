@@ -76,73 +76,46 @@ public struct AttemptRecord: Sendable, Equatable {
     public static func stored(time: UInt64, webhookID: String, action: String, user: String, endpoint: String,
                               attempt: Int, outcome: AttemptOutcome, status: Int?, latencyMs: Int?, errorClass: String?,
                               response: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        let plain: [UInt8]? = webhookID.withUTF8Bytes { id in
-            action.withUTF8Bytes { act in
-                user.withUTF8Bytes { usr in
-                    endpoint.withUTF8Bytes { end in
-                        outcome.rawValue.withUTF8Bytes { result in
+        webhookID.withUTF8Bytes { id in
+            action.withUTF8Bytes { action in
+                user.withUTF8Bytes { user in
+                    endpoint.withUTF8Bytes { endpoint in
+                        outcome.rawValue.withUTF8Bytes { outcome in
                             (errorClass ?? "").withUTF8Bytes { error in
-                                plainStored(time: time, texts: (id, act, usr, end), attempt: attempt, outcome: result,
-                                            status: status, latencyMs: latencyMs, errorClass: errorClass == nil ? nil : error,
-                                            response: response)
+                                StoredFields(time: time, texts: (id, action, user, endpoint), attempt: attempt, outcome: outcome,
+                                             status: status, latencyMs: latencyMs,
+                                             errorClass: errorClass == nil ? nil : error, response: response).encoded()
                             }
                         }
                     }
                 }
             }
         }
-        if let plain { return plain }
-        var out: [UInt8] = []
-        out.reserveCapacity(96 + webhookID.utf8.count + user.utf8.count + endpoint.utf8.count + response.count)
-        out.append(UInt8(ascii: "["))
-        JSONWriter.appendInt(Int(clamping: time), to: &out)
-        // Written one by one, not from an array of the four: this runs at every delivery.
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(webhookID, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(action, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(user, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(endpoint, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendInt(attempt, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(outcome.rawValue, to: &out)
-        out.append(UInt8(ascii: ","))
-        Self.append(status, to: &out)
-        out.append(UInt8(ascii: ","))
-        Self.append(latencyMs, to: &out)
-        out.append(UInt8(ascii: ","))
-        if let errorClass { JSONWriter.appendString(errorClass, to: &out) } else { out.append(contentsOf: Self.null) }
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendString(bytes: response, to: &out)
-        out.append(UInt8(ascii: "]"))
-        return out
     }
 
-    /// `stored(...)` when no text needs an escape (nearly every record), else nil: then every
-    /// byte's place is known before it is written, and the record is written at once into an
-    /// array of its size. Why: appended field by field (a capacity check, a uniqueness check and
-    /// a generic copy per append, about 300 instructions per text) the record was a tenth of the
-    /// dispatcher's work per delivery (`benchlib/instructions.py`). The bytes are the same as the
-    /// appending way's (`AttemptLogTests` compares the two).
-    private static func plainStored(time: UInt64,
-                                    texts: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>,
-                                            UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>),
-                                    attempt: Int, outcome: UnsafeBufferPointer<UInt8>, status: Int?, latencyMs: Int?,
-                                    errorClass: UnsafeBufferPointer<UInt8>?, response: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let (id, action, user, endpoint) = texts
-        guard JSONWriter.isPlain(id), JSONWriter.isPlain(action), JSONWriter.isPlain(user), JSONWriter.isPlain(endpoint),
-              JSONWriter.isPlain(outcome), errorClass.map(JSONWriter.isPlain) ?? true, JSONWriter.isPlain(response)
-        else { return nil }
-        // Brackets, 10 commas, 7 pairs of quotes, 4 numbers (or nulls) of at most 20 digits and a sign.
-        let capacity = 2 + 10 + 14 + 4 * 21 + id.count + action.count + user.count + endpoint.count + outcome.count
-            + (errorClass?.count ?? 4) + response.count
-        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var out = RecordCursor(at: buffer.baseAddress!)
+    /// A stored record's fields as UTF-8 bytes, written in their order once (`write(to:)`) by
+    /// either writer: a record whose texts need no escape (nearly every record) at a pointer into
+    /// an array of its size (`RecordCursor`), any other appended with escapes (`RecordAppender`).
+    /// Why two: appended field by field (a capacity check, a uniqueness check and a generic copy
+    /// per append, about 300 instructions per text) the record was a tenth of the dispatcher's
+    /// work per delivery (`benchlib/instructions.py`). Both give the same bytes (`AttemptLogTests`
+    /// compares every record with one appended by `JSONWriter`'s primitives).
+    private struct StoredFields {
+        let time: UInt64
+        let texts: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>,
+                    UnsafeBufferPointer<UInt8>)
+        let attempt: Int
+        let outcome: UnsafeBufferPointer<UInt8>
+        let status: Int?
+        let latencyMs: Int?
+        let errorClass: UnsafeBufferPointer<UInt8>?
+        let response: UnsafeBufferPointer<UInt8>
+
+        func write(to out: inout some RecordWriter) {
+            let (id, action, user, endpoint) = texts
             out.byte(UInt8(ascii: "["))
             out.number(Int(clamping: time))
+            // One by one, not from an array of the four: an array is an allocation per record.
             out.byte(UInt8(ascii: ","))
             out.string(id)
             out.byte(UInt8(ascii: ","))
@@ -160,18 +133,61 @@ public struct AttemptRecord: Sendable, Equatable {
             out.byte(UInt8(ascii: ","))
             out.number(latencyMs)
             out.byte(UInt8(ascii: ","))
-            if let errorClass { out.string(errorClass) } else { out.null() }
+            out.string(errorClass)
             out.byte(UInt8(ascii: ","))
             out.string(response)
             out.byte(UInt8(ascii: "]"))
-            count = buffer.baseAddress!.distance(to: out.at)
+        }
+
+        func encoded() -> [UInt8] {
+            let (id, action, user, endpoint) = texts
+            // Brackets, 10 commas, 7 pairs of quotes, 4 numbers (or nulls) of at most 20 digits and a sign.
+            let plainSize = 2 + 10 + 14 + 4 * 21 + id.count + action.count + user.count + endpoint.count + outcome.count
+                + (errorClass?.count ?? 4) + response.count
+            guard JSONWriter.isPlain(id), JSONWriter.isPlain(action), JSONWriter.isPlain(user), JSONWriter.isPlain(endpoint),
+                  JSONWriter.isPlain(outcome), errorClass.map(JSONWriter.isPlain) ?? true, JSONWriter.isPlain(response)
+            else {
+                var out = RecordAppender()
+                out.bytes.reserveCapacity(plainSize)
+                write(to: &out)
+                return out.bytes
+            }
+            return [UInt8](unsafeUninitializedCapacity: plainSize) { buffer, count in
+                var out = RecordCursor(at: buffer.baseAddress!)
+                write(to: &out)
+                count = buffer.baseAddress!.distance(to: out.at)
+            }
         }
     }
 
-    /// Writes a plain record at a pointer (see `plainStored`). A struct passed `inout`, not
-    /// nested functions sharing a captured position: those were checked for exclusive access
-    /// at run time at every byte.
-    private struct RecordCursor {
+    /// Where `StoredFields.write` puts a record's parts; a nil text or number is `null`.
+    private protocol RecordWriter {
+        mutating func byte(_ value: UInt8)
+        mutating func string(_ text: UnsafeBufferPointer<UInt8>?)
+        mutating func number(_ value: Int?)
+    }
+
+    /// Appends with escapes, for a record some text of which needs one.
+    private struct RecordAppender: RecordWriter {
+        var bytes: [UInt8] = []
+
+        mutating func byte(_ value: UInt8) {
+            bytes.append(value)
+        }
+
+        mutating func string(_ text: UnsafeBufferPointer<UInt8>?) {
+            if let text { JSONWriter.appendString(bytes: text, to: &bytes) } else { bytes.append(contentsOf: null) }
+        }
+
+        mutating func number(_ value: Int?) {
+            append(value, to: &bytes)
+        }
+    }
+
+    /// Writes a plain record at a pointer, into memory of its size (see `StoredFields`). A struct
+    /// passed `inout`, not nested functions sharing a captured position: those were checked for
+    /// exclusive access at run time at every byte.
+    private struct RecordCursor: RecordWriter {
         var at: UnsafeMutablePointer<UInt8>
 
         mutating func byte(_ value: UInt8) {
@@ -179,15 +195,13 @@ public struct AttemptRecord: Sendable, Equatable {
             at += 1
         }
 
-        mutating func bytes(_ text: UnsafeBufferPointer<UInt8>) {
-            guard let base = text.baseAddress else { return }
-            at.update(from: base, count: text.count)
-            at += text.count
-        }
-
-        mutating func string(_ text: UnsafeBufferPointer<UInt8>) {
+        mutating func string(_ text: UnsafeBufferPointer<UInt8>?) {
+            guard let text else { return null() }
             byte(UInt8(ascii: "\""))
-            bytes(text)
+            if let base = text.baseAddress {
+                at.update(from: base, count: text.count)
+                at += text.count
+            }
             byte(UInt8(ascii: "\""))
         }
 
