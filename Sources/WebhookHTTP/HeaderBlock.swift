@@ -15,11 +15,6 @@ public struct HeaderBlock: Sendable, Equatable {
 
     public init() {}
 
-    /// An empty block with room for `capacity` bytes.
-    public init(capacity: Int) {
-        bytes.reserveCapacity(capacity)
-    }
-
     /// An empty block writing into `storage`'s memory (a buffer given back by a finished
     /// request; see `RequestBuilder.recycle`), with room for `capacity` bytes.
     public init(reusing storage: consuming [UInt8], capacity: Int) {
