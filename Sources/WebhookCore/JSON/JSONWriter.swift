@@ -25,7 +25,7 @@ public enum JSONWriter {
             }
             let byte = bytes[index]
             index += 1
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            guard needsEscape(byte: byte) else { continue }
             if runStart < index - 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<(index - 1)])) }
             runStart = index
             switch byte {
@@ -51,11 +51,16 @@ public enum JSONWriter {
             index += 8
         }
         while index < bytes.count {
-            let byte = bytes[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            if needsEscape(byte: bytes[index]) { return false }
             index += 1
         }
         return true
+    }
+
+    /// Whether `byte` needs an escape in a JSON string: a control byte, a quote or a backslash.
+    @inline(__always)
+    static func needsEscape(byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
     /// Whether any of the eight bytes in `word` is a control byte, a quote or a backslash (the
