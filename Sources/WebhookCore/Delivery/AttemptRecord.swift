@@ -35,6 +35,13 @@ public struct AttemptRecord: Sendable, Equatable {
     /// Secrets shorter than this are not masked (they would hide ordinary words).
     public static let maskedLength = 4
 
+    /// How much of an answer `excerpt` searches for `secrets`: a little more than what is kept
+    /// (the longest secret's length more), so one cut at the limit cannot leave a secret's start
+    /// visible.
+    public static func searchedLength(secrets: [String]) -> Int {
+        responseLimit + (secrets.map(\.utf8.count).max() ?? 0)
+    }
+
     public init(time: UInt64, webhookID: String, action: String, user: String, endpoint: String, attempt: Int,
                 outcome: AttemptOutcome, status: Int? = nil, latencyMs: Int? = nil, errorClass: String? = nil,
                 response: String = "") {
@@ -332,10 +339,7 @@ public struct AttemptRecord: Sendable, Equatable {
     /// replaced by `***`: a receiver may echo a header or an error naming a token.
     public static func excerpt(_ body: [UInt8], secrets: [String]) -> String {
         guard !body.isEmpty else { return "" }
-        // Secrets are searched in a little more than what is kept, so one cut at the limit
-        // cannot leave its start visible.
-        let longest = secrets.map(\.utf8.count).max() ?? 0
-        var text = String(decoding: body.prefix(responseLimit + longest), as: UTF8.self)
+        var text = String(decoding: body.prefix(searchedLength(secrets: secrets)), as: UTF8.self)
         for secret in secrets where secret.utf8.count >= maskedLength {
             text = text.replacingOccurrences(of: secret, with: "***")
         }

@@ -16,14 +16,14 @@ public struct ExcerptMask: Sendable {
     private let needles: [ByteNeedle]
     /// Whether every secret is ASCII (else no answer takes the byte path).
     private let asciiSecrets: Bool
-    /// How much of an answer is searched: what is kept and the longest secret, as `excerpt` does.
+    /// How much of an answer is searched (`AttemptRecord.searchedLength`).
     private let window: Int
 
     public init(secrets: [String]) {
         self.secrets = secrets
         needles = secrets.filter { $0.utf8.count >= AttemptRecord.maskedLength }.map { ByteNeedle($0) }
         asciiSecrets = secrets.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
-        window = AttemptRecord.responseLimit + (secrets.map(\.utf8.count).max() ?? 0)
+        window = AttemptRecord.searchedLength(secrets: secrets)
     }
 
     /// How many of `body`'s first bytes are its excerpt as they stand (plain ASCII holding no
