@@ -90,20 +90,20 @@ final class Transfer {
             let total = size * count
             guard let data, let userdata else { return total }
             // Fewer bytes than offered ends the transfer (CURLE_WRITE_ERROR): the body is over.
-            return Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().received(body: data, count: total)
+            return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { $0.received(body: data, count: total) }
                 ? total : 0
         }
         // The egress guard: every new connection's address is judged before its socket exists.
         wh_curl_easy_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, me)
         wh_curl_easy_setopt_opensocket(easy) { clientp, purpose, address in
             guard let clientp, let address else { return CURL_SOCKET_BAD }
-            return Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue().openSocket(purpose, address)
+            return Unmanaged<Transfer>.fromOpaque(clientp)._withUnsafeGuaranteedRef { $0.openSocket(purpose, address) }
         }
         wh_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
         wh_curl_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
             let total = size * count
             guard let data, let userdata else { return total }
-            Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().received(header: data, count: total)
+            Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { $0.received(header: data, count: total) }
             return total
         }
     }
@@ -156,12 +156,15 @@ final class Transfer {
         headerLines.removeAll()
         for line in request.headers { headerLines.append(line) }
         headerLines.append(request.lines)
-        if let hook = request.onSend {
+        if let hook = request.onSend.take() {
             // A buffer this handle keeps, so the hook's lines cost no array allocation.
             sendTimeHeaders.removeAll()
             hook(request, &sendTimeHeaders)
             headerLines.append(sendTimeHeaders)
             sendTimeHeaders.removeAll()
+            // Moved out and back rather than copied: the hook is shared by an endpoint's
+            // requests, and a copy here would count references on the dispatcher's core's line.
+            request.onSend = hook
         }
         Self.expectOff.withUnsafeBufferPointer { headerLines.append($0) }
 
@@ -281,9 +284,8 @@ final class Transfer {
                                       duration: Double(totalMicros) / 1e6, bodyCut: cut))
         let last = responses.count - 1
         swap(&responses[last].body, &responseBody)
-        let handed = request.take()
-        responses[last].started = handed != nil || totalMicros != 0
-        responses[last].request = handed
+        responses[last].request = request.take()
+        responses[last].started = responses[last].request != nil || totalMicros != 0
         releaseRequestState()
     }
 
