@@ -38,6 +38,12 @@ public struct HeaderBlock: Sendable, Equatable {
         bytes.append(UInt8(ascii: "\n"))
     }
 
+    /// Appends lines already ended by line feeds (an endpoint's constant lines, rendered once).
+    public mutating func append(lines: [UInt8]) {
+        precondition(lines.last.map { $0 == UInt8(ascii: "\n") } ?? true, "header lines end with a line feed")
+        bytes.append(contentsOf: lines)
+    }
+
     /// Appends one line written by `write` into the bytes (the caller writes `Name: value`;
     /// the line feed is added after it).
     public mutating func appendLine(_ write: (inout [UInt8]) -> Void) {

@@ -186,7 +186,8 @@ struct RequestBuilder {
         let webhookID = unit.webhookID
         // webhook-id, traceparent and x-webhook-secret with their line feeds.
         var lines = HeaderBlock(reusing: spareBuffers.popLast() ?? [],
-                                capacity: 100 + webhookID.utf8.count + (tracer == nil ? 0 : 70))
+                                capacity: 100 + unit.target.headerBytes.count + webhookID.utf8.count + (tracer == nil ? 0 : 70))
+        lines.append(lines: unit.target.headerBytes)
         lines.appendLine { out in
             out.append(contentsOf: "webhook-id: ".utf8)
             out.append(contentsOf: webhookID.utf8)
@@ -196,7 +197,7 @@ struct RequestBuilder {
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC {
             lines.appendLine { hexMAC.appendHex(prefix: "x-webhook-secret: ", body, to: &$0) }
         }
-        return request(to: unit.target, body: body, lines: lines, sendID: webhookID,
+        return request(to: unit.target, body: body, lines: lines, withConstantLines: true, sendID: webhookID,
                        onSend: sendHook(for: unit.target, keys: keys))
     }
 
@@ -312,8 +313,12 @@ struct RequestBuilder {
 
     /// Made in one init, not set field by field after it: see `HTTPRequest.init`. The lines
     /// every request to `target` sends alike are its shared array; `lines` are this request's.
-    private mutating func request(to target: Target, body: [UInt8], lines: HeaderBlock = HeaderBlock(), sendID: String = "",
+    /// - Parameter withConstantLines: whether `lines` already holds the endpoint's constant
+    ///   lines (`Target.headerBytes`); otherwise they are appended here.
+    private mutating func request(to target: Target, body: [UInt8], lines: consuming HeaderBlock = HeaderBlock(),
+                                  withConstantLines: Bool = false, sendID: String = "",
                                   onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
+        if !withConstantLines { lines.append(lines: target.headerBytes) }
         let lane: Int, check: StoredCheck?
         if let last = lastRoute, last.target === target {
             (lane, check) = (last.lane, last.check)
@@ -321,7 +326,7 @@ struct RequestBuilder {
             (lane, check) = (self.lane(for: target), connectCheck(for: target))
             lastRoute = (target, lane, check)
         }
-        return HTTPRequest(token: 0, url: target.url, headers: target.headerLines, lines: lines, body: body, lane: lane,
+        return HTTPRequest(token: 0, url: target.url, headers: [], lines: lines, body: body, lane: lane,
                            timeout: target.spec?.timeout ?? timeout, onSend: onSend, sendID: sendID, proxy: target.spec?.proxy,
                            connectCheck: check?.check, connectCheckID: check?.id, laneLimit: target.spec?.concurrency)
     }

@@ -151,6 +151,28 @@ final class RequestBuilderTests: XCTestCase {
         XCTAssertFalse(String(decoding: request.body, as: UTF8.self).contains("s3cret"))
     }
 
+    /// An endpoint's own headers (the endpoints file's `headers`) travel in each request's
+    /// header block beside Content-Type, exactly once, in the standard and the Marzban shape.
+    func testAnEndpointsOwnHeadersGoOnceWithEveryRequest() throws {
+        let spec = EndpointSpec(name: "billing", kind: .webhook, url: "http://127.0.0.1:3/billing",
+                                headers: [("Authorization", "Bearer x"), ("X-Team", "ops")])
+        let marzbanSpec = EndpointSpec(name: "panel", kind: .webhook, url: "http://127.0.0.1:4/panel",
+                                       compat: .marzban, headers: [("X-Team", "ops")])
+        let standard = Target(spec: spec), marzban = Target(spec: marzbanSpec)
+        var builder = RequestBuilder(secret: "s3cret", timeout: 7)
+        builder.clock = { 1700000123 }
+        let built = builder.requests(for: [attempt(try event(), 1, target: standard),
+                                           attempt(try event(), 2, target: marzban, batched: true)]).requests
+        XCTAssertEqual(built.count, 2)
+        let first = headers(built[0])
+        XCTAssertEqual(first["content-type"], "application/json")
+        XCTAssertEqual(first["authorization"], "Bearer x")
+        XCTAssertEqual(first["x-team"], "ops")
+        XCTAssertEqual(first.count, 7, "Content-Type, two of the endpoint's, webhook-id, x-webhook-secret, timestamp, signature")
+        XCTAssertEqual(headers(built[1]), ["content-type": "application/json", "x-team": "ops", "x-webhook-secret": "s3cret"])
+        XCTAssertTrue(built.allSatisfy { $0.headers.isEmpty }, "every line is in the request's own block")
+    }
+
     func testLanesAreStablePerEndpoint() throws {
         let other = Target(kind: .webhook, url: "http://127.0.0.1:2/other")
         var builder = RequestBuilder(secret: nil, timeout: 7)

@@ -43,6 +43,10 @@ public final class Target: Hashable, Sendable {
     /// (every kind posts JSON), then the endpoint's own (`Name: value`). Rendered once, so a
     /// request shares this array instead of building one.
     public let headerLines: [String]
+    /// `headerLines` as the bytes a request's header block holds (each line ended by a line
+    /// feed): copied into each request's own block, so the HTTP thread reads no string (and
+    /// counts no reference) that every request to the endpoint shares with the dispatcher.
+    public let headerBytes: [UInt8]
     /// For an endpoint routed by the event (`url_from`, `chat_id_from`): the destination one
     /// event resolved to (a Discord URL, a Telegram chat ID), already checked against the
     /// route's allow-list; nil for every other target.
@@ -54,6 +58,10 @@ public final class Target: Hashable, Sendable {
 
     private static let jsonOnly = ["Content-Type: application/json"]
 
+    private static func lineBytes(_ lines: [String]) -> [UInt8] {
+        lines.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
+    }
+
     public init(kind: EndpointKind, url: String) {
         self.kind = kind
         self.url = url
@@ -62,6 +70,7 @@ public final class Target: Hashable, Sendable {
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
         self.headerLines = Self.jsonOnly
+        self.headerBytes = Self.lineBytes(Self.jsonOnly)
         self.destination = nil
         self.breakerKey = self.name
         self.key = HashedKey(id)
@@ -84,6 +93,7 @@ public final class Target: Hashable, Sendable {
         self.name = spec.name
         self.spec = spec
         self.headerLines = Self.jsonOnly + spec.headerLines
+        self.headerBytes = Self.lineBytes(headerLines)
         self.destination = nil
         self.breakerKey = spec.name
         self.key = HashedKey(id)
@@ -109,6 +119,7 @@ public final class Target: Hashable, Sendable {
         name = base.name
         self.spec = spec
         headerLines = base.headerLines
+        headerBytes = base.headerBytes
         self.destination = destination
         breakerKey = base.name + ":" + Self.wideHash(base.kind.letter + destination)
         key = base.key
