@@ -156,15 +156,12 @@ final class Transfer {
         headerLines.removeAll()
         for line in request.headers { headerLines.append(line) }
         headerLines.append(request.lines)
-        if let hook = request.onSend.take() {
+        if let hook = request.onSend {
             // A buffer this handle keeps, so the hook's lines cost no array allocation.
             sendTimeHeaders.removeAll()
             hook(request, &sendTimeHeaders)
             headerLines.append(sendTimeHeaders)
             sendTimeHeaders.removeAll()
-            // Moved out and back rather than copied: the hook is shared by an endpoint's
-            // requests, and a copy here would count references on the dispatcher's core's line.
-            request.onSend = hook
         }
         Self.expectOff.withUnsafeBufferPointer { headerLines.append($0) }
 
