@@ -159,10 +159,15 @@ public struct AttemptRecord: Sendable, Equatable {
                 write(to: &out)
                 return out.bytes
             }
-            return [UInt8](unsafeUninitializedCapacity: plainSize) { buffer, count in
+            // Written on the stack, then copied into an array of its exact length, rather than
+            // written in place by `init(unsafeUninitializedCapacity:)` (or into a zeroed array):
+            // both allocate through an unspecialized standard-library path that looked the
+            // array's type up in the runtime's metadata cache at every record (about 300
+            // instructions; the copy of a record is a tenth of that).
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: plainSize) { buffer in
                 var out = RecordCursor(at: buffer.baseAddress!)
                 write(to: &out)
-                count = buffer.baseAddress!.distance(to: out.at)
+                return Array(UnsafeBufferPointer(rebasing: buffer[..<buffer.baseAddress!.distance(to: out.at)]))
             }
         }
     }
