@@ -5,7 +5,9 @@ enum RetryAfterHeader {
 
     /// Whether `line` (raw header bytes) is a Retry-After header, whatever its value.
     static func isRetryAfter(_ line: UnsafeRawBufferPointer) -> Bool {
-        guard line.count > name.count, line[0] | 0x20 == UInt8(ascii: "r") else { return false }
+        // The first byte before the name: reading the static name costs a `swift_once` check,
+        // and this runs for every header line of every answer.
+        guard let first = line.first, first | 0x20 == UInt8(ascii: "r"), line.count > name.count else { return false }
         for index in 0..<name.count where line[index] | 0x20 != name[index] | 0x20 {
             return false
         }
