@@ -17,6 +17,10 @@ final class DeliveryMetrics {
     /// held, so its identity is never another's. Routed targets (one per event and destination)
     /// are not kept here: they take the path by labels.
     private var deliveredOK: [ObjectIdentifier: (target: Target, counter: Counter)] = [:]
+    /// The last of them: a run of deliveries to one endpoint (the common case) looks nothing up
+    /// (an `ObjectIdentifier` key still went through SipHash). Set only from `deliveredOK`,
+    /// which keeps its target alive, so the identity stays that target's.
+    private var lastDeliveredOK: (id: ObjectIdentifier, counter: Counter)?
 
     /// The labels of one `deliveries` counter, as a key: no string is built per lookup.
     private struct CounterKey: Hashable {
@@ -37,9 +41,15 @@ final class DeliveryMetrics {
     private func count(one note: UnsafePointer<DeliveryLedger.Note>, logger: Logger) {
         if note.pointee.kind == .delivered, (200..<300).contains(note.pointee.status),
            let target = note.pointee.target, target.destination == nil {
-            if let known = deliveredOK[ObjectIdentifier(target)] { return known.counter.increment() }
+            let id = ObjectIdentifier(target)
+            if let last = lastDeliveredOK, last.id == id { return last.counter.increment() }
+            if let known = deliveredOK[id] {
+                lastDeliveredOK = (id, known.counter)
+                return known.counter.increment()
+            }
             let counter = counter(MetricNames.Outcome.delivered, MetricNames.StatusClass.of(status: note.pointee.status), target.name)
-            deliveredOK[ObjectIdentifier(target)] = (target, counter)
+            deliveredOK[id] = (target, counter)
+            lastDeliveredOK = (id, counter)
             return counter.increment()
         }
         let statusClass = note.pointee.status > 0 ? MetricNames.StatusClass.of(status: note.pointee.status) : "none"
