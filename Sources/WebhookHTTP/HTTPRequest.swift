@@ -19,8 +19,8 @@ public struct HTTPRequest: Sendable {
     public var token: UInt64
     /// An absolute `http://` or `https://` URL.
     public var url: String
-    /// Request headers as complete lines, `"Name: value"`: the lines every request to an
-    /// endpoint sends alike (one array the requests share).
+    /// Request headers as complete lines, `"Name: value"`, for a caller that has them as strings
+    /// (the span exporter); the request builder writes every line of a delivery into `lines`.
     public var headers: [String]
     /// This request's own header lines (see `HeaderBlock`), sent after `headers`.
     public var lines: HeaderBlock

@@ -39,13 +39,11 @@ public final class Target: Hashable, Sendable {
     public let name: String
     /// Everything the endpoints file says about it (implicit endpoints have defaults).
     public let spec: EndpointSpec?
-    /// The header lines every request to it sends alike: `Content-Type: application/json`
-    /// (every kind posts JSON), then the endpoint's own (`Name: value`). Rendered once, so a
-    /// request shares this array instead of building one.
-    public let headerLines: [String]
-    /// `headerLines` as the bytes a request's header block holds (each line ended by a line
-    /// feed): copied into each request's own block, so the HTTP thread reads no string (and
-    /// counts no reference) that every request to the endpoint shares with the dispatcher.
+    /// The header lines every request to it sends alike, `Content-Type: application/json`
+    /// (every kind posts JSON) then the endpoint's own (`Name: value`), as the bytes a
+    /// request's header block holds (each line ended by a line feed). Rendered once, and copied
+    /// into each request's own block: the HTTP thread reads no string (and counts no reference)
+    /// that every request to the endpoint shares with the dispatcher.
     public let headerBytes: [UInt8]
     /// For an endpoint routed by the event (`url_from`, `chat_id_from`): the destination one
     /// event resolved to (a Discord URL, a Telegram chat ID), already checked against the
@@ -69,7 +67,6 @@ public final class Target: Hashable, Sendable {
         self.aliases = [Self.legacyImplicitID(kind: kind, url: url)]
         self.name = kind == .discord ? "discord" : URLRedaction.redact(url)
         self.spec = nil
-        self.headerLines = Self.jsonOnly
         self.headerBytes = Self.lineBytes(Self.jsonOnly)
         self.destination = nil
         self.breakerKey = self.name
@@ -92,8 +89,7 @@ public final class Target: Hashable, Sendable {
         }
         self.name = spec.name
         self.spec = spec
-        self.headerLines = Self.jsonOnly + spec.headerLines
-        self.headerBytes = Self.lineBytes(headerLines)
+        self.headerBytes = Self.lineBytes(Self.jsonOnly + spec.headerLines)
         self.destination = nil
         self.breakerKey = spec.name
         self.key = HashedKey(id)
@@ -118,7 +114,6 @@ public final class Target: Hashable, Sendable {
         aliases = base.aliases
         name = base.name
         self.spec = spec
-        headerLines = base.headerLines
         headerBytes = base.headerBytes
         self.destination = destination
         breakerKey = base.name + ":" + Self.wideHash(base.kind.letter + destination)
