@@ -1,5 +1,5 @@
 /// Header lines as bytes, each `Name: value` ended by a line feed: the lines a request makes
-/// for itself (its id, its signatures, its timestamp).
+/// for itself (its id, its signatures, its timestamp) and its endpoint's constant ones.
 ///
 /// Why not `[String]`: every delivery makes four such lines. As strings each was an allocation,
 /// a UTF-8 validation of bytes the builder had just written as ASCII, a reference counted on
@@ -8,7 +8,8 @@
 ///
 /// A line must not hold a line feed or carriage return of its own (it would end the line, or
 /// start another header): what is written here is the product's own text (ids, hex, base64,
-/// digits), never a producer's.
+/// digits) and the operator's endpoint headers, whose values start-up refuses with a line break
+/// or control character in them; never a producer's.
 public struct HeaderBlock: Sendable, Equatable {
     /// The lines, each ended by `\n`.
     public private(set) var bytes: [UInt8] = []
