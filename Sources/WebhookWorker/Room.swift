@@ -15,7 +15,7 @@ final class Room: @unchecked Sendable {
     private var bytes = 0
     /// What is held, byte for byte: lets the taker tell a stranded item (its take reply was
     /// lost) from one in flight.
-    private var items = HeldItemTable()
+    private var items: [HeldItem: Int] = [:]
     let maxEvents: Int
     let maxBytes: Int
     /// Bytes counted per stored byte: the stored item plus about one request body per target.
@@ -63,7 +63,7 @@ final class Room: @unchecked Sendable {
         for item in taken {
             events += 1
             bytes += item.count * weight
-            items.add(item)
+            items[HeldItem(item), default: 0] += 1
         }
     }
 
@@ -71,7 +71,9 @@ final class Room: @unchecked Sendable {
     func release(_ acks: some Sequence<[UInt8]>) {
         condition.lock(); defer { condition.unlock() }
         for ack in acks {
-            guard items.remove(ack) else { continue }
+            let key = HeldItem(ack)
+            guard let index = items.index(forKey: key) else { continue }
+            if items.values[index] > 1 { items.values[index] -= 1 } else { items.remove(at: index) }
             events -= 1
             bytes -= ack.count * weight
         }
@@ -81,13 +83,13 @@ final class Room: @unchecked Sendable {
     /// Whether `item` is held in memory.
     func holds(_ item: [UInt8]) -> Bool {
         condition.lock(); defer { condition.unlock() }
-        return items.contains(item)
+        return items[HeldItem(item)] != nil
     }
 
     /// Every item held, once per copy held.
     func heldItems() -> [[UInt8]] {
         condition.lock(); defer { condition.unlock() }
-        return items.all
+        return items.flatMap { item, count in Array(repeating: item.bytes, count: count) }
     }
 
     /// Blocks until nothing is held or the deadline passes; true when empty.

@@ -31,6 +31,13 @@ public struct HashedKey: Hashable, Sendable {
     /// still ran SipHash's rounds and finalization, about 170 instructions a lookup, four
     /// lookups a delivery. Equal keys have equal stored hashes, so they agree here too.
     public func _rawHashValue(seed: Int) -> Int {
+        Self.mix(hash, seed: seed)
+    }
+
+    /// A hash computed once mixed with a table's seed: what a key that keeps its hash answers to
+    /// `_rawHashValue(seed:)` (this type, and the worker's `HeldItem`).
+    @inlinable
+    public static func mix(_ hash: Int, seed: Int) -> Int {
         var mixed = UInt64(truncatingIfNeeded: hash ^ seed)
         mixed ^= mixed >> 33
         mixed &*= 0xff51_afd7_ed55_8ccd
