@@ -184,10 +184,10 @@ struct RequestBuilder {
     private mutating func standardRequest(_ unit: Attempt) -> HTTPRequest {
         let body = webhookBody(unit)
         let webhookID = unit.webhookID
-        // webhook-id, traceparent and x-webhook-secret with their line feeds.
+        // webhook-id, traceparent and x-webhook-secret with their line feeds (`request(to:...)`
+        // adds the endpoint's constant lines).
         var lines = HeaderBlock(reusing: spareBuffers.popLast() ?? [],
                                 capacity: 100 + unit.target.headerBytes.count + webhookID.utf8.count + (tracer == nil ? 0 : 70))
-        lines.append(lines: unit.target.headerBytes)
         lines.appendLine { out in
             out.append(contentsOf: "webhook-id: ".utf8)
             out.append(contentsOf: webhookID.utf8)
@@ -197,7 +197,7 @@ struct RequestBuilder {
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC {
             lines.appendLine { hexMAC.appendHex(prefix: "x-webhook-secret: ", body, to: &$0) }
         }
-        return request(to: unit.target, body: body, lines: lines, withConstantLines: true, sendID: webhookID,
+        return request(to: unit.target, body: body, lines: consume lines, sendID: webhookID,
                        onSend: sendHook(for: unit.target, keys: keys))
     }
 
@@ -283,7 +283,7 @@ struct RequestBuilder {
             let contexts = batch.map(tracer.begin)
             lines.append("traceparent: " + contexts[0])
         }
-        return request(to: target, body: body, lines: lines)
+        return request(to: target, body: body, lines: consume lines)
     }
 
     /// The event as a webhook endpoint gets it: `tries` set, the endpoint's `drop_fields` removed.
@@ -311,14 +311,12 @@ struct RequestBuilder {
             """)
     }
 
-    /// Made in one init, not set field by field after it: see `HTTPRequest.init`. The lines
-    /// every request to `target` sends alike are its shared array; `lines` are this request's.
-    /// - Parameter withConstantLines: whether `lines` already holds the endpoint's constant
-    ///   lines (`Target.headerBytes`); otherwise they are appended here.
+    /// Made in one init, not set field by field after it: see `HTTPRequest.init`. `lines` are
+    /// this request's own; the lines every request to `target` sends alike
+    /// (`Target.headerBytes`) are appended to them.
     private mutating func request(to target: Target, body: [UInt8], lines: consuming HeaderBlock = HeaderBlock(),
-                                  withConstantLines: Bool = false, sendID: String = "",
-                                  onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
-        if !withConstantLines { lines.append(lines: target.headerBytes) }
+                                  sendID: String = "", onSend: HTTPRequest.SendHook? = nil) -> HTTPRequest {
+        lines.append(lines: target.headerBytes)
         let lane: Int, check: StoredCheck?
         if let last = lastRoute, last.target === target {
             (lane, check) = (last.lane, last.check)
