@@ -41,17 +41,6 @@ public struct ExcerptMask: Sendable {
 
     /// Whether every byte is below 0x80, eight at a time.
     private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        var index = 0
-        while index + 8 <= bytes.count {
-            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-            index += 8
-        }
-        while index < bytes.count {
-            if bytes[index] >= 0x80 { return false }
-            index += 1
-        }
-        return true
+        !ByteWords.any(in: bytes, word: { $0 & 0x8080_8080_8080_8080 != 0 }, byte: { $0 >= 0x80 })
     }
 }

@@ -44,17 +44,7 @@ public enum JSONWriter {
 
     /// Whether `appendString` would copy `bytes` as they are (no byte needs an escape).
     public static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        var index = 0
-        while index + 8 <= bytes.count {
-            if needsEscape(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: index, as: UInt64.self)) { return false }
-            index += 8
-        }
-        while index < bytes.count {
-            if needsEscape(byte: bytes[index]) { return false }
-            index += 1
-        }
-        return true
+        !ByteWords.any(in: bytes, word: { needsEscape($0) }, byte: { needsEscape(byte: $0) })
     }
 
     /// Whether `byte` needs an escape in a JSON string: a control byte, a quote or a backslash.
