@@ -123,26 +123,16 @@ public struct AttemptRecord: Sendable, Equatable {
             out.byte(UInt8(ascii: "["))
             out.number(Int(clamping: time))
             // One by one, not from an array of the four: an array is an allocation per record.
-            out.byte(UInt8(ascii: ","))
-            out.string(id)
-            out.byte(UInt8(ascii: ","))
-            out.string(action)
-            out.byte(UInt8(ascii: ","))
-            out.string(user)
-            out.byte(UInt8(ascii: ","))
-            out.string(endpoint)
-            out.byte(UInt8(ascii: ","))
-            out.number(attempt)
-            out.byte(UInt8(ascii: ","))
-            out.string(outcome)
-            out.byte(UInt8(ascii: ","))
-            out.number(status)
-            out.byte(UInt8(ascii: ","))
-            out.number(latencyMs)
-            out.byte(UInt8(ascii: ","))
-            out.string(errorClass)
-            out.byte(UInt8(ascii: ","))
-            out.string(response)
+            out.next(id)
+            out.next(action)
+            out.next(user)
+            out.next(endpoint)
+            out.next(number: attempt)
+            out.next(outcome)
+            out.next(number: status)
+            out.next(number: latencyMs)
+            out.next(errorClass)
+            out.next(response)
             out.byte(UInt8(ascii: "]"))
         }
 
@@ -173,7 +163,7 @@ public struct AttemptRecord: Sendable, Equatable {
     }
 
     /// Where `StoredFields.write` puts a record's parts; a nil text or number is `null`.
-    private protocol RecordWriter {
+    fileprivate protocol RecordWriter {
         mutating func byte(_ value: UInt8)
         mutating func string(_ text: UnsafeBufferPointer<UInt8>?)
         mutating func number(_ value: Int?)
@@ -368,5 +358,18 @@ public struct AttemptRecord: Sendable, Equatable {
         var quoted: [UInt8] = []
         JSONWriter.appendString(text, to: &quoted)
         return String(decoding: quoted, as: UTF8.self)
+    }
+}
+
+extension AttemptRecord.RecordWriter {
+    /// A comma, then the record's next field.
+    fileprivate mutating func next(_ text: UnsafeBufferPointer<UInt8>?) {
+        byte(UInt8(ascii: ","))
+        string(text)
+    }
+
+    fileprivate mutating func next(number value: Int?) {
+        byte(UInt8(ascii: ","))
+        number(value)
     }
 }
