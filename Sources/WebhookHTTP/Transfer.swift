@@ -78,6 +78,11 @@ final class Transfer {
         wh_curl_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_USERAGENT, userAgent)
         wh_curl_easy_setopt_pointer(easy, CURLOPT_PROTOCOLS_STR, "http,https")  // never file://, ftp://, ...
+        // Proxies come from the request only (`CURLOPT_PROXY` per request, "" for direct), never
+        // from the environment. With no `CURLOPT_NOPROXY` libcurl reads `no_proxy`/`NO_PROXY` at
+        // every request (two scans of the environment, which a Kubernetes pod fills with one
+        // variable per service) and would let them send a proxied endpoint's request direct.
+        wh_curl_easy_setopt_pointer(easy, CURLOPT_NOPROXY, "")
         wh_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         if let caFile {
             // Verification stays on; only the trusted CAs change (curl copies the path).

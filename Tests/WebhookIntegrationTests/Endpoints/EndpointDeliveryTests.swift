@@ -86,7 +86,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
 
     /// Two endpoints, `censored` through the proxy `fixture` (as `scheme`://) and `open` direct;
     /// returns once each received 5 events.
-    private func deliverBesideAProxy(_ fixture: String, scheme: String) async throws
+    private func deliverBesideAProxy(_ fixture: String, scheme: String, environment: [String: String] = [:]) async throws
         -> (proxy: FixtureProcess, proxied: HTTPReceiver, direct: HTTPReceiver, worker: WorkerProcess) {
         let proxied = try await receiver(), direct = try await receiver()
         let proxy = try FixtureProcess(fixture)
@@ -98,7 +98,7 @@ final class EndpointDeliveryTests: WorkerTestCase {
               - name: open
                 url: \(direct.url)
             """)
-        let worker = try startWorker(["WEBHOOK_ENDPOINTS_FILE": file])
+        let worker = try startWorker(environment.merging(["WEBHOOK_ENDPOINTS_FILE": file]) { $1 })
         try push(5)
         _ = try await proxied.waitForRequests(count: 5, timeout: 30)
         _ = try await direct.waitForRequests(count: 5, timeout: 30)
@@ -112,6 +112,17 @@ final class EndpointDeliveryTests: WorkerTestCase {
         let through = try await eventuallyAsync(timeout: 10) { proxy.log.components(separatedBy: "proxied ").count - 1 == 5 }
         XCTAssertTrue(through, "every request of the proxied endpoint went through the proxy:\n\(proxy.log)")
         XCTAssertFalse(proxy.log.contains(direct.url), "the other endpoint went direct")
+        await stop(worker)
+    }
+
+    /// The endpoint's `proxy` is the only say: libcurl's proxy variables are ignored (README,
+    /// Proxy), `NO_PROXY` included, which libcurl would otherwise read for every request.
+    func testNoProxyInTheEnvironmentDoesNotSendAProxiedEndpointDirect() async throws {
+        let (proxy, _, _, worker) = try await deliverBesideAProxy(
+            "forward_proxy.py", scheme: "http", environment: ["NO_PROXY": "*", "no_proxy": "*"])
+        defer { proxy.stop() }
+        let through = try await eventuallyAsync(timeout: 10) { proxy.log.components(separatedBy: "proxied ").count - 1 == 5 }
+        XCTAssertTrue(through, "NO_PROXY=* took the proxied endpoint off its proxy:\n\(proxy.log)")
         await stop(worker)
     }
 
