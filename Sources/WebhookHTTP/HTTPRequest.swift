@@ -32,29 +32,33 @@ public struct HTTPRequest: Sendable {
     /// Whole-request timeout in seconds (connect + send + answer); 0 or less means none.
     public var timeout: Double
     /// Called just before sending; see `SendHook`.
-    public var onSend: SendHook?
+    public var onSend: Optional<SendHook>
     /// The caller's name for this request, for `onSend` (the webhook id a signature covers).
-    public var sendID = ""
+    public var sendID: String
     /// Egress proxy for this request (`http://`, `https://`, `socks5://`, `socks5h://`), nil for
     /// a direct connection. libcurl's own proxy environment variables are never used.
-    public var proxy: String?
+    public var proxy: Optional<String>
     /// The egress guard for this request's direct connections; nil allows every address.
-    public var connectCheck: ConnectCheck?
+    public var connectCheck: Optional<ConnectCheck>
     /// Names `connectCheck` when it is a pure function of the address (see `ConnectCheckID`):
     /// the verdict on a URL's IP-literal host is then judged once per identity and URL, not per
     /// request. The check still judges every new connection's address when it is made. nil:
     /// judged for every request.
-    public var connectCheckID: ConnectCheckID?
+    public var connectCheckID: Optional<ConnectCheckID>
     /// This lane's own cap on requests in flight (an endpoint's `concurrency`), below the
     /// client's `maxPerLane`; nil for that cap.
-    public var laneLimit: Int?
+    public var laneLimit: Optional<Int>
     /// Unix seconds (this process's clock) after which the request must not go on the wire: it
     /// is then answered as cancelled, unsent. Ordered deliveries set it so that a request never
     /// runs past its key's lease (see docs/ARCHITECTURE.md, "Ordered delivery").
-    public var notAfter: Double?
+    public var notAfter: Optional<Double>
 
     /// Every field at once: a request made with its fields set after the init was copied whole
-    /// when returned (seen in the request builder's code).
+    /// when returned (seen in the request builder's code). Why the optional fields are spelled
+    /// `Optional<T>`: a `var` written `T?` starts as nil before any init runs, so this init
+    /// assigned those fields a second time, and the compiler then built the request twice and
+    /// copied one (a retain and a release of each of its references, about 16 per delivery:
+    /// `instructions.py`'s dispatcher).
     public init(token: UInt64, url: String, headers: [String], lines: HeaderBlock = HeaderBlock(), body: [UInt8], lane: Int,
                 timeout: Double, onSend: SendHook? = nil, sendID: String = "", proxy: String? = nil, connectCheck: ConnectCheck? = nil,
                 connectCheckID: ConnectCheckID? = nil, laneLimit: Int? = nil) {
@@ -71,5 +75,6 @@ public struct HTTPRequest: Sendable {
         self.connectCheck = connectCheck
         self.connectCheckID = connectCheckID
         self.laneLimit = laneLimit
+        self.notAfter = nil
     }
 }
