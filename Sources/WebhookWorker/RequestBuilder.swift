@@ -134,7 +134,9 @@ struct RequestBuilder {
         var batchOrder: [BatchKey] = []
         // Without batches the requests carry the attempts in their order: `attempts` is then
         // handed on whole rather than copied attempt by attempt.
-        let anyBatched = attempts.contains { $0.batched && $0.target.kind == .webhook }
+        // By index: `contains(where:)` iterates, and an iterator hands out each attempt copied
+        // (a retain and a release of each reference it holds, per delivery).
+        let anyBatched = attempts.indices.contains { attempts[$0].batched && attempts[$0].target.kind == .webhook }
         if anyBatched { out.attempts.reserveCapacity(attempts.count) } else { out.attempts = attempts }
         for index in attempts.indices {
             // A standard webhook's attempt (the common case) is read in place; the others are bound.
