@@ -10,8 +10,10 @@ public struct Delivery: Sendable, Equatable {
     public var targetID: String
     /// The keyed fingerprint of the URL the delivery was made for
     /// (`ItemAuthenticator.urlFingerprint`); nil in items of earlier releases. Stored after the
-    /// id in the item's fourth field, `<target-id>:<fingerprint>`.
-    public var urlFingerprint: String?
+    /// id in the item's fourth field, `<target-id>:<fingerprint>`. `Optional<String>`, not
+    /// `String?`: a `var` written `T?` starts as nil before the init runs, and assigned again
+    /// there it made the compiler copy the whole delivery (see `HTTPRequest.init`).
+    public var urlFingerprint: Optional<String>
     /// Consecutive rate-limit answers (429) so far, which do not count as tries.
     public var rateLimits: Int
     /// When this delivery was first made to wait without a try (a rate limit, an open or paused
