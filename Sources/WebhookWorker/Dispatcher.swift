@@ -171,7 +171,8 @@ final class Dispatcher: @unchecked Sendable {
                 if done {
                     handBackPaced(now: now, into: &pending)
                 } else {
-                    send(pacer.release(now: Date()))
+                    var released = pacer.release(now: Date())
+                    send(&released)
                 }
             }
             if !newResponses.isEmpty {
@@ -307,8 +308,9 @@ final class Dispatcher: @unchecked Sendable {
                 guard !claims.isEmpty, try replicated(queue) else { continue }
                 for claim in claims {
                     orderedHeld += 1
-                    dispatch(ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1,
-                                                 random: &random), into: &pending)
+                    var claimed = ledger.admitOrdered(claim, target: target, now: now, sendBy: asked + configuration.worker.lease - 1,
+                                                      random: &random)
+                    dispatch(&claimed, into: &pending)
                 }
             } catch {
                 if error.code == .serverChanged { try? restoreHeld(queue) }
@@ -362,7 +364,7 @@ final class Dispatcher: @unchecked Sendable {
             // Into the kept admission, emptied after use: its attempts array is tens of
             // kilobytes per round (see `RequestBuilder.requests(for:into:)` on why that matters).
             ledger.admit(normal, now: now, random: &random, into: &admission)
-            dispatch(admission, into: &pending)
+            dispatch(&admission, into: &pending)
             admission.attempts.removeAll(keepingCapacity: true)
             admission.settlements.removeAll(keepingCapacity: true)
             admission.notes.removeAll(keepingCapacity: true)
@@ -370,16 +372,23 @@ final class Dispatcher: @unchecked Sendable {
         guard !suspects.isEmpty else { return }
         for item in suspects {
             try? queue.markAdmitting(sha1: Hex.string(Insecure.SHA1.hash(data: item)))
-            dispatch(ledger.admit([item], now: now, random: &random), into: &pending)
+            var admitted = ledger.admit([item], now: now, random: &random)
+            dispatch(&admitted, into: &pending)
         }
         try? queue.markAdmitting(sha1: nil)
     }
 
-    private func dispatch(_ admission: DeliveryLedger.Admission, into pending: inout [Settlement]) {
+    /// Counts and settles what `admission` decided at once, and sends its attempts (or paces or
+    /// postpones them, as the guard says). Its attempts are taken out and handed on whole, so
+    /// that they reach the ledger's tracking moved, not copied (see `send`); `admission.attempts`
+    /// gets an empty array back, with the storage when the guard passed them all.
+    private func dispatch(_ admission: inout DeliveryLedger.Admission, into pending: inout [Settlement]) {
         metrics.count(admission.notes, logger: logger)
         pending.append(contentsOf: admission.settlements)
         guard !admission.attempts.isEmpty else { return }
-        let decided = endpointGuard.admit(admission.attempts)
+        var attempts: [DeliveryLedger.Attempt] = []
+        swap(&attempts, &admission.attempts)
+        var decided = endpointGuard.admit(consume attempts)
         if !decided.wait.isEmpty {
             let now = endpointGuard.now()
             for verdict in decided.wait {
@@ -389,8 +398,12 @@ final class Dispatcher: @unchecked Sendable {
             }
         }
         for entry in decided.paced { pacer.add(entry) }
-        if !decided.paced.isEmpty { send(pacer.release(now: Date())) }
-        send(decided.send)
+        if !decided.paced.isEmpty {
+            var released = pacer.release(now: Date())
+            send(&released)
+        }
+        send(&decided.send)
+        swap(&admission.attempts, &decided.send)
     }
 
     /// Takes back the queued (not yet started) requests of the endpoints that now lag: see
@@ -405,27 +418,32 @@ final class Dispatcher: @unchecked Sendable {
         if !lanes.isEmpty { http.withdrawWaiting(lanes: lanes) }
     }
 
-    /// Builds the requests for `attempts` and submits them.
-    private func send(_ attempts: [DeliveryLedger.Attempt]) {
+    /// Builds the requests for `attempts` and submits them. `attempts` comes back empty: without
+    /// Marzban-mode batches the builder takes the array itself (`RequestBuilder.requests`), and
+    /// its attempts are moved into the ledger's tracking from its end, each held once. Copied
+    /// (the array being the caller's too), each attempt's references were retained and then
+    /// released when the round's array was emptied, about 15 counts per delivery.
+    private func send(_ attempts: inout [DeliveryLedger.Attempt]) {
         guard !attempts.isEmpty else { return }
-        builder.requests(for: attempts, into: &built)
-        defer {
-            // Emptied for the next round, storage kept; `attempts` is often the caller's array
-            // itself (see `RequestBuilder.requests`), which is let go rather than copied.
-            built.attempts = []
-            built.counts.removeAll(keepingCapacity: true)
-        }
-        var start = 0
-        for index in built.requests.indices {
+        builder.requests(for: &attempts, into: &built)
+        // From the last request back, so each request's attempts are at the array's end.
+        var end = built.attempts.count
+        for index in built.requests.indices.reversed() {
             let count = built.counts[index]
+            end -= count
             // The ledger names each request: its answer carries the token back to `complete`.
             if count == 1 {
-                built.requests[index].token = ledger.track(attempt: built.attempts[start])
+                built.requests[index].token = ledger.track(attempt: built.attempts.removeLast())
             } else {
-                built.requests[index].token = ledger.track(attempts: Array(built.attempts[start..<(start + count)]))
+                built.requests[index].token = ledger.track(attempts: Array(built.attempts[end...]))
+                built.attempts.removeLast(count)
             }
-            start += count
         }
+        // Emptied, storage kept: the caller's array takes it back for the next round.
+        swap(&attempts, &built.attempts)
+        attempts.removeAll(keepingCapacity: true)
+        built.attempts.removeAll(keepingCapacity: true)
+        built.counts.removeAll(keepingCapacity: true)
         http.submit(moving: &built.requests)
     }
 

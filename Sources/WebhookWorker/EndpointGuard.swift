@@ -172,10 +172,11 @@ final class EndpointGuard {
 
     /// Decides, for each attempt, send now, wait in memory for its slot, or wait in the delayed
     /// set. Makes at most one Redis call per endpoint gate (cached) and one per rate scope.
-    func admit(_ attempts: [Attempt]) -> Decisions {
+    /// Consuming: when every attempt goes out, `send` is the same array, still held once.
+    func admit(_ attempts: consuming [Attempt]) -> Decisions {
         var out = Decisions()
         guard let state else {
-            out.send = attempts
+            out.send = consume attempts
             return out
         }
         var probing: Set<String> = []
@@ -257,7 +258,7 @@ final class EndpointGuard {
             }
         }
         if passed == attempts.count {
-            out.send = attempts
+            out.send = consume attempts
         } else if passed > 0 {
             out.send.insert(contentsOf: attempts[..<passed], at: 0)
         }

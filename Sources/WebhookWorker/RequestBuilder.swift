@@ -117,7 +117,8 @@ struct RequestBuilder {
     /// engine sends them (see `standardRequest`).
     mutating func requests(for attempts: [Attempt]) -> Built {
         var out = Built()
-        requests(for: attempts, into: &out)
+        var attempts = attempts
+        requests(for: &attempts, into: &out)
         return out
     }
 
@@ -125,7 +126,9 @@ struct RequestBuilder {
     /// its arrays' storage from round to round. A round's arrays are kilobytes (a request is
     /// 168 bytes), and every new allocation of that size made glibc's malloc consolidate the
     /// small chunks freed since.
-    mutating func requests(for attempts: [Attempt], into out: inout Built) {
+    /// Without batches `out.attempts` becomes `attempts` itself, which is left holding what
+    /// `out.attempts` held (empty): the array is handed on, not copied.
+    mutating func requests(for attempts: inout [Attempt], into out: inout Built) {
         out.requests.reserveCapacity(attempts.count)
         out.counts.reserveCapacity(attempts.count)
         // A Marzban-mode batch per endpoint, and per key for an ordered endpoint: a key's
@@ -137,11 +140,13 @@ struct RequestBuilder {
         // By index: `contains(where:)` iterates, and an iterator hands out each attempt copied
         // (a retain and a release of each reference it holds, per delivery).
         let anyBatched = attempts.indices.contains { attempts[$0].batched && attempts[$0].target.kind == .webhook }
-        if anyBatched { out.attempts.reserveCapacity(attempts.count) } else { out.attempts = attempts }
+        if anyBatched { out.attempts.reserveCapacity(attempts.count) }
         for index in attempts.indices {
             // A standard webhook's attempt (the common case) is read in place; the others are bound.
             if attempts[index].target.kind == .webhook && !attempts[index].batched {
-                out.requests.append(standardRequest(attempts[index]))
+                out.requests.append(standardRequest(target: attempts[index].target, event: attempts[index].event,
+                                                    tries: attempts[index].tries, webhookID: attempts[index].webhookID,
+                                                    traced: tracer == nil ? nil : attempts[index]))
             } else {
                 let unit = attempts[index]
                 let event = unit.event
@@ -169,13 +174,18 @@ struct RequestBuilder {
             out.attempts.append(contentsOf: batch)
             out.counts.append(batch.count)
         }
+        if !anyBatched { swap(&out.attempts, &attempts) }
         // An ordered delivery must not go on the wire once its key's lease could run out
-        // before the answer (see `DeliveryLedger.OrderRef.sendBy`).
+        // before the answer (see `DeliveryLedger.OrderRef.sendBy`). By index: iterating the
+        // attempts (as `compactMap` does) copied each one.
         var start = 0
         for index in out.requests.indices {
-            let carried = out.attempts[start..<(start + out.counts[index])]
+            var first: Double?
+            for at in start..<(start + out.counts[index]) {
+                if let by = out.attempts[at].order?.sendBy { first = min(first ?? by, by) }
+            }
             start += out.counts[index]
-            if let first = carried.compactMap({ $0.order?.sendBy }).min() { out.requests[index].notAfter = first }
+            if let first { out.requests[index].notAfter = first }
         }
     }
 
@@ -183,24 +193,27 @@ struct RequestBuilder {
     /// the timestamp) are added by the request's send hook, on the HTTP thread, at the moment
     /// the request goes on the wire: a request held back by its endpoint's concurrency cap must
     /// not arrive with a stale timestamp that a receiver's replay window rejects.
-    private mutating func standardRequest(_ unit: Attempt) -> HTTPRequest {
-        let body = webhookBody(unit)
-        let webhookID = unit.webhookID
+    /// Takes the attempt's fields rather than the attempt: an array's element passed whole was
+    /// copied for the call (a retain and a release of each of its references, per delivery).
+    /// `traced` is the attempt itself, for its span, only when tracing.
+    private mutating func standardRequest(target: Target, event: Event, tries: Int, webhookID: String,
+                                          traced: Attempt?) -> HTTPRequest {
+        let body = webhookBody(event: event, tries: tries, target: target)
         // webhook-id, traceparent and x-webhook-secret with their line feeds (`request(to:...)`
         // adds the endpoint's constant lines).
         var lines = HeaderBlock(reusing: spareBuffers.popLast() ?? [],
-                                capacity: 100 + unit.target.headerBytes.count + webhookID.utf8.count + (tracer == nil ? 0 : 70))
+                                capacity: 100 + target.headerBytes.count + webhookID.utf8.count + (tracer == nil ? 0 : 70))
         lines.appendLine { out in
             out.append(contentsOf: "webhook-id: ".utf8)
             out.append(contentsOf: webhookID.utf8)
         }
-        if let tracer { lines.append("traceparent: " + tracer.begin(unit)) }
-        let keys = self.keys(for: unit.target)
+        if let tracer, let traced { lines.append("traceparent: " + tracer.begin(traced)) }
+        let keys = self.keys(for: target)
         if let hexMAC = keys.map({ $0.hex }) ?? self.hexMAC {
             lines.appendLine { hexMAC.appendHex(prefix: "x-webhook-secret: ", body, to: &$0) }
         }
-        return request(to: unit.target, body: body, lines: consume lines, sendID: webhookID,
-                       onSend: sendHook(for: unit.target, keys: keys))
+        return request(to: target, body: body, lines: consume lines, sendID: webhookID,
+                       onSend: sendHook(for: target, keys: keys))
     }
 
     /// The send hook of `target`'s requests: `webhook-timestamp`, then `webhook-signature` over
@@ -275,7 +288,7 @@ struct RequestBuilder {
         var body: [UInt8] = [UInt8(ascii: "[")]
         for (index, unit) in batch.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: webhookBody(unit))
+            body.append(contentsOf: webhookBody(event: unit.event, tries: unit.tries, target: unit.target))
         }
         body.append(UInt8(ascii: "]"))
         var lines = HeaderBlock()
@@ -289,12 +302,12 @@ struct RequestBuilder {
     }
 
     /// The event as a webhook endpoint gets it: `tries` set, the endpoint's `drop_fields` removed.
-    private mutating func webhookBody(_ unit: Attempt) -> [UInt8] {
+    private mutating func webhookBody(event: Event, tries: Int, target: Target) -> [UInt8] {
         var body = spareBuffers.popLast() ?? []
         body.removeAll(keepingCapacity: true)
-        unit.event.body(tries: unit.tries, into: &body)
-        if let drops = unit.target.spec?.dropFields, !drops.isEmpty { body = DroppedFields.removing(drops, from: body) }
-        if !adminURLNoticeGiven { noticeAdminURLs(in: body, to: unit.target) }
+        event.body(tries: tries, into: &body)
+        if let drops = target.spec?.dropFields, !drops.isEmpty { body = DroppedFields.removing(drops, from: body) }
+        if !adminURLNoticeGiven { noticeAdminURLs(in: body, to: target) }
         return body
     }
 
