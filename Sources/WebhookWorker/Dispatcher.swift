@@ -378,10 +378,11 @@ final class Dispatcher: @unchecked Sendable {
         try? queue.markAdmitting(sha1: nil)
     }
 
-    /// Counts and settles what `admission` decided at once, and sends its attempts (or paces or
-    /// postpones them, as the guard says). Its attempts are taken out and handed on whole, so
-    /// that they reach the ledger's tracking moved, not copied (see `send`); `admission.attempts`
-    /// gets an empty array back, with the storage when the guard passed them all.
+    /// Counts `admission`'s notes, queues its settlements for the next settle, and sends its
+    /// attempts (or paces or postpones them, as the guard says). The attempts are taken out and
+    /// handed on whole, so that they reach the ledger's tracking moved, not copied (see `send`);
+    /// `admission.attempts` gets an empty array back, with the storage when the guard passed
+    /// them all.
     private func dispatch(_ admission: inout DeliveryLedger.Admission, into pending: inout [Settlement]) {
         metrics.count(admission.notes, logger: logger)
         pending.append(contentsOf: admission.settlements)
