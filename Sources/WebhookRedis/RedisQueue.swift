@@ -124,7 +124,7 @@ public final class RedisQueue {
                     Self.appendCount(log ? held[index].log.count : 0, to: &shape)
                 }
             }
-            inOrder { index in Self.append(held[index], log: log, to: &args) }
+            inOrder { index in Self.append(held.baseAddress! + index, log: log, to: &args) }
         }
         let reply = try run(Scripts.settle, keys: [keys.queue, keys.delayed, keys.dead, processingKey, keys.log], args: args)
         guard let parts = reply.array, parts.count == 4,
@@ -135,10 +135,12 @@ public final class RedisQueue {
     }
 
     /// One event's settle arguments: its stored item, then each outcome, then each record
-    /// (none when the log is off). Its counts are in the shape (`appendCount`).
-    private static func append(_ settlement: Settlement, log: Bool, to args: inout FramedArguments) {
-        args.append(settlement.ack)
-        for outcome in settlement.outcomes {
+    /// (none when the log is off). Its counts are in the shape (`appendCount`). Through a
+    /// pointer, as `DeliveryMetrics.count` reads its notes: a settlement passed from the buffer
+    /// was copied for the call (its arrays retained and released), once per event.
+    private static func append(_ settlement: UnsafePointer<Settlement>, log: Bool, to args: inout FramedArguments) {
+        args.append(settlement.pointee.ack)
+        for outcome in settlement.pointee.outcomes {
             switch outcome {
             case .retry(let after, let item):
                 args.append("r")
@@ -153,7 +155,7 @@ public final class RedisQueue {
             }
         }
         if log {
-            for record in settlement.log { args.append(record) }
+            for index in settlement.pointee.log.indices { args.append(settlement.pointee.log[index]) }
         }
     }
 

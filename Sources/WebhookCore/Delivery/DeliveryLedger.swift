@@ -330,10 +330,13 @@ public struct DeliveryLedger: Sendable {
             func subscribes(_ target: Target) -> Bool {
                 target.accepts(event.action) && !(fannedOut && target.spec?.ordering != nil)
             }
+            // By index, as the laggard rule's loop: a `for target in` loop's iterator retained
+            // and released each target (and the array), three loops per event.
             var subscribed = 0
-            for target in settings.targets where subscribes(target) { subscribed += 1 }
+            for index in settings.targets.indices where subscribes(settings.targets[index]) { subscribed += 1 }
             let id = newEvent(ack: stored, pending: subscribed)
-            for target in settings.targets where subscribes(target) {
+            for index in settings.targets.indices where subscribes(settings.targets[index]) {
+                let target = settings.targets[index]
                 let webhookID = WebhookID.derived(digest: digest, targetID: target.id)
                 var attempt = Attempt(eventID: id, target: target, tries: 0, webhookID: webhookID,
                                       event: event, rateLimits: 0, heldSince: 0, slot: 0)
@@ -513,7 +516,9 @@ public struct DeliveryLedger: Sendable {
         let mineAt = targetStates.index(forKey: attempt.target.key)
         let mine = mineAt.map { targetStates.values[$0].backlog } ?? 0
         var least: Int?
-        for target in settings.targets where target.id != attempt.target.id && isTakingDeliveries(target, now: now) {
+        for index in settings.targets.indices {
+            let target = settings.targets[index]
+            guard target.id != attempt.target.id && isTakingDeliveries(target, now: now) else { continue }
             least = min(least ?? .max, targetStates[target.key]?.backlog ?? 0)
         }
         if let least, mine - least >= max(1, settings.laggardSlack) {
