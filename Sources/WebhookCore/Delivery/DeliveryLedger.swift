@@ -330,8 +330,9 @@ public struct DeliveryLedger: Sendable {
             func subscribes(_ target: Target) -> Bool {
                 target.accepts(event.action) && !(fannedOut && target.spec?.ordering != nil)
             }
-            // By index, as the laggard rule's loop: a `for target in` loop's iterator retained
-            // and released each target (and the array), three loops per event.
+            // By index, here and in `schedule`'s laggard check: a `for target in` loop's
+            // iterator retained and released each target (and the array), and these three loops
+            // run per event (`laggards(now:)`, once a round, keeps its `for`).
             var subscribed = 0
             for index in settings.targets.indices where subscribes(settings.targets[index]) { subscribed += 1 }
             let id = newEvent(ack: stored, pending: subscribed)
