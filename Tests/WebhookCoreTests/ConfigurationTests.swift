@@ -18,7 +18,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(config.http.timeout, 10)
         XCTAssertEqual(config.http.concurrency, 64)
         XCTAssertEqual(config.http.endpointConcurrency, 64)
-        XCTAssertEqual(config.worker.maxInflightEvents, 1024)
+        XCTAssertEqual(config.worker.maxInflightEvents, 512)
         XCTAssertEqual(config.worker.batchSize, 256)
         XCTAssertEqual(config.endpoints.compat, .standard)
         XCTAssertEqual(config.worker.maxPayloadBytes, 1_048_576)

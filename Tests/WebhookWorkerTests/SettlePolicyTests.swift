@@ -6,11 +6,17 @@ import XCTest
 final class SettlePolicyTests: XCTestCase {
     let since = Date(timeIntervalSince1970: 1_000), never = Date.distantPast
 
-    func testTheDefaultRoomSettlesBatchesOf256OrAfterTheDelay() {
-        let policy = SettlePolicy(maxInflightEvents: 1024)
-        XCTAssertEqual(policy.batch, 256)
-        XCTAssertEqual(policy.dueAt(count: 255, since: since, retryAt: never, fullHolding: nil), since.addingTimeInterval(0.05))
-        XCTAssertEqual(policy.dueAt(count: 256, since: since, retryAt: never, fullHolding: nil), never, "a full batch: at once")
+    func testTheDefaultRoomSettlesBatchesOf128OrAfterTheDelay() {
+        let policy = SettlePolicy(maxInflightEvents: 512)
+        XCTAssertEqual(policy.batch, 128)
+        XCTAssertEqual(policy.dueAt(count: 127, since: since, retryAt: never, fullHolding: nil), since.addingTimeInterval(0.05))
+        XCTAssertEqual(policy.dueAt(count: 128, since: since, retryAt: never, fullHolding: nil), never, "a full batch: at once")
+    }
+
+    /// A room of 1024 (the default before) or more settles the largest batch.
+    func testALargeRoomSettlesBatchesOf256() {
+        XCTAssertEqual(SettlePolicy(maxInflightEvents: 1024).batch, 256)
+        XCTAssertEqual(SettlePolicy(maxInflightEvents: 100_000).batch, SettlePolicy.largestBatch)
     }
 
     /// The fault: with a fixed batch larger than the room, a batch never filled and every room's

@@ -7,8 +7,14 @@ public struct WorkerConfiguration: Sendable {
     public var id: String?
     /// JOB_SEND_NOTIFICATIONS_INTERVAL: seconds between polls of the delayed set (30).
     public var pollInterval: Double
-    /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (1024).
+    /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (`defaultMaxInflightEvents`).
     public var maxInflightEvents: Int
+    /// 512. It was 1024; at 512 a worker at full speed spends 0.94x the CPU per delivery for the
+    /// same instructions (docs/PERFORMANCE.md, "a room of 512"): every held event is also a
+    /// request waiting on the HTTP thread and state in the ledger, and with twice as many held
+    /// each is touched again twice as late, more often out of cache. 512 is still eight times
+    /// the default concurrency (64), so the HTTP thread always has requests waiting.
+    public static let defaultMaxInflightEvents = 512
     /// WEBHOOK_MAX_INFLIGHT_BYTES: bytes a worker holds at once, counting each taken item plus
     /// about one request body per target (64 MiB).
     public var maxInflightBytes: Int
@@ -65,7 +71,7 @@ public struct WorkerConfiguration: Sendable {
     ///   - secret: WEBHOOK_SECRET, the item key's fallback.
     static func load(_ reader: ConfigurationReader, timeout: Double, secret: String?,
                      warnings: inout [String]) throws(ConfigurationError) -> WorkerConfiguration {
-        let maxInflight = try reader.integer("WEBHOOK_MAX_INFLIGHT", default: 1024, range: 1...10_000_000)
+        let maxInflight = try reader.integer("WEBHOOK_MAX_INFLIGHT", default: defaultMaxInflightEvents, range: 1...10_000_000)
         var batchSize = try reader.integer("WEBHOOK_BATCH_SIZE", default: 256, range: 1...100_000)
         if batchSize > maxInflight {
             warnings.append("WEBHOOK_BATCH_SIZE=\(batchSize) exceeds WEBHOOK_MAX_INFLIGHT=\(maxInflight); using \(maxInflight)")
