@@ -9,11 +9,11 @@ public struct WorkerConfiguration: Sendable {
     public var pollInterval: Double
     /// WEBHOOK_MAX_INFLIGHT: events held by a worker at once (`defaultMaxInflightEvents`).
     public var maxInflightEvents: Int
-    /// 512. It was 1024; at 512 a worker at full speed spends 0.94x the CPU per delivery for the
-    /// same instructions (docs/PERFORMANCE.md, "a room of 512"): every held event is also a
-    /// request waiting on the HTTP thread and state in the ledger, and with twice as many held
-    /// each is touched again twice as late, more often out of cache. 512 is still eight times
-    /// the default concurrency (64), so the HTTP thread always has requests waiting.
+    /// 512. It was 1024; at 512 a worker at full speed spends about 0.95x the CPU per delivery
+    /// for the same instructions (docs/PERFORMANCE.md, "a room of 512"): every held event is
+    /// also a request waiting on the HTTP thread and state in the ledger, and with twice as many
+    /// held each is touched again twice as late, more often out of cache. 512 is still eight
+    /// times the default concurrency (64), so the HTTP thread always has requests waiting.
     public static let defaultMaxInflightEvents = 512
     /// WEBHOOK_MAX_INFLIGHT_BYTES: bytes a worker holds at once, counting each taken item plus
     /// about one request body per target (64 MiB).
