@@ -83,7 +83,7 @@ def parse_arguments():
     args.latency_seconds = 3 if quick else 10
     args.concurrency = int(os.environ.get("WEBHOOK_CONCURRENCY", "64"))
     if args.worker_unavailable is None and not os.access(args.binary, os.X_OK):
-        args.worker_unavailable = f"{args.binary} is missing (build it: swift build -c release --static-swift-stdlib)"
+        args.worker_unavailable = f"{args.binary} is missing (./scripts/bench builds it, with RELEASE_BUILD of scripts/lib.sh)"
     return args
 
 
