@@ -134,6 +134,32 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    /// While requests wait for a slot, answers are held back to be handed over together, but
+    /// never longer than a millisecond: a lone answer arrives although nothing else finishes
+    /// (the hung lane keeps requests waiting, so the loop sleeps in its 1 s poll unless the held
+    /// answer bounds the sleep).
+    func testAnAnswerHeldBackWhileRequestsWaitIsHandedOverWithinMilliseconds() async throws {
+        try await withReceiver(.hang) { hung in
+            try await withReceiver(.status(200)) { healthy in
+                let (client, log) = try makeClient(maxConcurrent: 8, maxPerLane: 1)
+                defer { client.shutdown() }
+                client.submit((0..<3).map { HTTPClientTests.request(UInt64($0), hung.url, lane: 0, timeout: 600) })
+                _ = try await hung.waitForRequests(count: 1, timeout: 10)
+                for round in 0..<5 {
+                    let token = UInt64(100 + round)
+                    let submitted = Date()
+                    client.submit([HTTPClientTests.request(token, healthy.url, lane: 1)])
+                    let done = try await log.wait(count: round + 1, timeout: 10)
+                    let elapsed = Date().timeIntervalSince(submitted)
+                    XCTAssertEqual(done.last?.token, token)
+                    XCTAssertEqual(done.last?.status, 200)
+                    XCTAssertLessThan(elapsed, 0.5, "answer \(round) was held \(elapsed) s (the loop's poll is 1 s)")
+                }
+                XCTAssertEqual(hung.count, 1, "lane 0 keeps two requests waiting")
+            }
+        }
+    }
+
     /// `withdrawWaiting(lanes:)` takes back only what waits in those lanes: what runs goes on,
     /// and other lanes are untouched.
     func testWithdrawingALaneTakesBackOnlyItsWaitingRequests() async throws {
