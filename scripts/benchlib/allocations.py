@@ -16,14 +16,18 @@ involuntary switches and the CPU times excepted: they follow what else the machi
 set-up as the bench's worker_x1 phase (fresh Redis, pre-filled queue, nginx sink, default
 settings, signed, one endpoint). Counting starts after the first 2,000 deliveries (start-up
 and warm caches excluded). Needs linux-perf and root (it adds four uprobes, `perf probe -x`,
-and leaves them in place for the next run)."""
+and leaves them in place; each run adds them again). A binary with the Swift runtime linked in
+(the shipped build) is run as a copy without debug information, where `perf probe` finds the
+runtime's functions."""
 
 import argparse
 import collections
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,23 +43,38 @@ EVENTS = tuple(f"probe_{lib}:{function}" for lib, function in PROBES)
 
 
 def library(binary, name):
-    """The path of the shared library `name` (e.g. libswiftCore) the binary loads."""
+    """The path of the shared library `name` (e.g. libswiftCore) the binary loads; None when it
+    loads none of that name (the Swift runtime linked into the binary, as in the shipped build)."""
     done = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True)
     for line in done.stdout.splitlines():
         parts = line.split()
         if parts and parts[0].startswith(name + ".") and len(parts) >= 3 and parts[2].startswith("/"):
             return parts[2]
-    raise RuntimeError(f"{binary} does not load {name}")
+    return None
+
+
+def probed_binary(binary, workdir):
+    """The binary to run and probe: itself when it loads the Swift runtime as a library; else (the
+    runtime linked statically) a copy without debug information, whose symbols `perf probe` can
+    place (it fails on the build's DWARF 5 and finds no `swift_allocObject` then)."""
+    if library(binary, "libswiftCore"):
+        return binary
+    copy = os.path.join(workdir, os.path.basename(binary))
+    shutil.copy(binary, copy)
+    subprocess.run(["strip", "--strip-debug", copy], check=True, timeout=120)
+    return copy
 
 
 def ensure_probes(binary):
-    existing = subprocess.run(["perf", "probe", "-l"], capture_output=True, text=True).stdout
+    """Adds the probes on `binary` and the libraries it loads, under the fixed names in EVENTS:
+    each run removes them first, since a probe left by an earlier run may sit in another copy."""
+    subprocess.run(["perf", "probe", "-q", *[arg for event in EVENTS for arg in ("-d", event)]],
+                   capture_output=True, text=True)  # fails harmlessly when there are none
     for event, (name, function) in zip(EVENTS, PROBES):
-        lib = library(binary, name)
-        if event not in existing:
-            done = subprocess.run(["perf", "probe", "-x", lib, function], capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f"perf probe -x {lib} {function}: {done.stderr.strip()[-300:]}")
+        target = library(binary, name) or binary
+        done = subprocess.run(["perf", "probe", "-x", target, f"{event}={function}"], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"perf probe -x {target} {function}: {done.stderr.strip()[-300:]}")
 
 
 def switches(pid):
@@ -138,9 +157,13 @@ def main():
     parser.add_argument("--answer-body", default="", metavar="TEXT",
                         help="the sink answers each POST with this body (default none), as most receivers do")
     args = parser.parse_args()
-    binary = os.path.abspath(args.binary)
-    ensure_probes(binary)
-    per_thread, delivered = count(binary, args.events, args.timeout, answer=args.answer_body)
+    workdir = tempfile.mkdtemp(prefix="allocations-")
+    try:
+        binary = probed_binary(os.path.abspath(args.binary), workdir)
+        ensure_probes(binary)
+        per_thread, delivered = count(binary, args.events, args.timeout, answer=args.answer_body)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     total = collections.Counter()
     print(f"allocations and context switches per delivery over {delivered} deliveries "
           "(swift: swift_allocObject; malloc: every malloc; arc: swift_retain + swift_release; "
