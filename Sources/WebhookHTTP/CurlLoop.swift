@@ -253,9 +253,9 @@ final class CurlLoop: @unchecked Sendable {
     /// hand-over may wake the dispatcher (a futex wake and a context switch, on two cores an
     /// interruption of this thread too), and while requests wait here an answer handed over a
     /// millisecond later delays nothing: the requests that answer frees room for are not needed
-    /// yet. Measured in the bench's interleaved pairs: 0.97x the CPU per delivery, lower in 8
-    /// of 12 rounds. With nothing waiting (a quiet endpoint, one event at a time) each answer
-    /// goes over at once, so latency at low rates is unchanged.
+    /// yet. Measured in the bench's interleaved pairs: 0.98x the CPU per delivery, lower in 34
+    /// of 56 rounds (docs/PERFORMANCE.md). With nothing waiting (a quiet endpoint, one event at a
+    /// time) each answer goes over at once, so latency at low rates is unchanged.
     private func deliverIfDue() {
         guard !completions.isEmpty else { return }
         if completions.count < handOverBatch, scheduler.waitingCount > 0 {
