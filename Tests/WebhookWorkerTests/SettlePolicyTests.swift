@@ -13,16 +13,12 @@ final class SettlePolicyTests: XCTestCase {
         XCTAssertEqual(policy.dueAt(count: 128, since: since, retryAt: never, fullHolding: nil), never, "a full batch: at once")
     }
 
-    /// A room of 1024 (the default before) or more settles the largest batch.
-    func testALargeRoomSettlesBatchesOf256() {
-        XCTAssertEqual(SettlePolicy(maxInflightEvents: 1024).batch, 256)
-        XCTAssertEqual(SettlePolicy(maxInflightEvents: 100_000).batch, SettlePolicy.largestBatch)
-    }
-
     /// The fault: with a fixed batch larger than the room, a batch never filled and every room's
-    /// worth of events waited out the whole delay.
+    /// worth of events waited out the whole delay. A room of 1024 (the default before) or more
+    /// settles the largest batch.
     func testASmallRoomSettlesAQuarterOfItAtOnce() {
-        for (room, batch) in [(32, 8), (100, 25), (4, 1), (1, 1), (2_000, 256)] {
+        for (room, batch) in [(32, 8), (100, 25), (4, 1), (1, 1), (1_024, 256), (2_000, 256),
+                              (100_000, SettlePolicy.largestBatch)] {
             let policy = SettlePolicy(maxInflightEvents: room)
             XCTAssertEqual(policy.batch, batch, "WEBHOOK_MAX_INFLIGHT=\(room)")
             XCTAssertEqual(policy.dueAt(count: batch, since: since, retryAt: never, fullHolding: nil), never,
