@@ -27,7 +27,7 @@ public final class HTTPClient: Sendable {
     ///   - onComplete: receives finished requests in batches, on the curl thread: keep it short
     ///     (hand the batch to another thread), and do not call `shutdown()` from it. While
     ///     requests wait for a slot, answers are held until a pool's worth (at most 64) is in or
-    ///     the first has waited 1 ms; with none waiting, each round's go at once.
+    ///     the first has waited 1 ms; with none waiting, each round's answers go at once.
     public init(maxConcurrent: Int, maxPerLane: Int, caFile: String? = nil, resolver: HostResolver = .system,
                 logger: Logger = Logger(label: "webhook-http"),
                 onComplete: @escaping @Sendable ([HTTPResponse]) -> Void) throws {
